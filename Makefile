@@ -1,0 +1,113 @@
+# leernet - plain make, no autotools.
+#
+#   make            build/leernet
+#   make check      install what is missing, build with ASan+UBSan, run every test
+#   make demo       install what is missing, run the story on a throwaway mail stack
+#   make bench      the benchmarks (bench/)
+#   make fuzz       libFuzzer targets (clang), a short run each
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make SAN=1      build into build-asan/ with AddressSanitizer + UBSan
+
+PREFIX	?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR	?=
+CC	?= cc
+
+ifeq ($(SAN),1)
+B	:= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT	:= -O1 -g
+else
+B	:= build
+SANFLAGS :=
+OPT	:= -O2 -g
+endif
+
+WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wcast-qual -Wformat=2 -Wno-format-nonliteral -Werror
+PKGS	:= libxml-2.0 libical inih libsystemd gnutls sqlite3
+CPPFLAGS += -D_GNU_SOURCE -DLEERNET_DATADIR='"$(PREFIX)/share/leernet"' \
+	   $(shell pkg-config --cflags $(PKGS))
+CFLAGS	+= -std=c11 $(OPT) $(WARN) $(SANFLAGS)
+LDFLAGS	+= $(SANFLAGS)
+# Plain -letpan: pkg-config's libetpan flags drag in a dpkg-dev specs file.
+LDLIBS	+= -letpan -lcurl $(shell pkg-config --libs $(PKGS))
+
+SRCS	:= $(wildcard src/*.c)
+OBJS	:= $(patsubst src/%.c,$(B)/obj/%.o,$(SRCS))
+LIBOBJS	:= $(filter-out $(B)/obj/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNITS	:= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all asan check unit integration demo bench fuzz install clean deps lint
+
+all: $(B)/leernet
+
+$(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
+
+$(B)/obj $(B)/tests:
+	mkdir -p $@
+
+$(B)/libleernet.a: $(LIBOBJS)
+	rm -f $@; ar rcs $@ $^
+
+$(B)/leernet: $(B)/obj/main.o $(B)/libleernet.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libleernet.a $(wildcard tests/unit/*.h) | $(B)/tests
+	$(CC) $(CPPFLAGS) -Isrc -Itests/unit $(CFLAGS) -Wno-missing-prototypes \
+	    -o $@ $< $(B)/libleernet.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+asan:
+	$(MAKE) SAN=1 all units
+
+units: $(UNITS)
+
+deps:
+	scripts/install-deps
+
+# Banned functions: unbounded string writes.
+lint:
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strtok|gets)\s*\(' src/*.c \
+	    || { echo "banned function used (see STYLE: bounded strings)"; exit 1; }
+
+unit: units
+	@set -e; for t in $(UNITS); do echo "== $$t"; \
+	    LEERNET_TEST_DATA=$(CURDIR)/tests/fixtures $$t; done
+
+integration: all
+	LEERNET_BIN=$(CURDIR)/$(B)/leernet LEERNET_SRC=$(CURDIR) \
+	    /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
+
+check: deps lint
+	$(MAKE) SAN=1 all units
+	$(MAKE) SAN=1 unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) SAN=1 integration
+
+demo: deps all
+	scripts/demo
+
+bench: deps all
+	bench/run $(BENCH_ARGS)
+
+fuzz:
+	$(MAKE) -C fuzz
+
+install: $(B)/leernet
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/leernet/templates \
+	    $(DESTDIR)$(SYSCONFDIR)/leernet $(DESTDIR)/lib/systemd/system \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(B)/leernet $(DESTDIR)$(PREFIX)/bin/leernet
+	cp -R templates/. $(DESTDIR)$(PREFIX)/share/leernet/templates/
+	install -m 644 config/leernet.conf.example $(DESTDIR)$(SYSCONFDIR)/leernet/leernet.conf.example
+	install -m 644 systemd/leernet.service $(DESTDIR)/lib/systemd/system/leernet.service
+	-install -m 644 man/leernet.8 $(DESTDIR)$(PREFIX)/share/man/man8/leernet.8
+	-install -m 644 man/leernet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/leernet.conf.5
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,331 @@
+/*
+ * actions.c - dispatch a person's mail to its action, and the helpers the
+ * actions share: answering, naming a network, roles, proof of sender.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "config.h"
+#include "log.h"
+#include "message.h"
+#include "reply.h"
+#include "slug.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define TOKEN_LEN	12
+#define TOKEN_TTL	(7 * 24 * 3600)
+
+struct tvars *
+act_vars(struct req *r)
+{
+	struct tvars *v = tvars_new();
+
+	tvars_set(v, "sender", r->sender);
+	tvars_set(v, "keyword", r->cmd && r->cmd->keyword ? r->cmd->keyword : "");
+	tvars_set(v, "args", r->cmd && r->cmd->args ? r->cmd->args : "");
+	return v;
+}
+
+void
+act_set_network(struct tvars *v, const struct network *n)
+{
+	tvars_set(v, "slug", n->slug);
+	tvars_set(v, "title", n->title);
+	tvars_set(v, "question", n->question);
+	tvars_set(v, "state", net_state_name(n->state));
+}
+
+int
+act_reply_ctx(struct req *r, const char *tmpl, struct tvars *v,
+    const char *kind, const char *token, int64_t network_id)
+{
+	struct reply rp = { 0 };
+
+	rp.tmpl = tmpl;
+	rp.kind = kind;
+	rp.to_addr = r->sender;
+	rp.to_name = r->sender_name;
+	rp.lang = lang_code(r->lang);
+	rp.vars = v;
+	rp.in = r->msg;
+	rp.token = token;
+	rp.network_id = network_id;
+	rp.person_id = r->person_id;
+	rp.auto_submitted = AUTO_REPLIED;
+	if (reply_queue(r->app, &rp, r->now) == -1)
+		return -1;
+	r->outcome = "answered";
+	return 0;
+}
+
+int
+act_reply(struct req *r, const char *tmpl, struct tvars *v)
+{
+	return act_reply_ctx(r, tmpl, v, "reply", NULL, 0);
+}
+
+/* Answer with tmpl and nothing else; frees nothing of the caller's. */
+static int
+reply_simple(struct req *r, const char *tmpl)
+{
+	struct tvars *v = act_vars(r);
+	int rc = act_reply(r, tmpl, v);
+
+	tvars_free(v);
+	return rc;
+}
+
+/* List the open networks into v as "networks" items. */
+static int
+add_open_networks(struct req *r, struct tvars *v)
+{
+	struct network *nets;
+	size_t n;
+
+	if ((nets = store_networks(r->app->st, &n)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct tvars *item;
+
+		if (nets[i].state != NET_OPEN)
+			continue;
+		item = tvars_add_item(v, "networks");
+		act_set_network(item, &nets[i]);
+	}
+	networks_free(nets, n);
+	return 0;
+}
+
+int
+act_network_arg(struct req *r, struct network *out, int must_be_open)
+{
+	struct request *c = r->cmd;
+	struct tvars *v;
+	struct network *nets;
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (c->argc == 0) {
+		v = act_vars(r);
+		if (add_open_networks(r, v) == -1 ||
+		    act_reply(r, "missing-network", v) == -1)
+			rc = -1;
+		else
+			rc = 1;
+		tvars_free(v);
+		return rc;
+	}
+	rc = store_network_find(r->app->st, c->argv[0], out);
+	if (rc == 1 && c->argc > 1)
+		rc = store_network_find(r->app->st, c->args, out);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 && (!must_be_open || out->state == NET_OPEN))
+		return 0;
+
+	v = act_vars(r);
+	tvars_set(v, "name", c->argv[0]);
+	if (rc == 0) {
+		/* It exists but is proposed, closed or rejected. */
+		act_set_network(v, out);
+		tvars_set_bool(v, out->state == NET_PROPOSED ? "proposed" :
+		    out->state == NET_CLOSED ? "closed" : "rejected", 1);
+		network_clear(out);
+		rc = act_reply(r, "network-not-open", v) == -1 ? -1 : 1;
+		tvars_free(v);
+		return rc;
+	}
+	if ((nets = store_networks(r->app->st, &n)) == NULL) {
+		tvars_free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tvars *item;
+
+		if (nets[i].state != NET_OPEN)
+			continue;
+		if (slug_near(c->argv[0], nets[i].slug)) {
+			item = tvars_add_item(v, "candidates");
+			act_set_network(item, &nets[i]);
+		}
+		item = tvars_add_item(v, "networks");
+		act_set_network(item, &nets[i]);
+	}
+	networks_free(nets, n);
+	rc = act_reply(r, "unknown-network", v) == -1 ? -1 : 1;
+	tvars_free(v);
+	return rc;
+}
+
+int
+act_is_lead(struct req *r, const struct network *n)
+{
+	enum role role;
+	enum mstate state;
+
+	if (config_is_coordinator(r->app->cfg, r->sender))
+		return 1;
+	return store_membership(r->app->st, n->id, r->person_id, &role,
+	    &state) == 0 && role == ROLE_LEAD && state == MS_ACTIVE;
+}
+
+int
+act_is_member(struct req *r, const struct network *n)
+{
+	enum role role;
+	enum mstate state;
+
+	return store_membership(r->app->st, n->id, r->person_id, &role,
+	    &state) == 0 && role != ROLE_FOLLOWER && state == MS_ACTIVE;
+}
+
+int
+act_need_proof(struct req *r, const char *action, int64_t network_id,
+    const char *arg, struct tvars *v)
+{
+	char *token;
+	int rc;
+
+	if (r->proof)
+		return 1;
+	token = random_token(TOKEN_LEN);
+	if (store_token_add(r->app->st, token, action, r->person_id,
+	    network_id, arg, r->now, r->now + TOKEN_TTL) == -1) {
+		free(token);
+		return -1;
+	}
+	tvars_set(v, "token", token);
+	tvars_set_bool(v, action, 1);	/* the template says what happens */
+	rc = act_reply_ctx(r, "confirm", v, "confirm", token, network_id);
+	free(token);
+	if (rc == 0)
+		r->outcome = "confirm-sent";
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_run_confirmed(struct req *r, const char *action, int64_t network_id,
+    const char *arg)
+{
+	struct network n = { 0 };
+	int rc;
+
+	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0)
+		return rc == 1 ? reply_simple(r, "token-invalid") : -1;
+	if (strcmp(action, "join") == 0)
+		rc = membership_join(r, &n);
+	else if (strcmp(action, "leave") == 0)
+		rc = membership_leave(r, &n);
+	else if (strcmp(action, "lead") == 0)
+		rc = network_add_lead(r, &n, arg);
+	else if (strcmp(action, "close") == 0)
+		rc = network_close(r, &n);
+	else {
+		log_warnx("token for unknown action '%s'", action);
+		rc = reply_simple(r, "token-invalid");
+	}
+	network_clear(&n);
+	return rc;
+}
+
+/* The context of a reply: what we sent that this mail answers. */
+static int
+find_context(struct req *r, struct sent_ctx *ctx)
+{
+	const struct message *m = r->msg;
+	int rc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (m->in_reply_to &&
+	    (rc = store_sent_get(r->app->st, m->in_reply_to, ctx)) != 1)
+		return rc;
+	/* Newest reference first; some clients drop In-Reply-To. */
+	for (size_t i = m->nreferences; i > 0; i--)
+		if ((rc = store_sent_get(r->app->st, m->references[i - 1],
+		    ctx)) != 1)
+			return rc;
+	return 1;
+}
+
+int
+action_handle(struct req *r)
+{
+	struct request *c = r->cmd;
+	struct sent_ctx ctx;
+	int rc;
+
+	if ((rc = find_context(r, &ctx)) == -1)
+		return -1;
+	if (rc == 0) {
+		int done = 1;
+
+		if (strcmp(ctx.kind, "confirm") == 0 &&
+		    (c->verb == VERB_NONE || c->verb == VERB_CONFIRM))
+			rc = act_confirm(r, ctx.token);
+		else if (strcmp(ctx.kind, "moderate") == 0 &&
+		    (c->verb == VERB_APPROVE || c->verb == VERB_REJECT))
+			rc = act_decide(r, ctx.token);
+		else if (strcmp(ctx.kind, "call") == 0 &&
+		    c->verb == VERB_JOIN && c->argc == 0)
+			rc = act_call_join(r, ctx.network_id);
+		else
+			done = 0;
+		sent_ctx_clear(&ctx);
+		if (done)
+			return rc;
+	}
+
+	switch (c->verb) {
+	case VERB_NONE:
+		r->outcome = "human";
+		return 0;
+	case VERB_HELP:
+		return act_help(r);
+	case VERB_NETWORKS:
+		return act_networks(r);
+	case VERB_JOIN:
+		return act_join(r);
+	case VERB_CONFIRM:
+		return act_confirm(r, NULL);
+	case VERB_LEAVE:
+		return act_leave(r);
+	case VERB_FOLLOW:
+		return act_follow(r, 1);
+	case VERB_UNFOLLOW:
+		return act_follow(r, 0);
+	case VERB_START:
+		return act_start(r);
+	case VERB_APPROVE:
+	case VERB_REJECT:
+		return act_decide(r, NULL);
+	case VERB_POST:
+		return act_post(r);
+	case VERB_LEAD:
+		return act_lead(r);
+	case VERB_STATUS:
+		return act_status(r);
+	case VERB_CLOSE:
+		return act_close(r);
+	case VERB_DIGEST:
+		return act_delivery(r, 1);
+	case VERB_DIRECT:
+		return act_delivery(r, 0);
+	case VERB_MEETING:
+	case VERB_MOVE:
+	case VERB_CANCEL:
+	case VERB_ATTENDANCE:
+		/* Until meetings are built: answered, and kept for people. */
+		if ((rc = reply_simple(r, "not-yet")) == 0)
+			r->outcome = "human";
+		return rc;
+	case VERB__COUNT:
+		break;
+	}
+	r->outcome = "human";
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * actions.h - apply a request from a person: check who may, change state,
+ * and queue what must be said.  Actions never send; they take req->now as
+ * the time, and run inside the transaction of handle.c.
+ *
+ * Every function returns 0 when the request was dealt with (req->outcome
+ * set, an answer queued where one is due) and -1 on a database or template
+ * error, after which the transaction is rolled back and the message stays
+ * in the inbox to be tried again.
+ */
+#ifndef LEERNET_ACTIONS_H
+#define LEERNET_ACTIONS_H
+
+#include <stdint.h>
+
+#include "app.h"
+
+struct network;
+struct tvars;
+
+/* The entry point: a mail from a person, with or without a keyword. */
+int	action_handle(struct req *);
+
+/* ---- helpers shared by membership.c and network.c ---- */
+
+/* Answer the sender in their language with template tmpl. */
+int	act_reply(struct req *, const char *tmpl, struct tvars *);
+/* The same, remembering a token and network for replies to the answer. */
+int	act_reply_ctx(struct req *, const char *tmpl, struct tvars *,
+	    const char *kind, const char *token, int64_t network_id);
+/* A fresh tvars with the request's common names (sender, keyword, ...). */
+struct tvars *act_vars(struct req *);
+void	act_set_network(struct tvars *, const struct network *);
+
+/*
+ * The network named by argv[0] (slug or exact title; the whole argument
+ * string is tried as a title too).  0 found; 1 not found or not named, an
+ * answer was queued (with "did you mean" candidates); -1 error.
+ */
+int	act_network_arg(struct req *, struct network *, int must_be_open);
+/* Is the sender lead of (or coordinator for) the network? */
+int	act_is_lead(struct req *, const struct network *);
+/* Is the sender an active member or lead? */
+int	act_is_member(struct req *, const struct network *);
+
+/*
+ * Proof of sender (SPEC §4): when req->proof is set, return 1 (go ahead).
+ * Otherwise create a single-use token bound to the sender and `action`,
+ * send a "reply to confirm" mail describing what will happen, and return 0.
+ * -1 on error.
+ */
+int	act_need_proof(struct req *, const char *action, int64_t network_id,
+	    const char *arg, struct tvars *);
+
+/* Carry out a confirmed action (token action names: join, leave, lead,
+ * close, ...). */
+int	act_run_confirmed(struct req *, const char *action, int64_t network_id,
+	    const char *arg);
+
+/* membership.c */
+int	membership_join(struct req *, const struct network *);
+int	membership_leave(struct req *, const struct network *);
+int	act_join(struct req *);
+int	act_leave(struct req *);
+int	act_follow(struct req *, int follow);
+int	act_delivery(struct req *, int digest);
+int	act_confirm(struct req *, const char *ctx_token);
+int	act_call_join(struct req *, int64_t network_id);
+
+/* network.c */
+int	act_help(struct req *);
+int	act_networks(struct req *);
+int	act_start(struct req *);
+int	act_decide(struct req *, const char *ctx_token);
+int	act_post(struct req *);
+int	act_lead(struct req *);
+int	act_status(struct req *);
+int	act_close(struct req *);
+int	network_add_lead(struct req *, const struct network *, const char *email);
+int	network_close(struct req *, const struct network *);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * app.h - what the pipeline and the actions share while leernet runs:
+ * the configuration, the store, and the one request in hand.
+ */
+#ifndef LEERNET_APP_H
+#define LEERNET_APP_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "command.h"
+#include "store.h"
+
+struct config;
+struct message;
+struct tvars;
+
+struct app {
+	struct config	*cfg;
+	struct store	*st;
+	char		*domain;	/* of [smtp] from, for Message-IDs */
+	int		 changed;	/* state changed: publish again */
+};
+
+/* One inbound request being handled, inside one transaction. */
+struct req {
+	struct app		*app;
+	const struct message	*msg;
+	struct request		*cmd;		/* recognised command, or NULL */
+	time_t			 now;
+	const char		*sender;	/* lower-case From address */
+	const char		*sender_name;
+	int64_t			 person_id;
+	enum lang		 lang;
+	int			 proof;		/* trusted DMARC/DKIM pass */
+	const char		*outcome;	/* recorded in processed */
+};
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * classify.h - what kind of mail is this, before anyone answers it?
+ * Pure: looks only at the decoded message and the configuration.
+ */
+#ifndef LEERNET_CLASSIFY_H
+#define LEERNET_CLASSIFY_H
+
+struct config;
+struct message;
+
+enum mail_kind {
+	MAIL_OURS,	/* our own mail come back (From or X-Loop is us) */
+	MAIL_BOUNCE,	/* a delivery status notification */
+	MAIL_AUTO,	/* auto-reply, out-of-office, list traffic, bulk */
+	MAIL_RSVP,	/* a calendar reply (iTIP REPLY/COUNTER) */
+	MAIL_PERSON	/* written by a person: a command or a question */
+};
+
+const char	*mail_kind_name(enum mail_kind);
+
+/* *why gets a short static reason for the log ("Auto-Submitted: auto-replied"). */
+enum mail_kind	 classify(const struct message *, const struct config *,
+		    const char **why);
+
+/*
+ * Does the topmost Authentication-Results header, written by a server we
+ * trust (trusted_id, or any when "*"), say dmarc=pass for domain, or
+ * dkim=pass with a signing domain aligned with it?  NULL trusted_id: never.
+ */
+int		 auth_trusted_pass(const struct message *, const char *trusted_id,
+		    const char *domain);
+
+#endif

@@ -1,0 +1,448 @@
+/*
+ * cli.c - admin subcommands: networks, members, people, the outbox and the
+ * staff directory.  Tables for people, --csv for scripts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "slug.h"
+#include "store.h"
+#include "table.h"
+#include "util.h"
+
+int
+cli_wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+static int
+usage(const char *text)
+{
+	fprintf(stderr, "usage: %s\n", text);
+	return EXIT_USAGE;
+}
+
+static const char network_usage[] =
+    "leernet network add SLUG --title TITLE [--lead EMAIL]... [--question TEXT]\n"
+    "       leernet network list [--csv]\n"
+    "       leernet network show SLUG\n"
+    "       leernet network close SLUG";
+
+/* Only --csv is an option; anything else starting with - is an error. */
+static int
+parse_csv_flag(int argc, char **argv, int *csv, int *nargs, char **args,
+    const char *use)
+{
+	*csv = 0;
+	*nargs = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--csv") == 0)
+			*csv = 1;
+		else if (argv[i][0] == '-') {
+			fprintf(stderr, "leernet: unknown option '%s'\n", argv[i]);
+			return usage(use);
+		} else if (*nargs < 8)
+			args[(*nargs)++] = argv[i];
+	}
+	return 0;
+}
+
+static void
+fmt_time(char *out, size_t len, time_t t)
+{
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(out, len, "-");
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static int
+network_add(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "title", required_argument, NULL, 't' },
+		{ "lead", required_argument, NULL, 'l' },
+		{ "question", required_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *title = NULL, *question = "", *slug;
+	char *leads[32];
+	size_t nleads = 0;
+	int64_t id;
+	time_t now = time(NULL);
+	int ch, rc;
+
+	optind = 0;	/* GNU: re-initialise after main's getopt */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			title = optarg;
+			break;
+		case 'q':
+			question = optarg;
+			break;
+		case 'l':
+			if (nleads == ARRAY_LEN(leads))
+				return usage("at most 32 --lead options");
+			leads[nleads++] = optarg;
+			break;
+		default:
+			fprintf(stderr, "leernet: network add: unknown or "
+			    "incomplete option '%s'\n", argv[optind - 1]);
+			return usage(network_usage);
+		}
+	}
+	if (optind != argc - 1 || title == NULL || *title == '\0')
+		return usage(network_usage);
+	slug = argv[optind];
+	if (!slug_valid(slug)) {
+		fprintf(stderr, "leernet: '%s' is not a valid slug: use 1-40 "
+		    "lower-case letters, digits and single dashes, e.g. "
+		    "rekenen-groep-3\n", slug);
+		return EXIT_DATAERR;
+	}
+	for (size_t i = 0; i < nleads; i++) {
+		str_lower(leads[i]);
+		if (strchr(leads[i], '@') == NULL ||
+		    !config_domain_allowed(app->cfg, leads[i])) {
+			fprintf(stderr, "leernet: --lead %s: not an address in "
+			    "the allowed domains ([organization] domains in %s)\n",
+			    leads[i], app->cfg->file);
+			return EXIT_DATAERR;
+		}
+	}
+	if (store_begin(app->st) == -1)
+		return EXIT_SOFTWARE;
+	rc = store_network_add(app->st, slug, title, question, NET_OPEN, 0,
+	    now, &id);
+	if (rc == 1) {
+		store_rollback(app->st);
+		fprintf(stderr, "leernet: network '%s' exists already\n", slug);
+		return EXIT_DATAERR;
+	}
+	for (size_t i = 0; rc == 0 && i < nleads; i++) {
+		int64_t pid;
+
+		if ((rc = store_person_ensure(app->st, leads[i],
+		    app->cfg->language, now, &pid)) == 0)
+			rc = store_membership_set(app->st, id, pid, ROLE_LEAD,
+			    MS_ACTIVE, now);
+	}
+	if (rc != 0 || store_commit(app->st) == -1) {
+		store_rollback(app->st);
+		return EXIT_SOFTWARE;
+	}
+	printf("network %s added: %s\n", slug, title);
+	return 0;
+}
+
+static int
+network_list(struct app *app, int argc, char **argv)
+{
+	static const char *const hdr[] = { "slug", "title", "state", "leads",
+	    "members", "next_meeting" };
+	struct network *nets;
+	struct table *t;
+	char *args[8];
+	size_t n;
+	int csv, nargs, rc;
+
+	if ((rc = parse_csv_flag(argc, argv, &csv, &nargs, args,
+	    "leernet network list [--csv]")) != 0)
+		return rc;
+	if (nargs)
+		return usage("leernet network list [--csv]");
+	if ((nets = store_networks(app->st, &n)) == NULL)
+		return EXIT_SOFTWARE;
+	t = table_new(ARRAY_LEN(hdr), hdr);
+	for (size_t i = 0; i < n; i++) {
+		size_t leads = 0, members = 0;
+		char *lead_list = store_network_leads(app->st, nets[i].id);
+		char count[32];
+		const char *row[6];
+
+		store_network_counts(app->st, nets[i].id, &leads, &members);
+		snprintf(count, sizeof(count), "%zu", members);
+		row[0] = nets[i].slug;
+		row[1] = nets[i].title;
+		row[2] = net_state_name(nets[i].state);
+		row[3] = lead_list;
+		row[4] = count;
+		row[5] = "";
+		table_add(t, row);
+		free(lead_list);
+	}
+	table_print(t, stdout, csv);
+	table_free(t);
+	networks_free(nets, n);
+	return 0;
+}
+
+static int
+find_network_or_fail(struct app *app, const char *name, struct network *n)
+{
+	int rc = store_network_find(app->st, name, n);
+
+	if (rc == 1)
+		fprintf(stderr, "leernet: no network '%s' (see 'leernet network "
+		    "list')\n", name);
+	return rc;
+}
+
+static const char *
+member_state(const struct member *m)
+{
+	if (m->state == MS_ACTIVE && m->bouncing)
+		return "bouncing";
+	return mstate_name(m->state);
+}
+
+static int
+network_show(struct app *app, int argc, char **argv)
+{
+	struct network n;
+	struct member *m;
+	size_t count;
+	char created[32];
+
+	if (argc != 2)
+		return usage("leernet network show SLUG");
+	if (find_network_or_fail(app, argv[1], &n) != 0)
+		return EXIT_DATAERR;
+	fmt_time(created, sizeof(created), n.created);
+	printf("slug:     %s\ntitle:    %s\nstate:    %s\ncreated:  %s\n",
+	    n.slug, n.title, net_state_name(n.state), created);
+	if (*n.decided_by)
+		printf("decided:  by %s%s%s\n", n.decided_by,
+		    *n.reason ? ": " : "", n.reason);
+	if (*n.question)
+		printf("question: %s\n", n.question);
+	if ((m = store_members(app->st, n.id, &count)) != NULL) {
+		printf("people:\n");
+		for (size_t i = 0; i < count; i++)
+			printf("  %-8s %-8s %s%s%s%s\n", role_name(m[i].role),
+			    member_state(&m[i]), m[i].email,
+			    *m[i].name ? " (" : "", m[i].name,
+			    *m[i].name ? ")" : "");
+		members_free(m, count);
+	}
+	network_clear(&n);
+	return 0;
+}
+
+static int
+network_close_cli(struct app *app, int argc, char **argv)
+{
+	struct network n;
+	int rc;
+
+	if (argc != 2)
+		return usage("leernet network close SLUG");
+	if (find_network_or_fail(app, argv[1], &n) != 0)
+		return EXIT_DATAERR;
+	rc = store_network_set_state(app->st, n.id, NET_CLOSED, "leernet "
+	    "network close", "", time(NULL));
+	if (rc == 0)
+		printf("network %s closed\n", n.slug);
+	network_clear(&n);
+	return rc == 0 ? 0 : EXIT_SOFTWARE;
+}
+
+int
+cli_network(struct app *app, int argc, char **argv)
+{
+	if (argc < 1 || cli_wants_help(argc, argv)) {
+		printf("usage: %s\n", network_usage);
+		return argc < 1 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[0], "add") == 0)
+		return network_add(app, argc, argv);
+	if (strcmp(argv[0], "list") == 0)
+		return network_list(app, argc, argv);
+	if (strcmp(argv[0], "show") == 0)
+		return network_show(app, argc, argv);
+	if (strcmp(argv[0], "close") == 0)
+		return network_close_cli(app, argc, argv);
+	fprintf(stderr, "leernet: unknown network command '%s'\n", argv[0]);
+	return usage(network_usage);
+}
+
+int
+cli_member(struct app *app, int argc, char **argv)
+{
+	static const char *const hdr[] = { "email", "name", "role", "state" };
+	static const char use[] = "leernet member list SLUG [--csv]";
+	struct network n;
+	struct member *m;
+	struct table *t;
+	char *args[8];
+	size_t count;
+	int csv, nargs, rc;
+
+	if (argc < 1 || cli_wants_help(argc, argv)) {
+		printf("usage: %s\n", use);
+		return argc < 1 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[0], "list") != 0)
+		return usage(use);
+	if ((rc = parse_csv_flag(argc, argv, &csv, &nargs, args, use)) != 0)
+		return rc;
+	if (nargs != 1)
+		return usage(use);
+	if (find_network_or_fail(app, args[0], &n) != 0)
+		return EXIT_DATAERR;
+	if ((m = store_members(app->st, n.id, &count)) == NULL) {
+		network_clear(&n);
+		return EXIT_SOFTWARE;
+	}
+	t = table_new(ARRAY_LEN(hdr), hdr);
+	for (size_t i = 0; i < count; i++) {
+		const char *row[4] = { m[i].email, m[i].name,
+		    role_name(m[i].role), member_state(&m[i]) };
+
+		table_add(t, row);
+	}
+	table_print(t, stdout, csv);
+	table_free(t);
+	members_free(m, count);
+	network_clear(&n);
+	return 0;
+}
+
+int
+cli_person(struct app *app, int argc, char **argv)
+{
+	static const char use[] = "leernet person show EMAIL | reset EMAIL";
+	struct person p = { 0 };
+	char seen[32], created[32], *email;
+	int rc;
+
+	if (argc < 1 || cli_wants_help(argc, argv)) {
+		printf("usage: %s\n", use);
+		return argc < 1 ? EXIT_USAGE : 0;
+	}
+	if (argc != 2)
+		return usage(use);
+	email = xstrdup(argv[1]);
+	str_lower(email);
+	if (strcmp(argv[0], "reset") == 0) {
+		rc = store_person_reset(app->st, email);
+		if (rc == 0)
+			printf("%s: bouncing cleared\n", email);
+		else if (rc == 1)
+			fprintf(stderr, "leernet: no person %s\n", email);
+		free(email);
+		return rc == 0 ? 0 : rc == 1 ? EXIT_DATAERR : EXIT_SOFTWARE;
+	}
+	if (strcmp(argv[0], "show") != 0) {
+		free(email);
+		return usage(use);
+	}
+	rc = store_person_get(app->st, email, &p);
+	if (rc != 0) {
+		if (rc == 1)
+			fprintf(stderr, "leernet: no person %s\n", email);
+		free(email);
+		return rc == 1 ? EXIT_DATAERR : EXIT_SOFTWARE;
+	}
+	fmt_time(created, sizeof(created), p.created);
+	fmt_time(seen, sizeof(seen), p.last_seen);
+	printf("email:     %s\nname:      %s\nlanguage:  %s\nschool:    %s\n"
+	    "function:  %s\nstaff:     %s\nbouncing:  %s%s%s\n"
+	    "first seen: %s\nlast seen: %s\n", p.email, p.name, p.lang,
+	    p.school, p.function, p.in_staff ? "yes" : "no",
+	    p.bouncing ? "yes" : "no", p.bouncing ? " — " : "",
+	    p.bouncing ? p.bounce_reason : "", created, seen);
+	person_clear(&p);
+	free(email);
+	return 0;
+}
+
+int
+cli_outbox(struct app *app, int argc, char **argv)
+{
+	static const char *const hdr[] = { "id", "kind", "rcpt", "state",
+	    "attempts", "next_attempt", "last_error" };
+	static const char use[] = "leernet outbox list [--all] [--csv] | retry";
+	struct ob_row *rows;
+	struct table *t;
+	size_t n;
+	int csv = 0, all = 0;
+
+	if (argc < 1 || cli_wants_help(argc, argv)) {
+		printf("usage: %s\n", use);
+		return argc < 1 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[0], "retry") == 0) {
+		int count;
+
+		if (argc != 1)
+			return usage(use);
+		if (store_outbox_release(app->st, time(NULL), &count) == -1)
+			return EXIT_SOFTWARE;
+		printf("%d message%s queued for delivery now\n", count,
+		    count == 1 ? "" : "s");
+		return 0;
+	}
+	if (strcmp(argv[0], "list") != 0)
+		return usage(use);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--csv") == 0)
+			csv = 1;
+		else if (strcmp(argv[i], "--all") == 0)
+			all = 1;
+		else
+			return usage(use);
+	}
+	if ((rows = store_outbox_list(app->st, all, &n)) == NULL)
+		return EXIT_SOFTWARE;
+	t = table_new(ARRAY_LEN(hdr), hdr);
+	for (size_t i = 0; i < n; i++) {
+		char id[32], att[16], next[32];
+		const char *row[7];
+
+		snprintf(id, sizeof(id), "%lld", (long long)rows[i].id);
+		snprintf(att, sizeof(att), "%d", rows[i].attempts);
+		fmt_time(next, sizeof(next), rows[i].state == OB_QUEUED ?
+		    rows[i].next_attempt : 0);
+		row[0] = id;
+		row[1] = rows[i].kind;
+		row[2] = rows[i].rcpt;
+		row[3] = ob_state_name(rows[i].state);
+		row[4] = att;
+		row[5] = next;
+		row[6] = rows[i].last_error;
+		table_add(t, row);
+	}
+	table_print(t, stdout, csv);
+	table_free(t);
+	ob_rows_free(rows, n);
+	return 0;
+}
+
+int
+cli_staff(struct app *app, int argc, char **argv)
+{
+	(void)app;
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "leernet: staff import: not implemented yet\n");
+	return EXIT_SOFTWARE;
+}

@@ -1,0 +1,29 @@
+/*
+ * cli.h - the admin subcommands of SPEC §2 and their exit codes.
+ */
+#ifndef LEERNET_CLI_H
+#define LEERNET_CLI_H
+
+#include <stdio.h>
+
+struct app;
+
+/* sysexits.h values, spelled out where we use them. */
+#define EXIT_USAGE	64
+#define EXIT_DATAERR	65
+#define EXIT_UNAVAIL	69
+#define EXIT_SOFTWARE	70
+#define EXIT_TEMPFAIL	75
+#define EXIT_CONFIG	78
+
+/* Each takes argv after its group word ("network add ..." → "add", ...). */
+int	cli_network(struct app *, int argc, char **argv);
+int	cli_member(struct app *, int argc, char **argv);
+int	cli_person(struct app *, int argc, char **argv);
+int	cli_outbox(struct app *, int argc, char **argv);
+int	cli_staff(struct app *, int argc, char **argv);
+
+/* "--help" in argv? */
+int	cli_wants_help(int argc, char **argv);
+
+#endif

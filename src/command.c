@@ -1,0 +1,571 @@
+/*
+ * command.c - the mail command language of SPEC §4: find the keyword in
+ * the Subject or the first line of new text, split what follows into
+ * arguments and "key: value" details.  Pure; every scan is bounded so a
+ * hostile mail costs little.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "util.h"
+
+#define CMD_SCAN_LINES	200		/* lines looked at for the command */
+#define CMD_SCAN_BYTES	(64 * 1024)
+#define KV_SCAN_LINES	1000		/* lines looked at for key: value */
+#define KV_SCAN_BYTES	(256 * 1024)
+#define KV_MAX		64
+#define KV_KEY_MAX	32
+#define KV_VALUE_MAX	1024
+#define ARGS_MAX	4096		/* bytes of the command line kept */
+#define ARGV_MAX	64
+#define ARG_MAX		256
+#define WORD_MAX	32		/* longer words are no keyword */
+#define GUESS_BYTES	(16 * 1024)
+#define TAG_MAX		256		/* a [tag] longer than this is text */
+
+static const struct keyword {
+	const char	*word;
+	enum verb	 verb;
+	enum lang	 lang;
+	int		 known;		/* 0: same word in both languages */
+} keywords[] = {
+	{ "hulp",		VERB_HELP,	 LANG_NL, 1 },
+	{ "help",		VERB_HELP,	 LANG_EN, 1 },
+	{ "netwerken",		VERB_NETWORKS,	 LANG_NL, 1 },
+	{ "networks",		VERB_NETWORKS,	 LANG_EN, 1 },
+	{ "aanmelden",		VERB_JOIN,	 LANG_NL, 1 },
+	{ "join",		VERB_JOIN,	 LANG_EN, 1 },
+	{ "bevestig",		VERB_CONFIRM,	 LANG_NL, 1 },
+	{ "confirm",		VERB_CONFIRM,	 LANG_EN, 1 },
+	{ "afmelden",		VERB_LEAVE,	 LANG_NL, 1 },
+	{ "leave",		VERB_LEAVE,	 LANG_EN, 1 },
+	{ "volg",		VERB_FOLLOW,	 LANG_NL, 1 },
+	{ "follow",		VERB_FOLLOW,	 LANG_EN, 1 },
+	{ "ontvolg",		VERB_UNFOLLOW,	 LANG_NL, 1 },
+	{ "unfollow",		VERB_UNFOLLOW,	 LANG_EN, 1 },
+	/* "nieuw netwerk" is two words: see match_keyword(). */
+	{ "start",		VERB_START,	 LANG_EN, 1 },
+	{ "goedkeuren",		VERB_APPROVE,	 LANG_NL, 1 },
+	{ "approve",		VERB_APPROVE,	 LANG_EN, 1 },
+	{ "afwijzen",		VERB_REJECT,	 LANG_NL, 1 },
+	{ "reject",		VERB_REJECT,	 LANG_EN, 1 },
+	{ "bijeenkomst",	VERB_MEETING,	 LANG_NL, 1 },
+	{ "meeting",		VERB_MEETING,	 LANG_EN, 1 },
+	{ "verplaats",		VERB_MOVE,	 LANG_NL, 1 },
+	{ "move",		VERB_MOVE,	 LANG_EN, 1 },
+	{ "annuleer",		VERB_CANCEL,	 LANG_NL, 1 },
+	{ "cancel",		VERB_CANCEL,	 LANG_EN, 1 },
+	{ "presentie",		VERB_ATTENDANCE, LANG_NL, 1 },
+	{ "attendance",		VERB_ATTENDANCE, LANG_EN, 1 },
+	{ "bericht",		VERB_POST,	 LANG_NL, 1 },
+	{ "post",		VERB_POST,	 LANG_EN, 1 },
+	{ "trekker",		VERB_LEAD,	 LANG_NL, 1 },
+	{ "lead",		VERB_LEAD,	 LANG_EN, 1 },
+	{ "status",		VERB_STATUS,	 LANG_NL, 0 },
+	{ "sluit",		VERB_CLOSE,	 LANG_NL, 1 },
+	{ "close",		VERB_CLOSE,	 LANG_EN, 1 },
+	{ "samenvatting",	VERB_DIGEST,	 LANG_NL, 1 },
+	{ "digest",		VERB_DIGEST,	 LANG_EN, 1 },
+	{ "direct",		VERB_DIRECT,	 LANG_NL, 0 },
+};
+
+static const struct keyword kw_start_nl =
+	{ "nieuw netwerk",	VERB_START,	 LANG_NL, 1 };
+
+static const char *const verb_names[VERB__COUNT] = {
+	[VERB_NONE] = "none",
+	[VERB_HELP] = "help",
+	[VERB_NETWORKS] = "networks",
+	[VERB_JOIN] = "join",
+	[VERB_CONFIRM] = "confirm",
+	[VERB_LEAVE] = "leave",
+	[VERB_FOLLOW] = "follow",
+	[VERB_UNFOLLOW] = "unfollow",
+	[VERB_START] = "start",
+	[VERB_APPROVE] = "approve",
+	[VERB_REJECT] = "reject",
+	[VERB_MEETING] = "meeting",
+	[VERB_MOVE] = "move",
+	[VERB_CANCEL] = "cancel",
+	[VERB_ATTENDANCE] = "attendance",
+	[VERB_POST] = "post",
+	[VERB_LEAD] = "lead",
+	[VERB_STATUS] = "status",
+	[VERB_CLOSE] = "close",
+	[VERB_DIGEST] = "digest",
+	[VERB_DIRECT] = "direct",
+};
+
+/* Reply and forward prefixes of the mail clients our schools use. */
+static const char *const subject_prefixes[] = {
+	"re", "antw", "aw", "fwd", "fw", "doorst", "wg", "tr", "ref",
+};
+
+/* Words common in one language and rare in the other (so not "was",
+ * "of", "want", "kind", "best", "hi": Dutch uses them too). */
+static const char *const words_nl[] = {
+	"de", "het", "een", "ik", "je", "jij", "jullie", "u", "van", "met",
+	"voor", "niet", "en", "bij", "graag", "dat", "die", "deze", "wat",
+	"hoe", "wij", "mijn", "ons", "onze", "naar", "op", "ook", "maar",
+	"nog", "wel", "heb", "hebt", "kan", "kun", "kunt", "zou", "wil",
+	"dank", "bedankt", "groet", "groeten", "hallo", "hoi", "beste",
+	"vriendelijke", "alvast", "mogelijk", "ben", "zijn", "wordt",
+};
+static const char *const words_en[] = {
+	"the", "a", "an", "and", "i", "you", "your", "with", "for",
+	"not", "to", "this", "that", "it", "please", "thanks", "thank",
+	"would", "could", "should", "my", "our", "hello", "dear", "regards",
+	"at", "on", "from", "be", "are", "have", "has", "will", "can", "am",
+	"possible", "there", "which", "about",
+};
+
+const char *
+verb_name(enum verb v)
+{
+	if ((unsigned)v >= VERB__COUNT)
+		return "none";
+	return verb_names[v];
+}
+
+const char *
+lang_code(enum lang l)
+{
+	return l == LANG_EN ? "en" : "nl";
+}
+
+static int
+is_alpha(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static char
+to_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* White space within a line, including U+00A0 (HTML's &nbsp;), as its
+ * length in bytes or 0. */
+static size_t
+space_len(const char *p, const char *e)
+{
+	if (p < e && (*p == ' ' || *p == '\t' || *p == '\f' || *p == '\v'))
+		return 1;
+	if (e - p >= 2 && (unsigned char)p[0] == 0xc2 &&
+	    (unsigned char)p[1] == 0xa0)
+		return 2;
+	return 0;
+}
+
+static const char *
+skip_space(const char *p, const char *e)
+{
+	size_t n;
+
+	while ((n = space_len(p, e)) > 0)
+		p += n;
+	return p;
+}
+
+static const char *
+trim_end(const char *s, const char *e)
+{
+	while (e > s) {
+		if (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\f' ||
+		    e[-1] == '\v' || e[-1] == '\r' || e[-1] == '\n')
+			e--;
+		else if (e - s >= 2 && (unsigned char)e[-2] == 0xc2 &&
+		    (unsigned char)e[-1] == 0xa0)
+			e -= 2;
+		else
+			break;
+	}
+	return e;
+}
+
+/* n, or less so that s[0..n) does not end inside a UTF-8 sequence. */
+static size_t
+utf8_cut(const char *s, size_t len, size_t n)
+{
+	if (len <= n)
+		return len;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/* The end of the line starting at p (before its CR, LF or CRLF), and in
+ * *next the start of the following line. */
+static const char *
+line_end(const char *p, const char **next)
+{
+	const char *e = p + strcspn(p, "\r\n");
+
+	if (e[0] == '\r' && e[1] == '\n')
+		*next = e + 2;
+	else if (e[0] != '\0')
+		*next = e + 1;
+	else
+		*next = e;
+	return e;
+}
+
+static int
+is_keyword_end(const char *p, const char *e)
+{
+	return p == e || space_len(p, e) > 0 || strchr(":!.,;?", *p) != NULL;
+}
+
+/*
+ * Read an ASCII word at p (up to e) that ends where a keyword may end:
+ * white space, end of line or punctuation.  Lower-cased into w; returns
+ * the end of the word or NULL.
+ */
+static const char *
+read_word(const char *p, const char *e, char w[WORD_MAX + 1])
+{
+	size_t n = 0;
+
+	while (p < e && is_alpha((unsigned char)*p)) {
+		if (n == WORD_MAX)
+			return NULL;
+		w[n++] = to_lower(*p++);
+	}
+	w[n] = '\0';
+	if (n == 0 || !is_keyword_end(p, e))
+		return NULL;
+	return p;
+}
+
+/*
+ * Is the line [p, e) a command?  Returns the keyword and sets *rest to
+ * what follows it (punctuation and space skipped).
+ */
+static const struct keyword *
+match_keyword(const char *p, const char *e, const char **rest)
+{
+	char w[WORD_MAX + 1], w2[WORD_MAX + 1];
+	const struct keyword *k = NULL;
+	const char *q;
+	size_t i;
+
+	p = skip_space(p, e);
+	if ((q = read_word(p, e, w)) == NULL)
+		return NULL;
+	if (strcmp(w, "nieuw") == 0) {
+		const char *q2 = skip_space(q, e);
+
+		if (q2 == q || (q2 = read_word(q2, e, w2)) == NULL ||
+		    strcmp(w2, "netwerk") != 0)
+			return NULL;
+		k = &kw_start_nl;
+		q = q2;
+	} else {
+		for (i = 0; i < ARRAY_LEN(keywords); i++)
+			if (strcmp(w, keywords[i].word) == 0) {
+				k = &keywords[i];
+				break;
+			}
+		if (k == NULL)
+			return NULL;
+	}
+	while (q < e && strchr(":!.,;?", *q) != NULL)
+		q++;
+	*rest = skip_space(q, e);
+	return k;
+}
+
+char *
+command_strip_subject(const char *subject)
+{
+	const char *p, *e;
+
+	if (subject == NULL)
+		return xstrdup("");
+	p = subject;
+	e = subject + strlen(subject);
+	for (;;) {
+		const char *q;
+		char w[WORD_MAX + 1];
+		size_t i, n = 0;
+		int hit = 0;
+
+		while (p < e && (space_len(p, e) > 0 || *p == '\r' ||
+		    *p == '\n'))
+			p += (*p == '\r' || *p == '\n') ? 1 : space_len(p, e);
+		if (p < e && *p == '[') {
+			q = memchr(p, ']', (size_t)(e - p) < TAG_MAX ?
+			    (size_t)(e - p) : TAG_MAX);
+			if (q == NULL)
+				break;
+			p = q + 1;
+			continue;
+		}
+		for (q = p; q < e && is_alpha((unsigned char)*q) && n < 8; q++)
+			w[n++] = to_lower(*q);
+		w[n] = '\0';
+		for (i = 0; i < ARRAY_LEN(subject_prefixes) && !hit; i++)
+			hit = strcmp(w, subject_prefixes[i]) == 0;
+		if (!hit)
+			break;
+		/* Re[2]: and Re(2): count replies. */
+		if (q < e && (*q == '[' || *q == '(')) {
+			char close = *q == '[' ? ']' : ')';
+			const char *d = q + 1;
+
+			while (d < e && *d >= '0' && *d <= '9' && d - q < 6)
+				d++;
+			if (d > q + 1 && d < e && *d == close)
+				q = d + 1;
+		}
+		q = skip_space(q, e);
+		if (q < e && *q == ':')
+			p = q + 1;
+		else if (e - q >= 3 && memcmp(q, "\xef\xbc\x9a", 3) == 0)
+			p = q + 3;	/* full-width colon */
+		else
+			break;
+	}
+	return xstrndup(p, (size_t)(trim_end(p, e) - p));
+}
+
+/* Copy [s, e), trimmed and cut to max bytes on a UTF-8 boundary. */
+static char *
+copy_trimmed(const char *s, const char *e, size_t max)
+{
+	size_t n;
+
+	s = skip_space(s, e);
+	e = trim_end(s, e);
+	n = utf8_cut(s, (size_t)(e - s), max);
+	return xstrndup(s, n);
+}
+
+static void
+split_args(struct request *req)
+{
+	const char *p = req->args, *e = p + strlen(p);
+
+	req->argv = xcalloc(ARGV_MAX + 1, sizeof(*req->argv));
+	req->argc = 0;
+	while (req->argc < ARGV_MAX) {
+		const char *w;
+
+		p = skip_space(p, e);
+		if (p == e)
+			break;
+		for (w = p; p < e && space_len(p, e) == 0; p++)
+			;
+		req->argv[req->argc++] = xstrndup(w,
+		    utf8_cut(w, (size_t)(p - w), ARG_MAX));
+	}
+}
+
+static int
+kv_has(const struct request *req, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < req->nkv; i++)
+		if (strcmp(req->kv[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* "key: value" lines of req->body; quoted lines skipped, first one wins. */
+static void
+parse_kv(struct request *req)
+{
+	const char *p = req->body, *next;
+	size_t lines = 0;
+
+	req->kv = xcalloc(KV_MAX, sizeof(*req->kv));
+	req->nkv = 0;
+	for (; *p && lines < KV_SCAN_LINES && req->nkv < KV_MAX &&
+	    (size_t)(p - req->body) < KV_SCAN_BYTES; p = next, lines++) {
+		const char *e = line_end(p, &next), *q, *v;
+		char key[KV_KEY_MAX + 1];
+		size_t n = 0;
+
+		q = skip_space(p, e);
+		while (q < e && is_alpha((unsigned char)*q) && n < KV_KEY_MAX)
+			key[n++] = to_lower(*q++);
+		key[n] = '\0';
+		if (n == 0 || q == e)
+			continue;
+		q = skip_space(q, e);
+		if (q == e || *q != ':')
+			continue;
+		v = skip_space(q + 1, e);
+		/* https://... is a link, not a detail. */
+		if (v == e || (e - v >= 2 && v[0] == '/' && v[1] == '/'))
+			continue;
+		if (kv_has(req, key))
+			continue;
+		req->kv[req->nkv].key = xstrdup(key);
+		req->kv[req->nkv].value = copy_trimmed(v, e, KV_VALUE_MAX);
+		req->nkv++;
+	}
+}
+
+static void
+set_keyword(struct request *req, const struct keyword *k, const char *rest,
+    const char *e)
+{
+	req->verb = k->verb;
+	req->lang = k->lang;
+	req->lang_known = k->known;
+	req->keyword = xstrdup(k->word);
+	req->args = copy_trimmed(rest, e, ARGS_MAX);
+}
+
+int
+command_parse(const char *subject, const char *text, struct request *req)
+{
+	const struct keyword *k;
+	const char *rest, *p, *next, *body = NULL;
+	char *stripped;
+	size_t lines = 0;
+
+	memset(req, 0, sizeof(*req));
+	req->verb = VERB_NONE;
+	req->lang = LANG_NL;
+	if (text == NULL)
+		text = "";
+
+	stripped = command_strip_subject(subject);
+	if ((k = match_keyword(stripped, stripped + strlen(stripped),
+	    &rest)) != NULL) {
+		set_keyword(req, k, rest, stripped + strlen(stripped));
+		req->in_subject = 1;
+		body = text;
+	} else {
+		for (p = text; *p && lines < CMD_SCAN_LINES &&
+		    (size_t)(p - text) < CMD_SCAN_BYTES; p = next, lines++) {
+			const char *e = line_end(p, &next);
+			const char *q = skip_space(p, e);
+
+			if (q == e || *q == '>')
+				continue;
+			if ((k = match_keyword(q, e, &rest)) != NULL) {
+				set_keyword(req, k, rest, e);
+				body = next;
+			}
+			break;
+		}
+	}
+	if (body == NULL)
+		body = text;
+	req->body = copy_trimmed(body, body + strlen(body), SIZE_MAX);
+	if (req->args == NULL)
+		req->args = xstrdup("");
+	split_args(req);
+	parse_kv(req);
+	if (!req->lang_known)
+		req->lang = command_guess_lang(text,
+		    command_guess_lang(stripped, LANG_NL));
+	free(stripped);
+	return req->verb == VERB_NONE ? 1 : 0;
+}
+
+void
+request_free(struct request *req)
+{
+	size_t i;
+
+	if (req == NULL)
+		return;
+	free(req->keyword);
+	free(req->args);
+	for (i = 0; i < req->argc; i++)
+		free(req->argv[i]);
+	free(req->argv);
+	free(req->body);
+	for (i = 0; i < req->nkv; i++) {
+		free(req->kv[i].key);
+		free(req->kv[i].value);
+	}
+	free(req->kv);
+	memset(req, 0, sizeof(*req));
+}
+
+const char *
+request_kv(const struct request *req, ...)
+{
+	va_list ap;
+	const char *alias;
+	size_t i;
+
+	/* In body order: the first line naming any alias wins. */
+	for (i = 0; i < req->nkv; i++) {
+		va_start(ap, req);
+		while ((alias = va_arg(ap, const char *)) != NULL)
+			if (str_eq_ci(req->kv[i].key, alias)) {
+				va_end(ap);
+				return req->kv[i].value;
+			}
+		va_end(ap);
+	}
+	return NULL;
+}
+
+static int
+in_list(const char *w, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(w, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+enum lang
+command_guess_lang(const char *text, enum lang dflt)
+{
+	const char *p, *next;
+	size_t nl = 0, en = 0;
+
+	if (text == NULL)
+		return dflt;
+	for (p = text; *p && (size_t)(p - text) < GUESS_BYTES; p = next) {
+		const char *e = line_end(p, &next), *q = skip_space(p, e);
+
+		if (q < e && *q == '>')
+			continue;
+		if ((size_t)(e - text) > GUESS_BYTES)
+			e = text + GUESS_BYTES;
+		while (q < e) {
+			char w[16];
+			size_t n = 0;
+			int whole = 1;
+
+			while (q < e && !is_alpha((unsigned char)*q) &&
+			    (unsigned char)*q < 0x80)
+				q++;
+			/* A letter run glued to non-ASCII is another word. */
+			while (q < e && (is_alpha((unsigned char)*q) ||
+			    (unsigned char)*q >= 0x80)) {
+				if ((unsigned char)*q >= 0x80 ||
+				    n == sizeof(w) - 1)
+					whole = 0;
+				else
+					w[n++] = to_lower(*q);
+				q++;
+			}
+			w[n] = '\0';
+			if (!whole || n == 0)
+				continue;
+			nl += in_list(w, words_nl, ARRAY_LEN(words_nl));
+			en += in_list(w, words_en, ARRAY_LEN(words_en));
+		}
+	}
+	if (nl > en)
+		return LANG_NL;
+	if (en > nl)
+		return LANG_EN;
+	return dflt;
+}

@@ -1,0 +1,70 @@
+/*
+ * command.h - the mail command language of SPEC §4, recognised from a
+ * Subject and the new text of a body.  Pure: no I/O, no database.
+ */
+#ifndef LEERNET_COMMAND_H
+#define LEERNET_COMMAND_H
+
+#include <stddef.h>
+
+enum verb {
+	VERB_NONE = 0,
+	VERB_HELP, VERB_NETWORKS, VERB_JOIN, VERB_CONFIRM, VERB_LEAVE,
+	VERB_FOLLOW, VERB_UNFOLLOW, VERB_START, VERB_APPROVE, VERB_REJECT,
+	VERB_MEETING, VERB_MOVE, VERB_CANCEL, VERB_ATTENDANCE, VERB_POST,
+	VERB_LEAD, VERB_STATUS, VERB_CLOSE, VERB_DIGEST, VERB_DIRECT,
+	VERB__COUNT
+};
+
+enum lang { LANG_NL = 0, LANG_EN = 1 };
+
+struct kv {
+	char	*key;		/* lower-case, e.g. "datum" */
+	char	*value;		/* trimmed */
+};
+
+struct request {
+	enum verb	 verb;
+	enum lang	 lang;		/* language of the keyword used */
+	int		 lang_known;	/* 0 when the keyword is the same in
+					 * both languages ("status") */
+	int		 in_subject;	/* keyword found in the Subject */
+	char		*keyword;	/* as written, lower-cased */
+	char		*args;		/* rest of the command line, trimmed */
+	char	       **argv;		/* args split on white space */
+	size_t		 argc;
+	char		*body;		/* the text after the command line
+					 * (when in the body) or the whole new
+					 * text (when in the Subject) */
+	struct kv	*kv;		/* "key: value" lines of the body */
+	size_t		 nkv;
+};
+
+/*
+ * Strip reply/forward prefixes (Re:, RE:, Antw:, AW:, Fwd:, FW:, Doorst:,
+ * WG:, ...) and [tags] from the front of a Subject, repeatedly.  Caller
+ * frees.
+ */
+char		*command_strip_subject(const char *subject);
+
+/*
+ * Find the command: the first word of the stripped Subject, else the first
+ * word of the first non-empty, non-quoted line of text.  Returns 0 and
+ * fills *req when a keyword is found; 1 when there is none (req->verb is
+ * VERB_NONE but body/kv are still filled, for replies read in context).
+ * Free with request_free().
+ */
+int		 command_parse(const char *subject, const char *text,
+		    struct request *req);
+void		 request_free(struct request *);
+
+const char	*verb_name(enum verb);		/* "join", "meeting", ... */
+const char	*lang_code(enum lang);		/* "nl" or "en" */
+
+/* The value of body key (any of the given aliases, NULL-terminated), or NULL. */
+const char	*request_kv(const struct request *, ...) __attribute__((sentinel));
+
+/* Guess the language of free text (for replies without a keyword). */
+enum lang	 command_guess_lang(const char *text, enum lang dflt);
+
+#endif

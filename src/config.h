@@ -1,0 +1,97 @@
+/*
+ * config.h - the INI configuration of SPEC §3, loaded into struct config.
+ * Every string is owned by the struct and freed by config_free().
+ */
+#ifndef LEERNET_CONFIG_H
+#define LEERNET_CONFIG_H
+
+#include <stddef.h>
+
+enum auth_mech { AUTH_PLAIN, AUTH_LOGIN, AUTH_XOAUTH2 };
+enum tls_mode { TLS_REQUIRED, TLS_NONE };
+
+/* What [mailbox] and [smtp] share: where, who, and how to prove it. */
+struct server_conf {
+	char		*url;		/* as written */
+	char		*scheme;	/* "imap", "imaps", "smtp", "smtps", "maildir" */
+	char		*host;		/* NULL for maildir */
+	unsigned	 port;		/* scheme default when absent */
+	char		*path;		/* IMAP mailbox (default INBOX) or maildir dir */
+	char		*user;
+	char		*password;	/* exactly one of password, */
+	char		*password_file;	/* password_file, */
+	char		*password_command;	/* password_command may be set */
+	enum auth_mech	 auth;
+	enum tls_mode	 tls;
+	char		*ca_file;
+	const char	*section;	/* "mailbox" or "smtp", for messages */
+};
+
+enum digest_kind { DIGEST_OFF, DIGEST_DAILY, DIGEST_WEEKLY };
+
+struct config {
+	char		*file;		/* the path it was read from */
+
+	struct server_conf mailbox;
+	int		 idle;		/* bool */
+	int		 poll_interval;	/* seconds */
+	char		*done_folder;
+	char		*failed_folder;
+
+	struct server_conf smtp;
+	char		*from;		/* full header value */
+	char		*from_name;	/* display part of from, may be "" */
+	char		*from_addr;	/* lower-case address of from */
+
+	char		*db_path;
+
+	char		*org_name;
+	char	       **domains;	/* lower-case, NULL-terminated */
+	char	       **coordinators;	/* lower-case, NULL-terminated */
+	char		*timezone;
+	char		*language;	/* "nl" or "en" */
+	char		*announce;	/* may be NULL */
+	int		 hours_per_network;
+	char		*trusted_authserv_id;	/* NULL: trust none */
+	int		 staff_only;
+	int		 max_requests_per_hour;
+
+	enum digest_kind digest;
+	int		 digest_wday;	/* 0 = Sunday, for weekly */
+	int		 digest_hour, digest_min;
+
+	size_t		 list_max_size;	/* bytes */
+
+	char		*publish_dir;	/* may be NULL */
+	char		*base_url;	/* may be NULL */
+
+	char		*template_dir;	/* [paths] templates, default built in */
+};
+
+/*
+ * Load and validate FILE.  On error returns NULL and writes one line naming
+ * the file, line, section and key into err ("leernet.conf:12: [smtp] tls:
+ * expected required or none, got 'maybe'").
+ */
+struct config	*config_load(const char *file, char *err, size_t errlen);
+void		 config_free(struct config *);
+
+/* The default config path: $LEERNET_CONFIG, then /etc/leernet/leernet.conf. */
+const char	*config_default_path(void);
+
+/*
+ * The secret of a server: password, or the first line of password_file
+ * (relative names are also looked up in $CREDENTIALS_DIRECTORY), or the
+ * trimmed stdout of password_command (run afresh on every call).
+ * Returns a string the caller frees, or NULL with a reason in err.
+ */
+char		*config_secret(const struct server_conf *, char *err, size_t errlen);
+
+/* Is addr (lower-case) in one of the allowed domains / a coordinator? */
+int		 config_domain_allowed(const struct config *, const char *addr);
+int		 config_is_coordinator(const struct config *, const char *addr);
+
+/* Is host a loopback name or address (127.0.0.0/8, ::1, localhost)? */
+int		 host_is_loopback(const char *host);
+
+#endif

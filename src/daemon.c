@@ -1,0 +1,204 @@
+/*
+ * daemon.c - the main loop.  Signal handlers only set flags; the loop
+ * computes its next deadline, waits on the mailbox (IDLE or a poll
+ * interval), and does all work itself.  SIGTERM finishes the message in
+ * hand; SIGHUP reloads config and templates between messages.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "app.h"
+#include "cli.h"
+#include "config.h"
+#include "daemon.h"
+#include "handle.h"
+#include "log.h"
+#include "outbox.h"
+#include "smtp.h"
+#include "source.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define RECONNECT_MIN	1
+#define RECONNECT_MAX	300
+#define IDLE_PERIOD	(20 * 60)	/* servers drop IDLE after 29-30 min */
+
+static volatile sig_atomic_t quit, reload;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload = 1;
+	else {
+		quit = 1;
+		handle_stop = 1;
+	}
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal must end the wait at once. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Swap in a freshly read config; keep the old one when it is broken. */
+static void
+do_reload(struct app *app, struct source **src, struct smtp **smtp)
+{
+	char err[1024];
+	struct config *n = config_load(app->cfg->file, err, sizeof(err));
+
+	if (n == NULL) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (strcmp(n->db_path, app->cfg->db_path) != 0)
+		log_warnx("reload: [database] path changes only on restart");
+	free(n->db_path);
+	n->db_path = xstrdup(app->cfg->db_path);
+	config_free(app->cfg);
+	app->cfg = n;
+	template_cache_clear();
+	/* Reconnect with the new settings. */
+	if (*src) {
+		source_close(*src);
+		*src = NULL;
+	}
+	if (*smtp) {
+		smtp_free(*smtp);
+		*smtp = NULL;
+	}
+	log_info("configuration and templates reloaded from %s", n->file);
+}
+
+int
+daemon_run(struct app *app)
+{
+	struct source *src = NULL;
+	struct smtp *smtp = NULL;
+	time_t reconnect_at = 0, backoff = RECONNECT_MIN;
+	time_t smtp_at = 0, smtp_backoff = RECONNECT_MIN;
+	uint64_t wd_usec = 0;
+	int ready = 0;
+
+	install_signals();
+	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+		wd_usec = 0;
+	while (!quit) {
+		struct outbox_stats os;
+		time_t now = mono_now(), wait, next_ob;
+		size_t handled = 0;
+		char err[1024];
+		int temporary;
+
+		if (reload) {
+			reload = 0;
+			do_reload(app, &src, &smtp);
+		}
+		if (src == NULL && now >= reconnect_at) {
+			src = source_open(app->cfg, &temporary, err, sizeof(err));
+			if (src == NULL) {
+				log_warnx("mailbox: %s; trying again in %lds", err,
+				    (long)backoff);
+				reconnect_at = now + backoff;
+				backoff = backoff * 2 > RECONNECT_MAX ?
+				    RECONNECT_MAX : backoff * 2;
+				sd_notifyf(0, "STATUS=mailbox unreachable: %s", err);
+			} else {
+				backoff = RECONNECT_MIN;
+				log_info("watching %s", source_name(src));
+				sd_notifyf(0, "STATUS=watching %s",
+				    source_name(src));
+			}
+		}
+		if (!ready) {
+			sd_notify(0, "READY=1");
+			ready = 1;
+		}
+		if (src && handle_pending(app, src, &handled) == -1) {
+			log_warnx("mailbox connection lost; reconnecting");
+			source_close(src);
+			src = NULL;
+			reconnect_at = mono_now() + backoff;
+		}
+		if (quit)
+			break;
+		if (mono_now() >= smtp_at) {
+			if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
+				/* The server is away: wait before the next
+				 * try, and start a new session then. */
+				if (smtp) {
+					smtp_free(smtp);
+					smtp = NULL;
+				}
+				smtp_at = mono_now() + smtp_backoff;
+				smtp_backoff = smtp_backoff * 2 > RECONNECT_MAX ?
+				    RECONNECT_MAX : smtp_backoff * 2;
+			} else
+				smtp_backoff = RECONNECT_MIN;
+		}
+		if (wd_usec)
+			sd_notify(0, "WATCHDOG=1");
+
+		/* How long may we sleep? */
+		wait = src ? (app->cfg->idle ? IDLE_PERIOD :
+		    app->cfg->poll_interval) : reconnect_at - mono_now();
+		next_ob = store_outbox_next(app->st);
+		if (next_ob) {
+			time_t d = next_ob - time(NULL);
+
+			if (smtp_at - mono_now() > d)
+				d = smtp_at - mono_now();
+			if (d < wait)
+				wait = d;
+		}
+		if (wd_usec && (time_t)(wd_usec / 2000000) < wait)
+			wait = (time_t)(wd_usec / 2000000);
+		if (wait < 0)
+			wait = 0;
+		if (src) {
+			if (source_wait(src, (int)(wait * 1000)) ==
+			    SOURCE_WAIT_ERROR) {
+				log_warnx("mailbox connection lost while waiting; "
+				    "reconnecting");
+				source_close(src);
+				src = NULL;
+				reconnect_at = mono_now();
+			}
+		} else if (wait > 0)
+			poll(NULL, 0, (int)(wait * 1000));
+	}
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping");
+	if (src)
+		source_close(src);
+	if (smtp)
+		smtp_free(smtp);
+	return 0;
+}

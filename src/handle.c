@@ -1,0 +1,310 @@
+/*
+ * handle.c - one message from bytes to committed effect.
+ *
+ * The order is what makes crashes harmless (ARCHITECTURE.md): the effect,
+ * the answer in the outbox and the "processed" mark commit together; the
+ * source moves the message only afterwards.  A crash before the commit
+ * leaves the message to be handled from scratch; a crash after it finds
+ * the mark and only moves the message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "app.h"
+#include "classify.h"
+#include "command.h"
+#include "config.h"
+#include "handle.h"
+#include "log.h"
+#include "message.h"
+#include "reply.h"
+#include "source.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define BATCH		500
+#define REFUSAL_WINDOW	(24 * 3600)
+
+volatile int handle_stop;
+
+static const char *const disp_names[] = {
+	[DISP_DONE] = "done", [DISP_FAILED] = "failed",
+	[DISP_HUMAN] = "human", [DISP_RETRY] = "retry",
+};
+
+const char *
+disposition_name(enum disposition d)
+{
+	return disp_names[d];
+}
+
+/* A permanent failure in a DSN marks the address; delays are only logged. */
+static void
+handle_bounce(struct app *app, const struct message *m, time_t now)
+{
+	for (size_t i = 0; i < m->ndsn; i++) {
+		const struct dsn_rcpt *d = &m->dsn[i];
+		struct person p = { 0 };
+
+		if (d->final_recipient == NULL)
+			continue;
+		if (d->status == NULL || d->status[0] != '5') {
+			log_info("delivery to %s delayed (%s)", d->final_recipient,
+			    d->status ? d->status : "no status");
+			continue;
+		}
+		if (store_person_get(app->st, d->final_recipient, &p) != 0) {
+			log_info("bounce for unknown address %s (%s)",
+			    d->final_recipient, d->status);
+			continue;
+		}
+		log_info("%s is bouncing (%s)", p.email, d->status);
+		store_person_set_bouncing(app->st, p.email, d->diagnostic ?
+		    d->diagnostic : d->status, now);
+		person_clear(&p);
+	}
+}
+
+/* One polite refusal per sender per day, never more. */
+static int
+refuse(struct req *r, const char *tmpl)
+{
+	struct tvars *v;
+	struct reply rp = { 0 };
+	int count, rc;
+
+	if (store_refusals_since(r->app->st, r->sender,
+	    r->now - REFUSAL_WINDOW, &count) == -1)
+		return -1;
+	if (count > 0) {
+		log_info("not answering %s again today", r->sender);
+		r->outcome = "refused";
+		return 0;
+	}
+	v = tvars_new();
+	tvars_set(v, "sender", r->sender);
+	rp.tmpl = tmpl;
+	rp.kind = "refusal";
+	rp.to_addr = r->sender;
+	rp.to_name = r->sender_name;
+	rp.lang = lang_code(r->lang);
+	rp.vars = v;
+	rp.in = r->msg;
+	rp.auto_submitted = AUTO_REPLIED;
+	rc = reply_queue(r->app, &rp, r->now);
+	tvars_free(v);
+	r->outcome = "refused";
+	return rc;
+}
+
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at ? at + 1 : "";
+}
+
+/* The person-written part: who may, how many, what they asked. */
+static int
+handle_person(struct app *app, struct req *r)
+{
+	const struct config *cfg = app->cfg;
+	const struct message *m = r->msg;
+	struct request *cmd = xcalloc(1, sizeof(*cmd));
+	struct person p = { 0 };
+	int count, rc;
+
+	command_parse(m->subject, m->text, cmd);
+	r->cmd = cmd;
+	r->lang = cmd->verb != VERB_NONE && cmd->lang_known ? cmd->lang :
+	    command_guess_lang(m->full_text, strcmp(cfg->language, "en") == 0 ?
+	    LANG_EN : LANG_NL);
+
+	if (!config_domain_allowed(cfg, r->sender)) {
+		log_info("%s is outside the allowed domains", r->sender);
+		rc = refuse(r, "refusal");
+		goto out;
+	}
+	if (store_requests_since(app->st, r->sender, r->now - 3600,
+	    &count) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (count >= cfg->max_requests_per_hour) {
+		log_warnx("%s sent %d requests this hour; keeping this one for "
+		    "the coordinators", r->sender, count);
+		r->outcome = "ratelimited";
+		rc = 0;
+		goto out;
+	}
+	if (store_person_touch(app->st, r->sender, r->sender_name,
+	    cmd->verb != VERB_NONE ? lang_code(r->lang) : NULL, r->now,
+	    &r->person_id) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (cfg->staff_only && !config_is_coordinator(cfg, r->sender)) {
+		if ((rc = store_person_by_id(app->st, r->person_id, &p)) != 0)
+			goto out;
+		if (!p.in_staff) {
+			rc = refuse(r, "not-staff");
+			goto out;
+		}
+	}
+	r->proof = auth_trusted_pass(m, cfg->trusted_authserv_id,
+	    domain_of(r->sender));
+	rc = action_handle(r);
+out:
+	person_clear(&p);
+	request_free(cmd);
+	free(cmd);
+	r->cmd = NULL;
+	return rc;
+}
+
+enum disposition
+handle_message(struct app *app, const char *raw, size_t len, time_t now)
+{
+	struct message *m = NULL;
+	struct req r = { 0 };
+	enum mail_kind kind;
+	const char *why;
+	char *key = NULL, outcome[64];
+	enum disposition d = DISP_RETRY;
+	int rc;
+
+	if (message_parse(raw, len, &m) == -1) {
+		log_warnx("not a mail message (%zu bytes); moving it to the "
+		    "failed folder", len);
+		return DISP_FAILED;
+	}
+	log_set_msgid(m->message_id);
+	if (m->from.addr[0] == '\0') {
+		log_warnx("no usable From address; moving it to the failed "
+		    "folder");
+		d = DISP_FAILED;
+		goto out;
+	}
+	/* The same mail to another target address (a list) is another
+	 * message; the same mail twice to the same address is one. */
+	key = xasprintf("%s %s", m->message_id, app->cfg->from_addr);
+	if ((rc = store_processed_get(app->st, key, outcome,
+	    sizeof(outcome))) == -1)
+		goto out;
+	if (rc == 0) {
+		log_info("handled before (%s); not answering again", outcome);
+		d = strcmp(outcome, "human") == 0 ||
+		    strcmp(outcome, "ratelimited") == 0 ? DISP_HUMAN : DISP_DONE;
+		goto out;
+	}
+	if (store_begin(app->st) == -1)
+		goto out;
+
+	r.app = app;
+	r.msg = m;
+	r.now = now;
+	r.sender = m->from.addr;
+	r.sender_name = m->from.name;
+	r.lang = strcmp(app->cfg->language, "en") == 0 ? LANG_EN : LANG_NL;
+	kind = classify(m, app->cfg, &why);
+	log_debug("from %s: %s (%s)", r.sender, mail_kind_name(kind), why);
+	switch (kind) {
+	case MAIL_OURS:
+	case MAIL_AUTO:
+		log_info("not answering %s: %s", r.sender, why);
+		r.outcome = "machine";
+		rc = 0;
+		break;
+	case MAIL_BOUNCE:
+		handle_bounce(app, m, now);
+		r.outcome = "bounce";
+		rc = 0;
+		break;
+	case MAIL_RSVP:
+		log_info("calendar reply from %s recorded nowhere yet", r.sender);
+		r.outcome = "rsvp";
+		rc = 0;
+		break;
+	case MAIL_PERSON:
+	default:
+		rc = handle_person(app, &r);
+		break;
+	}
+	if (rc == -1 || r.outcome == NULL)
+		r.outcome = rc == -1 ? NULL : "human";
+	if (rc == -1 || store_processed_add(app->st, key, m->message_id,
+	    r.sender, r.outcome, now) == -1 || store_commit(app->st) == -1) {
+		store_rollback(app->st);
+		log_warnx("not handled; it stays in the inbox and is tried "
+		    "again");
+		d = DISP_RETRY;
+		goto out;
+	}
+	log_info("from %s: %s", r.sender, r.outcome);
+	d = strcmp(r.outcome, "human") == 0 ||
+	    strcmp(r.outcome, "ratelimited") == 0 ? DISP_HUMAN : DISP_DONE;
+out:
+	log_set_msgid(NULL);
+	free(key);
+	message_free(m);
+	return d;
+}
+
+struct moves {
+	struct source_msg	*done, *failed, *human;
+	size_t			 ndone, nfailed, nhuman;
+};
+
+int
+handle_pending(struct app *app, struct source *src, size_t *handled)
+{
+	struct source_batch b;
+	int rc = 0;
+
+	*handled = 0;
+	while (!handle_stop) {
+		struct moves mv = { 0 };
+		size_t progress;
+
+		if (source_fetch(src, BATCH, &b) == -1)
+			return -1;
+		if (b.n == 0) {
+			source_batch_free(&b);
+			break;
+		}
+		mv.done = xcalloc(b.n, sizeof(*mv.done));
+		mv.failed = xcalloc(b.n, sizeof(*mv.failed));
+		mv.human = xcalloc(b.n, sizeof(*mv.human));
+		for (size_t i = 0; i < b.n && !handle_stop; i++) {
+			enum disposition d = handle_message(app, b.msgs[i].data,
+			    b.msgs[i].len, time(NULL));
+
+			/* Shallow copies: the batch owns the strings. */
+			if (d == DISP_DONE)
+				mv.done[mv.ndone++] = b.msgs[i];
+			else if (d == DISP_FAILED)
+				mv.failed[mv.nfailed++] = b.msgs[i];
+			else if (d == DISP_HUMAN)
+				mv.human[mv.nhuman++] = b.msgs[i];
+		}
+		progress = mv.ndone + mv.nfailed + mv.nhuman;
+		if ((mv.ndone && source_done(src, mv.done, mv.ndone) == -1) ||
+		    (mv.nfailed && source_failed(src, mv.failed,
+		    mv.nfailed) == -1) ||
+		    (mv.nhuman && source_human(src, mv.human, mv.nhuman) == -1))
+			rc = -1;
+		*handled += progress;
+		free(mv.done);
+		free(mv.failed);
+		free(mv.human);
+		source_batch_free(&b);
+		/* Only retries left: they wait for the next round. */
+		if (rc == -1 || progress == 0)
+			break;
+	}
+	return rc;
+}

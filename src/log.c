@@ -1,0 +1,104 @@
+/*
+ * log.c - leveled logging to stderr.  journald adds the time; we add the
+ * level and, while a message is in hand, its Message-ID.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static enum log_level	level = LOG_LVL_INFO;
+static char		msgid[256];
+
+static const char *const level_name[] = {
+	[LOG_LVL_ERR] = "error",
+	[LOG_LVL_WARN] = "warning",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_DEBUG] = "debug",
+};
+
+void
+log_init(enum log_level l)
+{
+	level = l;
+	msgid[0] = '\0';
+}
+
+void
+log_set_level(enum log_level l)
+{
+	level = l;
+}
+
+void
+log_set_msgid(const char *id)
+{
+	size_t i = 0;
+
+	/* Keep log lines one line each, whatever the mail said. */
+	if (id != NULL)
+		for (; id[i] && i < sizeof(msgid) - 1; i++)
+			msgid[i] = (id[i] < 0x20 || id[i] == 0x7f) ? '?' : id[i];
+	msgid[i] = '\0';
+}
+
+static void
+vlog(enum log_level l, const char *fmt, va_list ap, const char *errstr)
+{
+	int saved = errno;
+
+	if (l > level)
+		return;
+	if (msgid[0])
+		fprintf(stderr, "leernet: %s: <%s>: ", level_name[l], msgid);
+	else
+		fprintf(stderr, "leernet: %s: ", level_name[l]);
+	vfprintf(stderr, fmt, ap);
+	if (errstr)
+		fprintf(stderr, ": %s", errstr);
+	fputc('\n', stderr);
+	errno = saved;
+}
+
+#define LOGFN(name, lvl, witherr)					\
+void									\
+name(const char *fmt, ...)						\
+{									\
+	va_list ap;							\
+	const char *e = (witherr) ? strerror(errno) : NULL;		\
+									\
+	va_start(ap, fmt);						\
+	vlog(lvl, fmt, ap, e);						\
+	va_end(ap);							\
+}
+
+LOGFN(log_debug, LOG_LVL_DEBUG, 0)
+LOGFN(log_info, LOG_LVL_INFO, 0)
+LOGFN(log_warn, LOG_LVL_WARN, 1)
+LOGFN(log_warnx, LOG_LVL_WARN, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	const char *e = strerror(errno);
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERR, fmt, ap, e);
+	va_end(ap);
+	exit(70);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERR, fmt, ap, NULL);
+	va_end(ap);
+	exit(70);
+}

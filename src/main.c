@@ -1,0 +1,302 @@
+/*
+ * main.c - the leernet command line (SPEC §2): global options, the
+ * subcommands that need the mail servers (init, once, run, check-config),
+ * and dispatch to the admin commands in cli.c.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli.h"
+#include "config.h"
+#include "daemon.h"
+#include "handle.h"
+#include "log.h"
+#include "outbox.h"
+#include "smtp.h"
+#include "source.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define LEERNET_VERSION "0.1.0"
+
+static const char usage_text[] =
+"usage: leernet [-c FILE] [-v] COMMAND [ARGS]\n"
+"\n"
+"  init                 create or migrate the database (idempotent)\n"
+"  run                  the daemon: inbound, outbox, digests, publishing\n"
+"  once                 process every pending inbound message, deliver the\n"
+"                       outbox, then exit\n"
+"  check-config         validate the config and reach both servers\n"
+"  network add SLUG --title TITLE [--lead EMAIL]... [--question TEXT]\n"
+"  network list [--csv] | show SLUG | close SLUG\n"
+"  member list SLUG [--csv]\n"
+"  meeting list SLUG [--csv]\n"
+"  staff import FILE.csv\n"
+"  report hours [--network SLUG] [--year YYYY] [--csv]\n"
+"  person show EMAIL | reset EMAIL\n"
+"  outbox list [--all] [--csv] | retry\n"
+"  digest [--send]\n"
+"  publish\n"
+"\n"
+"  -c FILE   configuration (default: $LEERNET_CONFIG, then\n"
+"            /etc/leernet/leernet.conf)\n"
+"  -v        debug logging\n";
+
+static int
+app_open(struct app *app, const char *file, int need_schema)
+{
+	char err[1024];
+	const char *at;
+	int v;
+
+	memset(app, 0, sizeof(*app));
+	if ((app->cfg = config_load(file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "leernet: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	at = strrchr(app->cfg->from_addr, '@');
+	app->domain = xstrdup(at ? at + 1 : "localhost");
+	if ((app->st = store_open(app->cfg->db_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "leernet: %s ([database] path in %s)\n", err,
+		    app->cfg->file);
+		return EXIT_CONFIG;
+	}
+	if (need_schema && (v = store_version(app->st)) < STORE_SCHEMA_VERSION) {
+		fprintf(stderr, "leernet: database %s is %s; run 'leernet -c %s "
+		    "init' first\n", app->cfg->db_path, v <= 0 ?
+		    "not initialised" : "of an older version", app->cfg->file);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static void
+app_close(struct app *app)
+{
+	store_close(app->st);
+	config_free(app->cfg);
+	free(app->domain);
+	template_cache_clear();
+}
+
+static int
+cmd_init(struct app *app)
+{
+	char err[1024];
+	int from = store_migrate(app->st, err, sizeof(err));
+
+	if (from < 0) {
+		fprintf(stderr, "leernet: %s\n", err);
+		return EXIT_SOFTWARE;
+	}
+	if (from == STORE_SCHEMA_VERSION)
+		printf("database %s is up to date (schema version %d)\n",
+		    app->cfg->db_path, STORE_SCHEMA_VERSION);
+	else
+		printf("database %s: schema version %d (was %d)\n",
+		    app->cfg->db_path, STORE_SCHEMA_VERSION, from);
+	return 0;
+}
+
+static int
+take_lock(struct app *app)
+{
+	int r = store_lock(app->st);
+
+	if (r == 1) {
+		fprintf(stderr, "leernet: another leernet process is handling "
+		    "mail (lock %s.lock is held); try again later\n",
+		    app->cfg->db_path);
+		return EXIT_TEMPFAIL;
+	}
+	return r == 0 ? 0 : EXIT_SOFTWARE;
+}
+
+static int
+cmd_once(struct app *app)
+{
+	struct source *src;
+	struct smtp *smtp = NULL;
+	struct outbox_stats os;
+	char err[1024];
+	size_t handled = 0;
+	int temporary, rc = 0;
+
+	if ((rc = take_lock(app)) != 0)
+		return rc;
+	src = source_open(app->cfg, &temporary, err, sizeof(err));
+	if (src == NULL) {
+		fprintf(stderr, "leernet: mailbox: %s\n", err);
+		rc = temporary ? EXIT_TEMPFAIL : EXIT_CONFIG;
+	} else {
+		if (handle_pending(app, src, &handled) == -1) {
+			fprintf(stderr, "leernet: mailbox %s: connection lost; "
+			    "what was handled is committed, the rest waits\n",
+			    source_name(src));
+			rc = EXIT_TEMPFAIL;
+		}
+		source_close(src);
+	}
+	/* Deliver what is queued even when the mailbox is away. */
+	if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
+		fprintf(stderr, "leernet: smtp: the outbox could not be "
+		    "delivered now; it is kept and retried\n");
+		rc = rc ? rc : EXIT_TEMPFAIL;
+	}
+	if (smtp)
+		smtp_free(smtp);
+	log_info("handled %zu message%s; sent %zu, deferred %zu, failed %zu",
+	    handled, handled == 1 ? "" : "s", os.sent, os.deferred, os.failed);
+	return rc;
+}
+
+static int
+cmd_check_config(struct app *app)
+{
+	struct source *src;
+	struct smtp *smtp;
+	struct smtp_result res;
+	char err[1024];
+	int temporary, rc = 0;
+
+	printf("%s: configuration OK\n", app->cfg->file);
+	printf("database %s: schema version %d\n", app->cfg->db_path,
+	    store_version(app->st));
+	if (access(app->cfg->template_dir, R_OK) != 0) {
+		printf("templates %s: cannot read ([paths] templates)\n",
+		    app->cfg->template_dir);
+		rc = EXIT_CONFIG;
+	}
+	src = source_open(app->cfg, &temporary, err, sizeof(err));
+	if (src == NULL) {
+		printf("mailbox: %s\n", err);
+		rc = temporary ? EXIT_UNAVAIL : EXIT_CONFIG;
+	} else {
+		printf("mailbox %s: OK\n", source_name(src));
+		source_close(src);
+	}
+	if ((smtp = smtp_new(app->cfg, err, sizeof(err))) == NULL) {
+		printf("smtp: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	smtp_probe(smtp, &res);
+	if (res.status == SMTP_SENT)
+		printf("smtp %s: OK\n", app->cfg->smtp.url);
+	else {
+		printf("smtp %s: %s\n", app->cfg->smtp.url, res.text);
+		rc = rc ? rc : EXIT_UNAVAIL;
+	}
+	smtp_free(smtp);
+	return rc;
+}
+
+static int
+not_yet(const char *what)
+{
+	fprintf(stderr, "leernet: %s: not implemented yet\n", what);
+	return EXIT_SOFTWARE;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *file = NULL, *cmd;
+	struct app app;
+	int ch, rc, verbose = 0, schema = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init(LOG_LVL_INFO);
+	while ((ch = getopt(argc, argv, "+c:vhV")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("leernet %s\n", LEERNET_VERSION);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[0];
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("leernet %s\n", LEERNET_VERSION);
+		return 0;
+	}
+	if (verbose)
+		log_set_level(LOG_LVL_DEBUG);
+	if (file == NULL)
+		file = config_default_path();
+
+	/* Commands with nothing after them answer --help before anything
+	 * is opened. */
+	if (argc > 1 && cli_wants_help(argc - 1, argv + 1) &&
+	    strcmp(cmd, "network") && strcmp(cmd, "member") &&
+	    strcmp(cmd, "person") && strcmp(cmd, "outbox")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "init") == 0 || strcmp(cmd, "check-config") == 0)
+		schema = 0;
+	else if (strcmp(cmd, "run") && strcmp(cmd, "once") &&
+	    strcmp(cmd, "network") && strcmp(cmd, "member") &&
+	    strcmp(cmd, "person") && strcmp(cmd, "outbox") &&
+	    strcmp(cmd, "staff") && strcmp(cmd, "meeting") &&
+	    strcmp(cmd, "report") && strcmp(cmd, "digest") &&
+	    strcmp(cmd, "publish")) {
+		fprintf(stderr, "leernet: unknown command '%s'\n", cmd);
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if ((rc = app_open(&app, file, schema)) != 0) {
+		if (app.cfg || app.st)
+			app_close(&app);
+		return rc;
+	}
+	if (strcmp(cmd, "init") == 0)
+		rc = cmd_init(&app);
+	else if (strcmp(cmd, "once") == 0)
+		rc = cmd_once(&app);
+	else if (strcmp(cmd, "run") == 0)
+		rc = (rc = take_lock(&app)) != 0 ? rc : daemon_run(&app);
+	else if (strcmp(cmd, "check-config") == 0)
+		rc = cmd_check_config(&app);
+	else if (strcmp(cmd, "network") == 0)
+		rc = cli_network(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "member") == 0)
+		rc = cli_member(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "person") == 0)
+		rc = cli_person(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "outbox") == 0)
+		rc = cli_outbox(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "staff") == 0)
+		rc = cli_staff(&app, argc - 1, argv + 1);
+	else
+		rc = not_yet(cmd);
+	app_close(&app);
+	return rc;
+}

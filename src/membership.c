@@ -1,0 +1,305 @@
+/*
+ * membership.c - join, leave, follow, delivery mode, and confirming by
+ * token: how a person comes into and goes out of a network.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "config.h"
+#include "log.h"
+#include "message.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+int
+membership_join(struct req *r, const struct network *n)
+{
+	struct tvars *v;
+	enum role role = ROLE_MEMBER;
+	enum mstate state;
+	int rc;
+
+	/* A lead who "joins" stays lead. */
+	if (store_membership(r->app->st, n->id, r->person_id, &role,
+	    &state) != 0 || role == ROLE_FOLLOWER)
+		role = ROLE_MEMBER;
+	if (store_membership_set(r->app->st, n->id, r->person_id, role,
+	    MS_ACTIVE, r->now) == -1)
+		return -1;
+	r->app->changed = 1;
+	log_info("%s joined %s", r->sender, n->slug);
+	v = act_vars(r);
+	act_set_network(v, n);
+	rc = act_reply(r, "join-done", v);
+	tvars_free(v);
+	return rc;
+}
+
+int
+membership_leave(struct req *r, const struct network *n)
+{
+	struct tvars *v;
+	int rc;
+
+	if (!act_is_member(r, n)) {
+		v = act_vars(r);
+		act_set_network(v, n);
+		rc = act_reply(r, "not-member", v);
+		tvars_free(v);
+		return rc;
+	}
+	if (store_membership_set(r->app->st, n->id, r->person_id, ROLE_MEMBER,
+	    MS_LEFT, r->now) == -1)
+		return -1;
+	r->app->changed = 1;
+	log_info("%s left %s", r->sender, n->slug);
+	v = act_vars(r);
+	act_set_network(v, n);
+	rc = act_reply(r, "leave-done", v);
+	tvars_free(v);
+	return rc;
+}
+
+static int
+join_network(struct req *r, const struct network *n)
+{
+	struct tvars *v;
+	enum role role;
+	enum mstate state;
+	int rc;
+
+	v = act_vars(r);
+	act_set_network(v, n);
+	rc = store_membership(r->app->st, n->id, r->person_id, &role, &state);
+	if (rc == -1)
+		goto out;
+	if (rc == 0 && state == MS_ACTIVE && role != ROLE_FOLLOWER) {
+		tvars_set_bool(v, "lead", role == ROLE_LEAD);
+		rc = act_reply(r, "join-already", v);
+		goto out;
+	}
+	rc = act_need_proof(r, "join", n->id, "", v);
+	if (rc == 1)
+		rc = membership_join(r, n);
+	else if (rc == 0 && (rc = store_membership(r->app->st, n->id,
+	    r->person_id, &role, &state)) != -1 &&
+	    (rc == 1 || state == MS_LEFT))
+		/* Shown as pending in member list until confirmed. */
+		rc = store_membership_set(r->app->st, n->id, r->person_id,
+		    ROLE_MEMBER, MS_PENDING, r->now);
+	else if (rc != -1)
+		rc = 0;
+out:
+	tvars_free(v);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_join(struct req *r)
+{
+	struct network n;
+	int rc;
+
+	if ((rc = act_network_arg(r, &n, 1)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = join_network(r, &n);
+	network_clear(&n);
+	return rc;
+}
+
+/* "aanmelden" in reply to a call for participants. */
+int
+act_call_join(struct req *r, int64_t network_id)
+{
+	struct network n = { 0 };
+	struct tvars *v;
+	int rc;
+
+	if ((rc = store_network_by_id(r->app->st, network_id, &n)) == -1)
+		return -1;
+	if (rc == 0 && n.state == NET_OPEN)
+		rc = join_network(r, &n);
+	else {
+		v = act_vars(r);
+		if (rc == 0) {
+			act_set_network(v, &n);
+			tvars_set_bool(v, n.state == NET_CLOSED ? "closed" :
+			    n.state == NET_PROPOSED ? "proposed" : "rejected", 1);
+		}
+		tvars_set(v, "name", n.slug ? n.slug : "");
+		rc = act_reply(r, "network-not-open", v);
+		tvars_free(v);
+	}
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_leave(struct req *r)
+{
+	struct network n;
+	struct tvars *v;
+	int rc;
+
+	if ((rc = act_network_arg(r, &n, 0)) != 0)
+		return rc == 1 ? 0 : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	if (!act_is_member(r, &n))
+		rc = act_reply(r, "not-member", v);
+	else if ((rc = act_need_proof(r, "leave", n.id, "", v)) == 1)
+		rc = membership_leave(r, &n);
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_follow(struct req *r, int follow)
+{
+	struct network n;
+	struct tvars *v;
+	enum role role;
+	enum mstate state;
+	int rc, has;
+
+	if ((rc = act_network_arg(r, &n, follow)) != 0)
+		return rc == 1 ? 0 : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	has = store_membership(r->app->st, n.id, r->person_id, &role, &state);
+	if (has == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (has == 0 && state == MS_ACTIVE && role != ROLE_FOLLOWER) {
+		/* Members get the news already; leaving is another command. */
+		tvars_set_bool(v, "member", 1);
+		rc = act_reply(r, follow ? "follow-done" : "unfollow-done", v);
+		goto out;
+	}
+	if (follow)
+		rc = store_membership_set(r->app->st, n.id, r->person_id,
+		    ROLE_FOLLOWER, MS_ACTIVE, r->now);
+	else if (has == 0 && role == ROLE_FOLLOWER && state == MS_ACTIVE)
+		rc = store_membership_set(r->app->st, n.id, r->person_id,
+		    ROLE_FOLLOWER, MS_LEFT, r->now);
+	else
+		tvars_set_bool(v, "not_following", 1);
+	if (rc != -1)
+		rc = act_reply(r, follow ? "follow-done" : "unfollow-done", v);
+out:
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_delivery(struct req *r, int digest)
+{
+	struct network n;
+	struct tvars *v;
+	int rc;
+
+	if ((rc = act_network_arg(r, &n, 1)) != 0)
+		return rc == 1 ? 0 : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	tvars_set_bool(v, "digest", digest);
+	if (!act_is_member(r, &n))
+		rc = act_reply(r, "not-member", v);
+	else if ((rc = store_membership_delivery(r->app->st, n.id,
+	    r->person_id, digest)) != -1)
+		rc = act_reply(r, "delivery-done", v);
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+/* Does w look like one of our tokens?  Saves pointless lookups. */
+static int
+token_shaped(const char *w, size_t len)
+{
+	if (len != 12)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (strchr("abcdefghjkmnpqrstuvwxyz23456789", w[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/* Look for a known token among the words of text; 0 found, 1 not, -1. */
+static int
+find_token_in(struct req *r, const char *text, struct token *t, int *tries)
+{
+	char word[13];
+	const char *p = text;
+
+	while (*p && *tries < 50) {
+		size_t n;
+
+		while (*p && !((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			p++;
+		n = 0;
+		while ((p[n] >= 'a' && p[n] <= 'z') ||
+		    (p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9'))
+			n++;
+		if (token_shaped(p, n)) {
+			int rc;
+
+			memcpy(word, p, n);
+			word[n] = '\0';
+			(*tries)++;
+			if ((rc = store_token_get(r->app->st, word, t)) != 1)
+				return rc;
+		}
+		p += n;
+	}
+	return 1;
+}
+
+int
+act_confirm(struct req *r, const char *ctx_token)
+{
+	struct token t = { 0 };
+	struct tvars *v;
+	int rc = 1, tries = 0;
+
+	if (ctx_token && *ctx_token)
+		rc = store_token_get(r->app->st, ctx_token, &t);
+	if (rc == 1)
+		rc = find_token_in(r, r->cmd->args ? r->cmd->args : "", &t, &tries);
+	if (rc == 1)
+		rc = find_token_in(r, r->msg->subject, &t, &tries);
+	if (rc == 1)
+		rc = find_token_in(r, r->msg->full_text, &t, &tries);
+	if (rc == -1)
+		return -1;
+
+	v = act_vars(r);
+	if (rc == 1) {
+		tvars_set_bool(v, "unknown", 1);
+		rc = act_reply(r, "token-invalid", v);
+	} else if (t.person_id != r->person_id ||
+	    strcmp(t.action, "moderate") == 0) {
+		/* Bound to the person it was sent to; moderation is decided
+		 * with approve/reject, not confirm. */
+		tvars_set_bool(v, "unknown", 1);
+		rc = act_reply(r, "token-invalid", v);
+	} else if (t.used) {
+		tvars_set_bool(v, "used", 1);
+		rc = act_reply(r, "token-invalid", v);
+	} else if (t.expires <= r->now) {
+		tvars_set_bool(v, "expired", 1);
+		rc = act_reply(r, "token-invalid", v);
+	} else if ((rc = store_token_use(r->app->st, t.token, r->sender,
+	    r->now)) == 0)
+		rc = act_run_confirmed(r, t.action, t.network_id, t.arg);
+	tvars_free(v);
+	token_clear(&t);
+	return rc == -1 ? -1 : 0;
+}

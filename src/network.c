@@ -1,0 +1,546 @@
+/*
+ * network.c - the life of a network: proposal, moderation, the call for
+ * participants, news, co-leads, status and closing; and the two
+ * informational commands, help and networks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "config.h"
+#include "log.h"
+#include "message.h"
+#include "reply.h"
+#include "slug.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define TOKEN_LEN	12
+#define MODERATE_TTL	(30 * 24 * 3600)
+
+static int
+reply_v(struct req *r, const char *tmpl, struct tvars *v)
+{
+	int rc = act_reply(r, tmpl, v);
+
+	tvars_free(v);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_help(struct req *r)
+{
+	struct tvars *v = act_vars(r);
+
+	tvars_set_bool(v, "is_coordinator",
+	    config_is_coordinator(r->app->cfg, r->sender));
+	return reply_v(r, "help", v);
+}
+
+int
+act_networks(struct req *r)
+{
+	struct tvars *v = act_vars(r);
+	struct network *nets;
+	size_t n, open = 0;
+
+	if ((nets = store_networks(r->app->st, &n)) == NULL) {
+		tvars_free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tvars *item;
+		size_t leads, members;
+		char *lead_list;
+
+		if (nets[i].state != NET_OPEN)
+			continue;
+		open++;
+		item = tvars_add_item(v, "networks");
+		act_set_network(item, &nets[i]);
+		lead_list = store_network_leads(r->app->st, nets[i].id);
+		tvars_set(item, "leads", lead_list);
+		free(lead_list);
+		if (store_network_counts(r->app->st, nets[i].id, &leads,
+		    &members) == 0)
+			tvars_setf(item, "members", "%zu", members);
+	}
+	networks_free(nets, n);
+	tvars_set_bool(v, "none", open == 0);
+	return reply_v(r, "networks", v);
+}
+
+/* Insert a proposed network under a slug not yet taken. */
+static int
+add_unique(struct req *r, const char *title, const char *question,
+    int64_t *id, char **slug_out)
+{
+	char *base = slug_from_title(title);
+	int rc = -1;
+
+	for (int i = 1; i < 1000; i++) {
+		char *slug = i == 1 ? xstrdup(base) : slug_with_suffix(base, i);
+
+		rc = store_network_add(r->app->st, slug, title, question,
+		    NET_PROPOSED, r->person_id, r->now, id);
+		if (rc == 0) {
+			*slug_out = slug;
+			break;
+		}
+		free(slug);
+		if (rc == -1)
+			break;
+	}
+	free(base);
+	return rc == 0 ? 0 : -1;
+}
+
+/* One moderation mail, with its own token, to every coordinator. */
+static int
+ask_coordinators(struct req *r, const struct network *n)
+{
+	const struct config *cfg = r->app->cfg;
+
+	for (char **c = cfg->coordinators; c && *c; c++) {
+		struct person p = { 0 };
+		struct reply rp = { 0 };
+		struct tvars *v;
+		char *token;
+		int64_t pid;
+		int rc;
+
+		if (store_person_ensure(r->app->st, *c, cfg->language, r->now,
+		    &pid) == -1 || store_person_by_id(r->app->st, pid, &p) != 0)
+			return -1;
+		token = random_token(TOKEN_LEN);
+		v = act_vars(r);
+		act_set_network(v, n);
+		tvars_set(v, "proposer", r->sender);
+		tvars_set(v, "proposer_name", r->sender_name);
+		tvars_set(v, "token", token);
+		rp.tmpl = "moderate";
+		rp.kind = "moderate";
+		rp.to_addr = p.email;
+		rp.to_name = p.name;
+		rp.lang = p.lang;
+		rp.vars = v;
+		rp.token = token;
+		rp.network_id = n->id;
+		rp.person_id = pid;
+		rp.auto_submitted = AUTO_GENERATED;
+		rc = store_token_add(r->app->st, token, "moderate", pid, n->id,
+		    "", r->now, r->now + MODERATE_TTL);
+		if (rc == 0)
+			rc = reply_queue(r->app, &rp, r->now);
+		tvars_free(v);
+		free(token);
+		person_clear(&p);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+act_start(struct req *r)
+{
+	struct request *c = r->cmd;
+	struct network n = { 0 };
+	struct tvars *v = act_vars(r);
+	char *question = xstrdup(c->body ? c->body : "");
+	char *q = str_trim(question);
+	int rc;
+
+	if (c->args == NULL || *c->args == '\0' || *q == '\0') {
+		tvars_set_bool(v, "no_title", c->args == NULL || *c->args == '\0');
+		tvars_set_bool(v, "no_question", *q == '\0');
+		rc = reply_v(r, "start-usage", v);
+		free(question);
+		return rc;
+	}
+	rc = store_network_pending_proposal(r->app->st, c->args, r->person_id,
+	    &n);
+	if (rc == 0) {
+		/* Asked again: the coordinators were told once already. */
+		act_set_network(v, &n);
+		network_clear(&n);
+		free(question);
+		return reply_v(r, "start-duplicate", v);
+	}
+	if (rc == -1 || add_unique(r, c->args, q, &n.id, &n.slug) == -1) {
+		tvars_free(v);
+		free(question);
+		return -1;
+	}
+	n.title = xstrdup(c->args);
+	n.question = xstrdup(q);
+	n.state = NET_PROPOSED;
+	free(question);
+	r->app->changed = 1;
+	log_info("%s proposed network %s", r->sender, n.slug);
+	act_set_network(v, &n);
+	rc = ask_coordinators(r, &n);
+	network_clear(&n);
+	if (rc == -1) {
+		tvars_free(v);
+		return -1;
+	}
+	return reply_v(r, "start-received", v);
+}
+
+/* The call for participants, to [organization] announce. */
+static int
+send_call(struct req *r, const struct network *n, const char *lead)
+{
+	const struct config *cfg = r->app->cfg;
+	struct reply rp = { 0 };
+	struct tvars *v;
+	char *list_id, *unsub;
+	int rc;
+
+	if (cfg->announce == NULL || *cfg->announce == '\0')
+		return 0;
+	v = act_vars(r);
+	act_set_network(v, n);
+	tvars_set(v, "lead", lead);
+	list_id = xasprintf("<%s.%s>", n->slug, r->app->domain);
+	unsub = xasprintf("<mailto:%s?subject=ontvolg%%20%s>", cfg->from_addr,
+	    n->slug);
+	rp.tmpl = "call";
+	rp.kind = "call";
+	rp.to_addr = cfg->announce;
+	rp.lang = cfg->language;
+	rp.vars = v;
+	rp.network_id = n->id;
+	rp.auto_submitted = AUTO_GENERATED;
+	rp.list_id = list_id;
+	rp.list_unsubscribe = unsub;
+	rc = reply_queue(r->app, &rp, r->now);
+	tvars_free(v);
+	free(list_id);
+	free(unsub);
+	return rc;
+}
+
+/* Tell the proposer (and a named lead) what was decided. */
+static int
+tell_outcome(struct req *r, const struct network *n, const char *tmpl,
+    int64_t person_id, struct tvars *v)
+{
+	struct person p = { 0 };
+	struct reply rp = { 0 };
+	int rc;
+
+	if (person_id == 0)
+		return 0;
+	if ((rc = store_person_by_id(r->app->st, person_id, &p)) != 0)
+		return rc == 1 ? 0 : -1;
+	rp.tmpl = tmpl;
+	rp.kind = "reply";
+	rp.to_addr = p.email;
+	rp.to_name = p.name;
+	rp.lang = p.lang;
+	rp.vars = v;
+	rp.network_id = n->id;
+	rp.person_id = person_id;
+	rp.auto_submitted = AUTO_GENERATED;
+	rc = reply_queue(r->app, &rp, r->now);
+	person_clear(&p);
+	return rc;
+}
+
+static int
+approve(struct req *r, struct network *n, struct tvars *v)
+{
+	const char *lead = request_kv(r->cmd, "lead", "trekker", NULL);
+	struct person proposer = { 0 };
+	int64_t lead_id;
+	int rc;
+
+	if (n->proposer_id && store_person_by_id(r->app->st, n->proposer_id,
+	    &proposer) == -1)
+		return -1;
+	if (lead == NULL || *lead == '\0')
+		lead = proposer.email;
+	if (lead == NULL || !config_domain_allowed(r->app->cfg, lead)) {
+		tvars_set(v, "lead", lead ? lead : "");
+		rc = act_reply(r, "approve-bad-lead", v);
+		person_clear(&proposer);
+		return rc;
+	}
+	tvars_set(v, "lead", lead);
+	if (store_network_set_state(r->app->st, n->id, NET_OPEN, r->sender,
+	    "", r->now) == -1 ||
+	    store_person_ensure(r->app->st, lead, r->app->cfg->language, r->now,
+	    &lead_id) == -1 ||
+	    store_membership_set(r->app->st, n->id, lead_id, ROLE_LEAD,
+	    MS_ACTIVE, r->now) == -1) {
+		person_clear(&proposer);
+		return -1;
+	}
+	n->state = NET_OPEN;
+	act_set_network(v, n);
+	rc = tell_outcome(r, n, "proposal-approved", n->proposer_id, v);
+	if (rc == 0 && lead_id != n->proposer_id)
+		rc = tell_outcome(r, n, "lead-added", lead_id, v);
+	if (rc == 0)
+		rc = send_call(r, n, lead);
+	person_clear(&proposer);
+	return rc;
+}
+
+static int
+reject(struct req *r, struct network *n, struct tvars *v)
+{
+	const char *reason = r->cmd->args ? r->cmd->args : "";
+
+	if (*reason == '\0' && r->cmd->body)
+		reason = r->cmd->body;
+	tvars_set(v, "reason", reason);
+	if (store_network_set_state(r->app->st, n->id, NET_REJECTED, r->sender,
+	    reason, r->now) == -1)
+		return -1;
+	n->state = NET_REJECTED;
+	act_set_network(v, n);
+	return tell_outcome(r, n, "proposal-rejected", n->proposer_id, v);
+}
+
+int
+act_decide(struct req *r, const char *ctx_token)
+{
+	struct network n = { 0 };
+	struct token t = { 0 };
+	struct tvars *v = act_vars(r);
+	int approving = r->cmd->verb == VERB_APPROVE, rc;
+
+	if (!config_is_coordinator(r->app->cfg, r->sender))
+		return reply_v(r, "not-coordinator", v);
+	if (ctx_token && *ctx_token) {
+		if ((rc = store_token_get(r->app->st, ctx_token, &t)) == -1)
+			goto fail;
+		if (rc == 1 || strcmp(t.action, "moderate") != 0 ||
+		    t.person_id != r->person_id) {
+			token_clear(&t);
+			return reply_v(r, "decide-usage", v);
+		}
+		rc = store_network_by_id(r->app->st, t.network_id, &n);
+	} else if (r->proof && r->cmd->argc > 0)
+		rc = store_network_find(r->app->st, r->cmd->argv[0], &n);
+	else {
+		/* No proof that this coordinator wrote it: ask for a reply
+		 * to the moderation mail, which carries a token. */
+		return reply_v(r, "decide-usage", v);
+	}
+	if (rc == -1)
+		goto fail;
+	if (rc == 1) {
+		token_clear(&t);
+		return reply_v(r, "decide-usage", v);
+	}
+	act_set_network(v, &n);
+	if (n.state != NET_PROPOSED) {
+		/* The first decision wins; say who made it. */
+		tvars_set(v, "decided_by", n.decided_by);
+		tvars_set_bool(v, "was_approved", n.state == NET_OPEN ||
+		    n.state == NET_CLOSED);
+		tvars_set(v, "reason", n.reason);
+		rc = reply_v(r, "already-decided", v);
+		network_clear(&n);
+		token_clear(&t);
+		return rc;
+	}
+	rc = approving ? approve(r, &n, v) : reject(r, &n, v);
+	if (rc == -1)
+		goto fail;
+	/* approve() answers by itself only when it refused (bad lead). */
+	if (r->outcome == NULL) {
+		if (t.token && store_token_use(r->app->st, t.token, r->sender,
+		    r->now) == -1)
+			goto fail;
+		tvars_set_bool(v, "approved", approving);
+		rc = act_reply(r, "decide-done", v);
+		r->app->changed = 1;
+		log_info("%s %s network %s", r->sender, approving ?
+		    "approved" : "rejected", n.slug);
+	}
+	tvars_free(v);
+	network_clear(&n);
+	token_clear(&t);
+	return rc == -1 ? -1 : 0;
+fail:
+	tvars_free(v);
+	network_clear(&n);
+	token_clear(&t);
+	return -1;
+}
+
+int
+act_post(struct req *r)
+{
+	struct network n;
+	struct tvars *v;
+	char *body;
+	int rc;
+
+	if ((rc = act_network_arg(r, &n, 1)) != 0)
+		return rc == 1 ? 0 : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	body = xstrdup(r->cmd->body ? r->cmd->body : "");
+	if (!act_is_member(r, &n) && !act_is_lead(r, &n))
+		rc = act_reply(r, "not-member", v);
+	else if (*str_trim(body) == '\0')
+		rc = act_reply(r, "post-usage", v);
+	else if ((rc = store_news_add(r->app->st, n.id, r->person_id,
+	    r->msg->subject, str_trim(body), r->now, NULL)) == 0) {
+		r->app->changed = 1;
+		rc = act_reply(r, "post-done", v);
+	}
+	free(body);
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+network_add_lead(struct req *r, const struct network *n, const char *email)
+{
+	struct tvars *v = act_vars(r);
+	int64_t pid;
+	int rc;
+
+	act_set_network(v, n);
+	tvars_set(v, "lead", email);
+	if (store_person_ensure(r->app->st, email, r->app->cfg->language,
+	    r->now, &pid) == -1 ||
+	    store_membership_set(r->app->st, n->id, pid, ROLE_LEAD, MS_ACTIVE,
+	    r->now) == -1) {
+		tvars_free(v);
+		return -1;
+	}
+	r->app->changed = 1;
+	rc = tell_outcome(r, n, "lead-added", pid, v);
+	if (rc == 0)
+		rc = act_reply(r, "lead-done", v);
+	tvars_free(v);
+	return rc;
+}
+
+int
+act_lead(struct req *r)
+{
+	struct network n;
+	struct tvars *v;
+	struct person p = { 0 };
+	const char *email;
+	char *lower = NULL;
+	int rc;
+
+	if ((rc = act_network_arg(r, &n, 1)) != 0)
+		return rc == 1 ? 0 : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	email = r->cmd->argc >= 2 ? r->cmd->argv[r->cmd->argc - 1] : NULL;
+	if (email) {
+		lower = xstrdup(email);
+		str_lower(lower);
+		tvars_set(v, "lead", lower);
+	}
+	if (!act_is_lead(r, &n))
+		rc = act_reply(r, "not-lead", v);
+	else if (lower == NULL || strchr(lower, '@') == NULL)
+		rc = act_reply(r, "lead-usage", v);
+	else if (!config_domain_allowed(r->app->cfg, lower))
+		rc = act_reply(r, "lead-not-staff", v);
+	else if (r->app->cfg->staff_only &&
+	    ((rc = store_person_get(r->app->st, lower, &p)) != 0 ||
+	    !p.in_staff))
+		rc = rc == -1 ? -1 : act_reply(r, "lead-not-staff", v);
+	else if ((rc = act_need_proof(r, "lead", n.id, lower, v)) == 1)
+		rc = network_add_lead(r, &n, lower);
+	person_clear(&p);
+	free(lower);
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_status(struct req *r)
+{
+	struct network n;
+	struct tvars *v;
+	struct member *m;
+	size_t count;
+	int rc;
+
+	if ((rc = act_network_arg(r, &n, 0)) != 0)
+		return rc == 1 ? 0 : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	if (!act_is_member(r, &n) && !act_is_lead(r, &n)) {
+		rc = act_reply(r, "not-member", v);
+		goto out;
+	}
+	if ((m = store_members(r->app->st, n.id, &count)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct tvars *item;
+
+		if (m[i].state != MS_ACTIVE || m[i].role == ROLE_FOLLOWER)
+			continue;
+		item = tvars_add_item(v, "members");
+		tvars_set(item, "email", m[i].email);
+		tvars_set(item, "name", m[i].name);
+		tvars_set_bool(item, "is_lead", m[i].role == ROLE_LEAD);
+	}
+	members_free(m, count);
+	rc = act_reply(r, "status", v);
+out:
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+network_close(struct req *r, const struct network *n)
+{
+	struct tvars *v = act_vars(r);
+	int rc;
+
+	act_set_network(v, n);
+	if (store_network_set_state(r->app->st, n->id, NET_CLOSED, r->sender,
+	    "", r->now) == -1) {
+		tvars_free(v);
+		return -1;
+	}
+	r->app->changed = 1;
+	log_info("%s closed network %s", r->sender, n->slug);
+	rc = act_reply(r, "close-done", v);
+	tvars_free(v);
+	return rc;
+}
+
+int
+act_close(struct req *r)
+{
+	struct network n;
+	struct tvars *v;
+	int rc;
+
+	if ((rc = act_network_arg(r, &n, 1)) != 0)
+		return rc == 1 ? 0 : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	if (!act_is_lead(r, &n))
+		rc = act_reply(r, "not-lead", v);
+	else if ((rc = act_need_proof(r, "close", n.id, "", v)) == 1)
+		rc = network_close(r, &n);
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * outbox.c - the sender loop.  Rows are only ever marked sent after the
+ * server accepted them; temporary failures back off per message, permanent
+ * ones mark the address bouncing (SPEC §4) and wait for the coordinators.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "outbox.h"
+#include "smtp.h"
+#include "store.h"
+#include "util.h"
+
+#define OUTBOX_BATCH	200
+#define BACKOFF_MIN	30
+#define BACKOFF_MAX	3600
+
+time_t
+outbox_backoff(int attempts)
+{
+	time_t d = BACKOFF_MIN;
+	uint32_t r;
+
+	for (int i = 0; i < attempts && d < BACKOFF_MAX; i++)
+		d *= 2;
+	if (d > BACKOFF_MAX)
+		d = BACKOFF_MAX;
+	/* Up to 20% jitter, so a backlog does not return as one wave. */
+	random_bytes(&r, sizeof(r));
+	return d + (time_t)(r % (uint32_t)(d / 5 + 1));
+}
+
+int
+outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
+    struct outbox_stats *stats)
+{
+	char err[512];
+
+	memset(stats, 0, sizeof(*stats));
+	for (;;) {
+		struct ob_row *rows;
+		size_t n;
+
+		if ((rows = store_outbox_due(app->st, now, OUTBOX_BATCH,
+		    &n)) == NULL)
+			return -1;
+		if (n == 0) {
+			ob_rows_free(rows, n);
+			return 0;
+		}
+		if (*smtp == NULL &&
+		    (*smtp = smtp_new(app->cfg, err, sizeof(err))) == NULL) {
+			log_warnx("smtp: %s", err);
+			ob_rows_free(rows, n);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct ob_row *o = &rows[i];
+			struct smtp_result res;
+
+			log_set_msgid(o->msgid);
+			smtp_send(*smtp, o->env_from, o->rcpt, o->data, o->len,
+			    &res);
+			if (res.status == SMTP_SENT) {
+				if (store_outbox_sent(app->st, o->id,
+				    time(NULL)) == -1)
+					goto dberr;
+				stats->sent++;
+				log_debug("sent %s to %s", o->kind, o->rcpt);
+			} else if (res.status == SMTP_PERMFAIL) {
+				log_warnx("%s to %s refused for good: %s",
+				    o->kind, o->rcpt, res.text);
+				if (store_outbox_failed(app->st, o->id, res.text,
+				    time(NULL)) == -1)
+					goto dberr;
+				store_person_set_bouncing(app->st, o->rcpt,
+				    res.text, time(NULL));
+				stats->failed++;
+			} else {
+				time_t next = time(NULL) +
+				    outbox_backoff(o->attempts);
+
+				log_warnx("%s to %s deferred: %s", o->kind,
+				    o->rcpt, res.text);
+				if (store_outbox_retry_at(app->st, o->id, next,
+				    res.text) == -1)
+					goto dberr;
+				stats->deferred++;
+				/* No answer at all: the server is away; the
+				 * rest waits for the next round. */
+				if (res.code == 0) {
+					log_set_msgid(NULL);
+					ob_rows_free(rows, n);
+					return -1;
+				}
+			}
+			log_set_msgid(NULL);
+		}
+		ob_rows_free(rows, n);
+		continue;
+dberr:
+		log_set_msgid(NULL);
+		ob_rows_free(rows, n);
+		return -1;
+	}
+}

@@ -1,0 +1,31 @@
+/*
+ * outbox.h - deliver committed outbox rows over SMTP, marking each sent
+ * right after the server's 250, so a crash can repeat at most one mail.
+ */
+#ifndef LEERNET_OUTBOX_H
+#define LEERNET_OUTBOX_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct app;
+struct smtp;
+
+struct outbox_stats {
+	size_t	sent;
+	size_t	deferred;	/* temporary failure: retried later */
+	size_t	failed;		/* permanent failure */
+};
+
+/*
+ * Send what is due.  *smtp is created on first need and kept for reuse
+ * (connection reuse across calls).  0, or -1 when the server could not be
+ * reached at all (the rows wait; the caller tries again later).
+ */
+int	outbox_deliver(struct app *, struct smtp **, time_t now,
+	    struct outbox_stats *);
+
+/* The delay before attempt number `attempts` + 1 (capped, with jitter). */
+time_t	outbox_backoff(int attempts);
+
+#endif

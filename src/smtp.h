@@ -1,0 +1,58 @@
+/*
+ * smtp.h - SMTP submission over libcurl.  One struct smtp keeps one
+ * session open across messages (connection reuse).  Only smtp.c includes
+ * <curl/curl.h>.
+ */
+#ifndef LEERNET_SMTP_H
+#define LEERNET_SMTP_H
+
+#include <stddef.h>
+
+struct config;
+struct smtp;
+
+enum smtp_status {
+	SMTP_SENT = 0,		/* 250 after DATA */
+	SMTP_TEMPFAIL = 1,	/* 4xx, connection refused, timeout, ... */
+	SMTP_PERMFAIL = 2	/* 5xx: do not retry */
+};
+
+struct smtp_result {
+	enum smtp_status status;
+	int		 code;		/* last SMTP reply code, 0 if none */
+	char		 text[256];	/* one line for logs and the outbox */
+};
+/*
+ * code is the reply to this message's MAIL FROM, RCPT TO or DATA.  It is
+ * 0 when the session failed before those (connect, TLS, EHLO, AUTH): the
+ * server or our configuration is at fault, not the message, so the rest
+ * of the outbox can wait.  Login refused and certificate failures are
+ * SMTP_TEMPFAIL with a text that says what to fix.  A 5xx is
+ * SMTP_PERMFAIL only at RCPT TO, DATA and after the data, and at MAIL
+ * FROM only for 552 (too large); other MAIL FROM refusals concern our
+ * sender address and are SMTP_TEMPFAIL.
+ */
+
+/* Returns NULL with a reason in err (bad URL, no secret, ...). */
+struct smtp	*smtp_new(const struct config *, char *err, size_t errlen);
+void		 smtp_free(struct smtp *);	/* sends QUIT */
+
+/*
+ * Send one message (CRLF line endings) from envelope sender `from`
+ * (may be "" for the null sender) to one recipient.
+ */
+void		 smtp_send(struct smtp *, const char *from, const char *rcpt,
+		    const char *data, size_t len, struct smtp_result *);
+
+/*
+ * For check-config: connect, EHLO, STARTTLS with certificate verification
+ * (unless tls = none), AUTH when a user is set, then NOOP.  SMTP_SENT
+ * (code 250) proves all of that; nothing is sent.  The session stays open
+ * for smtp_send.
+ */
+void		 smtp_probe(struct smtp *, struct smtp_result *);
+
+/* How many TCP connections this handle opened (for tests and bench). */
+long		 smtp_connections(const struct smtp *);
+
+#endif

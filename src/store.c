@@ -1,0 +1,1275 @@
+/*
+ * store.c - the only file that speaks SQL.  Every statement lives in the
+ * table below, is prepared on first use and kept for the life of the
+ * connection; parameters are always bound.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+/* The schema, one step per version; each runs in its own transaction. */
+static const char *const migrations[] = {
+	/* 1: the foundation */
+	"CREATE TABLE people ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  lang TEXT NOT NULL DEFAULT 'nl' CHECK (lang IN ('nl','en')),"
+	"  school TEXT NOT NULL DEFAULT '',"
+	"  function TEXT NOT NULL DEFAULT '',"
+	"  in_staff INTEGER NOT NULL DEFAULT 0,"
+	"  bouncing INTEGER NOT NULL DEFAULT 0,"
+	"  bounce_reason TEXT NOT NULL DEFAULT '',"
+	"  bounced_at INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE networks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  slug TEXT NOT NULL UNIQUE COLLATE NOCASE"
+	"    CHECK (length(slug) BETWEEN 1 AND 60),"
+	"  title TEXT NOT NULL,"
+	"  question TEXT NOT NULL DEFAULT '',"
+	"  state TEXT NOT NULL CHECK (state IN"
+	"    ('proposed','open','closed','rejected')),"
+	"  proposer_id INTEGER REFERENCES people(id),"
+	"  created INTEGER NOT NULL,"
+	"  decided_by TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX networks_title ON networks(title COLLATE NOCASE);"
+	"CREATE TABLE memberships ("
+	"  network_id INTEGER NOT NULL REFERENCES networks(id),"
+	"  person_id INTEGER NOT NULL REFERENCES people(id),"
+	"  role TEXT NOT NULL CHECK (role IN ('lead','member','follower')),"
+	"  state TEXT NOT NULL CHECK (state IN ('pending','active','left')),"
+	"  delivery TEXT NOT NULL DEFAULT 'direct'"
+	"    CHECK (delivery IN ('direct','digest')),"
+	"  since INTEGER NOT NULL,"
+	"  PRIMARY KEY (network_id, person_id));"
+	"CREATE INDEX memberships_person ON memberships(person_id);"
+	"CREATE TABLE tokens ("
+	"  token TEXT PRIMARY KEY,"
+	"  action TEXT NOT NULL,"
+	"  person_id INTEGER NOT NULL REFERENCES people(id),"
+	"  network_id INTEGER REFERENCES networks(id),"
+	"  arg TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  used INTEGER NOT NULL DEFAULT 0,"
+	"  used_by TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE sent ("
+	"  msgid TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  token TEXT NOT NULL DEFAULT '',"
+	"  network_id INTEGER,"
+	"  meeting_id INTEGER,"
+	"  person_id INTEGER,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE processed ("
+	"  key TEXT PRIMARY KEY,"
+	"  msgid TEXT NOT NULL,"
+	"  sender TEXT NOT NULL COLLATE NOCASE,"
+	"  outcome TEXT NOT NULL,"
+	"  handled INTEGER NOT NULL);"
+	"CREATE INDEX processed_sender ON processed(sender, handled);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  env_from TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  msgid TEXT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'queued'"
+	"    CHECK (state IN ('queued','sent','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  next_attempt INTEGER NOT NULL,"
+	"  sent_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_due ON outbox(state, next_attempt);"
+	"CREATE INDEX outbox_rcpt ON outbox(rcpt, kind, created);"
+	"CREATE TABLE news ("
+	"  id INTEGER PRIMARY KEY,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id),"
+	"  person_id INTEGER REFERENCES people(id),"
+	"  subject TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE INDEX news_network ON news(network_id, created);",
+};
+
+enum stmt_id {
+	S_PERSON_GET, S_PERSON_BY_ID, S_PERSON_INSERT, S_PERSON_UPDATE,
+	S_PERSON_BOUNCING, S_PERSON_RESET, S_STAFF_GET, S_STAFF_INSERT,
+	S_STAFF_UPDATE,
+	S_NET_ADD, S_NET_FIND, S_NET_BY_ID, S_NET_STATE, S_NET_ALL,
+	S_NET_PENDING,
+	S_MS_GET, S_MS_SET, S_MS_LIST, S_MS_COUNTS, S_MS_LEADS,
+	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE,
+	S_SENT_ADD, S_SENT_GET,
+	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_REFUSAL_SINCE,
+	S_OB_ADD, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL, S_OB_SENT, S_OB_RETRY,
+	S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
+	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S__COUNT
+};
+
+static const char *const sql[S__COUNT] = {
+	[S_PERSON_GET] = "SELECT id, email, name, lang, school, function,"
+	    " in_staff, bouncing, bounce_reason, created, last_seen"
+	    " FROM people WHERE email = ?1",
+	[S_PERSON_BY_ID] = "SELECT id, email, name, lang, school, function,"
+	    " in_staff, bouncing, bounce_reason, created, last_seen"
+	    " FROM people WHERE id = ?1",
+	[S_PERSON_INSERT] = "INSERT INTO people (email, name, lang, created,"
+	    " last_seen) VALUES (lower(?1), ?2, ?3, ?4, ?4)",
+	[S_PERSON_UPDATE] = "UPDATE people SET"
+	    " name = CASE WHEN name = '' THEN ?2 ELSE name END,"
+	    " lang = coalesce(?3, lang), last_seen = ?4,"
+	    " bouncing = 0, bounce_reason = '' WHERE email = ?1",
+	[S_PERSON_BOUNCING] = "UPDATE people SET bouncing = 1,"
+	    " bounce_reason = ?2, bounced_at = ?3 WHERE email = ?1",
+	[S_PERSON_RESET] = "UPDATE people SET bouncing = 0, bounce_reason = ''"
+	    " WHERE email = ?1",
+	[S_STAFF_GET] = "SELECT in_staff FROM people WHERE email = ?1",
+	[S_STAFF_INSERT] = "INSERT INTO people (email, name, school, function,"
+	    " in_staff, created) VALUES (lower(?1), ?2, ?3, ?4, 1, ?5)",
+	[S_STAFF_UPDATE] = "UPDATE people SET name = ?2, school = ?3,"
+	    " function = ?4, in_staff = 1 WHERE email = ?1",
+	[S_NET_ADD] = "INSERT INTO networks (slug, title, question, state,"
+	    " proposer_id, created) VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6)",
+	[S_NET_FIND] = "SELECT id, slug, title, question, state,"
+	    " coalesce(proposer_id, 0), created, decided_by, reason"
+	    " FROM networks WHERE slug = ?1 OR title = ?1 COLLATE NOCASE"
+	    " ORDER BY slug = ?1 DESC, state = 'open' DESC LIMIT 1",
+	[S_NET_BY_ID] = "SELECT id, slug, title, question, state,"
+	    " coalesce(proposer_id, 0), created, decided_by, reason"
+	    " FROM networks WHERE id = ?1",
+	[S_NET_STATE] = "UPDATE networks SET state = ?2, decided_by = ?3,"
+	    " reason = ?4, decided_at = ?5 WHERE id = ?1",
+	[S_NET_ALL] = "SELECT id, slug, title, question, state,"
+	    " coalesce(proposer_id, 0), created, decided_by, reason"
+	    " FROM networks ORDER BY slug",
+	[S_NET_PENDING] = "SELECT id, slug, title, question, state,"
+	    " coalesce(proposer_id, 0), created, decided_by, reason"
+	    " FROM networks WHERE title = ?1 COLLATE NOCASE AND"
+	    " proposer_id = ?2 AND state = 'proposed' LIMIT 1",
+	[S_MS_GET] = "SELECT role, state FROM memberships"
+	    " WHERE network_id = ?1 AND person_id = ?2",
+	[S_MS_SET] = "INSERT INTO memberships (network_id, person_id, role,"
+	    " state, since) VALUES (?1, ?2, ?3, ?4, ?5)"
+	    " ON CONFLICT (network_id, person_id) DO UPDATE SET"
+	    " role = excluded.role, state = excluded.state,"
+	    " since = CASE WHEN memberships.state = excluded.state"
+	    "   THEN memberships.since ELSE excluded.since END",
+	[S_MS_LIST] = "SELECT p.id, p.email, p.name, m.role, m.state,"
+	    " p.bouncing, m.delivery = 'digest', m.since"
+	    " FROM memberships m JOIN people p ON p.id = m.person_id"
+	    " WHERE m.network_id = ?1"
+	    " ORDER BY m.role = 'lead' DESC, m.role = 'member' DESC, p.email",
+	[S_MS_COUNTS] = "SELECT"
+	    " count(*) FILTER (WHERE role = 'lead'),"
+	    " count(*) FILTER (WHERE role = 'member')"
+	    " FROM memberships WHERE network_id = ?1 AND state = 'active'",
+	[S_MS_LEADS] = "SELECT group_concat(email, ', ') FROM (SELECT p.email"
+	    " FROM memberships m JOIN people p ON p.id = m.person_id"
+	    " WHERE m.network_id = ?1 AND m.role = 'lead' AND"
+	    " m.state = 'active' ORDER BY p.email)",
+	[S_TOKEN_ADD] = "INSERT INTO tokens (token, action, person_id,"
+	    " network_id, arg, created, expires)"
+	    " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7)",
+	[S_TOKEN_GET] = "SELECT token, action, person_id,"
+	    " coalesce(network_id, 0), arg, created, expires, used, used_by"
+	    " FROM tokens WHERE token = ?1",
+	[S_TOKEN_USE] = "UPDATE tokens SET used = ?2, used_by = ?3"
+	    " WHERE token = ?1 AND used = 0",
+	[S_SENT_ADD] = "INSERT OR REPLACE INTO sent (msgid, kind, token,"
+	    " network_id, meeting_id, person_id, created)"
+	    " VALUES (?1, ?2, ?3, nullif(?4, 0), nullif(?5, 0), nullif(?6, 0), ?7)",
+	[S_SENT_GET] = "SELECT kind, token, coalesce(network_id, 0),"
+	    " coalesce(meeting_id, 0), coalesce(person_id, 0)"
+	    " FROM sent WHERE msgid = ?1",
+	[S_PROC_GET] = "SELECT outcome FROM processed WHERE key = ?1",
+	[S_PROC_ADD] = "INSERT INTO processed (key, msgid, sender, outcome,"
+	    " handled) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_PROC_SINCE] = "SELECT count(*) FROM processed WHERE sender = ?1"
+	    " AND handled >= ?2 AND outcome NOT IN"
+	    " ('machine','bounce','rsvp','duplicate','human')",
+	[S_REFUSAL_SINCE] = "SELECT count(*) FROM outbox WHERE rcpt = ?1"
+	    " AND kind = 'refusal' AND created >= ?2",
+	[S_OB_ADD] = "INSERT INTO outbox (kind, env_from, rcpt, msgid, data,"
+	    " created, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	[S_OB_DUE] = "SELECT id, kind, env_from, rcpt, msgid, data, state,"
+	    " attempts, created, next_attempt, sent_at, last_error"
+	    " FROM outbox WHERE state = 'queued' AND next_attempt <= ?1"
+	    " ORDER BY id LIMIT ?2",
+	[S_OB_LIST] = "SELECT id, kind, env_from, rcpt, msgid, NULL, state,"
+	    " attempts, created, next_attempt, sent_at, last_error"
+	    " FROM outbox WHERE state != 'sent' ORDER BY id",
+	[S_OB_LIST_ALL] = "SELECT id, kind, env_from, rcpt, msgid, NULL, state,"
+	    " attempts, created, next_attempt, sent_at, last_error"
+	    " FROM outbox ORDER BY id",
+	[S_OB_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?2,"
+	    " attempts = attempts + 1, last_error = '' WHERE id = ?1",
+	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
+	    " next_attempt = ?2, last_error = ?3 WHERE id = ?1",
+	[S_OB_FAILED] = "UPDATE outbox SET state = 'failed',"
+	    " attempts = attempts + 1, last_error = ?2, next_attempt = ?3"
+	    " WHERE id = ?1",
+	[S_OB_RELEASE] = "UPDATE outbox SET state = 'queued', next_attempt = ?1"
+	    " WHERE state != 'sent'",
+	[S_OB_NEXT] = "SELECT min(next_attempt) FROM outbox"
+	    " WHERE state = 'queued'",
+	[S_PERSON_ENSURE] = "INSERT INTO people (email, lang, created)"
+	    " VALUES (lower(?1), ?2, ?3) ON CONFLICT (email) DO NOTHING",
+	[S_MS_DELIVERY] = "UPDATE memberships SET delivery = ?3"
+	    " WHERE network_id = ?1 AND person_id = ?2",
+	[S_NEWS_ADD] = "INSERT INTO news (network_id, person_id, subject, body,"
+	    " created) VALUES (?1, nullif(?2, 0), ?3, ?4, ?5)",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+};
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	int		 lockfd;
+	sqlite3_stmt	*stmt[S__COUNT];
+};
+
+static void
+db_error(struct store *st, const char *what)
+{
+	log_warnx("database %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+/* The prepared statement for id, reset and with bindings cleared. */
+static sqlite3_stmt *
+prep(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			db_error(st, "prepare");
+			fatalx("statement %d does not prepare; schema out of "
+			    "date? run 'leernet init'", (int)id);
+		}
+		st->stmt[id] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/*
+ * Bind by a format: i = int64, t = text (NULL binds NULL), b = blob
+ * (pointer, size_t).
+ */
+static void
+bind(sqlite3_stmt *s, const char *fmt, ...)
+{
+	va_list ap;
+	int i = 1;
+
+	va_start(ap, fmt);
+	for (; *fmt; fmt++, i++) {
+		switch (*fmt) {
+		case 'i':
+			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+			break;
+		case 't': {
+			const char *t = va_arg(ap, const char *);
+
+			if (t)
+				sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(s, i);
+			break;
+		}
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+
+			sqlite3_bind_blob64(s, i, p, n, SQLITE_TRANSIENT);
+			break;
+		}
+		default:
+			fatalx("bind: bad format '%c'", *fmt);
+		}
+	}
+	va_end(ap);
+}
+
+/* Run a statement that returns no rows.  0 or -1. */
+static int
+exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int r = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+		db_error(st, what);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+col_str(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return xstrdup(t ? (const char *)t : "");
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	char *msg = NULL;
+
+	st->path = xstrdup(path);
+	st->lockfd = -1;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open database: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return NULL;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "pragma failed");
+		sqlite3_free(msg);
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < S__COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db)
+		sqlite3_close(st->db);
+	if (st->lockfd != -1)
+		close(st->lockfd);
+	free(st->path);
+	free(st);
+}
+
+int
+store_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int
+store_migrate(struct store *st, char *err, size_t errlen)
+{
+	int v = store_version(st), from = v;
+
+	if (v < 0) {
+		snprintf(err, errlen, "%s: cannot read the schema version: %s",
+		    st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (v > (int)ARRAY_LEN(migrations)) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this "
+		    "leernet (%zu); upgrade leernet", st->path, v,
+		    ARRAY_LEN(migrations));
+		return -1;
+	}
+	for (; v < (int)ARRAY_LEN(migrations); v++) {
+		char *msg = NULL, *set;
+
+		set = xasprintf("PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
+		    &msg) != SQLITE_OK ||
+		    sqlite3_exec(st->db, migrations[v], NULL, NULL,
+		    &msg) != SQLITE_OK ||
+		    sqlite3_exec(st->db, set, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: migration to version %d "
+			    "failed: %s", st->path, v + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			free(set);
+			return -1;
+		}
+		free(set);
+		log_info("database %s: schema version %d", st->path, v + 1);
+	}
+	return from;
+}
+
+int
+store_lock(struct store *st)
+{
+	char *lockpath;
+
+	if (st->lockfd != -1)
+		return 0;
+	lockpath = xasprintf("%s.lock", st->path);
+	st->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lockfd == -1) {
+		log_warn("%s", lockpath);
+		free(lockpath);
+		return -1;
+	}
+	free(lockpath);
+	if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		int busy = errno == EWOULDBLOCK;
+
+		if (!busy)
+			log_warn("flock %s.lock", st->path);
+		close(st->lockfd);
+		st->lockfd = -1;
+		return busy ? 1 : -1;
+	}
+	return 0;
+}
+
+int
+store_begin(struct store *st)
+{
+	return exec_stmt(st, prep(st, S_BEGIN), "begin");
+}
+
+int
+store_commit(struct store *st)
+{
+	return exec_stmt(st, prep(st, S_COMMIT), "commit");
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		exec_stmt(st, prep(st, S_ROLLBACK), "rollback");
+}
+
+/* ---- people ---- */
+
+void
+person_clear(struct person *p)
+{
+	free(p->email);
+	free(p->name);
+	free(p->lang);
+	free(p->school);
+	free(p->function);
+	free(p->bounce_reason);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+person_row(struct store *st, sqlite3_stmt *s, struct person *p)
+{
+	int r = sqlite3_step(s);
+
+	if (r == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return 1;
+	}
+	if (r != SQLITE_ROW) {
+		db_error(st, "person");
+		sqlite3_reset(s);
+		return -1;
+	}
+	p->id = sqlite3_column_int64(s, 0);
+	p->email = col_str(s, 1);
+	p->name = col_str(s, 2);
+	p->lang = col_str(s, 3);
+	p->school = col_str(s, 4);
+	p->function = col_str(s, 5);
+	p->in_staff = sqlite3_column_int(s, 6);
+	p->bouncing = sqlite3_column_int(s, 7);
+	p->bounce_reason = col_str(s, 8);
+	p->created = sqlite3_column_int64(s, 9);
+	p->last_seen = sqlite3_column_int64(s, 10);
+	sqlite3_reset(s);
+	return 0;
+}
+
+int
+store_person_get(struct store *st, const char *email, struct person *p)
+{
+	sqlite3_stmt *s = prep(st, S_PERSON_GET);
+
+	bind(s, "t", email);
+	return person_row(st, s, p);
+}
+
+int
+store_person_by_id(struct store *st, int64_t id, struct person *p)
+{
+	sqlite3_stmt *s = prep(st, S_PERSON_BY_ID);
+
+	bind(s, "i", id);
+	return person_row(st, s, p);
+}
+
+int
+store_person_touch(struct store *st, const char *email, const char *name,
+    const char *lang, time_t now, int64_t *id)
+{
+	struct person p = { 0 };
+	sqlite3_stmt *s;
+	int r;
+
+	r = store_person_get(st, email, &p);
+	if (r == -1)
+		return -1;
+	if (r == 1) {
+		s = prep(st, S_PERSON_INSERT);
+		bind(s, "ttti", email, name ? name : "", lang ? lang : "nl",
+		    (int64_t)now);
+		if (exec_stmt(st, s, "insert person") == -1)
+			return -1;
+		*id = sqlite3_last_insert_rowid(st->db);
+		return 0;
+	}
+	*id = p.id;
+	person_clear(&p);
+	s = prep(st, S_PERSON_UPDATE);
+	bind(s, "ttti", email, name ? name : "", lang, (int64_t)now);
+	return exec_stmt(st, s, "update person");
+}
+
+int
+store_person_ensure(struct store *st, const char *email, const char *lang,
+    time_t now, int64_t *id)
+{
+	sqlite3_stmt *s = prep(st, S_PERSON_ENSURE);
+	struct person p = { 0 };
+	int r;
+
+	bind(s, "tti", email, lang ? lang : "nl", (int64_t)now);
+	if (exec_stmt(st, s, "ensure person") == -1)
+		return -1;
+	if ((r = store_person_get(st, email, &p)) != 0)
+		return -1;
+	*id = p.id;
+	person_clear(&p);
+	return 0;
+}
+
+int
+store_person_set_bouncing(struct store *st, const char *email,
+    const char *reason, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_PERSON_BOUNCING);
+
+	bind(s, "tti", email, reason, (int64_t)now);
+	return exec_stmt(st, s, "bouncing");
+}
+
+int
+store_person_reset(struct store *st, const char *email)
+{
+	sqlite3_stmt *s = prep(st, S_PERSON_RESET);
+
+	bind(s, "t", email);
+	if (exec_stmt(st, s, "reset person") == -1)
+		return -1;
+	return sqlite3_changes(st->db) ? 0 : 1;
+}
+
+int
+store_staff_upsert(struct store *st, const char *email, const char *name,
+    const char *school, const char *function, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_STAFF_GET);
+	int r;
+
+	bind(s, "t", email);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r == SQLITE_ROW) {
+		s = prep(st, S_STAFF_UPDATE);
+		bind(s, "tttt", email, name, school, function);
+		return exec_stmt(st, s, "update staff") == -1 ? -1 : 2;
+	}
+	if (r != SQLITE_DONE) {
+		db_error(st, "staff");
+		return -1;
+	}
+	s = prep(st, S_STAFF_INSERT);
+	bind(s, "tttti", email, name, school, function, (int64_t)now);
+	return exec_stmt(st, s, "insert staff");
+}
+
+/* ---- networks ---- */
+
+static const char *const net_state_names[] = {
+	[NET_PROPOSED] = "proposed", [NET_OPEN] = "open",
+	[NET_CLOSED] = "closed", [NET_REJECTED] = "rejected",
+};
+
+const char *
+net_state_name(enum net_state s)
+{
+	return net_state_names[s];
+}
+
+static enum net_state
+net_state_parse(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_LEN(net_state_names); i++)
+		if (strcmp(s, net_state_names[i]) == 0)
+			return (enum net_state)i;
+	return NET_CLOSED;
+}
+
+void
+network_clear(struct network *n)
+{
+	free(n->slug);
+	free(n->title);
+	free(n->question);
+	free(n->decided_by);
+	free(n->reason);
+	memset(n, 0, sizeof(*n));
+}
+
+static void
+network_fill(sqlite3_stmt *s, struct network *n)
+{
+	const unsigned char *state = sqlite3_column_text(s, 4);
+
+	n->id = sqlite3_column_int64(s, 0);
+	n->slug = col_str(s, 1);
+	n->title = col_str(s, 2);
+	n->question = col_str(s, 3);
+	n->state = net_state_parse(state ? (const char *)state : "");
+	n->proposer_id = sqlite3_column_int64(s, 5);
+	n->created = sqlite3_column_int64(s, 6);
+	n->decided_by = col_str(s, 7);
+	n->reason = col_str(s, 8);
+}
+
+static int
+network_row(struct store *st, sqlite3_stmt *s, struct network *n)
+{
+	int r = sqlite3_step(s);
+
+	if (r == SQLITE_ROW)
+		network_fill(s, n);
+	else if (r != SQLITE_DONE)
+		db_error(st, "network");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_network_add(struct store *st, const char *slug, const char *title,
+    const char *question, enum net_state state, int64_t proposer_id,
+    time_t now, int64_t *id)
+{
+	sqlite3_stmt *s = prep(st, S_NET_ADD);
+	int r;
+
+	bind(s, "ttttii", slug, title, question ? question : "",
+	    net_state_name(state), proposer_id, (int64_t)now);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r == SQLITE_CONSTRAINT_UNIQUE)
+		return 1;
+	if (r != SQLITE_DONE) {
+		db_error(st, "add network");
+		return -1;
+	}
+	if (id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_network_find(struct store *st, const char *name, struct network *n)
+{
+	sqlite3_stmt *s = prep(st, S_NET_FIND);
+
+	bind(s, "t", name);
+	return network_row(st, s, n);
+}
+
+int
+store_network_by_id(struct store *st, int64_t id, struct network *n)
+{
+	sqlite3_stmt *s = prep(st, S_NET_BY_ID);
+
+	bind(s, "i", id);
+	return network_row(st, s, n);
+}
+
+int
+store_network_pending_proposal(struct store *st, const char *title,
+    int64_t proposer_id, struct network *n)
+{
+	sqlite3_stmt *s = prep(st, S_NET_PENDING);
+
+	bind(s, "ti", title, proposer_id);
+	return network_row(st, s, n);
+}
+
+int
+store_network_set_state(struct store *st, int64_t id, enum net_state state,
+    const char *decided_by, const char *reason, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_NET_STATE);
+
+	bind(s, "ittti", id, net_state_name(state),
+	    decided_by ? decided_by : "", reason ? reason : "", (int64_t)now);
+	return exec_stmt(st, s, "network state");
+}
+
+struct network *
+store_networks(struct store *st, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_NET_ALL);
+	struct network *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		memset(&v[*n], 0, sizeof(*v));
+		network_fill(s, &v[(*n)++]);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "networks");
+		networks_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+void
+networks_free(struct network *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		network_clear(&v[i]);
+	free(v);
+}
+
+/* ---- memberships ---- */
+
+static const char *const role_names[] = {
+	[ROLE_LEAD] = "lead", [ROLE_MEMBER] = "member",
+	[ROLE_FOLLOWER] = "follower",
+};
+static const char *const mstate_names[] = {
+	[MS_PENDING] = "pending", [MS_ACTIVE] = "active", [MS_LEFT] = "left",
+};
+
+const char *
+role_name(enum role r)
+{
+	return role_names[r];
+}
+
+const char *
+mstate_name(enum mstate m)
+{
+	return mstate_names[m];
+}
+
+static int
+name_index(const char *const *names, size_t n, const unsigned char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp((const char *)s, names[i]) == 0)
+			return (int)i;
+	return 0;
+}
+
+int
+store_membership(struct store *st, int64_t network_id, int64_t person_id,
+    enum role *role, enum mstate *state)
+{
+	sqlite3_stmt *s = prep(st, S_MS_GET);
+	int r;
+
+	bind(s, "ii", network_id, person_id);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*role = (enum role)name_index(role_names, ARRAY_LEN(role_names),
+		    sqlite3_column_text(s, 0));
+		*state = (enum mstate)name_index(mstate_names,
+		    ARRAY_LEN(mstate_names), sqlite3_column_text(s, 1));
+	} else if (r != SQLITE_DONE)
+		db_error(st, "membership");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_membership_set(struct store *st, int64_t network_id, int64_t person_id,
+    enum role role, enum mstate state, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_MS_SET);
+
+	bind(s, "iitti", network_id, person_id, role_name(role),
+	    mstate_name(state), (int64_t)now);
+	return exec_stmt(st, s, "set membership");
+}
+
+int
+store_membership_delivery(struct store *st, int64_t network_id,
+    int64_t person_id, int digest)
+{
+	sqlite3_stmt *s = prep(st, S_MS_DELIVERY);
+
+	bind(s, "iit", network_id, person_id, digest ? "digest" : "direct");
+	return exec_stmt(st, s, "delivery");
+}
+
+int
+store_news_add(struct store *st, int64_t network_id, int64_t person_id,
+    const char *subject, const char *body, time_t now, int64_t *id)
+{
+	sqlite3_stmt *s = prep(st, S_NEWS_ADD);
+
+	bind(s, "iitti", network_id, person_id, subject, body, (int64_t)now);
+	if (exec_stmt(st, s, "news") == -1)
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+struct member *
+store_members(struct store *st, int64_t network_id, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_MS_LIST);
+	struct member *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	bind(s, "i", network_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct member *m;
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		m = &v[(*n)++];
+		m->person_id = sqlite3_column_int64(s, 0);
+		m->email = col_str(s, 1);
+		m->name = col_str(s, 2);
+		m->role = (enum role)name_index(role_names,
+		    ARRAY_LEN(role_names), sqlite3_column_text(s, 3));
+		m->state = (enum mstate)name_index(mstate_names,
+		    ARRAY_LEN(mstate_names), sqlite3_column_text(s, 4));
+		m->bouncing = sqlite3_column_int(s, 5);
+		m->digest = sqlite3_column_int(s, 6);
+		m->since = sqlite3_column_int64(s, 7);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "members");
+		members_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+void
+members_free(struct member *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].email);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+int
+store_network_counts(struct store *st, int64_t network_id, size_t *leads,
+    size_t *members)
+{
+	sqlite3_stmt *s = prep(st, S_MS_COUNTS);
+	int r;
+
+	bind(s, "i", network_id);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*leads = (size_t)sqlite3_column_int64(s, 0);
+		*members = (size_t)sqlite3_column_int64(s, 1);
+	} else
+		db_error(st, "counts");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : -1;
+}
+
+char *
+store_network_leads(struct store *st, int64_t network_id)
+{
+	sqlite3_stmt *s = prep(st, S_MS_LEADS);
+	char *r = NULL;
+
+	bind(s, "i", network_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		r = col_str(s, 0);
+	sqlite3_reset(s);
+	return r ? r : xstrdup("");
+}
+
+/* ---- tokens ---- */
+
+void
+token_clear(struct token *t)
+{
+	free(t->token);
+	free(t->action);
+	free(t->arg);
+	free(t->used_by);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+store_token_add(struct store *st, const char *token, const char *action,
+    int64_t person_id, int64_t network_id, const char *arg, time_t now,
+    time_t expires)
+{
+	sqlite3_stmt *s = prep(st, S_TOKEN_ADD);
+
+	bind(s, "ttiitii", token, action, person_id, network_id,
+	    arg ? arg : "", (int64_t)now, (int64_t)expires);
+	return exec_stmt(st, s, "add token");
+}
+
+int
+store_token_get(struct store *st, const char *token, struct token *t)
+{
+	sqlite3_stmt *s = prep(st, S_TOKEN_GET);
+	int r;
+
+	bind(s, "t", token);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		t->token = col_str(s, 0);
+		t->action = col_str(s, 1);
+		t->person_id = sqlite3_column_int64(s, 2);
+		t->network_id = sqlite3_column_int64(s, 3);
+		t->arg = col_str(s, 4);
+		t->created = sqlite3_column_int64(s, 5);
+		t->expires = sqlite3_column_int64(s, 6);
+		t->used = sqlite3_column_int64(s, 7);
+		t->used_by = col_str(s, 8);
+	} else if (r != SQLITE_DONE)
+		db_error(st, "token");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_token_use(struct store *st, const char *token, const char *by,
+    time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_TOKEN_USE);
+
+	bind(s, "tit", token, (int64_t)now, by);
+	if (exec_stmt(st, s, "use token") == -1)
+		return -1;
+	return sqlite3_changes(st->db) ? 0 : 1;
+}
+
+/* ---- sent ---- */
+
+int
+store_sent_add(struct store *st, const char *msgid, const char *kind,
+    const char *token, int64_t network_id, int64_t meeting_id,
+    int64_t person_id, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_SENT_ADD);
+
+	bind(s, "tttiiii", msgid, kind, token ? token : "", network_id,
+	    meeting_id, person_id, (int64_t)now);
+	return exec_stmt(st, s, "sent");
+}
+
+void
+sent_ctx_clear(struct sent_ctx *c)
+{
+	free(c->kind);
+	free(c->token);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+store_sent_get(struct store *st, const char *msgid, struct sent_ctx *c)
+{
+	sqlite3_stmt *s = prep(st, S_SENT_GET);
+	int r;
+
+	bind(s, "t", msgid);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		c->kind = col_str(s, 0);
+		c->token = col_str(s, 1);
+		c->network_id = sqlite3_column_int64(s, 2);
+		c->meeting_id = sqlite3_column_int64(s, 3);
+		c->person_id = sqlite3_column_int64(s, 4);
+	} else if (r != SQLITE_DONE)
+		db_error(st, "sent");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+/* ---- processed ---- */
+
+int
+store_processed_get(struct store *st, const char *key, char *outcome,
+    size_t outlen)
+{
+	sqlite3_stmt *s = prep(st, S_PROC_GET);
+	int r;
+
+	bind(s, "t", key);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW && outcome)
+		snprintf(outcome, outlen, "%s", sqlite3_column_text(s, 0));
+	else if (r != SQLITE_ROW && r != SQLITE_DONE)
+		db_error(st, "processed");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_processed_add(struct store *st, const char *key, const char *msgid,
+    const char *sender, const char *outcome, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_PROC_ADD);
+
+	bind(s, "tttti", key, msgid, sender, outcome, (int64_t)now);
+	return exec_stmt(st, s, "processed");
+}
+
+static int
+count_since(struct store *st, enum stmt_id id, const char *sender,
+    time_t since, int *count)
+{
+	sqlite3_stmt *s = prep(st, id);
+	int r;
+
+	bind(s, "ti", sender, (int64_t)since);
+	r = sqlite3_step(s);
+	*count = r == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW) {
+		db_error(st, "count");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_requests_since(struct store *st, const char *sender, time_t since,
+    int *count)
+{
+	return count_since(st, S_PROC_SINCE, sender, since, count);
+}
+
+int
+store_refusals_since(struct store *st, const char *sender, time_t since,
+    int *count)
+{
+	return count_since(st, S_REFUSAL_SINCE, sender, since, count);
+}
+
+/* ---- outbox ---- */
+
+static const char *const ob_state_names[] = {
+	[OB_QUEUED] = "queued", [OB_SENT] = "sent", [OB_FAILED] = "failed",
+};
+
+const char *
+ob_state_name(enum ob_state s)
+{
+	return ob_state_names[s];
+}
+
+int
+store_outbox_add(struct store *st, const char *kind, const char *env_from,
+    const char *rcpt, const char *msgid, const char *data, size_t len,
+    time_t now, int64_t *id)
+{
+	sqlite3_stmt *s = prep(st, S_OB_ADD);
+
+	bind(s, "ttttbi", kind, env_from, rcpt, msgid, data, len, (int64_t)now);
+	if (exec_stmt(st, s, "outbox add") == -1)
+		return -1;
+	if (id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static struct ob_row *
+ob_rows(struct store *st, sqlite3_stmt *s, size_t *n)
+{
+	struct ob_row *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ob_row *o;
+		const void *blob;
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		o = &v[(*n)++];
+		o->id = sqlite3_column_int64(s, 0);
+		o->kind = col_str(s, 1);
+		o->env_from = col_str(s, 2);
+		o->rcpt = col_str(s, 3);
+		o->msgid = col_str(s, 4);
+		blob = sqlite3_column_blob(s, 5);
+		o->len = (size_t)sqlite3_column_bytes(s, 5);
+		o->data = xmalloc(o->len + 1);
+		if (o->len)
+			memcpy(o->data, blob, o->len);
+		o->data[o->len] = '\0';
+		o->state = (enum ob_state)name_index(ob_state_names,
+		    ARRAY_LEN(ob_state_names), sqlite3_column_text(s, 6));
+		o->attempts = sqlite3_column_int(s, 7);
+		o->created = sqlite3_column_int64(s, 8);
+		o->next_attempt = sqlite3_column_int64(s, 9);
+		o->sent_at = sqlite3_column_int64(s, 10);
+		o->last_error = col_str(s, 11);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "outbox");
+		ob_rows_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+struct ob_row *
+store_outbox_due(struct store *st, time_t now, size_t max, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_OB_DUE);
+
+	bind(s, "ii", (int64_t)now, (int64_t)max);
+	return ob_rows(st, s, n);
+}
+
+struct ob_row *
+store_outbox_list(struct store *st, int all, size_t *n)
+{
+	return ob_rows(st, prep(st, all ? S_OB_LIST_ALL : S_OB_LIST), n);
+}
+
+void
+ob_rows_free(struct ob_row *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].kind);
+		free(v[i].env_from);
+		free(v[i].rcpt);
+		free(v[i].msgid);
+		free(v[i].data);
+		free(v[i].last_error);
+	}
+	free(v);
+}
+
+int
+store_outbox_sent(struct store *st, int64_t id, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_OB_SENT);
+
+	bind(s, "ii", id, (int64_t)now);
+	return exec_stmt(st, s, "outbox sent");
+}
+
+int
+store_outbox_retry_at(struct store *st, int64_t id, time_t next,
+    const char *error)
+{
+	sqlite3_stmt *s = prep(st, S_OB_RETRY);
+
+	bind(s, "iit", id, (int64_t)next, error);
+	return exec_stmt(st, s, "outbox retry");
+}
+
+int
+store_outbox_failed(struct store *st, int64_t id, const char *error,
+    time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_OB_FAILED);
+
+	bind(s, "iti", id, error, (int64_t)now);
+	return exec_stmt(st, s, "outbox failed");
+}
+
+int
+store_outbox_release(struct store *st, time_t now, int *n)
+{
+	sqlite3_stmt *s = prep(st, S_OB_RELEASE);
+
+	bind(s, "i", (int64_t)now);
+	if (exec_stmt(st, s, "outbox release") == -1)
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
+
+time_t
+store_outbox_next(struct store *st)
+{
+	sqlite3_stmt *s = prep(st, S_OB_NEXT);
+	time_t t = 0;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		t = (time_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return t;
+}

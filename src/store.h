@@ -1,0 +1,235 @@
+/*
+ * store.h - all state, in SQLite.  Only store.c includes <sqlite3.h> and
+ * holds SQL; every statement is prepared once and bound, never built from
+ * text.  Functions return 0 on success, -1 on a database error (logged
+ * here, once) unless said otherwise; lookups return 1 for "not found".
+ *
+ * Strings in the structs below are owned by the struct; free with the
+ * matching *_free / *_clear function.
+ */
+#ifndef LEERNET_STORE_H
+#define LEERNET_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Open (creating the file), WAL, foreign keys on.  NULL + err on failure. */
+struct store	*store_open(const char *path, char *err, size_t errlen);
+void		 store_close(struct store *);
+/* Create or migrate the schema; idempotent.  Returns the version the
+ * file had before (0: new), or -1. */
+int		 store_migrate(struct store *, char *err, size_t errlen);
+/* The schema version of the file (0: not initialised). */
+int		 store_version(struct store *);
+
+/*
+ * The one-process-handles-mail lock (flock on PATH.lock).  0 taken,
+ * 1 held by another process, -1 error.  Released by store_close().
+ */
+int		 store_lock(struct store *);
+
+int		 store_begin(struct store *);
+int		 store_commit(struct store *);
+void		 store_rollback(struct store *);
+
+/* ---- people ---- */
+
+struct person {
+	int64_t	 id;
+	char	*email;
+	char	*name;		/* "" when unknown */
+	char	*lang;		/* "nl" / "en" */
+	char	*school;	/* "" */
+	char	*function;	/* "" */
+	int	 in_staff;	/* listed in the staff directory */
+	int	 bouncing;
+	char	*bounce_reason;	/* "" */
+	time_t	 created;
+	time_t	 last_seen;
+};
+void	 person_clear(struct person *);
+
+int	 store_person_get(struct store *, const char *email, struct person *);
+int	 store_person_by_id(struct store *, int64_t id, struct person *);
+/*
+ * Create on first contact or update: the display name when we had none,
+ * the language they last wrote in (lang may be NULL: unchanged), last
+ * seen; a person who writes again stops bouncing.  *id is set.
+ */
+int	 store_person_touch(struct store *, const char *email, const char *name,
+	    const char *lang, time_t now, int64_t *id);
+/* Create when missing, change nothing otherwise (coordinators, new leads). */
+int	 store_person_ensure(struct store *, const char *email, const char *lang,
+	    time_t now, int64_t *id);
+int	 store_person_set_bouncing(struct store *, const char *email,
+	    const char *reason, time_t now);
+int	 store_person_reset(struct store *, const char *email);	/* 1: unknown */
+/* Staff directory upsert: 0 inserted, 2 updated. */
+int	 store_staff_upsert(struct store *, const char *email, const char *name,
+	    const char *school, const char *function, time_t now);
+
+/* ---- networks ---- */
+
+enum net_state { NET_PROPOSED, NET_OPEN, NET_CLOSED, NET_REJECTED };
+const char *net_state_name(enum net_state);
+
+struct network {
+	int64_t		 id;
+	char		*slug;
+	char		*title;
+	char		*question;	/* "" */
+	enum net_state	 state;
+	int64_t		 proposer_id;	/* 0: none */
+	time_t		 created;
+	char		*decided_by;	/* "" */
+	char		*reason;	/* rejection reason, "" */
+};
+void	 network_clear(struct network *);
+
+int	 store_network_add(struct store *, const char *slug, const char *title,
+	    const char *question, enum net_state, int64_t proposer_id,
+	    time_t now, int64_t *id);		/* 1: slug taken */
+/* By slug or exact title, case-insensitively.  1: not found. */
+int	 store_network_find(struct store *, const char *name, struct network *);
+int	 store_network_by_id(struct store *, int64_t id, struct network *);
+int	 store_network_set_state(struct store *, int64_t id, enum net_state,
+	    const char *decided_by, const char *reason, time_t now);
+/* Every network, by slug; *n set; free with networks_free.  NULL on error. */
+struct network *store_networks(struct store *, size_t *n);
+void	 networks_free(struct network *, size_t n);
+/* A proposal of this title by this person still pending?  0 yes, 1 no. */
+int	 store_network_pending_proposal(struct store *, const char *title,
+	    int64_t proposer_id, struct network *);
+
+/* ---- memberships ---- */
+
+enum role { ROLE_LEAD, ROLE_MEMBER, ROLE_FOLLOWER };
+enum mstate { MS_PENDING, MS_ACTIVE, MS_LEFT };
+const char *role_name(enum role);
+const char *mstate_name(enum mstate);
+
+struct member {
+	int64_t		 person_id;
+	char		*email;
+	char		*name;
+	enum role	 role;
+	enum mstate	 state;
+	int		 bouncing;
+	int		 digest;	/* delivery: 1 digest, 0 direct */
+	time_t		 since;
+};
+void	 members_free(struct member *, size_t n);
+
+/* The membership of a person in a network; 1: none. */
+int	 store_membership(struct store *, int64_t network_id, int64_t person_id,
+	    enum role *, enum mstate *);
+/* Insert or update. */
+int	 store_membership_set(struct store *, int64_t network_id,
+	    int64_t person_id, enum role, enum mstate, time_t now);
+int	 store_membership_delivery(struct store *, int64_t network_id,
+	    int64_t person_id, int digest);
+/* All of a network's memberships (left ones too), leads first. */
+struct member *store_members(struct store *, int64_t network_id, size_t *n);
+/* Counts for network list. */
+int	 store_network_counts(struct store *, int64_t network_id, size_t *leads,
+	    size_t *members);
+/* Lead names "a@x, b@y" (caller frees) */
+char	*store_network_leads(struct store *, int64_t network_id);
+
+/* ---- news ---- */
+
+int	 store_news_add(struct store *, int64_t network_id, int64_t person_id,
+	    const char *subject, const char *body, time_t now, int64_t *id);
+
+/* ---- tokens: confirmations and moderation ---- */
+
+struct token {
+	char	*token;
+	char	*action;	/* "join", "leave", "moderate", ... */
+	int64_t	 person_id;
+	int64_t	 network_id;	/* 0: none */
+	char	*arg;		/* action-specific, "" */
+	time_t	 created, expires;
+	time_t	 used;		/* 0: unused */
+	char	*used_by;	/* "" */
+};
+void	 token_clear(struct token *);
+
+int	 store_token_add(struct store *, const char *token, const char *action,
+	    int64_t person_id, int64_t network_id, const char *arg, time_t now,
+	    time_t expires);
+int	 store_token_get(struct store *, const char *token, struct token *);
+int	 store_token_use(struct store *, const char *token, const char *by,
+	    time_t now);
+
+/* ---- what we sent: Message-ID → context, for replies read in context ---- */
+
+int	 store_sent_add(struct store *, const char *msgid, const char *kind,
+	    const char *token, int64_t network_id, int64_t meeting_id,
+	    int64_t person_id, time_t now);
+struct sent_ctx {
+	char	*kind;		/* "confirm", "moderate", "call", "invite", ... */
+	char	*token;		/* "" */
+	int64_t	 network_id, meeting_id, person_id;
+};
+void	 sent_ctx_clear(struct sent_ctx *);
+int	 store_sent_get(struct store *, const char *msgid, struct sent_ctx *);
+
+/* ---- processed messages: exactly once ---- */
+
+/* 0: handled before (outcome copied when non-NULL), 1: new. */
+int	 store_processed_get(struct store *, const char *key, char *outcome,
+	    size_t outlen);
+int	 store_processed_add(struct store *, const char *key, const char *msgid,
+	    const char *sender, const char *outcome, time_t now);
+/* Requests from this sender since `since`. */
+int	 store_requests_since(struct store *, const char *sender, time_t since,
+	    int *count);
+/* Refusals sent to this sender since `since`. */
+int	 store_refusals_since(struct store *, const char *sender, time_t since,
+	    int *count);
+
+/* ---- outbox ---- */
+
+enum ob_state { OB_QUEUED, OB_SENT, OB_FAILED };
+const char *ob_state_name(enum ob_state);
+
+struct ob_row {
+	int64_t		 id;
+	char		*kind;
+	char		*env_from;
+	char		*rcpt;
+	char		*msgid;
+	char		*data;
+	size_t		 len;
+	enum ob_state	 state;
+	int		 attempts;
+	time_t		 created, next_attempt, sent_at;
+	char		*last_error;	/* "" */
+};
+void	 ob_rows_free(struct ob_row *, size_t n);
+
+int	 store_outbox_add(struct store *, const char *kind, const char *env_from,
+	    const char *rcpt, const char *msgid, const char *data, size_t len,
+	    time_t now, int64_t *id);
+/* Queued rows due at `now`, oldest first, at most max (with data). */
+struct ob_row *store_outbox_due(struct store *, time_t now, size_t max,
+	    size_t *n);
+/* All rows not sent, or every row when all != 0 (without data). */
+struct ob_row *store_outbox_list(struct store *, int all, size_t *n);
+int	 store_outbox_sent(struct store *, int64_t id, time_t now);
+int	 store_outbox_retry_at(struct store *, int64_t id, time_t next,
+	    const char *error);
+int	 store_outbox_failed(struct store *, int64_t id, const char *error,
+	    time_t now);
+/* Failed and backed-off rows: queued, due now; *n set to how many. */
+int	 store_outbox_release(struct store *, time_t now, int *n);
+/* Earliest next_attempt of a queued row; 0 when none. */
+time_t	 store_outbox_next(struct store *);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * util.h - allocation helpers that never return NULL, a size-capped growable
+ * buffer, and small string helpers used everywhere.
+ */
+#ifndef LEERNET_UTIL_H
+#define LEERNET_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Each aborts the program (via fatal) on allocation failure. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A growable byte buffer with a hard cap, so hostile input cannot make it
+ * grow without bound.  data is always NUL-terminated (when non-NULL).
+ * The add functions return 0, or -1 when the cap would be exceeded (the
+ * buffer is then left unchanged).
+ */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+	size_t	 max;
+};
+
+#define BUF_MAX_DEFAULT	(64u * 1024 * 1024)
+
+void	 buf_init(struct buf *, size_t max);	/* max 0: BUF_MAX_DEFAULT */
+int	 buf_add(struct buf *, const void *, size_t);
+int	 buf_adds(struct buf *, const char *);
+int	 buf_addc(struct buf *, char);
+int	 buf_addf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 buf_vaddf(struct buf *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
+void	 buf_reset(struct buf *);		/* len = 0, keeps memory */
+char	*buf_steal(struct buf *);		/* caller frees; buf is reset */
+void	 buf_free(struct buf *);
+const char *buf_str(const struct buf *);	/* "" when empty */
+
+/* ASCII-only helpers: mail keywords and addresses are ASCII. */
+void	 str_lower(char *);
+char	*str_trim(char *);		/* in place; returns start inside s */
+int	 str_startswith_ci(const char *s, const char *prefix);
+int	 str_eq_ci(const char *, const char *);
+
+/* Valid UTF-8?  (Overlongs, surrogates and > U+10FFFF are invalid.) */
+int	 utf8_valid(const char *, size_t);
+
+/* Fill with cryptographically random bytes (getrandom); aborts on failure. */
+void	 random_bytes(void *, size_t);
+/* A random token of n chars from an unambiguous lower-case alphabet;
+ * caller frees. */
+char	*random_token(size_t n);
+
+#endif

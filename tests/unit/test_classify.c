@@ -1,0 +1,169 @@
+/*
+ * test_classify.c - which mail is answered: a table of messages and the
+ * kind each must be given, and the Authentication-Results trust rules.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "classify.h"
+#include "config.h"
+#include "message.h"
+#include "util.h"
+
+static struct config cfg;
+
+static struct message *
+parse(const char *raw)
+{
+	struct message *m = NULL;
+
+	assert_int_equal(message_parse(raw, strlen(raw), &m), 0);
+	return m;
+}
+
+struct kcase {
+	const char	*name;
+	const char	*headers;	/* added before Subject */
+	const char	*subject;
+	const char	*from;
+	enum mail_kind	 want;
+};
+
+static const struct kcase kcases[] = {
+	{ "plain request", "", "aanmelden rekenen", "alice@school.test", MAIL_PERSON },
+	{ "our own address", "", "aanmelden", "lido@school.test", MAIL_OURS },
+	{ "our own X-Loop", "X-Loop: lido@school.test\r\n", "hoi", "alice@school.test", MAIL_OURS },
+	{ "auto-replied", "Auto-Submitted: auto-replied\r\n", "Re: aanmelden", "alice@school.test", MAIL_AUTO },
+	{ "auto-submitted no", "Auto-Submitted: no\r\n", "aanmelden x", "alice@school.test", MAIL_PERSON },
+	{ "x-autoreply", "X-Autoreply: yes\r\n", "hoi", "alice@school.test", MAIL_AUTO },
+	{ "x-autorespond", "X-Autorespond: yes\r\n", "hoi", "alice@school.test", MAIL_AUTO },
+	{ "precedence bulk", "Precedence: bulk\r\n", "hoi", "alice@school.test", MAIL_AUTO },
+	{ "precedence junk", "Precedence: JUNK\r\n", "hoi", "alice@school.test", MAIL_AUTO },
+	{ "precedence list", "Precedence: list\r\n", "hoi", "alice@school.test", MAIL_AUTO },
+	{ "list-id", "List-Id: <x.lists.test>\r\n", "hoi", "alice@school.test", MAIL_AUTO },
+	{ "null sender", "Return-Path: <>\r\n", "Undelivered", "alice@school.test", MAIL_BOUNCE },
+	{ "mailer-daemon", "", "Undelivered Mail", "MAILER-DAEMON@mx.test", MAIL_BOUNCE },
+	{ "postmaster", "", "Delivery failure", "postmaster@mx.test", MAIL_BOUNCE },
+	{ "dutch ooo", "", "Automatisch antwoord: aanmelden rekenen", "alice@school.test", MAIL_AUTO },
+	{ "dutch afwezig", "", "Afwezig: tot 3 juni", "alice@school.test", MAIL_AUTO },
+	{ "english ooo", "", "Out of Office: re: join", "alice@school.test", MAIL_AUTO },
+	{ "exchange suppress is human", "X-Auto-Response-Suppress: All\r\n", "aanmelden rekenen", "alice@school.test", MAIL_PERSON },
+};
+
+static void
+test_kinds(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(kcases); i++) {
+		const struct kcase *k = &kcases[i];
+		char *raw = xasprintf("From: %s\r\nTo: lido@school.test\r\n%s"
+		    "Subject: %s\r\nMessage-ID: <k%zu@test>\r\n\r\nbody\r\n",
+		    k->from, k->headers, k->subject, i);
+		struct message *m = parse(raw);
+		const char *why;
+		enum mail_kind got = classify(m, &cfg, &why);
+
+		if (got != k->want)
+			fail_msg("%s: want %s, got %s (%s)", k->name,
+			    mail_kind_name(k->want), mail_kind_name(got), why);
+		message_free(m);
+		free(raw);
+	}
+}
+
+static void
+test_rsvp(void **state)
+{
+	static const char apple[] =
+	    "From: alice@school.test\r\nTo: lido@school.test\r\n"
+	    "Subject: Invitation: accepted\r\nMessage-ID: <apple@test>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\nAccepted\r\n"
+	    "--b\r\nContent-Type: text/calendar; name=\"iCal.ics\"\r\n"
+	    "Content-Disposition: attachment; filename=\"iCal.ics\"\r\n\r\n"
+	    "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+	    "END:VEVENT\r\nEND:VCALENDAR\r\n--b--\r\n";
+	struct message *m = parse(apple);
+	const char *why;
+
+	(void)state;
+	assert_int_equal(classify(m, &cfg, &why), MAIL_RSVP);
+	message_free(m);
+}
+
+struct acase {
+	const char	*headers;
+	const char	*trusted;
+	int		 want;
+};
+
+static const struct acase acases[] = {
+	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 1 },
+	{ "Authentication-Results: mx.school.test 1; spf=pass; dkim=pass header.d=school.test; dmarc=pass (p=none) header.from=school.test\r\n", "mx.school.test", 1 },
+	{ "Authentication-Results: MX.School.Test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 1 },
+	/* a relaxed-aligned DKIM signature */
+	{ "Authentication-Results: mx.school.test; dkim=pass header.i=@mail.school.test header.d=school.test\r\n", "mx.school.test", 1 },
+	/* wrong server id */
+	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 0 },
+	/* "*" trusts the topmost whatever its id */
+	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "*", 1 },
+	/* fail */
+	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n", "mx.school.test", 0 },
+	/* pass for another domain */
+	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=evil.test\r\n", "mx.school.test", 0 },
+	{ "Authentication-Results: mx.school.test; dkim=pass header.d=evil.test\r\n", "mx.school.test", 0 },
+	/* a forged pass below our server's real fail is never trusted */
+	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n"
+	  "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 0 },
+	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n"
+	  "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "*", 0 },
+	/* a comment cannot smuggle a pass */
+	{ "Authentication-Results: mx.school.test; dmarc=fail (dmarc=pass header.from=school.test) header.from=school.test\r\n", "mx.school.test", 0 },
+	/* no header, or trust not configured */
+	{ "", "mx.school.test", 0 },
+	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", NULL, 0 },
+	/* garbage */
+	{ "Authentication-Results: ;;;===; dmarc\r\n", "*", 0 },
+};
+
+static void
+test_auth(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(acases); i++) {
+		char *raw = xasprintf("%sFrom: alice@school.test\r\n"
+		    "Subject: x\r\n\r\nbody\r\n", acases[i].headers);
+		struct message *m = parse(raw);
+		int got = auth_trusted_pass(m, acases[i].trusted, "school.test");
+
+		if (got != acases[i].want)
+			fail_msg("case %zu: want %d, got %d", i, acases[i].want,
+			    got);
+		message_free(m);
+		free(raw);
+	}
+}
+
+int
+main(void)
+{
+	static char *domains[] = { "school.test", NULL };
+	static char *coords[] = { "femme@school.test", NULL };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_rsvp),
+		cmocka_unit_test(test_auth),
+	};
+
+	cfg.from_addr = "lido@school.test";
+	cfg.domains = domains;
+	cfg.coordinators = coords;
+	return cmocka_run_group_tests_name("classify", tests, NULL, NULL);
+}

@@ -1,0 +1,332 @@
+/*
+ * test_store.c - the store: migrations (idempotent, refuse the future),
+ * constraints, and each family of statements.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+struct fx {
+	char		 dir[64];
+	char		*path;
+	struct store	*st;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	char err[256];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/leernet-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->path = xasprintf("%s/t.db", f->dir);
+	f->st = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->st);
+	assert_int_equal(store_migrate(f->st, err, sizeof(err)), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char *cmd = xasprintf("rm -rf %s", f->dir);
+
+	store_close(f->st);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+static void
+test_migrate_idempotent(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+
+	assert_int_equal(store_version(f->st), STORE_SCHEMA_VERSION);
+	/* Running init again changes nothing and reports the version. */
+	assert_int_equal(store_migrate(f->st, err, sizeof(err)),
+	    STORE_SCHEMA_VERSION);
+	assert_int_equal(store_version(f->st), STORE_SCHEMA_VERSION);
+}
+
+static void
+test_migrate_future(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	char err[256];
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_migrate(f->st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "newer than this leernet"));
+}
+
+static void
+test_people(void **state)
+{
+	struct fx *f = *state;
+	struct person p = { 0 };
+	int64_t id, id2;
+
+	assert_int_equal(store_person_touch(f->st, "Alice@School.test",
+	    "Alice de Vries", "nl", 100, &id), 0);
+	/* Same person, any case; the name stays, the language follows. */
+	assert_int_equal(store_person_touch(f->st, "alice@school.test",
+	    "Other Name", "en", 200, &id2), 0);
+	assert_int_equal(id, id2);
+	assert_int_equal(store_person_get(f->st, "ALICE@school.test", &p), 0);
+	assert_string_equal(p.email, "alice@school.test");
+	assert_string_equal(p.name, "Alice de Vries");
+	assert_string_equal(p.lang, "en");
+	assert_int_equal(p.last_seen, 200);
+	person_clear(&p);
+
+	assert_int_equal(store_person_set_bouncing(f->st, "alice@school.test",
+	    "550 5.1.1 unknown", 300), 0);
+	assert_int_equal(store_person_get(f->st, "alice@school.test", &p), 0);
+	assert_int_equal(p.bouncing, 1);
+	person_clear(&p);
+	/* Writing again clears it (SPEC §4). */
+	assert_int_equal(store_person_touch(f->st, "alice@school.test", "",
+	    NULL, 400, &id2), 0);
+	assert_int_equal(store_person_get(f->st, "alice@school.test", &p), 0);
+	assert_int_equal(p.bouncing, 0);
+	assert_string_equal(p.lang, "en");
+	person_clear(&p);
+
+	assert_int_equal(store_person_get(f->st, "nobody@school.test", &p), 1);
+	assert_int_equal(store_person_reset(f->st, "nobody@school.test"), 1);
+	/* A hostile name is data, not SQL. */
+	assert_int_equal(store_person_touch(f->st, "bob@school.test",
+	    "Robert'); DROP TABLE people;--", "nl", 1, &id), 0);
+	assert_int_equal(store_person_get(f->st, "bob@school.test", &p), 0);
+	assert_string_equal(p.name, "Robert'); DROP TABLE people;--");
+	person_clear(&p);
+	/* An invalid language is refused by the schema. */
+	assert_int_equal(store_person_touch(f->st, "carol@school.test", "",
+	    "fr", 1, &id), -1);
+}
+
+static void
+test_networks(void **state)
+{
+	struct fx *f = *state;
+	struct network n = { 0 }, *all;
+	int64_t id, pid;
+	size_t count, leads, members;
+	enum role role;
+	enum mstate ms;
+
+	assert_int_equal(store_network_add(f->st, "rekenen", "Rekenen in "
+	    "groep 3", "Hoe?", NET_OPEN, 0, 10, &id), 0);
+	assert_int_equal(store_network_add(f->st, "REKENEN", "x", "", NET_OPEN,
+	    0, 10, NULL), 1);
+	assert_int_equal(store_network_find(f->st, "rekenen in GROEP 3", &n), 0);
+	assert_string_equal(n.slug, "rekenen");
+	network_clear(&n);
+	assert_int_equal(store_network_find(f->st, "Rekenen", &n), 0);
+	network_clear(&n);
+	assert_int_equal(store_network_find(f->st, "taal", &n), 1);
+
+	assert_int_equal(store_person_ensure(f->st, "lead@school.test", "nl", 1,
+	    &pid), 0);
+	assert_int_equal(store_membership(f->st, id, pid, &role, &ms), 1);
+	assert_int_equal(store_membership_set(f->st, id, pid, ROLE_LEAD,
+	    MS_ACTIVE, 20), 0);
+	assert_int_equal(store_membership(f->st, id, pid, &role, &ms), 0);
+	assert_int_equal(role, ROLE_LEAD);
+	assert_int_equal(ms, MS_ACTIVE);
+	assert_int_equal(store_network_counts(f->st, id, &leads, &members), 0);
+	assert_int_equal(leads, 1);
+	assert_int_equal(members, 0);
+
+	assert_int_equal(store_network_set_state(f->st, id, NET_CLOSED,
+	    "femme@jl.nu", "", 30), 0);
+	all = store_networks(f->st, &count);
+	assert_int_equal(count, 1);
+	assert_int_equal(all[0].state, NET_CLOSED);
+	assert_string_equal(all[0].decided_by, "femme@jl.nu");
+	networks_free(all, count);
+}
+
+static void
+test_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct token t = { 0 };
+	int64_t pid;
+
+	assert_int_equal(store_person_ensure(f->st, "a@school.test", "nl", 1,
+	    &pid), 0);
+	assert_int_equal(store_token_add(f->st, "abcdefghjkmn", "join", pid, 0,
+	    "", 100, 200), 0);
+	/* Tokens are unique. */
+	assert_int_equal(store_token_add(f->st, "abcdefghjkmn", "join", pid, 0,
+	    "", 100, 200), -1);
+	assert_int_equal(store_token_get(f->st, "abcdefghjkmn", &t), 0);
+	assert_string_equal(t.action, "join");
+	assert_int_equal(t.expires, 200);
+	assert_int_equal(t.used, 0);
+	token_clear(&t);
+	assert_int_equal(store_token_use(f->st, "abcdefghjkmn", "a@school.test",
+	    150), 0);
+	/* Single use. */
+	assert_int_equal(store_token_use(f->st, "abcdefghjkmn", "a@school.test",
+	    160), 1);
+	assert_int_equal(store_token_get(f->st, "nope", &t), 1);
+}
+
+static void
+test_processed(void **state)
+{
+	struct fx *f = *state;
+	char outcome[32];
+	int count;
+
+	assert_int_equal(store_processed_get(f->st, "m1 lido@x", outcome,
+	    sizeof(outcome)), 1);
+	assert_int_equal(store_processed_add(f->st, "m1 lido@x", "m1",
+	    "a@school.test", "answered", 100), 0);
+	assert_int_equal(store_processed_get(f->st, "m1 lido@x", outcome,
+	    sizeof(outcome)), 0);
+	assert_string_equal(outcome, "answered");
+	/* The same key twice is refused by the schema. */
+	assert_int_equal(store_processed_add(f->st, "m1 lido@x", "m1",
+	    "a@school.test", "answered", 100), -1);
+	assert_int_equal(store_processed_add(f->st, "m2 lido@x", "m2",
+	    "A@school.test", "machine", 110), 0);
+	assert_int_equal(store_processed_add(f->st, "m3 lido@x", "m3",
+	    "a@school.test", "answered", 120), 0);
+	/* Machines do not count towards the rate limit. */
+	assert_int_equal(store_requests_since(f->st, "a@school.test", 0,
+	    &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_requests_since(f->st, "a@school.test", 115,
+	    &count), 0);
+	assert_int_equal(count, 1);
+}
+
+static void
+test_outbox(void **state)
+{
+	struct fx *f = *state;
+	struct ob_row *rows;
+	size_t n;
+	int64_t id1, id2;
+	int released;
+	static const char bin[] = "a\0b\r\n";
+
+	assert_int_equal(store_outbox_add(f->st, "reply", "lido@x", "a@x",
+	    "id1@x", bin, sizeof(bin) - 1, 100, &id1), 0);
+	assert_int_equal(store_outbox_add(f->st, "refusal", "lido@x", "b@x",
+	    "id2@x", "data", 4, 101, &id2), 0);
+	assert_int_equal(store_outbox_next(f->st), 100);
+	rows = store_outbox_due(f->st, 99, 10, &n);
+	assert_int_equal(n, 0);
+	ob_rows_free(rows, n);
+	rows = store_outbox_due(f->st, 200, 10, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, id1);
+	assert_int_equal(rows[0].len, 5);
+	assert_memory_equal(rows[0].data, bin, 5);
+	ob_rows_free(rows, n);
+
+	assert_int_equal(store_outbox_sent(f->st, id1, 201), 0);
+	assert_int_equal(store_outbox_retry_at(f->st, id2, 500, "451 later"), 0);
+	rows = store_outbox_due(f->st, 400, 10, &n);
+	assert_int_equal(n, 0);
+	ob_rows_free(rows, n);
+	assert_int_equal(store_outbox_failed(f->st, id2, "550 no", 402), 0);
+	rows = store_outbox_list(f->st, 0, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].state, OB_FAILED);
+	assert_int_equal(rows[0].attempts, 2);
+	assert_string_equal(rows[0].last_error, "550 no");
+	ob_rows_free(rows, n);
+	assert_int_equal(store_refusals_since(f->st, "b@x", 0, &released), 0);
+	assert_int_equal(released, 1);
+	assert_int_equal(store_outbox_release(f->st, 600, &released), 0);
+	assert_int_equal(released, 1);
+	rows = store_outbox_due(f->st, 600, 10, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, id2);
+	ob_rows_free(rows, n);
+}
+
+static void
+test_transaction(void **state)
+{
+	struct fx *f = *state;
+	struct person p = { 0 };
+	int64_t id;
+
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "gone@x", "", "nl", 1, &id), 0);
+	store_rollback(f->st);
+	assert_int_equal(store_person_get(f->st, "gone@x", &p), 1);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "kept@x", "", "nl", 1, &id), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_person_get(f->st, "kept@x", &p), 0);
+	person_clear(&p);
+}
+
+static void
+test_lock(void **state)
+{
+	struct fx *f = *state;
+	pid_t pid;
+	int status;
+
+	assert_int_equal(store_lock(f->st), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[256];
+		struct store *other = store_open(f->path, err, sizeof(err));
+
+		_exit(other && store_lock(other) == 1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrate_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_future, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_people, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
