@@ -185,8 +185,8 @@ act_is_member(struct req *r, const struct network *n)
 }
 
 int
-act_need_proof(struct req *r, const char *action, int64_t network_id,
-    const char *arg, struct tvars *v)
+act_need_proof_with(struct req *r, const char *tmpl, const char *action,
+    int64_t network_id, const char *arg, struct tvars *v)
 {
 	char *token;
 	int rc;
@@ -201,11 +201,18 @@ act_need_proof(struct req *r, const char *action, int64_t network_id,
 	}
 	tvars_set(v, "token", token);
 	tvars_set_bool(v, action, 1);	/* the template says what happens */
-	rc = act_reply_ctx(r, "confirm", v, "confirm", token, network_id);
+	rc = act_reply_ctx(r, tmpl, v, "confirm", token, network_id);
 	free(token);
 	if (rc == 0)
 		r->outcome = "confirm-sent";
 	return rc == -1 ? -1 : 0;
+}
+
+int
+act_need_proof(struct req *r, const char *action, int64_t network_id,
+    const char *arg, struct tvars *v)
+{
+	return act_need_proof_with(r, "confirm", action, network_id, arg, v);
 }
 
 int
@@ -225,6 +232,8 @@ act_run_confirmed(struct req *r, const char *action, int64_t network_id,
 		rc = network_add_lead(r, &n, arg);
 	else if (strcmp(action, "close") == 0)
 		rc = network_close(r, &n);
+	else if (strncmp(action, "meeting-", 8) == 0)
+		rc = meeting_confirmed(r, &n, action, arg);
 	else {
 		log_warnx("token for unknown action '%s'", action);
 		rc = reply_simple(r, "token-invalid");
@@ -273,6 +282,11 @@ action_handle(struct req *r)
 		else if (strcmp(ctx.kind, "call") == 0 &&
 		    c->verb == VERB_JOIN && c->argc == 0)
 			rc = act_call_join(r, ctx.network_id);
+		else if (strcmp(ctx.kind, "invite") == 0 &&
+		    (c->verb == VERB_NONE || c->verb == VERB_MOVE) &&
+		    c->argc == 0 && request_kv(c, "datum", "date", "tijd",
+		    "time", "locatie", "location", NULL) != NULL)
+			rc = act_move_meeting(r, ctx.network_id, ctx.meeting_id);
 		else
 			done = 0;
 		sent_ctx_clear(&ctx);
@@ -316,13 +330,13 @@ action_handle(struct req *r)
 	case VERB_DIRECT:
 		return act_delivery(r, 0);
 	case VERB_MEETING:
+		return act_meeting(r);
 	case VERB_MOVE:
+		return act_move(r);
 	case VERB_CANCEL:
+		return act_cancel(r);
 	case VERB_ATTENDANCE:
-		/* Until meetings are built: answered, and kept for people. */
-		if ((rc = reply_simple(r, "not-yet")) == 0)
-			r->outcome = "human";
-		return rc;
+		return act_attendance(r);
 	case VERB__COUNT:
 		break;
 	}

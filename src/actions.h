@@ -52,6 +52,10 @@ int	act_is_member(struct req *, const struct network *);
 int	act_need_proof(struct req *, const char *action, int64_t network_id,
 	    const char *arg, struct tvars *);
 
+/* The same with another template for the confirmation mail. */
+int	act_need_proof_with(struct req *, const char *tmpl, const char *action,
+	    int64_t network_id, const char *arg, struct tvars *);
+
 /* Carry out a confirmed action (token action names: join, leave, lead,
  * close, ...). */
 int	act_run_confirmed(struct req *, const char *action, int64_t network_id,
@@ -78,5 +82,21 @@ int	act_status(struct req *);
 int	act_close(struct req *);
 int	network_add_lead(struct req *, const struct network *, const char *email);
 int	network_close(struct req *, const struct network *);
+
+/* meeting.c */
+int	act_meeting(struct req *);
+int	act_move(struct req *);
+int	act_move_meeting(struct req *, int64_t network_id, int64_t meeting_id);
+int	act_cancel(struct req *);
+int	act_attendance(struct req *);
+int	meeting_confirmed(struct req *, const struct network *,
+	    const char *action, const char *arg);
+/* Invitations for every future meeting to a new member; cancellations to
+ * one who leaves; everything cancelled when a network closes. */
+int	meeting_invite_person(struct req *, const struct network *,
+	    int64_t person_id);
+int	meeting_uninvite_person(struct req *, const struct network *,
+	    int64_t person_id);
+int	meeting_cancel_all(struct req *, const struct network *);
 
 #endif

@@ -12,6 +12,7 @@
 #include "store.h"
 
 struct config;
+struct dt_zone;
 struct message;
 struct tvars;
 
@@ -20,6 +21,7 @@ struct app {
 	struct store	*st;
 	char		*domain;	/* of [smtp] from, for Message-IDs */
 	int		 changed;	/* state changed: publish again */
+	struct dt_zone	*zone;		/* [organization] timezone */
 };
 
 /* One inbound request being handled, inside one transaction. */

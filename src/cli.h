@@ -22,6 +22,8 @@ int	cli_member(struct app *, int argc, char **argv);
 int	cli_person(struct app *, int argc, char **argv);
 int	cli_outbox(struct app *, int argc, char **argv);
 int	cli_staff(struct app *, int argc, char **argv);
+int	cli_meeting(struct app *, int argc, char **argv);
+int	cli_report(struct app *, int argc, char **argv);
 
 /* "--help" in argv? */
 int	cli_wants_help(int argc, char **argv);

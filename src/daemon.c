@@ -21,6 +21,7 @@
 #include "handle.h"
 #include "log.h"
 #include "outbox.h"
+#include "rsvp.h"
 #include "smtp.h"
 #include "source.h"
 #include "store.h"
@@ -149,6 +150,7 @@ daemon_run(struct app *app)
 		}
 		if (quit)
 			break;
+		rsvp_remind_attendance(app, time(NULL));
 		if (mono_now() >= smtp_at) {
 			if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
 				/* The server is away: wait before the next

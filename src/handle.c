@@ -20,6 +20,7 @@
 #include "log.h"
 #include "message.h"
 #include "reply.h"
+#include "rsvp.h"
 #include "source.h"
 #include "store.h"
 #include "template.h"
@@ -225,9 +226,8 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		rc = 0;
 		break;
 	case MAIL_RSVP:
-		log_info("calendar reply from %s recorded nowhere yet", r.sender);
+		rc = rsvp_handle(app, m, now);
 		r.outcome = "rsvp";
-		rc = 0;
 		break;
 	case MAIL_PERSON:
 	default:

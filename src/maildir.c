@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "imap.h"
 #include "log.h"
 #include "maildir.h"
 #include "source.h"
@@ -365,38 +366,30 @@ human_add(struct maildir_source *md, char *const *keys, size_t n)
 char *
 maildir_folder_path(const char *root, const char *folder)
 {
-	struct buf b;
-	const char *p;
-	size_t level = 0;
+	const char *p, *level;
+	char *enc, *path;
 
 	if (folder == NULL || *folder == '\0' || *folder == '/')
 		return NULL;
-	buf_init(&b, 0);
-	buf_adds(&b, root);
-	buf_adds(&b, "/.");
-	for (p = folder;; p++) {
+	/*
+	 * No level may start with '.': that covers "." and "..", which
+	 * would leave the maildir, and Maildir++'s own separator.
+	 */
+	for (level = p = folder;; p++) {
 		if (*p == '/' || *p == '\0') {
-			const char *start = p - level;
-
-			/* No empty levels; none starting with '.' (which
-			 * covers "." and "..", and keeps ".." out of names). */
-			if (level == 0 || start[0] == '.')
-				goto bad;
+			if (p == level || *level == '.')
+				return NULL;
 			if (*p == '\0')
 				break;
-			buf_addc(&b, '.');
-			level = 0;
-			continue;
+			level = p + 1;
 		}
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			goto bad;
-		buf_addc(&b, *p);
-		level++;
 	}
-	return buf_steal(&b);
- bad:
-	buf_free(&b);
-	return NULL;
+	/* On disk as Dovecot and Courier name them: modified UTF-7. */
+	if ((enc = imap_mailbox_encode(folder, '.')) == NULL)
+		return NULL;
+	path = xasprintf("%s/.%s", root, enc);
+	free(enc);
+	return path;
 }
 
 static int
@@ -580,11 +573,15 @@ read_msg(const struct maildir_source *md, const char *file, char **datap,
 	free(path);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uintmax_t)st.st_size > MSG_MAX) {
-		saved = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
 		close(fd);
 		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > MSG_MAX) {
+		close(fd);
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		return -1;
 	}
 	data = xmalloc((size_t)st.st_size + 1);

@@ -31,8 +31,9 @@ const char	*maildir_name(const void *);
 
 /*
  * The Maildir++ folder for a configured name: "leernet/done" under root is
- * "root/.leernet.done".  NULL when the name is empty, absolute, has an
- * empty, "." or ".." level, or a control character.  Caller frees.
+ * "root/.leernet.done" (non-ASCII in modified UTF-7, as Dovecot stores it).
+ * NULL when the name is empty, absolute, has an empty level or one starting
+ * with '.', a control character or invalid UTF-8.  Caller frees.
  */
 char		*maildir_folder_path(const char *root, const char *folder);
 

@@ -15,9 +15,11 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "dates.h"
 #include "handle.h"
 #include "log.h"
 #include "outbox.h"
+#include "rsvp.h"
 #include "smtp.h"
 #include "source.h"
 #include "store.h"
@@ -61,6 +63,12 @@ app_open(struct app *app, const char *file, int need_schema)
 		fprintf(stderr, "leernet: %s\n", err);
 		return EXIT_CONFIG;
 	}
+	if ((app->zone = dt_zone_load(app->cfg->timezone, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "leernet: %s: [organization] timezone: %s\n",
+		    app->cfg->file, err);
+		return EXIT_CONFIG;
+	}
 	at = strrchr(app->cfg->from_addr, '@');
 	app->domain = xstrdup(at ? at + 1 : "localhost");
 	if ((app->st = store_open(app->cfg->db_path, err, sizeof(err))) == NULL) {
@@ -82,6 +90,7 @@ app_close(struct app *app)
 {
 	store_close(app->st);
 	config_free(app->cfg);
+	dt_zone_free(app->zone);
 	free(app->domain);
 	template_cache_clear();
 }
@@ -144,6 +153,8 @@ cmd_once(struct app *app)
 		}
 		source_close(src);
 	}
+	if (rsvp_remind_attendance(app, time(NULL)) == -1)
+		rc = rc ? rc : EXIT_SOFTWARE;
 	/* Deliver what is queued even when the mailbox is away. */
 	if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
 		fprintf(stderr, "leernet: smtp: the outbox could not be "
@@ -256,7 +267,8 @@ main(int argc, char *argv[])
 	 * is opened. */
 	if (argc > 1 && cli_wants_help(argc - 1, argv + 1) &&
 	    strcmp(cmd, "network") && strcmp(cmd, "member") &&
-	    strcmp(cmd, "person") && strcmp(cmd, "outbox")) {
+	    strcmp(cmd, "person") && strcmp(cmd, "outbox") &&
+	    strcmp(cmd, "meeting") && strcmp(cmd, "report")) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
@@ -295,6 +307,10 @@ main(int argc, char *argv[])
 		rc = cli_outbox(&app, argc - 1, argv + 1);
 	else if (strcmp(cmd, "staff") == 0)
 		rc = cli_staff(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "meeting") == 0)
+		rc = cli_meeting(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "report") == 0)
+		rc = cli_report(&app, argc - 1, argv + 1);
 	else
 		rc = not_yet(cmd);
 	app_close(&app);

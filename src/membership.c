@@ -31,6 +31,8 @@ membership_join(struct req *r, const struct network *n)
 		return -1;
 	r->app->changed = 1;
 	log_info("%s joined %s", r->sender, n->slug);
+	if (meeting_invite_person(r, n, r->person_id) == -1)
+		return -1;
 	v = act_vars(r);
 	act_set_network(v, n);
 	rc = act_reply(r, "join-done", v);
@@ -56,6 +58,8 @@ membership_leave(struct req *r, const struct network *n)
 		return -1;
 	r->app->changed = 1;
 	log_info("%s left %s", r->sender, n->slug);
+	if (meeting_uninvite_person(r, n, r->person_id) == -1)
+		return -1;
 	v = act_vars(r);
 	act_set_network(v, n);
 	rc = act_reply(r, "leave-done", v);

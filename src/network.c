@@ -420,6 +420,10 @@ network_add_lead(struct req *r, const struct network *n, const char *email)
 		tvars_free(v);
 		return -1;
 	}
+	if (meeting_invite_person(r, n, pid) == -1) {
+		tvars_free(v);
+		return -1;
+	}
 	r->app->changed = 1;
 	rc = tell_outcome(r, n, "lead-added", pid, v);
 	if (rc == 0)
@@ -520,6 +524,10 @@ network_close(struct req *r, const struct network *n)
 	}
 	r->app->changed = 1;
 	log_info("%s closed network %s", r->sender, n->slug);
+	if (meeting_cancel_all(r, n) == -1) {
+		tvars_free(v);
+		return -1;
+	}
 	rc = act_reply(r, "close-done", v);
 	tvars_free(v);
 	return rc;

@@ -106,7 +106,38 @@ static const char *const migrations[] = {
 	"  subject TEXT NOT NULL,"
 	"  body TEXT NOT NULL,"
 	"  created INTEGER NOT NULL);"
-	"CREATE INDEX news_network ON news(network_id, created);",
+	"CREATE INDEX news_network ON news(network_id, created);"
+	"CREATE TABLE meetings ("
+	"  id INTEGER PRIMARY KEY,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id),"
+	"  number INTEGER NOT NULL CHECK (number > 0),"
+	"  uid TEXT NOT NULL UNIQUE,"
+	"  start INTEGER NOT NULL,"
+	"  end INTEGER NOT NULL CHECK (end > start),"
+	"  location TEXT NOT NULL DEFAULT '',"
+	"  topic TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL DEFAULT 'planned'"
+	"    CHECK (status IN ('planned','cancelled')),"
+	"  sequence INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  reminded INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (network_id, number));"
+	"CREATE INDEX meetings_start ON meetings(status, end);"
+	"CREATE TABLE rsvps ("
+	"  meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	"  person_id INTEGER NOT NULL REFERENCES people(id),"
+	"  partstat TEXT NOT NULL CHECK (partstat IN"
+	"    ('accepted','declined','tentative','needs-action')),"
+	"  sequence INTEGER NOT NULL DEFAULT 0,"
+	"  stale INTEGER NOT NULL DEFAULT 0,"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  updated INTEGER NOT NULL,"
+	"  PRIMARY KEY (meeting_id, person_id));"
+	"CREATE TABLE attendance ("
+	"  meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	"  person_id INTEGER NOT NULL REFERENCES people(id),"
+	"  PRIMARY KEY (meeting_id, person_id));",
 };
 
 enum stmt_id {
@@ -122,6 +153,10 @@ enum stmt_id {
 	S_OB_ADD, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL, S_OB_SENT, S_OB_RETRY,
 	S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
+	/* meetings */
+	S_MT_ADD, S_MT_GET, S_MT_BY_ID, S_MT_BY_UID, S_MT_UPDATE,
+	S_MT_REMINDED, S_MT_ALL, S_MT_FUTURE, S_MT_REMIND, S_RSVP_SET,
+	S_RSVP_RESET, S_RSVP_COUNTS, S_ATT_CLEAR, S_ATT_ADD, S_HOURS,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S__COUNT
 };
@@ -238,6 +273,54 @@ static const char *const sql[S__COUNT] = {
 	    " WHERE network_id = ?1 AND person_id = ?2",
 	[S_NEWS_ADD] = "INSERT INTO news (network_id, person_id, subject, body,"
 	    " created) VALUES (?1, nullif(?2, 0), ?3, ?4, ?5)",
+#define MT_COLS "SELECT id, network_id, number, uid, start, end, location," \
+	" topic, status, sequence, created, updated, reminded FROM meetings"
+	[S_MT_ADD] = "INSERT INTO meetings (network_id, number, uid, start, end,"
+	    " location, topic, created, updated) VALUES (?1,"
+	    " (SELECT coalesce(max(number), 0) + 1 FROM meetings"
+	    "  WHERE network_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+	[S_MT_GET] = MT_COLS " WHERE network_id = ?1 AND number = ?2",
+	[S_MT_BY_ID] = MT_COLS " WHERE id = ?1",
+	[S_MT_BY_UID] = MT_COLS " WHERE uid = ?1",
+	[S_MT_UPDATE] = "UPDATE meetings SET start = ?2, end = ?3,"
+	    " location = ?4, topic = ?5, status = ?6, sequence = ?7,"
+	    " updated = ?8 WHERE id = ?1",
+	[S_MT_REMINDED] = "UPDATE meetings SET reminded = 1 WHERE id = ?1",
+	[S_MT_ALL] = MT_COLS " WHERE network_id = ?1 ORDER BY number",
+	[S_MT_FUTURE] = MT_COLS " WHERE network_id = ?1 AND status = 'planned'"
+	    " AND end > ?2 ORDER BY start",
+	[S_MT_REMIND] = MT_COLS " WHERE status = 'planned' AND end <= ?1 AND"
+	    " reminded = 0 AND network_id IN"
+	    " (SELECT id FROM networks WHERE state = 'open') ORDER BY end",
+	[S_RSVP_SET] = "INSERT INTO rsvps (meeting_id, person_id, partstat,"
+	    " sequence, stale, comment, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7) ON CONFLICT (meeting_id, person_id) DO UPDATE SET"
+	    " partstat = excluded.partstat, sequence = excluded.sequence,"
+	    " stale = excluded.stale, comment = excluded.comment,"
+	    " updated = excluded.updated",
+	[S_RSVP_RESET] = "UPDATE rsvps SET partstat = 'needs-action', stale = 0"
+	    " WHERE meeting_id = ?1",
+	[S_RSVP_COUNTS] = "SELECT"
+	    " count(*) FILTER (WHERE r.partstat = 'accepted'),"
+	    " count(*) FILTER (WHERE r.partstat = 'declined'),"
+	    " count(*) FILTER (WHERE r.partstat = 'tentative'),"
+	    " count(*) FILTER (WHERE r.partstat IS NULL OR"
+	    "   r.partstat = 'needs-action')"
+	    " FROM memberships m LEFT JOIN rsvps r ON r.meeting_id = ?2 AND"
+	    "   r.person_id = m.person_id"
+	    " WHERE m.network_id = ?1 AND m.state = 'active' AND"
+	    "   m.role IN ('lead','member')",
+	[S_ATT_CLEAR] = "DELETE FROM attendance WHERE meeting_id = ?1",
+	[S_ATT_ADD] = "INSERT OR IGNORE INTO attendance (meeting_id, person_id)"
+	    " VALUES (?1, ?2)",
+	[S_HOURS] = "SELECT p.email, p.name, n.slug, count(*),"
+	    " sum(mt.end - mt.start)"
+	    " FROM attendance a JOIN meetings mt ON mt.id = a.meeting_id"
+	    " JOIN people p ON p.id = a.person_id"
+	    " JOIN networks n ON n.id = mt.network_id"
+	    " WHERE mt.status = 'planned' AND mt.start >= ?1 AND mt.start < ?2"
+	    " AND (?3 = 0 OR n.id = ?3)"
+	    " GROUP BY p.id, n.id ORDER BY p.email, n.slug",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -954,6 +1037,294 @@ store_network_leads(struct store *st, int64_t network_id)
 		r = col_str(s, 0);
 	sqlite3_reset(s);
 	return r ? r : xstrdup("");
+}
+
+/* ---- meetings ---- */
+
+static const char *const mt_status_names[] = {
+	[MT_PLANNED] = "planned", [MT_CANCELLED] = "cancelled",
+};
+static const char *const partstat_names[] = {
+	[PS_NEEDS_ACTION] = "needs-action", [PS_ACCEPTED] = "accepted",
+	[PS_DECLINED] = "declined", [PS_TENTATIVE] = "tentative",
+};
+
+const char *
+mt_status_name(enum mt_status s)
+{
+	return mt_status_names[s];
+}
+
+const char *
+partstat_name(enum partstat p)
+{
+	return partstat_names[p];
+}
+
+void
+meeting_clear(struct meeting *m)
+{
+	free(m->uid);
+	free(m->location);
+	free(m->topic);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+meetings_free(struct meeting *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		meeting_clear(&v[i]);
+	free(v);
+}
+
+static void
+meeting_fill(sqlite3_stmt *s, struct meeting *m)
+{
+	m->id = sqlite3_column_int64(s, 0);
+	m->network_id = sqlite3_column_int64(s, 1);
+	m->number = sqlite3_column_int(s, 2);
+	m->uid = col_str(s, 3);
+	m->start = sqlite3_column_int64(s, 4);
+	m->end = sqlite3_column_int64(s, 5);
+	m->location = col_str(s, 6);
+	m->topic = col_str(s, 7);
+	m->status = (enum mt_status)name_index(mt_status_names,
+	    ARRAY_LEN(mt_status_names), sqlite3_column_text(s, 8));
+	m->sequence = sqlite3_column_int(s, 9);
+	m->created = sqlite3_column_int64(s, 10);
+	m->updated = sqlite3_column_int64(s, 11);
+	m->reminded = sqlite3_column_int(s, 12);
+}
+
+static int
+meeting_row(struct store *st, sqlite3_stmt *s, struct meeting *m)
+{
+	int r = sqlite3_step(s);
+
+	if (r == SQLITE_ROW)
+		meeting_fill(s, m);
+	else if (r != SQLITE_DONE)
+		db_error(st, "meeting");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+static struct meeting *
+meeting_rows(struct store *st, sqlite3_stmt *s, size_t *n)
+{
+	struct meeting *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		memset(&v[*n], 0, sizeof(*v));
+		meeting_fill(s, &v[(*n)++]);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "meetings");
+		meetings_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+int
+store_meeting_add(struct store *st, int64_t network_id, const char *uid,
+    time_t start, time_t end, const char *location, const char *topic,
+    time_t now, struct meeting *out)
+{
+	sqlite3_stmt *s = prep(st, S_MT_ADD);
+
+	bind(s, "itiitti", network_id, uid, (int64_t)start, (int64_t)end,
+	    location ? location : "", topic ? topic : "", (int64_t)now);
+	if (exec_stmt(st, s, "add meeting") == -1)
+		return -1;
+	return store_meeting_by_id(st, sqlite3_last_insert_rowid(st->db), out);
+}
+
+int
+store_meeting_get(struct store *st, int64_t network_id, int number,
+    struct meeting *m)
+{
+	sqlite3_stmt *s = prep(st, S_MT_GET);
+
+	bind(s, "ii", network_id, (int64_t)number);
+	return meeting_row(st, s, m);
+}
+
+int
+store_meeting_by_id(struct store *st, int64_t id, struct meeting *m)
+{
+	sqlite3_stmt *s = prep(st, S_MT_BY_ID);
+
+	bind(s, "i", id);
+	return meeting_row(st, s, m);
+}
+
+int
+store_meeting_by_uid(struct store *st, const char *uid, struct meeting *m)
+{
+	sqlite3_stmt *s = prep(st, S_MT_BY_UID);
+
+	bind(s, "t", uid);
+	return meeting_row(st, s, m);
+}
+
+int
+store_meeting_update(struct store *st, const struct meeting *m, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_MT_UPDATE);
+
+	bind(s, "iiitttii", m->id, (int64_t)m->start, (int64_t)m->end,
+	    m->location, m->topic, mt_status_name(m->status),
+	    (int64_t)m->sequence, (int64_t)now);
+	return exec_stmt(st, s, "update meeting");
+}
+
+int
+store_meeting_reminded(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = prep(st, S_MT_REMINDED);
+
+	bind(s, "i", id);
+	return exec_stmt(st, s, "reminded");
+}
+
+struct meeting *
+store_meetings(struct store *st, int64_t network_id, int future_only,
+    time_t now, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, future_only ? S_MT_FUTURE : S_MT_ALL);
+
+	if (future_only)
+		bind(s, "ii", network_id, (int64_t)now);
+	else
+		bind(s, "i", network_id);
+	return meeting_rows(st, s, n);
+}
+
+struct meeting *
+store_meetings_to_remind(struct store *st, time_t now, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_MT_REMIND);
+
+	bind(s, "i", (int64_t)now);
+	return meeting_rows(st, s, n);
+}
+
+int
+store_rsvp_set(struct store *st, int64_t meeting_id, int64_t person_id,
+    enum partstat ps, int sequence, int stale, const char *comment,
+    time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_RSVP_SET);
+
+	bind(s, "iitiiti", meeting_id, person_id, partstat_name(ps),
+	    (int64_t)sequence, (int64_t)stale, comment ? comment : "",
+	    (int64_t)now);
+	return exec_stmt(st, s, "rsvp");
+}
+
+int
+store_rsvp_reset(struct store *st, int64_t meeting_id)
+{
+	sqlite3_stmt *s = prep(st, S_RSVP_RESET);
+
+	bind(s, "i", meeting_id);
+	return exec_stmt(st, s, "rsvp reset");
+}
+
+int
+store_rsvp_counts(struct store *st, const struct meeting *m,
+    struct rsvp_counts *c)
+{
+	sqlite3_stmt *s = prep(st, S_RSVP_COUNTS);
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	bind(s, "ii", m->network_id, m->id);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		c->accepted = (size_t)sqlite3_column_int64(s, 0);
+		c->declined = (size_t)sqlite3_column_int64(s, 1);
+		c->tentative = (size_t)sqlite3_column_int64(s, 2);
+		c->needs_action = (size_t)sqlite3_column_int64(s, 3);
+	} else
+		db_error(st, "rsvp counts");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_attendance_clear(struct store *st, int64_t meeting_id)
+{
+	sqlite3_stmt *s = prep(st, S_ATT_CLEAR);
+
+	bind(s, "i", meeting_id);
+	return exec_stmt(st, s, "attendance clear");
+}
+
+int
+store_attendance_add(struct store *st, int64_t meeting_id, int64_t person_id)
+{
+	sqlite3_stmt *s = prep(st, S_ATT_ADD);
+
+	bind(s, "ii", meeting_id, person_id);
+	return exec_stmt(st, s, "attendance");
+}
+
+struct hours_row *
+store_hours(struct store *st, time_t from, time_t to, int64_t network_id,
+    size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_HOURS);
+	struct hours_row *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	bind(s, "iii", (int64_t)from, (int64_t)to, network_id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct hours_row *h;
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		h = &v[(*n)++];
+		h->email = col_str(s, 0);
+		h->name = col_str(s, 1);
+		h->slug = col_str(s, 2);
+		h->meetings = sqlite3_column_int(s, 3);
+		h->seconds = (long)sqlite3_column_int64(s, 4);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "hours");
+		hours_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+void
+hours_free(struct hours_row *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].email);
+		free(v[i].name);
+		free(v[i].slug);
+	}
+	free(v);
 }
 
 /* ---- tokens ---- */

@@ -146,6 +146,77 @@ char	*store_network_leads(struct store *, int64_t network_id);
 int	 store_news_add(struct store *, int64_t network_id, int64_t person_id,
 	    const char *subject, const char *body, time_t now, int64_t *id);
 
+/* ---- meetings ---- */
+
+enum mt_status { MT_PLANNED, MT_CANCELLED };
+const char *mt_status_name(enum mt_status);
+
+struct meeting {
+	int64_t		 id;
+	int64_t		 network_id;
+	int		 number;	/* 1, 2, 3 ... per network, never reused */
+	char		*uid;		/* iCalendar UID, stable */
+	time_t		 start, end;	/* UTC instants */
+	char		*location;	/* "" */
+	char		*topic;		/* "" */
+	enum mt_status	 status;
+	int		 sequence;	/* iCalendar SEQUENCE */
+	time_t		 created, updated;
+	int		 reminded;	/* attendance reminder sent */
+};
+void	 meeting_clear(struct meeting *);
+void	 meetings_free(struct meeting *, size_t n);
+
+/* A new meeting numbered after the network's last; *out filled. */
+int	 store_meeting_add(struct store *, int64_t network_id, const char *uid,
+	    time_t start, time_t end, const char *location, const char *topic,
+	    time_t now, struct meeting *out);
+/* 1: no such meeting. */
+int	 store_meeting_get(struct store *, int64_t network_id, int number,
+	    struct meeting *);
+int	 store_meeting_by_id(struct store *, int64_t id, struct meeting *);
+int	 store_meeting_by_uid(struct store *, const char *uid, struct meeting *);
+/* Write start, end, location, topic, status and sequence of m. */
+int	 store_meeting_update(struct store *, const struct meeting *, time_t now);
+int	 store_meeting_reminded(struct store *, int64_t id);
+/* All meetings of a network by number; future_only: planned, end > now. */
+struct meeting *store_meetings(struct store *, int64_t network_id,
+	    int future_only, time_t now, size_t *n);
+/* Planned meetings of open networks that ended before now and whose leads
+ * were not reminded yet. */
+struct meeting *store_meetings_to_remind(struct store *, time_t now,
+	    size_t *n);
+
+enum partstat { PS_NEEDS_ACTION, PS_ACCEPTED, PS_DECLINED, PS_TENTATIVE };
+const char *partstat_name(enum partstat);
+
+int	 store_rsvp_set(struct store *, int64_t meeting_id, int64_t person_id,
+	    enum partstat, int sequence, int stale, const char *comment,
+	    time_t now);
+/* Reset everyone's answer to needs-action (after a move). */
+int	 store_rsvp_reset(struct store *, int64_t meeting_id);
+struct rsvp_counts {
+	size_t	accepted, declined, tentative, needs_action;
+};
+/* needs_action counts active members and leads without an answer. */
+int	 store_rsvp_counts(struct store *, const struct meeting *,
+	    struct rsvp_counts *);
+
+/* Replace the attendance of a meeting with these people. */
+int	 store_attendance_clear(struct store *, int64_t meeting_id);
+int	 store_attendance_add(struct store *, int64_t meeting_id,
+	    int64_t person_id);
+
+struct hours_row {
+	char	*email, *name, *slug;
+	int	 meetings;
+	long	 seconds;
+};
+/* Per person and network: meetings attended in [from, to), by email. */
+struct hours_row *store_hours(struct store *, time_t from, time_t to,
+	    int64_t network_id, size_t *n);
+void	 hours_free(struct hours_row *, size_t n);
+
 /* ---- tokens: confirmations and moderation ---- */
 
 struct token {

@@ -124,13 +124,18 @@ def test_login_with_the_bare_name_thanks_to_the_default_realm(stack):
         conn.logout()
 
 
-def test_wrong_password_is_refused(stack):
-    conn = imaplib.IMAP4(stack.host, stack.imap_port)
-    try:
-        with pytest.raises(imaplib.IMAP4.error):
-            conn.login("alice@school.test", "wrong")
-    finally:
-        conn.logout()
+def test_wrong_password_is_refused_without_slowing_later_logins(stack):
+    for _ in range(3):
+        conn = imaplib.IMAP4(stack.host, stack.imap_port)
+        try:
+            with pytest.raises(imaplib.IMAP4.error):
+                conn.login("alice@school.test", "wrong")
+        finally:
+            conn.logout()
+    t0 = time.monotonic()
+    with stack.imap("alice") as conn:
+        assert conn.select("INBOX")[0] == "OK"
+    assert time.monotonic() - t0 < 1.5  # no auth penalty on the test stack
 
 
 def test_capabilities_and_dot_separator(stack):
@@ -432,3 +437,32 @@ def test_broken_config_shows_the_real_error(tmp_path):
         assert "no_such_setting" in proc.stderr
     finally:
         s.stop()
+
+
+def test_run_leernet_helper(tmp_path, monkeypatch, run_leernet, leernet):
+    fake = tmp_path / "fake-leernet"
+    fake.write_text('#!/bin/sh\n'
+                    'case "$3" in\n'
+                    'fail) echo "config: no such key" >&2; exit 78 ;;\n'
+                    'run) trap "echo stopped; exit 0" TERM; echo running; '
+                    'while :; do sleep 0.05; done ;;\n'
+                    '*) echo "args: $*" ;;\n'
+                    'esac\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("LEERNET_BIN", str(fake))
+    config = tmp_path / "leernet.conf"
+
+    done = run_leernet(config, "network", "list", "--csv")
+    assert done.returncode == 0
+    assert done.stdout == f"args: -c {config} network list --csv\n"
+
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        run_leernet(config, "fail")
+    assert err.value.returncode == 78
+    assert "config: no such key" in str(err.value)
+    assert run_leernet(config, "fail", check=False).returncode == 78
+
+    daemon = leernet.start(config, "run")
+    daemon.wait_log("running")
+    assert daemon.stop() == 0
+    assert "stopped" in daemon.log()

@@ -1321,13 +1321,13 @@ test_parse_malformed_fixtures(void **state)
 		"malformed/truncated.ics", "malformed/stray-ends.ics",
 		"malformed/empty-values.ics", "malformed/junk-in-calendar.ics",
 	};
-	struct ical_reply *r;
+	struct ical_reply *r, sentinel;
 	char *text;
 	size_t i, n, len;
 
 	(void)state;
 	text = fixture("malformed/binary-junk.bin", &len);
-	r = (struct ical_reply *)1;
+	r = &sentinel;
 	n = 7;
 	assert_int_equal(ical_parse_reply(text, len, "REPLY", &r, &n),
 	    ICAL_EPARSE);

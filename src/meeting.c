@@ -1,0 +1,722 @@
+/*
+ * meeting.c - plan, move, cancel and record attendance of meetings, and
+ * the invitations that follow: one iMIP message per attendee, a stable UID
+ * and a SEQUENCE raised on every change (SPEC §5, CALENDAR.md).
+ *
+ * Changes that reach other people's calendars need proof of sender: the
+ * planned change travels in a token's argument ("START END LOCATION ...")
+ * until the lead confirms, so what is confirmed is exactly what was shown.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "config.h"
+#include "dates.h"
+#include "ical.h"
+#include "log.h"
+#include "message.h"
+#include "reply.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define UID_RANDOM	16
+
+/* Fill the names every meeting template uses. */
+static void
+set_meeting_vars(struct app *app, struct tvars *v, const struct meeting *m,
+    enum lang lang)
+{
+	struct dt_span span;
+	char *when;
+
+	dt_span_set(app->zone, m->start, m->end, &span);
+	when = dt_format_span(&span, lang);
+	tvars_setf(v, "number", "%d", m->number);
+	tvars_set(v, "when", when);
+	tvars_set(v, "location", m->location);
+	tvars_set(v, "topic", m->topic);
+	tvars_setf(v, "sequence", "%d", m->sequence);
+	free(when);
+}
+
+static enum lang
+lang_of(const char *code)
+{
+	return code && strcmp(code, "en") == 0 ? LANG_EN : LANG_NL;
+}
+
+/*
+ * One invitation (REQUEST) or cancellation (CANCEL) for one person, at
+ * the given SEQUENCE.  Bouncing addresses get nothing (SPEC §4).
+ */
+static int
+send_calendar(struct req *r, const struct network *n, const struct meeting *m,
+    int64_t person_id, int cancel, int sequence)
+{
+	struct app *app = r->app;
+	struct person p = { 0 };
+	struct ical_event ev = { 0 };
+	struct reply rp = { 0 };
+	struct tvars *v;
+	char err[256], *summary, *ics;
+	int rc;
+
+	if ((rc = store_person_by_id(app->st, person_id, &p)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (p.bouncing) {
+		log_info("no %s for bouncing %s", cancel ? "cancellation" :
+		    "invitation", p.email);
+		person_clear(&p);
+		return 0;
+	}
+	summary = xasprintf("%s — %s %d", n->title,
+	    lang_of(p.lang) == LANG_EN ? "meeting" : "bijeenkomst", m->number);
+	ev.uid = m->uid;
+	ev.sequence = sequence;
+	ev.start = m->start;
+	ev.end = m->end;
+	ev.tzid = app->cfg->timezone;
+	ev.summary = summary;
+	ev.location = m->location;
+	ev.description = m->topic;
+	ev.organizer_addr = app->cfg->from_addr;
+	ev.organizer_cn = n->title;
+	ev.attendee_addr = p.email;
+	ev.attendee_cn = p.name;
+	ev.cancelled = cancel;
+	ev.dtstamp = r->now;
+	ics = ical_invite(&ev, cancel ? ITIP_CANCEL : ITIP_REQUEST, err,
+	    sizeof(err));
+	free(summary);
+	if (ics == NULL) {
+		log_warnx("cannot build the calendar for %s: %s", p.email, err);
+		person_clear(&p);
+		return -1;
+	}
+	v = tvars_new();
+	act_set_network(v, n);
+	set_meeting_vars(app, v, m, lang_of(p.lang));
+	tvars_setf(v, "sequence", "%d", sequence);
+	tvars_set_bool(v, "update", sequence > 0 && !cancel);
+	rp.tmpl = cancel ? "invite-cancel" : "invite";
+	rp.kind = "invite";
+	rp.to_addr = p.email;
+	rp.to_name = p.name;
+	rp.lang = p.lang;
+	rp.vars = v;
+	rp.network_id = n->id;
+	rp.meeting_id = m->id;
+	rp.person_id = person_id;
+	rp.auto_submitted = AUTO_GENERATED;
+	rp.ics = ics;
+	rp.ics_method = cancel ? "CANCEL" : "REQUEST";
+	rc = reply_queue(app, &rp, r->now);
+	tvars_free(v);
+	free(ics);
+	person_clear(&p);
+	return rc;
+}
+
+/* Every active member and lead of the network gets the meeting. */
+static int
+send_to_all(struct req *r, const struct network *n, const struct meeting *m,
+    int cancel)
+{
+	struct member *mem;
+	size_t count;
+	int rc = 0;
+
+	if ((mem = store_members(r->app->st, n->id, &count)) == NULL)
+		return -1;
+	for (size_t i = 0; i < count && rc == 0; i++)
+		if (mem[i].state == MS_ACTIVE && mem[i].role != ROLE_FOLLOWER)
+			rc = send_calendar(r, n, m, mem[i].person_id, cancel,
+			    m->sequence);
+	members_free(mem, count);
+	return rc;
+}
+
+int
+meeting_invite_person(struct req *r, const struct network *n,
+    int64_t person_id)
+{
+	struct meeting *ms;
+	size_t count;
+	int rc = 0;
+
+	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &count)) == NULL)
+		return -1;
+	for (size_t i = 0; i < count && rc == 0; i++)
+		rc = send_calendar(r, n, &ms[i], person_id, 0, ms[i].sequence);
+	meetings_free(ms, count);
+	return rc;
+}
+
+int
+meeting_uninvite_person(struct req *r, const struct network *n,
+    int64_t person_id)
+{
+	struct meeting *ms;
+	size_t count;
+	int rc = 0;
+
+	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &count)) == NULL)
+		return -1;
+	/* A higher SEQUENCE than the invitation, for this person only. */
+	for (size_t i = 0; i < count && rc == 0; i++)
+		rc = send_calendar(r, n, &ms[i], person_id, 1,
+		    ms[i].sequence + 1);
+	meetings_free(ms, count);
+	return rc;
+}
+
+int
+meeting_cancel_all(struct req *r, const struct network *n)
+{
+	struct meeting *ms;
+	size_t count;
+	int rc = 0;
+
+	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &count)) == NULL)
+		return -1;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		ms[i].sequence++;
+		ms[i].status = MT_CANCELLED;
+		if ((rc = store_meeting_update(r->app->st, &ms[i], r->now)) == 0)
+			rc = send_to_all(r, n, &ms[i], 1);
+	}
+	meetings_free(ms, count);
+	return rc;
+}
+
+static int
+reply_v(struct req *r, const char *tmpl, struct tvars *v)
+{
+	int rc = act_reply(r, tmpl, v);
+
+	tvars_free(v);
+	return rc == -1 ? -1 : 0;
+}
+
+/* The meeting number: the last word of the command line. */
+static int
+meeting_number(struct req *r)
+{
+	const char *w;
+	char *end;
+	long n;
+
+	if (r->cmd->argc < 2)
+		return 0;
+	w = r->cmd->argv[r->cmd->argc - 1];
+	if (*w == '#')
+		w++;
+	n = strtol(w, &end, 10);
+	return *end == '\0' && n > 0 && n < 100000 ? (int)n : 0;
+}
+
+/* Checks shared by every meeting command: network open, sender lead. */
+static int
+lead_network(struct req *r, struct network *n, const char *usage_tmpl)
+{
+	struct tvars *v;
+	int rc;
+
+	if ((rc = act_network_arg(r, n, 1)) != 0)
+		return rc;
+	if (!act_is_lead(r, n)) {
+		v = act_vars(r);
+		act_set_network(v, n);
+		network_clear(n);
+		return reply_v(r, "not-lead", v) == -1 ? -1 : 1;
+	}
+	(void)usage_tmpl;
+	return 0;
+}
+
+/* A refused date or time: say what was wrong and how to write it. */
+static int
+date_error(struct req *r, const struct network *n, const struct dt_error *e)
+{
+	struct tvars *v = act_vars(r);
+	char *msg = dt_error_message(e, r->lang);
+
+	act_set_network(v, n);
+	tvars_set(v, "message", msg);
+	free(msg);
+	return reply_v(r, "date-error", v);
+}
+
+static char *
+plan_arg(time_t start, time_t end, const char *location, const char *topic)
+{
+	return xasprintf("%lld\t%lld\t%s\t%s", (long long)start, (long long)end,
+	    location ? location : "", topic ? topic : "");
+}
+
+/* Split what plan_arg made; fields point into the copy `buf`. */
+static int
+parse_plan_arg(char *buf, time_t *start, time_t *end, char **location,
+    char **topic)
+{
+	char *f[4] = { NULL };
+	char *p = buf;
+
+	for (int i = 0; i < 4; i++) {
+		f[i] = p;
+		if (i < 3) {
+			if ((p = strchr(p, '\t')) == NULL)
+				return -1;
+			*p++ = '\0';
+		}
+	}
+	*start = (time_t)strtoll(f[0], NULL, 10);
+	*end = (time_t)strtoll(f[1], NULL, 10);
+	*location = f[2];
+	*topic = f[3];
+	return *end > *start ? 0 : -1;
+}
+
+static int
+do_plan(struct req *r, const struct network *n, time_t start, time_t end,
+    const char *location, const char *topic)
+{
+	struct meeting m = { 0 };
+	struct tvars *v;
+	char *rnd = random_token(UID_RANDOM);
+	char *uid = xasprintf("leernet-%s@%s", rnd, r->app->domain);
+	int rc;
+
+	free(rnd);
+	rc = store_meeting_add(r->app->st, n->id, uid, start, end, location,
+	    topic, r->now, &m);
+	free(uid);
+	if (rc != 0)
+		return -1;
+	r->app->changed = 1;
+	log_info("%s planned %s meeting %d", r->sender, n->slug, m.number);
+	if ((rc = send_to_all(r, n, &m, 0)) == 0) {
+		v = act_vars(r);
+		act_set_network(v, n);
+		set_meeting_vars(r->app, v, &m, r->lang);
+		rc = reply_v(r, "meeting-done", v);
+	}
+	meeting_clear(&m);
+	return rc;
+}
+
+int
+act_meeting(struct req *r)
+{
+	struct network n;
+	struct dt_span span;
+	struct dt_error e;
+	struct tvars *v;
+	const char *date, *time_, *location, *topic;
+	char *arg;
+	int rc;
+
+	if ((rc = lead_network(r, &n, "meeting-usage")) != 0)
+		return rc == 1 ? 0 : -1;
+	date = request_kv(r->cmd, "datum", "date", "dag", "day", NULL);
+	time_ = request_kv(r->cmd, "tijd", "time", NULL);
+	location = request_kv(r->cmd, "locatie", "location", "plaats",
+	    "waar", "where", NULL);
+	topic = request_kv(r->cmd, "onderwerp", "topic", "thema", NULL);
+	if (date == NULL) {
+		v = act_vars(r);
+		act_set_network(v, &n);
+		network_clear(&n);
+		return reply_v(r, "meeting-usage", v);
+	}
+	if (dt_plan(r->app->zone, date, time_, NULL, r->now, &span, &e) == -1) {
+		rc = date_error(r, &n, &e);
+		network_clear(&n);
+		return rc;
+	}
+	v = act_vars(r);
+	act_set_network(v, &n);
+	{
+		char *when = dt_format_span(&span, r->lang);
+
+		tvars_set(v, "when", when);
+		free(when);
+	}
+	tvars_set(v, "location", location ? location : "");
+	tvars_set(v, "topic", topic ? topic : "");
+	arg = plan_arg(span.start, span.end, location, topic);
+	rc = act_need_proof_with(r, "confirm-meeting", "meeting-plan", n.id,
+	    arg, v);
+	if (rc == 1)
+		rc = do_plan(r, &n, span.start, span.end, location, topic);
+	free(arg);
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+/* Find meeting N of n; answers when there is none.  0, 1 answered, -1. */
+static int
+find_meeting(struct req *r, const struct network *n, int number,
+    struct meeting *m, int must_be_planned)
+{
+	struct tvars *v;
+	int rc;
+
+	if (number == 0) {
+		v = act_vars(r);
+		act_set_network(v, n);
+		return reply_v(r, "meeting-number", v) == -1 ? -1 : 1;
+	}
+	rc = store_meeting_get(r->app->st, n->id, number, m);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 && (!must_be_planned || m->status == MT_PLANNED))
+		return 0;
+	v = act_vars(r);
+	act_set_network(v, n);
+	tvars_setf(v, "number", "%d", number);
+	tvars_set_bool(v, "cancelled", rc == 0);
+	if (rc == 0)
+		meeting_clear(m);
+	return reply_v(r, "meeting-unknown", v) == -1 ? -1 : 1;
+}
+
+static int
+do_move(struct req *r, const struct network *n, struct meeting *m,
+    time_t start, time_t end, const char *location)
+{
+	struct tvars *v;
+	int rc;
+
+	char *loc = xstrdup(location);	/* may be m->location itself */
+
+	m->start = start;
+	m->end = end;
+	free(m->location);
+	m->location = loc;
+	m->sequence++;
+	if (store_meeting_update(r->app->st, m, r->now) == -1 ||
+	    store_rsvp_reset(r->app->st, m->id) == -1)
+		return -1;
+	r->app->changed = 1;
+	log_info("%s moved %s meeting %d (sequence %d)", r->sender, n->slug,
+	    m->number, m->sequence);
+	if ((rc = send_to_all(r, n, m, 0)) != 0)
+		return rc;
+	v = act_vars(r);
+	act_set_network(v, n);
+	set_meeting_vars(r->app, v, m, r->lang);
+	return reply_v(r, "move-done", v);
+}
+
+static int
+move_meeting(struct req *r, struct network *n, struct meeting *m)
+{
+	struct dt_span old, span;
+	struct dt_error e;
+	struct tvars *v;
+	const char *date, *time_, *location;
+	char *arg;
+	int rc;
+
+	date = request_kv(r->cmd, "datum", "date", "dag", "day", NULL);
+	time_ = request_kv(r->cmd, "tijd", "time", NULL);
+	location = request_kv(r->cmd, "locatie", "location", "plaats",
+	    "waar", "where", NULL);
+	if (date == NULL && time_ == NULL && location == NULL) {
+		v = act_vars(r);
+		act_set_network(v, n);
+		tvars_setf(v, "number", "%d", m->number);
+		return reply_v(r, "move-usage", v);
+	}
+	dt_span_set(r->app->zone, m->start, m->end, &old);
+	if (date == NULL && time_ == NULL)
+		span = old;
+	else if (dt_plan(r->app->zone, date, time_, &old, r->now, &span,
+	    &e) == -1)
+		return date_error(r, n, &e);
+	if (location == NULL)
+		location = m->location;
+	v = act_vars(r);
+	act_set_network(v, n);
+	set_meeting_vars(r->app, v, m, r->lang);
+	{
+		char *when = dt_format_span(&span, r->lang);
+
+		tvars_set(v, "new_when", when);
+		free(when);
+	}
+	tvars_set(v, "new_location", location);
+	arg = xasprintf("%d\t%lld\t%lld\t%s", m->number, (long long)span.start,
+	    (long long)span.end, location);
+	rc = act_need_proof_with(r, "confirm-meeting", "meeting-move", n->id,
+	    arg, v);
+	if (rc == 1)
+		rc = do_move(r, n, m, span.start, span.end, location);
+	free(arg);
+	tvars_free(v);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+act_move(struct req *r)
+{
+	struct network n;
+	struct meeting m = { 0 };
+	int rc;
+
+	if ((rc = lead_network(r, &n, "move-usage")) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0)
+		rc = move_meeting(r, &n, &m);
+	meeting_clear(&m);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+/* A reply to an invitation with datum:/tijd:/locatie: lines. */
+int
+act_move_meeting(struct req *r, int64_t network_id, int64_t meeting_id)
+{
+	struct network n = { 0 };
+	struct meeting m = { 0 };
+	struct tvars *v;
+	int rc;
+
+	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0 ||
+	    (rc = store_meeting_by_id(r->app->st, meeting_id, &m)) != 0) {
+		network_clear(&n);
+		return rc == 1 ? 0 : -1;
+	}
+	if (!act_is_lead(r, &n)) {
+		v = act_vars(r);
+		act_set_network(v, &n);
+		rc = reply_v(r, "not-lead", v);
+	} else if (m.status != MT_PLANNED || n.state != NET_OPEN) {
+		v = act_vars(r);
+		act_set_network(v, &n);
+		tvars_setf(v, "number", "%d", m.number);
+		tvars_set_bool(v, "cancelled", 1);
+		rc = reply_v(r, "meeting-unknown", v);
+	} else
+		rc = move_meeting(r, &n, &m);
+	meeting_clear(&m);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+do_cancel(struct req *r, const struct network *n, struct meeting *m)
+{
+	struct tvars *v;
+	int rc;
+
+	m->sequence++;
+	m->status = MT_CANCELLED;
+	if (store_meeting_update(r->app->st, m, r->now) == -1)
+		return -1;
+	r->app->changed = 1;
+	log_info("%s cancelled %s meeting %d", r->sender, n->slug, m->number);
+	if ((rc = send_to_all(r, n, m, 1)) != 0)
+		return rc;
+	v = act_vars(r);
+	act_set_network(v, n);
+	set_meeting_vars(r->app, v, m, r->lang);
+	return reply_v(r, "cancel-done", v);
+}
+
+int
+act_cancel(struct req *r)
+{
+	struct network n;
+	struct meeting m = { 0 };
+	struct tvars *v;
+	char *arg;
+	int rc;
+
+	if ((rc = lead_network(r, &n, "cancel-usage")) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0) {
+		v = act_vars(r);
+		act_set_network(v, &n);
+		set_meeting_vars(r->app, v, &m, r->lang);
+		arg = xasprintf("%d", m.number);
+		rc = act_need_proof_with(r, "confirm-meeting", "meeting-cancel",
+		    n.id, arg, v);
+		if (rc == 1)
+			rc = do_cancel(r, &n, &m);
+		free(arg);
+		tvars_free(v);
+	}
+	meeting_clear(&m);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+/*
+ * Addresses in an attendance list: any word with an @, stripped of the
+ * punctuation people and our own pre-filled list put around it.
+ */
+static size_t
+collect_addresses(const char *body, char ***out)
+{
+	char *copy = xstrdup(body), *save = NULL, *w;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (w = strtok_r(copy, " \t\r\n,;<>()[]\"'", &save); w && n < 5000;
+	    w = strtok_r(NULL, " \t\r\n,;<>()[]\"'", &save)) {
+		size_t len;
+
+		if (w[0] == '>' || strchr(w, '@') == NULL)
+			continue;
+		if (str_startswith_ci(w, "mailto:"))
+			w += 7;
+		len = strlen(w);
+		while (len && (w[len - 1] == '.' || w[len - 1] == ':'))
+			w[--len] = '\0';
+		str_lower(w);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n++] = xstrdup(w);
+	}
+	free(copy);
+	*out = v;
+	return n;
+}
+
+static int
+do_attendance(struct req *r, const struct network *n, struct meeting *m,
+    const char *list)
+{
+	struct tvars *v = act_vars(r);
+	char **addrs;
+	size_t naddr = collect_addresses(list, &addrs), present = 0;
+	int rc = 0;
+
+	act_set_network(v, n);
+	set_meeting_vars(r->app, v, m, r->lang);
+	if (store_attendance_clear(r->app->st, m->id) == -1)
+		rc = -1;
+	for (size_t i = 0; i < naddr && rc == 0; i++) {
+		struct person p = { 0 };
+		enum role role;
+		enum mstate ms;
+		int found = store_person_get(r->app->st, addrs[i], &p);
+
+		if (found == -1) {
+			rc = -1;
+			break;
+		}
+		if (found == 0 && store_membership(r->app->st, n->id, p.id,
+		    &role, &ms) == 0 && role != ROLE_FOLLOWER) {
+			if ((rc = store_attendance_add(r->app->st, m->id,
+			    p.id)) == 0) {
+				struct tvars *item = tvars_add_item(v, "present");
+
+				tvars_set(item, "email", p.email);
+				present++;
+			}
+		} else {
+			struct tvars *item = tvars_add_item(v, "unknown");
+
+			tvars_set(item, "email", addrs[i]);
+		}
+		person_clear(&p);
+	}
+	for (size_t i = 0; i < naddr; i++)
+		free(addrs[i]);
+	free(addrs);
+	if (rc == 0) {
+		r->app->changed = 1;
+		tvars_setf(v, "count", "%zu", present);
+		rc = act_reply(r, "attendance-done", v);
+	}
+	tvars_free(v);
+	return rc;
+}
+
+int
+act_attendance(struct req *r)
+{
+	struct network n;
+	struct meeting m = { 0 };
+	struct tvars *v;
+	char *arg;
+	int rc;
+
+	if ((rc = lead_network(r, &n, "attendance-usage")) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0) {
+		const char *body = r->cmd->body ? r->cmd->body : "";
+
+		v = act_vars(r);
+		act_set_network(v, &n);
+		set_meeting_vars(r->app, v, &m, r->lang);
+		/* The list goes into the token, bounded by the body cap. */
+		arg = xasprintf("%d\t%.60000s", m.number, body);
+		rc = act_need_proof_with(r, "confirm-meeting",
+		    "meeting-attendance", n.id, arg, v);
+		if (rc == 1)
+			rc = do_attendance(r, &n, &m, body);
+		free(arg);
+		tvars_free(v);
+	}
+	meeting_clear(&m);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+/* A confirmed meeting-* token: carry out exactly what was shown. */
+int
+meeting_confirmed(struct req *r, const struct network *n, const char *action,
+    const char *arg)
+{
+	struct meeting m = { 0 };
+	char *buf = xstrdup(arg), *tab = strchr(buf, '\t');
+	int number = atoi(buf), rc;
+
+	if (strcmp(action, "meeting-plan") == 0) {
+		time_t start, end;
+		char *location, *topic;
+
+		if (parse_plan_arg(buf, &start, &end, &location, &topic) == -1)
+			rc = -1;
+		else
+			rc = do_plan(r, n, start, end, location, topic);
+		free(buf);
+		return rc;
+	}
+	if ((rc = find_meeting(r, n, number, &m, 1)) != 0) {
+		free(buf);
+		return rc == 1 ? 0 : -1;
+	}
+	if (strcmp(action, "meeting-move") == 0 && tab) {
+		time_t start, end;
+		char *location, *topic;
+		/* "N\tSTART\tEND\tLOCATION": reuse the plan parser. */
+		char *rest = xasprintf("%s\t", tab + 1);
+
+		if (parse_plan_arg(rest, &start, &end, &location, &topic) == -1)
+			rc = -1;
+		else
+			rc = do_move(r, n, &m, start, end, location);
+		free(rest);
+	} else if (strcmp(action, "meeting-cancel") == 0)
+		rc = do_cancel(r, n, &m);
+	else if (strcmp(action, "meeting-attendance") == 0)
+		rc = do_attendance(r, n, &m, tab ? tab + 1 : "");
+	else {
+		log_warnx("unknown meeting action '%s'", action);
+		rc = -1;
+	}
+	meeting_clear(&m);
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,240 @@
+/*
+ * rsvp.c - what members answer with their calendar, and what leads are
+ * asked after a meeting.
+ *
+ * Replies are matched by UID; the attendee is the one of ours among the
+ * ATTENDEEs (then SENT-BY, then From), because clients disagree on who
+ * they name (CALENDAR.md).  A reply to an older SEQUENCE is kept but
+ * flagged stale: the member accepted the old time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "app.h"
+#include "config.h"
+#include "dates.h"
+#include "ical.h"
+#include "log.h"
+#include "message.h"
+#include "reply.h"
+#include "rsvp.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+static int
+partstat_of(enum ical_partstat p, enum partstat *out)
+{
+	switch (p) {
+	case PARTSTAT_ACCEPTED:
+		*out = PS_ACCEPTED;
+		return 0;
+	case PARTSTAT_DECLINED:
+		*out = PS_DECLINED;
+		return 0;
+	case PARTSTAT_TENTATIVE:
+		*out = PS_TENTATIVE;
+		return 0;
+	case PARTSTAT_NEEDS_ACTION:
+		*out = PS_NEEDS_ACTION;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Is addr an active member or lead of the meeting's network?  Its id. */
+static int
+member_of(struct app *app, const struct meeting *m, const char *addr,
+    int64_t *pid)
+{
+	struct person p = { 0 };
+	enum role role;
+	enum mstate state;
+	int rc;
+
+	if (addr == NULL || *addr == '\0')
+		return 1;
+	if ((rc = store_person_get(app->st, addr, &p)) != 0)
+		return rc;
+	rc = store_membership(app->st, m->network_id, p.id, &role, &state);
+	*pid = p.id;
+	person_clear(&p);
+	if (rc != 0)
+		return rc;
+	return role != ROLE_FOLLOWER && state == MS_ACTIVE ? 0 : 1;
+}
+
+static int
+record(struct app *app, const struct message *msg, const struct ical_reply *rp,
+    time_t now)
+{
+	struct meeting m = { 0 };
+	int rc;
+
+	if ((rc = store_meeting_by_uid(app->st, rp->uid, &m)) != 0) {
+		if (rc == 1)
+			log_info("calendar reply for unknown UID %s ignored",
+			    rp->uid);
+		return rc == 1 ? 0 : -1;
+	}
+	for (size_t i = 0; i < rp->nattendees; i++) {
+		const struct ical_attendee *a = &rp->attendees[i];
+		const char *cands[3] = { a->addr, a->sent_by, msg->from.addr };
+		enum partstat ps;
+		int64_t pid = 0;
+
+		if (partstat_of(a->partstat, &ps) == -1)
+			continue;
+		for (size_t c = 0; c < ARRAY_LEN(cands); c++) {
+			/* From counts only for a reply naming one attendee. */
+			if (c == 2 && rp->nattendees != 1)
+				break;
+			if ((rc = member_of(app, &m, cands[c], &pid)) == -1)
+				goto out;
+			if (rc == 0)
+				break;
+		}
+		if (rc != 0) {
+			log_info("calendar reply from %s for meeting %d: %s is "
+			    "not a member; ignored", msg->from.addr, m.number,
+			    a->addr);
+			continue;
+		}
+		if ((rc = store_rsvp_set(app->st, m.id, pid, ps, rp->sequence,
+		    rp->sequence < m.sequence, rp->comment ? rp->comment : a->comment,
+		    now)) == -1)
+			goto out;
+		app->changed = 1;
+		log_info("RSVP %s for meeting %d of network %lld from %s%s",
+		    partstat_name(ps), m.number, (long long)m.network_id,
+		    a->addr, rp->sequence < m.sequence ?
+		    " (to an older version)" : "");
+	}
+	rc = 0;
+out:
+	meeting_clear(&m);
+	return rc;
+}
+
+int
+rsvp_handle(struct app *app, const struct message *msg, time_t now)
+{
+	for (size_t i = 0; i < msg->ncal; i++) {
+		struct ical_reply *rp = NULL;
+		size_t n = 0;
+		int rc = ical_parse_reply(msg->cal[i].text, msg->cal[i].len,
+		    msg->cal[i].method, &rp, &n);
+
+		if (rc != 0) {
+			log_info("calendar part %zu cannot be read; ignored", i);
+			continue;
+		}
+		for (size_t k = 0; k < n && rc == 0; k++) {
+			if (rp[k].method != ITIP_REPLY) {
+				log_info("calendar %s is not a reply; ignored",
+				    ical_method_name(rp[k].method));
+				continue;
+			}
+			rc = record(app, msg, &rp[k], now);
+		}
+		ical_replies_free(rp, n);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* One reminder per lead of the meeting's network, members pre-filled. */
+static int
+remind(struct app *app, const struct meeting *m, time_t now)
+{
+	struct network n = { 0 };
+	struct member *mem;
+	size_t count;
+	int rc;
+
+	if ((rc = store_network_by_id(app->st, m->network_id, &n)) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((mem = store_members(app->st, n.id, &count)) == NULL) {
+		network_clear(&n);
+		return -1;
+	}
+	rc = 0;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		struct person lead = { 0 };
+		struct reply rp = { 0 };
+		struct dt_span span;
+		struct tvars *v;
+		char *when;
+
+		if (mem[i].role != ROLE_LEAD || mem[i].state != MS_ACTIVE)
+			continue;
+		if ((rc = store_person_by_id(app->st, mem[i].person_id,
+		    &lead)) != 0) {
+			rc = rc == 1 ? 0 : -1;
+			continue;
+		}
+		v = tvars_new();
+		act_set_network(v, &n);
+		tvars_setf(v, "number", "%d", m->number);
+		dt_span_set(app->zone, m->start, m->end, &span);
+		when = dt_format_span(&span, strcmp(lead.lang, "en") == 0 ?
+		    LANG_EN : LANG_NL);
+		tvars_set(v, "when", when);
+		free(when);
+		for (size_t k = 0; k < count; k++) {
+			struct tvars *item;
+
+			if (mem[k].state != MS_ACTIVE ||
+			    mem[k].role == ROLE_FOLLOWER)
+				continue;
+			item = tvars_add_item(v, "members");
+			tvars_set(item, "email", mem[k].email);
+			tvars_set(item, "name", mem[k].name);
+		}
+		rp.tmpl = "attendance-reminder";
+		rp.kind = "reminder";
+		rp.to_addr = lead.email;
+		rp.to_name = lead.name;
+		rp.lang = lead.lang;
+		rp.vars = v;
+		rp.network_id = n.id;
+		rp.meeting_id = m->id;
+		rp.person_id = lead.id;
+		rp.auto_submitted = AUTO_GENERATED;
+		rc = reply_queue(app, &rp, now);
+		tvars_free(v);
+		person_clear(&lead);
+	}
+	members_free(mem, count);
+	network_clear(&n);
+	if (rc == 0)
+		rc = store_meeting_reminded(app->st, m->id);
+	return rc;
+}
+
+int
+rsvp_remind_attendance(struct app *app, time_t now)
+{
+	struct meeting *ms;
+	size_t n;
+	int rc = 0;
+
+	if (store_begin(app->st) == -1)
+		return -1;
+	if ((ms = store_meetings_to_remind(app->st, now, &n)) == NULL) {
+		store_rollback(app->st);
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = remind(app, &ms[i], now);
+	meetings_free(ms, n);
+	if (rc == -1 || store_commit(app->st) == -1) {
+		store_rollback(app->st);
+		return -1;
+	}
+	return 0;
+}
