@@ -39,15 +39,23 @@ LIBOBJS	:= $(filter-out $(B)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS	:= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan check unit integration demo bench fuzz install clean deps lint
+.PHONY: all asan check unit units tools integration demo bench fuzz install clean deps lint
 
 all: $(B)/leernet
 
 $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -c -o $@ $<
 
-$(B)/obj $(B)/tests:
+$(B)/obj $(B)/tests $(B)/tools:
 	mkdir -p $@
+
+# Small drivers the integration tests call (next to $LEERNET_BIN in tools/).
+TOOLS	:= $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
+
+$(B)/tools/%: tests/tools/%.c $(B)/libleernet.a | $(B)/tools
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -o $@ $< $(B)/libleernet.a $(LDFLAGS) $(LDLIBS)
+
+tools: $(TOOLS)
 
 $(B)/libleernet.a: $(LIBOBJS)
 	rm -f $@; ar rcs $@ $^
@@ -76,12 +84,12 @@ unit: units
 	@set -e; for t in $(UNITS); do echo "== $$t"; \
 	    LEERNET_TEST_DATA=$(CURDIR)/tests/fixtures $$t; done
 
-integration: all
+integration: all tools
 	LEERNET_BIN=$(CURDIR)/$(B)/leernet LEERNET_SRC=$(CURDIR) \
 	    /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
 
 check: deps lint
-	$(MAKE) SAN=1 all units
+	$(MAKE) SAN=1 all units tools
 	$(MAKE) SAN=1 unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -12,8 +12,10 @@
 #include "app.h"
 #include "cli.h"
 #include "config.h"
+#include "dates.h"
 #include "log.h"
 #include "slug.h"
+#include "staff.h"
 #include "store.h"
 #include "table.h"
 #include "util.h"
@@ -153,6 +155,22 @@ network_add(struct app *app, int argc, char **argv)
 	return 0;
 }
 
+/* The start of the next planned meeting, ISO 8601 local, or "". */
+static const char *
+next_meeting(struct app *app, int64_t network_id, char *buf, size_t len)
+{
+	struct meeting *ms;
+	size_t n;
+
+	buf[0] = '\0';
+	if ((ms = store_meetings(app->st, network_id, 1, time(NULL), &n)) == NULL)
+		return buf;
+	if (n > 0 && len >= DT_ISO_LEN)
+		dt_format_iso(app->zone, ms[0].start, buf);
+	meetings_free(ms, n);
+	return buf;
+}
+
 static int
 network_list(struct app *app, int argc, char **argv)
 {
@@ -175,7 +193,7 @@ network_list(struct app *app, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		size_t leads = 0, members = 0;
 		char *lead_list = store_network_leads(app->st, nets[i].id);
-		char count[32];
+		char count[32], next[DT_ISO_LEN];
 		const char *row[6];
 
 		store_network_counts(app->st, nets[i].id, &leads, &members);
@@ -185,7 +203,7 @@ network_list(struct app *app, int argc, char **argv)
 		row[2] = net_state_name(nets[i].state);
 		row[3] = lead_list;
 		row[4] = count;
-		row[5] = "";
+		row[5] = next_meeting(app, nets[i].id, next, sizeof(next));
 		table_add(t, row);
 		free(lead_list);
 	}
@@ -440,9 +458,5 @@ cli_outbox(struct app *app, int argc, char **argv)
 int
 cli_staff(struct app *app, int argc, char **argv)
 {
-	(void)app;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "leernet: staff import: not implemented yet\n");
-	return EXIT_SOFTWARE;
+	return staff_command(app, argc, argv);
 }

@@ -18,9 +18,11 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "digest.h"
 #include "handle.h"
 #include "log.h"
 #include "outbox.h"
+#include "publish.h"
 #include "rsvp.h"
 #include "smtp.h"
 #include "source.h"
@@ -33,6 +35,7 @@
 #define IDLE_PERIOD	(20 * 60)	/* servers drop IDLE after 29-30 min */
 
 static volatile sig_atomic_t quit, reload;
+static sigset_t our_signals;
 
 static void
 on_signal(int sig)
@@ -57,6 +60,10 @@ install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&our_signals);
+	sigaddset(&our_signals, SIGTERM);
+	sigaddset(&our_signals, SIGINT);
+	sigaddset(&our_signals, SIGHUP);
 }
 
 static time_t
@@ -66,6 +73,35 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/*
+ * Wait for mail, the next timer or a signal.  A signal that came while we
+ * worked (sending the outbox, say) has set its flag but interrupted no
+ * wait: so the signals are blocked from the flag check on, and let in
+ * again only inside the wait's ppoll() (source_poll), as pselect(2) is
+ * meant to be used.  Otherwise a SIGTERM could sit out a 20-minute IDLE.
+ */
+static void
+wait_for_work(struct source **src, time_t wait, time_t *reconnect_at)
+{
+	sigset_t orig;
+	struct timespec ts;
+
+	sigprocmask(SIG_BLOCK, &our_signals, &orig);
+	if (!quit && !reload && *src != NULL &&
+	    source_wait(*src, (int)(wait * 1000)) == SOURCE_WAIT_ERROR) {
+		log_warnx("mailbox connection lost while waiting; "
+		    "reconnecting");
+		source_close(*src);
+		*src = NULL;
+		*reconnect_at = mono_now();
+	} else if (!quit && !reload && *src == NULL && wait > 0) {
+		ts.tv_sec = wait;
+		ts.tv_nsec = 0;
+		ppoll(NULL, 0, &ts, &orig);
+	}
+	sigprocmask(SIG_SETMASK, &orig, NULL);
 }
 
 /* Swap in a freshly read config; keep the old one when it is broken. */
@@ -106,14 +142,16 @@ daemon_run(struct app *app)
 	time_t reconnect_at = 0, backoff = RECONNECT_MIN;
 	time_t smtp_at = 0, smtp_backoff = RECONNECT_MIN;
 	uint64_t wd_usec = 0;
+	time_t publish_next = 0;	/* publish additions: 0 = at start */
 	int ready = 0;
+	struct digest_timer *digests = digest_timer_new(app, time(NULL));
 
 	install_signals();
 	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
 		wd_usec = 0;
 	while (!quit) {
 		struct outbox_stats os;
-		time_t now = mono_now(), wait, next_ob;
+		time_t now = mono_now(), wait, next_ob, next_digest;
 		size_t handled = 0;
 		char err[1024];
 		int temporary;
@@ -151,6 +189,7 @@ daemon_run(struct app *app)
 		if (quit)
 			break;
 		rsvp_remind_attendance(app, time(NULL));
+		next_digest = digest_timer_run(digests, app, time(NULL));
 		if (mono_now() >= smtp_at) {
 			if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
 				/* The server is away: wait before the next
@@ -165,12 +204,16 @@ daemon_run(struct app *app)
 			} else
 				smtp_backoff = RECONNECT_MIN;
 		}
+		/* publish additions: the pages follow every change. */
+		publish_if_due(app, time(NULL), &publish_next);
 		if (wd_usec)
 			sd_notify(0, "WATCHDOG=1");
 
 		/* How long may we sleep? */
 		wait = src ? (app->cfg->idle ? IDLE_PERIOD :
 		    app->cfg->poll_interval) : reconnect_at - mono_now();
+		if (next_digest < wait)
+			wait = next_digest;
 		next_ob = store_outbox_next(app->st);
 		if (next_ob) {
 			time_t d = next_ob - time(NULL);
@@ -184,17 +227,7 @@ daemon_run(struct app *app)
 			wait = (time_t)(wd_usec / 2000000);
 		if (wait < 0)
 			wait = 0;
-		if (src) {
-			if (source_wait(src, (int)(wait * 1000)) ==
-			    SOURCE_WAIT_ERROR) {
-				log_warnx("mailbox connection lost while waiting; "
-				    "reconnecting");
-				source_close(src);
-				src = NULL;
-				reconnect_at = mono_now();
-			}
-		} else if (wait > 0)
-			poll(NULL, 0, (int)(wait * 1000));
+		wait_for_work(&src, wait, &reconnect_at);
 	}
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping");
@@ -202,5 +235,6 @@ daemon_run(struct app *app)
 		source_close(src);
 	if (smtp)
 		smtp_free(smtp);
+	digest_timer_free(digests);
 	return 0;
 }

@@ -1306,7 +1306,7 @@ wait_idle(struct imap_source *s, int timeout_ms)
 			pfd.events = POLLIN;
 			pfd.revents = 0;
 			/* No restart on EINTR: signals are for the caller. */
-			n = poll(&pfd, 1, left > 0 ? (int)left : 0);
+			n = source_poll(&pfd, 1, left > 0 ? (int)left : 0);
 			if (n == -1 && errno != EINTR) {
 				log_warn("%s: poll", s->where);
 				lose(s);
@@ -1350,7 +1350,7 @@ wait_poll(struct imap_source *s, int timeout_ms)
 	now = now_ms();
 	if (due - now < timeout_ms)
 		timeout_ms = due > now ? (int)(due - now) : 0;
-	if (poll(NULL, 0, timeout_ms) == -1)
+	if (source_poll(NULL, 0, timeout_ms) == -1)
 		return SOURCE_WAIT_TIMEOUT;	/* a signal */
 	return now_ms() >= due ? SOURCE_WAIT_NEW : SOURCE_WAIT_TIMEOUT;
 }

@@ -839,7 +839,8 @@ maildir_wait(void *h, int timeout_ms)
 		pfd.events = POLLIN;
 		pfd.revents = 0;
 		/* Not restarted on EINTR: signals are for the caller. */
-		if ((r = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms)) <= 0)
+		if ((r = source_poll(&pfd, 1, timeout_ms < 0 ? -1 :
+		    timeout_ms)) <= 0)
 			return SOURCE_WAIT_TIMEOUT;
 		if (ino_drain(md)) {
 			log_warnx("%s: the maildir went away", md->name);
@@ -851,7 +852,7 @@ maildir_wait(void *h, int timeout_ms)
 	now = now_ms();
 	if (timeout_ms < 0 || due - now < timeout_ms)
 		timeout_ms = due > now ? (int)(due - now) : 0;
-	if (poll(NULL, 0, timeout_ms) == -1)
+	if (source_poll(NULL, 0, timeout_ms) == -1)
 		return SOURCE_WAIT_TIMEOUT;
 	return now_ms() >= due ? SOURCE_WAIT_NEW : SOURCE_WAIT_TIMEOUT;
 }

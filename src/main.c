@@ -16,9 +16,11 @@
 #include "config.h"
 #include "daemon.h"
 #include "dates.h"
+#include "digest.h"
 #include "handle.h"
 #include "log.h"
 #include "outbox.h"
+#include "publish.h"
 #include "rsvp.h"
 #include "smtp.h"
 #include "source.h"
@@ -208,6 +210,54 @@ cmd_check_config(struct app *app)
 	return rc;
 }
 
+/* `digest`: show what is due; `digest --send`: queue it and deliver. */
+static int
+cmd_digest(struct app *app, int argc, char **argv)
+{
+	struct digest_stats ds;
+	struct outbox_stats os;
+	struct smtp *smtp = NULL;
+	int send = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--send") == 0)
+			send = 1;
+		else {
+			fprintf(stderr, "leernet: digest: unknown argument "
+			    "'%s'\nusage: leernet digest [--send]\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!send) {
+		if (digest_run(app, time(NULL), DIGEST_PREVIEW, 0, stdout,
+		    &ds) == -1)
+			return EXIT_SOFTWARE;
+		if (ds.recipients == 0)
+			printf("no digest due: nothing new since the last "
+			    "one\n");
+		else
+			printf("%zu digest%s due with %zu item%s; nothing "
+			    "sent (send with 'leernet digest --send')\n",
+			    ds.recipients, ds.recipients == 1 ? "" : "s",
+			    ds.items, ds.items == 1 ? "" : "s");
+		return 0;
+	}
+	if ((rc = take_lock(app)) != 0)
+		return rc;
+	if (digest_run(app, time(NULL), DIGEST_SEND, 0, NULL, &ds) == -1)
+		return EXIT_SOFTWARE;
+	printf("%zu digest%s queued with %zu item%s\n", ds.recipients,
+	    ds.recipients == 1 ? "" : "s", ds.items, ds.items == 1 ? "" : "s");
+	if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
+		fprintf(stderr, "leernet: smtp: the outbox could not be "
+		    "delivered now; it is kept and retried\n");
+		rc = EXIT_TEMPFAIL;
+	}
+	if (smtp)
+		smtp_free(smtp);
+	return rc;
+}
+
 static int
 not_yet(const char *what)
 {
@@ -311,6 +361,10 @@ main(int argc, char *argv[])
 		rc = cli_meeting(&app, argc - 1, argv + 1);
 	else if (strcmp(cmd, "report") == 0)
 		rc = cli_report(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "publish") == 0)
+		rc = publish_cmd(&app, argc - 1, argv + 1);
+	else if (strcmp(cmd, "digest") == 0)
+		rc = cmd_digest(&app, argc, argv);
 	else
 		rc = not_yet(cmd);
 	app_close(&app);

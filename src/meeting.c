@@ -495,6 +495,9 @@ act_move_meeting(struct req *r, int64_t network_id, int64_t meeting_id)
 	if (!act_is_lead(r, &n)) {
 		v = act_vars(r);
 		act_set_network(v, &n);
+		/* A reply carries no keyword: name the command it stood for. */
+		tvars_set(v, "keyword", r->lang == LANG_EN ? "move" :
+		    "verplaats");
 		rc = reply_v(r, "not-lead", v);
 	} else if (m.status != MT_PLANNED || n.state != NET_OPEN) {
 		v = act_vars(r);

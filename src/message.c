@@ -28,7 +28,8 @@
 #define BODY_TEXT_MAX	(2 * PART_TEXT_MAX) /* full_text, all parts together */
 #define MIME_DEPTH_MAX	20
 #define MIME_PARTS_MAX	200
-#define CT_FIELDS_MAX	128		/* Content-Type fields libetpan sees */
+#define NEST_FIELDS_MAX	64		/* multipart/message types libetpan sees */
+#define MIME_DELIMS_MAX	1000		/* "--" lines it sees */
 #define HEADERS_MAX	1000
 #define HEADER_VALUE_MAX (64u * 1024)
 #define ADDRS_MAX	1000
@@ -2298,28 +2299,61 @@ work_copy(const char *raw, size_t len, size_t *outlen)
 }
 
 /*
- * libetpan's MIME parser recurses once per level of nesting and rescans
- * the rest of the message at each: 100,000 nested parts overflow the
- * stack, 10,000 take seconds.  Each level needs a Content-Type field of its
- * own, so letting the parser see only the first CT_FIELDS_MAX of them
- * bounds both.  Later ones are renamed in place ("Xontent-Type"), which
- * leaves their parts plain text.
+ * Bounds on what libetpan's MIME parser gets to see, applied in place to
+ * the work copy without moving a byte.
+ *
+ * It recurses once per level of nesting and rescans the rest of the
+ * message at each: 100,000 nested parts overflow the stack, 10,000 take
+ * seconds.  Only multipart and message types nest, each needs a
+ * Content-Type field that says so, so after NEST_FIELDS_MAX such fields
+ * the type of the later ones is spoilt ("xultipart", "xessage"): libetpan
+ * reads those as single parts of an unknown type.
+ *
+ * Each part costs it some tens of microseconds in small allocations (and
+ * an iconv_open for its Content-Type), so 400,000 tiny parts would take
+ * many seconds.  A part begins at a line that starts with "--", so after
+ * MIME_DELIMS_MAX of those lines the later ones lose their first '-':
+ * the last part seen runs to the end.  We read far fewer parts than that.
  */
 static void
-cap_content_types(char *s, size_t len)
+cap_mime(char *s, size_t len)
 {
-	size_t seen = 0;
+	size_t nest = 0, delims = 0;
 
 	for (size_t i = 0; i < len; ) {
 		struct span l = { s + i, len - i };
-		const char *e;
+		size_t end = i;
 
-		if (span_starts(l, "content-type") && ++seen > CT_FIELDS_MAX)
-			s[i] = 'X';
-		e = memchr(s + i, '\n', len - i);
-		if (e == NULL)
-			break;
-		i = (size_t)(e - s) + 1;
+		if (l.n >= 2 && s[i] == '-' && s[i + 1] == '-' &&
+		    ++delims > MIME_DELIMS_MAX)
+			s[i] = ' ';
+		if (!span_starts(l, "content-type")) {
+			const char *e = memchr(s + i, '\n', len - i);
+
+			if (e == NULL)
+				break;
+			i = (size_t)(e - s) + 1;
+			continue;
+		}
+		/* The field: this line and its continuation lines. */
+		for (;;) {
+			const char *e = memchr(s + end, '\n', len - end);
+
+			end = e != NULL ? (size_t)(e - s) + 1 : len;
+			if (end >= len || !is_wsp(s[end]))
+				break;
+		}
+		l.n = end - i;
+		if ((span_contains(l, "multipart") ||
+		    span_contains(l, "message")) && ++nest > NEST_FIELDS_MAX)
+			for (size_t k = i; k < end; k++) {
+				struct span t = { s + k, end - k };
+
+				if (span_starts(t, "multipart") ||
+				    span_starts(t, "message"))
+					s[k] = 'x';
+			}
+		i = end;
 	}
 }
 
@@ -2567,7 +2601,7 @@ message_parse(const char *raw, size_t len, struct message **out)
 		free(rawv[i]);
 	free(rawv);
 
-	cap_content_types(s + start, slen - start);
+	cap_mime(s + start, slen - start);
 	idx = start;
 	body_init(&b);
 	if (mailmime_parse(s, slen, &idx, &mime) == MAILIMF_NO_ERROR &&

@@ -451,6 +451,9 @@ act_lead(struct req *r)
 		lower = xstrdup(email);
 		str_lower(lower);
 		tvars_set(v, "lead", lower);
+		/* The confirmation's {{#lead}} section is a flag: the
+		 * address goes under its own name there. */
+		tvars_set(v, "new_lead", lower);
 	}
 	if (!act_is_lead(r, &n))
 		rc = act_reply(r, "not-lead", v);

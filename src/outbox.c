@@ -18,6 +18,9 @@
 #define OUTBOX_BATCH	200
 #define BACKOFF_MIN	30
 #define BACKOFF_MAX	3600
+/* A message refused temporarily for this long is given up, as Postfix's
+ * maximal_queue_lifetime does. */
+#define OUTBOX_EXPIRE	(5 * 24 * 3600)
 
 time_t
 outbox_backoff(int attempts)
@@ -55,19 +58,23 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 		if (*smtp == NULL &&
 		    (*smtp = smtp_new(app->cfg, err, sizeof(err))) == NULL) {
 			log_warnx("smtp: %s", err);
+			store_outbox_note(app->st, now, err);
 			ob_rows_free(rows, n);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct ob_row *o = &rows[i];
 			struct smtp_result res;
+			time_t t;
 
 			log_set_msgid(o->msgid);
 			smtp_send(*smtp, o->env_from, o->rcpt, o->data, o->len,
 			    &res);
+			t = time(NULL);
 			if (res.status == SMTP_SENT) {
-				if (store_outbox_sent(app->st, o->id,
-				    time(NULL)) == -1)
+				/* Right after the 250: a crash now repeats
+				 * at most this one message. */
+				if (store_outbox_sent(app->st, o->id, t) == -1)
 					goto dberr;
 				stats->sent++;
 				log_debug("sent %s to %s", o->kind, o->rcpt);
@@ -75,14 +82,46 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 				log_warnx("%s to %s refused for good: %s",
 				    o->kind, o->rcpt, res.text);
 				if (store_outbox_failed(app->st, o->id, res.text,
-				    time(NULL)) == -1)
+				    t) == -1)
 					goto dberr;
+				/* No more invitations, digests or list mail
+				 * until the person writes again (SPEC §4). */
 				store_person_set_bouncing(app->st, o->rcpt,
-				    res.text, time(NULL));
+				    res.text, t);
+				stats->failed++;
+			} else if (res.code == 0) {
+				/*
+				 * The session failed before this message's
+				 * turn (connect, TLS, login): the server or
+				 * our configuration is at fault, not the
+				 * message.  Nothing is counted against the
+				 * rows; they show the reason in `outbox list`
+				 * and wait for the caller's reconnect backoff,
+				 * so the backlog drains as soon as the server
+				 * is back.
+				 */
+				log_warnx("smtp: %s; %zu message%s wait",
+				    res.text, n - i, n - i == 1 ? "" : "s");
+				store_outbox_note(app->st, now, res.text);
+				stats->deferred += n - i;
+				log_set_msgid(NULL);
+				ob_rows_free(rows, n);
+				return -1;
+			} else if (t - o->created >= OUTBOX_EXPIRE) {
+				/* Refused for days as an MTA would bounce it:
+				 * for the coordinators to look at, but a
+				 * temporary refusal does not make the address
+				 * bouncing. */
+				log_warnx("%s to %s given up after %d tries "
+				    "over %ld days: %s", o->kind, o->rcpt,
+				    o->attempts + 1, (long)(OUTBOX_EXPIRE /
+				    86400), res.text);
+				if (store_outbox_failed(app->st, o->id, res.text,
+				    t) == -1)
+					goto dberr;
 				stats->failed++;
 			} else {
-				time_t next = time(NULL) +
-				    outbox_backoff(o->attempts);
+				time_t next = t + outbox_backoff(o->attempts);
 
 				log_warnx("%s to %s deferred: %s", o->kind,
 				    o->rcpt, res.text);
@@ -90,13 +129,6 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 				    res.text) == -1)
 					goto dberr;
 				stats->deferred++;
-				/* No answer at all: the server is away; the
-				 * rest waits for the next round. */
-				if (res.code == 0) {
-					log_set_msgid(NULL);
-					ob_rows_free(rows, n);
-					return -1;
-				}
 			}
 			log_set_msgid(NULL);
 		}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "command.h"
 #include "compose.h"
 #include "config.h"
 #include "log.h"
@@ -13,6 +14,7 @@
 #include "reply.h"
 #include "store.h"
 #include "template.h"
+#include "texthtml.h"
 #include "util.h"
 
 /* The References of a reply: the parent's References plus its Message-ID. */
@@ -37,7 +39,7 @@ reply_queue(struct app *app, const struct reply *r, time_t now)
 	const struct config *cfg = app->cfg;
 	struct rendered out = { 0 };
 	struct outmail m = { 0 };
-	char err[512], *refs = NULL, *data, *msgid = NULL;
+	char err[512], *refs = NULL, *data = NULL, *msgid = NULL, *html = NULL;
 	size_t len;
 	int rc = -1;
 
@@ -46,9 +48,13 @@ reply_queue(struct app *app, const struct reply *r, time_t now)
 	tvars_set(r->vars, "to_name", r->to_name && *r->to_name ?
 	    r->to_name : r->to_addr);
 	tvars_set(r->vars, "to_addr", r->to_addr);
-	if (r->in)
-		tvars_set(r->vars, "subject", r->in->subject);
-	else
+	if (r->in) {
+		/* Templates say "Re: {{subject}}": not "Re: Re: ...". */
+		char *subj = command_strip_subject(r->in->subject);
+
+		tvars_set(r->vars, "subject", subj);
+		free(subj);
+	} else
 		tvars_set(r->vars, "subject", "");
 	if (template_mail(cfg->template_dir, r->tmpl, r->lang, r->vars, &out,
 	    err, sizeof(err)) == -1) {
@@ -61,7 +67,11 @@ reply_queue(struct app *app, const struct reply *r, time_t now)
 	m.to_addr = r->to_addr;
 	m.subject = out.subject;
 	m.text = out.text;
-	m.html = out.html;
+	/* Without an .html template the HTML part is made from the text,
+	 * so every mail has both (texthtml.h says why). */
+	if (out.html == NULL)
+		html = text_to_html(out.text, out.subject, r->lang);
+	m.html = out.html ? out.html : html;
 	if (r->in) {
 		m.in_reply_to = r->in->message_id;
 		m.references = refs = references_of(r->in);
@@ -89,6 +99,7 @@ out:
 	free(data);
 	free(msgid);
 	free(refs);
+	free(html);
 	rendered_free(&out);
 	return rc;
 }

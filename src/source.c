@@ -4,9 +4,11 @@
  * backends do), so the pipeline never knows whether mail comes from IMAP
  * or a Maildir.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "imap.h"
@@ -125,6 +127,21 @@ source_wait(struct source *src, int timeout_ms)
 {
 	/* Negative: no limit of the caller's (backends still cap IDLE). */
 	return src->ops->wait(src->be, timeout_ms);
+}
+
+int
+source_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct timespec ts, *tsp = NULL;
+	sigset_t none;
+
+	sigemptyset(&none);
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	return ppoll(fds, n, tsp, &none);
 }
 
 const char *

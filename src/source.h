@@ -6,6 +6,7 @@
 #ifndef LEERNET_SOURCE_H
 #define LEERNET_SOURCE_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,15 @@ int		 source_human(struct source *, const struct source_msg *, size_t n);
  * SOURCE_WAIT_TIMEOUT when a signal arrives.
  */
 enum source_wait source_wait(struct source *, int timeout_ms);
+
+/*
+ * For the backends' waits: poll(2) with every signal let in while it
+ * sleeps, and only then (ppoll(2)).  The daemon blocks its signals from
+ * the moment it checks its flags until it is back, so a SIGTERM that comes
+ * in between ends the wait at once instead of after it.  timeout_ms < 0:
+ * no limit.
+ */
+int		 source_poll(struct pollfd *, nfds_t, int timeout_ms);
 
 /* For logs: "imap://host:port/INBOX" or "maildir:/path". */
 const char	*source_name(const struct source *);

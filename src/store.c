@@ -138,6 +138,20 @@ static const char *const migrations[] = {
 	"  meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
 	"  person_id INTEGER NOT NULL REFERENCES people(id),"
 	"  PRIMARY KEY (meeting_id, person_id));",
+	/* 2: digests (digest additions) */
+	"CREATE TABLE digest_seen ("
+	"  person_id INTEGER NOT NULL REFERENCES people(id),"
+	"  kind TEXT NOT NULL,"
+	"  item INTEGER NOT NULL,"
+	"  sub INTEGER NOT NULL DEFAULT 0,"
+	"  sent INTEGER NOT NULL,"
+	"  PRIMARY KEY (person_id, kind, item, sub)) WITHOUT ROWID;"
+	"CREATE TABLE digest_runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  recipients INTEGER NOT NULL,"
+	"  items INTEGER NOT NULL,"
+	"  scheduled INTEGER NOT NULL);",
 };
 
 enum stmt_id {
@@ -157,6 +171,11 @@ enum stmt_id {
 	S_MT_ADD, S_MT_GET, S_MT_BY_ID, S_MT_BY_UID, S_MT_UPDATE,
 	S_MT_REMINDED, S_MT_ALL, S_MT_FUTURE, S_MT_REMIND, S_RSVP_SET,
 	S_RSVP_RESET, S_RSVP_COUNTS, S_ATT_CLEAR, S_ATT_ADD, S_HOURS,
+	/* digest additions */
+	S_OB_NOTE, S_NET_CHANGED, S_NEWS_SINCE, S_BOUNCING, S_KEPT_SINCE,
+	S_DG_SEEN, S_DG_SEEN_ADD, S_DG_LAST_RUN, S_DG_RUN_ADD,
+	/* publish additions */
+	S_NEWS_LATEST,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S__COUNT
 };
@@ -321,6 +340,34 @@ static const char *const sql[S__COUNT] = {
 	    " WHERE mt.status = 'planned' AND mt.start >= ?1 AND mt.start < ?2"
 	    " AND (?3 = 0 OR n.id = ?3)"
 	    " GROUP BY p.id, n.id ORDER BY p.email, n.slug",
+	/* digest additions */
+	[S_OB_NOTE] = "UPDATE outbox SET last_error = ?2"
+	    " WHERE state = 'queued' AND next_attempt <= ?1",
+	[S_NET_CHANGED] = "SELECT CASE WHEN decided_at > 0 THEN decided_at"
+	    " ELSE created END FROM networks WHERE id = ?1",
+	[S_NEWS_SINCE] = "SELECT n.id, n.network_id, coalesce(n.person_id, 0),"
+	    " coalesce(p.email, ''), coalesce(p.name, ''), n.subject, n.body,"
+	    " n.created FROM news n LEFT JOIN people p ON p.id = n.person_id"
+	    " WHERE (?1 = 0 OR n.network_id = ?1) AND n.created >= ?2"
+	    " ORDER BY n.created, n.id",
+	[S_BOUNCING] = "SELECT id, email, name, bounce_reason, bounced_at"
+	    " FROM people WHERE bouncing = 1 ORDER BY bounced_at, email",
+	[S_KEPT_SINCE] = "SELECT rowid, msgid, sender, outcome, handled"
+	    " FROM processed WHERE outcome IN ('human', 'ratelimited')"
+	    " AND handled >= ?1 ORDER BY handled, rowid",
+	[S_DG_SEEN] = "SELECT 1 FROM digest_seen WHERE person_id = ?1"
+	    " AND kind = ?2 AND item = ?3 AND sub = ?4",
+	[S_DG_SEEN_ADD] = "INSERT OR IGNORE INTO digest_seen (person_id, kind,"
+	    " item, sub, sent) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_DG_LAST_RUN] = "SELECT coalesce(max(at), 0) FROM digest_runs",
+	[S_DG_RUN_ADD] = "INSERT INTO digest_runs (at, recipients, items,"
+	    " scheduled) VALUES (?1, ?2, ?3, ?4)",
+	/* publish additions */
+	[S_NEWS_LATEST] = "SELECT n.id, n.network_id, coalesce(n.person_id, 0),"
+	    " coalesce(p.email, ''), coalesce(p.name, ''), n.subject, n.body,"
+	    " n.created FROM news n LEFT JOIN people p ON p.id = n.person_id"
+	    " WHERE n.network_id = ?1 ORDER BY n.created DESC, n.id DESC"
+	    " LIMIT ?2",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -1643,4 +1690,267 @@ store_outbox_next(struct store *st)
 		t = (time_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return t;
+}
+
+/* ---- digest additions ---- */
+
+int
+store_outbox_note(struct store *st, time_t now, const char *error)
+{
+	sqlite3_stmt *s = prep(st, S_OB_NOTE);
+
+	bind(s, "it", (int64_t)now, error);
+	return exec_stmt(st, s, "outbox note");
+}
+
+int
+store_network_changed(struct store *st, int64_t id, time_t *at)
+{
+	sqlite3_stmt *s = prep(st, S_NET_CHANGED);
+	int r;
+
+	*at = 0;
+	bind(s, "i", id);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		*at = (time_t)sqlite3_column_int64(s, 0);
+	else if (r != SQLITE_DONE)
+		db_error(st, "network changed");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+/* Grow *v (of *cap elements of size sz) to hold one more; zeroes it. */
+static void *
+row_slot(void **v, size_t *cap, size_t n, size_t sz)
+{
+	if (n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xreallocarray(*v, *cap, sz);
+	}
+	memset((char *)*v + n * sz, 0, sz);
+	return (char *)*v + n * sz;
+}
+
+struct news_item *
+store_news_since(struct store *st, int64_t network_id, time_t since,
+    size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_NEWS_SINCE);
+	struct news_item *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	bind(s, "ii", network_id, (int64_t)since);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct news_item *it = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
+
+		it->id = sqlite3_column_int64(s, 0);
+		it->network_id = sqlite3_column_int64(s, 1);
+		it->person_id = sqlite3_column_int64(s, 2);
+		it->author_email = col_str(s, 3);
+		it->author_name = col_str(s, 4);
+		it->subject = col_str(s, 5);
+		it->body = col_str(s, 6);
+		it->created = sqlite3_column_int64(s, 7);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "news");
+		news_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+void
+news_free(struct news_item *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].author_email);
+		free(v[i].author_name);
+		free(v[i].subject);
+		free(v[i].body);
+	}
+	free(v);
+}
+
+struct bounce_row *
+store_bouncing(struct store *st, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_BOUNCING);
+	struct bounce_row *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct bounce_row *b = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
+
+		b->person_id = sqlite3_column_int64(s, 0);
+		b->email = col_str(s, 1);
+		b->name = col_str(s, 2);
+		b->reason = col_str(s, 3);
+		b->at = sqlite3_column_int64(s, 4);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "bouncing");
+		bounces_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+void
+bounces_free(struct bounce_row *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].email);
+		free(v[i].name);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+struct kept_row *
+store_kept_since(struct store *st, time_t since, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_KEPT_SINCE);
+	struct kept_row *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	bind(s, "i", (int64_t)since);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct kept_row *k = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
+
+		k->id = sqlite3_column_int64(s, 0);
+		k->msgid = col_str(s, 1);
+		k->sender = col_str(s, 2);
+		k->outcome = col_str(s, 3);
+		k->handled = sqlite3_column_int64(s, 4);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "kept mail");
+		kept_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
+}
+
+void
+kept_free(struct kept_row *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].msgid);
+		free(v[i].sender);
+		free(v[i].outcome);
+	}
+	free(v);
+}
+
+int
+store_digest_seen(struct store *st, int64_t person_id, const char *kind,
+    int64_t item, int64_t sub)
+{
+	sqlite3_stmt *s = prep(st, S_DG_SEEN);
+	int r;
+
+	bind(s, "itii", person_id, kind, item, sub);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		db_error(st, "digest seen");
+		return -1;
+	}
+	return r == SQLITE_ROW ? 0 : 1;
+}
+
+int
+store_digest_seen_add(struct store *st, int64_t person_id, const char *kind,
+    int64_t item, int64_t sub, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_DG_SEEN_ADD);
+
+	bind(s, "itiii", person_id, kind, item, sub, (int64_t)now);
+	return exec_stmt(st, s, "digest seen add");
+}
+
+int
+store_digest_last_run(struct store *st, time_t *at)
+{
+	sqlite3_stmt *s = prep(st, S_DG_LAST_RUN);
+	int r;
+
+	*at = 0;
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		*at = (time_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW) {
+		db_error(st, "last digest run");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_digest_run_add(struct store *st, time_t at, size_t recipients,
+    size_t items, int scheduled)
+{
+	sqlite3_stmt *s = prep(st, S_DG_RUN_ADD);
+
+	bind(s, "iiii", (int64_t)at, (int64_t)recipients, (int64_t)items,
+	    (int64_t)(scheduled != 0));
+	return exec_stmt(st, s, "digest run");
+}
+
+/* ---- publish additions ---- */
+
+struct news_item *
+store_news_latest(struct store *st, int64_t network_id, size_t max,
+    size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_NEWS_LATEST);
+	struct news_item *v = NULL;
+	size_t cap = 0;
+	int r;
+
+	*n = 0;
+	bind(s, "ii", network_id, (int64_t)max);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct news_item *it;
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		it = &v[(*n)++];
+		it->id = sqlite3_column_int64(s, 0);
+		it->network_id = sqlite3_column_int64(s, 1);
+		it->person_id = sqlite3_column_int64(s, 2);
+		it->author_email = col_str(s, 3);
+		it->author_name = col_str(s, 4);
+		it->subject = col_str(s, 5);
+		it->body = col_str(s, 6);
+		it->created = sqlite3_column_int64(s, 7);
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, "latest news");
+		news_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v ? v : xcalloc(1, sizeof(*v));
 }

@@ -16,7 +16,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure. */
 struct store	*store_open(const char *path, char *err, size_t errlen);
@@ -302,5 +302,65 @@ int	 store_outbox_failed(struct store *, int64_t id, const char *error,
 int	 store_outbox_release(struct store *, time_t now, int *n);
 /* Earliest next_attempt of a queued row; 0 when none. */
 time_t	 store_outbox_next(struct store *);
+
+/* ---- digest additions ---- */
+
+/* Note error on every queued row due at now, without counting an
+ * attempt (the server, not the message, failed). */
+int	 store_outbox_note(struct store *, time_t now, const char *error);
+
+/* When the network last changed state (approved, closed), or was created
+ * when it never did.  1: no such network. */
+int	 store_network_changed(struct store *, int64_t id, time_t *at);
+
+struct news_item {
+	int64_t	 id, network_id, person_id;	/* person_id 0: unknown */
+	char	*author_email, *author_name;	/* "" when unknown */
+	char	*subject, *body;
+	time_t	 created;
+};
+/* News created at or after since, of one network (0: all), oldest first. */
+struct news_item *store_news_since(struct store *, int64_t network_id,
+	    time_t since, size_t *n);
+void	 news_free(struct news_item *, size_t n);
+
+struct bounce_row {
+	int64_t	 person_id;
+	char	*email, *name, *reason;
+	time_t	 at;
+};
+/* Everyone marked bouncing, longest first. */
+struct bounce_row *store_bouncing(struct store *, size_t *n);
+void	 bounces_free(struct bounce_row *, size_t n);
+
+/* Mail kept for people (processed outcome human or ratelimited). */
+struct kept_row {
+	int64_t	 id;
+	char	*msgid, *sender, *outcome;
+	time_t	 handled;
+};
+struct kept_row *store_kept_since(struct store *, time_t since, size_t *n);
+void	 kept_free(struct kept_row *, size_t n);
+
+/*
+ * What each person's digests already told them: (kind, item, sub), e.g.
+ * ("news", news id, 0), ("meeting", meeting id, sequence).  0: told
+ * before, 1: not yet.
+ */
+int	 store_digest_seen(struct store *, int64_t person_id, const char *kind,
+	    int64_t item, int64_t sub);
+int	 store_digest_seen_add(struct store *, int64_t person_id,
+	    const char *kind, int64_t item, int64_t sub, time_t now);
+/* The time of the last digest run, 0 when there was none. */
+int	 store_digest_last_run(struct store *, time_t *at);
+int	 store_digest_run_add(struct store *, time_t at, size_t recipients,
+	    size_t items, int scheduled);
+
+/* ---- publish additions ---- */
+
+/* The newest max news items of a network, newest first (struct news_item
+ * of the digest additions; free with news_free).  NULL on error. */
+struct news_item *store_news_latest(struct store *, int64_t network_id,
+	    size_t max, size_t *n);
 
 #endif

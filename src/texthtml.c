@@ -13,6 +13,8 @@
 
 /* Far above any mail we compose; the text itself is capped upstream. */
 #define HTML_MAX	(32u * 1024 * 1024)
+/* A line at least this long, followed by another, was wrapped. */
+#define FLOW_WIDTH	60
 
 static const char css_body[] =
     "font-family: 'Segoe UI', Helvetica, Arial, sans-serif; font-size: 15px;"
@@ -34,7 +36,8 @@ struct conv {
 	struct buf	 out;
 	struct line	*l;
 	size_t		 nl;
-	int		 footer;	/* after the "--" line */
+	size_t		 sig;		/* the signature line, or -1 */
+	int		 footer;	/* after it */
 };
 
 static int
@@ -293,22 +296,42 @@ open_p(struct conv *c)
 		put(c, "<p>");
 }
 
-/* A run of plain lines. */
+/* Characters (not bytes) of a UTF-8 line. */
+static size_t
+width(const struct line *l)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (((unsigned char)l->s[i] & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/*
+ * A run of plain lines.  Texts are wrapped at about 72 columns; a long
+ * line followed by more is such a wrap and flows on, so that a narrow
+ * screen does not show every second line half empty.  Short lines
+ * ("Beste Ayse,") keep their break.
+ */
 static size_t
 paragraph(struct conv *c, size_t i)
 {
 	int first = 1;
+	size_t prev = 0;
 
 	open_p(c);
 	for (; i < c->nl; i++) {
 		const struct line *l = &c->l[i];
 
-		if (blank(l) || indented(l) || quote_line(l) || sig_line(l) ||
+		if (blank(l) || indented(l) || quote_line(l) || i == c->sig ||
 		    item_marker(l->s, l->n) || (!first && heading_at(c, i)))
 			break;
 		if (!first)
-			put(c, "<br>\n");
+			put(c, prev >= FLOW_WIDTH && c->l[i - 1].s[c->l[i - 1].n
+			    - 1] != ':' ? "\n" : "<br>\n");
 		emit_line(c, l, 0);
+		prev = width(l);
 		first = 0;
 	}
 	put(c, "</p>\n");
@@ -470,6 +493,14 @@ text_to_html(const char *text, const char *title, const char *lang)
 	memset(&c, 0, sizeof(c));
 	buf_init(&c.out, HTML_MAX);
 	split_lines(&c, text ? text : "");
+	/* Only the last "--" line opens the signature: one inside quoted
+	 * text or a news item must not make the rest small print. */
+	c.sig = (size_t)-1;
+	for (size_t k = c.nl; k > 0; k--)
+		if (sig_line(&c.l[k - 1])) {
+			c.sig = k - 1;
+			break;
+		}
 	put(&c, "<!DOCTYPE html>\n<html lang=\"");
 	esc(&c.out, lang ? lang : "nl", strlen(lang ? lang : "nl"), 0);
 	put(&c, "\">\n<head>\n<meta http-equiv=\"Content-Type\" "
@@ -486,7 +517,7 @@ text_to_html(const char *text, const char *title, const char *lang)
 
 		if (blank(l))
 			i++;
-		else if (sig_line(l)) {
+		else if (i == c.sig) {
 			put(&c, "<hr style=\"border: 0; border-top: 1px solid "
 			    "#d0d0d0; margin: 1.5em 0 0.5em 0;\">\n");
 			c.footer = 1;

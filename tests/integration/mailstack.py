@@ -82,6 +82,7 @@ class MailStack:
         self.env: dict = {}
         self._log_mark = 0
         self._dovecot_log_mark = 0
+        self._reaper = None
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -94,6 +95,7 @@ class MailStack:
         os.chmod(directory, 0o755)
         stack = cls(directory, owns_directory=True)
         try:
+            stack._start_reaper()
             stack.start()
             stack.add_users(*users)
         except BaseException:
@@ -114,9 +116,33 @@ class MailStack:
         LEERNET_KEEP_STACK is set, for looking at logs and mail afterwards)."""
         _run_script("stop", str(self.dir))
         if remove is None:
-            remove = self.owns_directory and not os.environ.get("LEERNET_KEEP_STACK")
+            remove = self._remove_default()
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if self._reaper is not None:
+            self._reaper.kill()  # our own child; SIGKILL ends its sleep at once
+            self._reaper.wait()
+            self._reaper = None
+
+    def _remove_default(self) -> bool:
+        return self.owns_directory and not os.environ.get("LEERNET_KEEP_STACK")
+
+    def _start_reaper(self) -> None:
+        """A sleeping watcher that stops the stack if this process dies
+        without doing so (pytest killed by a timeout, CI cancelled), so no
+        Postfix or Dovecot outlives its test run."""
+        script = (
+            'while { read -r s </proc/"$1"/stat; } 2>/dev/null; do\n'
+            '  s=${s##*) }; [ "${s%% *}" = Z ] && break; sleep 1\n'
+            'done\n'
+            '"$2" stop "$3" >/dev/null 2>&1\n'
+            '[ "$4" = yes ] && rm -rf "$3"\n'
+        )
+        self._reaper = subprocess.Popen(
+            ["bash", "-c", script, "mailstack-reaper", str(os.getpid()), str(SCRIPT),
+             str(self.dir), "yes" if self._remove_default() else "no"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
 
     def postfix_stop(self) -> None:
         _run_script("postfix-stop", str(self.dir))

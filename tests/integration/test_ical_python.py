@@ -6,8 +6,8 @@ tzdata, and again from the VTIMEZONE we send (icalendar's to_tz()), so a
 wrong rule in our compact zone shows up as a wrong instant.
 
 Run: /usr/bin/python3 -m pytest tests/integration/test_ical_python.py
-The tool is looked up in $LEERNET_BUILD_DIR/tests, next to $LEERNET_BIN,
-then in build/tests and build-asan/tests of the source tree.
+The tool (make tools) is looked up in $LEERNET_BUILD_DIR/tools, in tools/
+next to $LEERNET_BIN, then in build/tools and build-asan/tools.
 """
 
 import datetime as dt
@@ -31,10 +31,10 @@ ATTENDEE = "jan@basisschool-dewilg.nl"
 def _tool():
     dirs = []
     if os.environ.get("LEERNET_BUILD_DIR"):
-        dirs.append(Path(os.environ["LEERNET_BUILD_DIR"]) / "tests")
+        dirs.append(Path(os.environ["LEERNET_BUILD_DIR"]) / "tools")
     if os.environ.get("LEERNET_BIN"):
-        dirs.append(Path(os.environ["LEERNET_BIN"]).parent / "tests")
-    dirs += [SRC / "build" / "tests", SRC / "build-asan" / "tests"]
+        dirs.append(Path(os.environ["LEERNET_BIN"]).parent / "tools")
+    dirs += [SRC / "build" / "tools", SRC / "build-asan" / "tools"]
     for d in dirs:
         if (d / "ical-tool").is_file() and os.access(d / "ical-tool", os.X_OK):
             return d / "ical-tool"
@@ -44,8 +44,8 @@ def _tool():
 TOOL = _tool()
 pytestmark = pytest.mark.skipif(
     TOOL is None,
-    reason="tests/tools/ical-tool is not built (make build/tests/ical-tool); "
-    "looked in $LEERNET_BUILD_DIR/tests, next to $LEERNET_BIN, build/tests")
+    reason="tests/tools/ical-tool is not built (make tools); looked in "
+    "$LEERNET_BUILD_DIR/tools, tools/ next to $LEERNET_BIN, build/tools")
 
 
 def run(*args, check=True, stdin=None):

@@ -94,8 +94,9 @@ class Story:
         assert len(got) == 1, [(m["Subject"], text(m)[:300]) for m in got]
         msg = got[0]
         body = text(msg)
+        flat = " ".join(body.split())
         for p in phrases:
-            assert p in body, f"{p!r} not in:\n{body}"
+            assert " ".join(p.split()) in flat, f"{p!r} not in:\n{body}"
         if subject is not None:
             assert re.search(subject, msg["Subject"]), msg["Subject"]
         return msg

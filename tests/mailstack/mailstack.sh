@@ -48,7 +48,7 @@ usage() {
 # false when the process is gone.
 proc_stat() {
 	local s
-	PSTATE= PPGRP=
+	PSTATE='' PPGRP=''
 	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
 	s=${s##*) }
 	set -- $s
@@ -104,7 +104,7 @@ wait_gone() {
 # stop_master NAME PIDFILE NEEDLE: SIGTERM the master, wait until it and every
 # process of its group are gone; SIGKILL what is left after a while.
 stop_master() {
-	local name=$1 pidfile=$2 needle=$3 pid pgrp= p i left
+	local name=$1 pidfile=$2 needle=$3 pid pgrp='' p i left
 	pid=$(pidfile_pid "$pidfile") || return 0
 	if ! ours "$pid" "$needle"; then
 		rm -f "$pidfile"
@@ -278,6 +278,7 @@ json_str() {
 	printf -v "$1" '"%s"' "$s"
 }
 
+# shellcheck disable=SC2034 # the variables are written out through ${!k}
 write_env() {
 	local k v sep="" tmp
 	local keys="STACK_DIR STACK_ID HOST DOMAIN DOMAINS DISCARD_DOMAIN
@@ -480,7 +481,7 @@ write_default_access() {
 # compares the .db's mtime in whole seconds, so a second rebuild within the
 # same second would go unseen; push the mtime on by a second then.
 postmap_map() {
-	local db=$PF_CONF/$1.db before= after
+	local db=$PF_CONF/$1.db before='' after
 	[ -f "$db" ] && before=$(stat -c %Y "$db")
 	postmap -c "$PF_CONF" "hash:$PF_CONF/$1"
 	after=$(stat -c %Y "$db")

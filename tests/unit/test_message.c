@@ -1348,10 +1348,12 @@ test_not_mail(void **state)
 	static const char *const bad[] = { "", "\n", "\r\n\r\n  \n",
 	    "hello world", "hello world\nmore text\n", "\n\nno header here\n",
 	    ": no name\n", "From a@b.nl Mon May 10 09:00:00 2027\n\nbody\n" };
-	struct message *m = (struct message *)(uintptr_t)1;
+	struct message *m;
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		/* Not a valid pointer: message_parse() must set it to NULL. */
+		m = (struct message *)(uintptr_t)1;
 		if (message_parse(bad[i], strlen(bad[i]), &m) != -1)
 			fail_msg("'%s' parsed as mail", bad[i]);
 		assert_null(m);

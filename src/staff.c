@@ -1,0 +1,752 @@
+/*
+ * staff.c - import the staff directory from a CSV file (SPEC §2).
+ *
+ * Exports come from HR systems and from Excel, which in a Dutch locale
+ * separates fields with ';' and may start the file with a BOM.  Every
+ * bad row gets one "FILE:LINE: reason" line and is skipped; the good rows
+ * are kept, all in one transaction, so a second import of the same file
+ * changes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli.h"
+#include "staff.h"
+#include "store.h"
+#include "util.h"
+
+#define FIELDS_MAX	32		/* more in one row is no staff list */
+#define FILE_MAX	(64u * 1024 * 1024)
+#define PROGRESS_EVERY	1000
+#define EXIT_NOINPUT	66		/* sysexits.h EX_NOINPUT */
+#define SHOW_MAX	60		/* bytes of a value quoted in a reason */
+
+enum col { COL_IGNORE, COL_EMAIL, COL_NAME, COL_SCHOOL, COL_FUNCTION };
+
+static const struct alias {
+	const char	*name;
+	enum col	 col;
+} aliases[] = {
+	{ "email", COL_EMAIL }, { "e-mail", COL_EMAIL },
+	{ "emailadres", COL_EMAIL }, { "e-mailadres", COL_EMAIL },
+	{ "name", COL_NAME }, { "naam", COL_NAME },
+	{ "school", COL_SCHOOL },
+	{ "function", COL_FUNCTION }, { "functie", COL_FUNCTION },
+};
+
+static const char *const col_names[] = {
+	[COL_IGNORE] = "?", [COL_EMAIL] = "email", [COL_NAME] = "name",
+	[COL_SCHOOL] = "school", [COL_FUNCTION] = "function",
+};
+
+/* ---- the CSV reader (RFC 4180, with ';' and bare LF/CR tolerated) ---- */
+
+enum { REC_END = 0, REC_OK = 1, REC_BAD = -1, REC_FATAL = -2 };
+
+struct reader {
+	const char	*p, *end;
+	size_t		 line;		/* of p */
+	char		 delim;
+};
+
+struct record {
+	struct buf	 f[FIELDS_MAX];
+	int		 too_long[FIELDS_MAX];
+	size_t		 n;
+};
+
+/* The length of the line end at p (CRLF, LF or CR), or 0. */
+static size_t
+eol_len(const char *p, const char *end)
+{
+	if (p >= end)
+		return 0;
+	if (*p == '\n')
+		return 1;
+	if (*p == '\r')
+		return p + 1 < end && p[1] == '\n' ? 2 : 1;
+	return 0;
+}
+
+static void
+skip_line(struct reader *rd)
+{
+	while (rd->p < rd->end) {
+		size_t n = eol_len(rd->p, rd->end);
+
+		if (n > 0) {
+			rd->p += n;
+			rd->line++;
+			return;
+		}
+		rd->p++;
+	}
+}
+
+/* Keep at most STAFF_FIELD_MAX + 1 bytes: enough to say "too long". */
+static void
+field_add(struct record *r, size_t i, const char *p, size_t n)
+{
+	if (buf_add(&r->f[i], p, n) == -1)
+		r->too_long[i] = 1;
+}
+
+/*
+ * One record into r.  REC_OK, REC_END, REC_BAD (reason in err, the rest
+ * of that line skipped) or REC_FATAL (an unclosed quote ate the file).
+ */
+static int
+read_record(struct reader *rd, struct record *r, size_t *start, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		buf_reset(&r->f[i]);
+		r->too_long[i] = 0;
+	}
+	r->n = 0;
+	if (rd->p >= rd->end)
+		return REC_END;
+	*start = rd->line;
+	for (;;) {
+		const char *q = rd->p;
+		size_t i, n;
+
+		if (r->n == FIELDS_MAX) {
+			snprintf(err, errlen, "more than %d fields", FIELDS_MAX);
+			skip_line(rd);
+			return REC_BAD;
+		}
+		i = r->n++;
+		/* Spaces before an opening quote are layout, not data. */
+		while (q < rd->end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < rd->end && *q == '"') {
+			size_t qline = rd->line;
+
+			rd->p = q + 1;
+			for (;;) {
+				if (rd->p >= rd->end) {
+					snprintf(err, errlen, "the quote opened "
+					    "on line %zu is never closed", qline);
+					return REC_FATAL;
+				}
+				if (*rd->p == '"') {
+					if (rd->p + 1 < rd->end &&
+					    rd->p[1] == '"') {
+						field_add(r, i, "\"", 1);
+						rd->p += 2;
+						continue;
+					}
+					rd->p++;
+					break;
+				}
+				if ((n = eol_len(rd->p, rd->end)) > 0) {
+					field_add(r, i, rd->p, n);
+					rd->p += n;
+					rd->line++;
+					continue;
+				}
+				field_add(r, i, rd->p++, 1);
+			}
+			while (rd->p < rd->end && (*rd->p == ' ' ||
+			    *rd->p == '\t'))
+				rd->p++;
+			if (rd->p < rd->end && *rd->p != rd->delim &&
+			    eol_len(rd->p, rd->end) == 0) {
+				snprintf(err, errlen, "text after the closing "
+				    "quote of field %zu", i + 1);
+				skip_line(rd);
+				return REC_BAD;
+			}
+		} else {
+			while (rd->p < rd->end && *rd->p != rd->delim &&
+			    eol_len(rd->p, rd->end) == 0) {
+				if (*rd->p == '"') {
+					snprintf(err, errlen, "a quote inside "
+					    "field %zu, which is not quoted: put "
+					    "the whole field in quotes and write "
+					    "the quote twice (\"\")", i + 1);
+					skip_line(rd);
+					return REC_BAD;
+				}
+				field_add(r, i, rd->p++, 1);
+			}
+		}
+		if (rd->p >= rd->end)
+			return REC_OK;
+		if (*rd->p == rd->delim) {
+			rd->p++;
+			continue;
+		}
+		rd->p += eol_len(rd->p, rd->end);
+		rd->line++;
+		return REC_OK;
+	}
+}
+
+char
+staff_delimiter(const char *line, size_t len)
+{
+	size_t comma = 0, semi = 0, tab = 0;
+	int quoted = 0;
+
+	for (size_t i = 0; i < len && line[i] != '\n' && line[i] != '\r'; i++) {
+		if (line[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && line[i] == ',')
+			comma++;
+		else if (!quoted && line[i] == ';')
+			semi++;
+		else if (!quoted && line[i] == '\t')
+			tab++;
+	}
+	if (semi > comma && semi >= tab)
+		return ';';
+	if (tab > comma && tab > semi)
+		return '\t';
+	return ',';
+}
+
+/* ---- checking values ---- */
+
+static int
+email_local_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("!#$%&'*+/=?^_`{|}~.-", c) != NULL);
+}
+
+int
+staff_email_valid(const char *s)
+{
+	const char *at = strchr(s, '@'), *d, *label;
+	size_t len = strlen(s), dots = 0;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
+	    len > 254 || at - s > 64)
+		return 0;
+	if (s[0] == '.' || at[-1] == '.' || strstr(s, "..") != NULL)
+		return 0;
+	for (const char *p = s; p < at; p++)
+		if (!email_local_char(*p >= 'A' && *p <= 'Z' ?
+		    (char)(*p - 'A' + 'a') : *p))
+			return 0;
+	/* Domain: labels of letters, digits and inner hyphens, one dot or
+	 * more. */
+	for (d = label = at + 1;; d++) {
+		char c = *d;
+
+		if (c == '.' || c == '\0') {
+			if (d == label || label[0] == '-' || d[-1] == '-' ||
+			    d - label > 63)
+				return 0;
+			if (c == '\0')
+				break;
+			dots++;
+			label = d + 1;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-'))
+			return 0;
+	}
+	return dots > 0;
+}
+
+/* Trim spaces and tabs in place; returns the start inside s. */
+static char *
+trim(char *s)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* A value for a message: at most SHOW_MAX bytes, control bytes as '?'. */
+static void
+show(char *out, size_t outlen, const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 4 < outlen && i < SHOW_MAX; i++)
+		out[n++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ?
+		    '?' : s[i];
+	if (len > SHOW_MAX && n + 4 < outlen) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
+/* Why the value of column c cannot be used, or NULL. */
+static const char *
+value_problem(const struct buf *f, int too_long, enum col c, char *why,
+    size_t whylen)
+{
+	const char *s = buf_str(f);
+
+	if (too_long || f->len > STAFF_FIELD_MAX) {
+		snprintf(why, whylen, "the %s is longer than %d bytes",
+		    col_names[c], STAFF_FIELD_MAX);
+		return why;
+	}
+	if (memchr(s, '\0', f->len) != NULL || !utf8_valid(s, f->len)) {
+		snprintf(why, whylen, "the %s is not UTF-8 text (in Excel: "
+		    "save as \"CSV UTF-8\")", col_names[c]);
+		return why;
+	}
+	for (size_t i = 0; i < f->len; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') ||
+		    s[i] == 0x7f) {
+			snprintf(why, whylen, "the %s contains a line break or "
+			    "a control character", col_names[c]);
+			return why;
+		}
+	return NULL;
+}
+
+/* ---- addresses seen in this file: an open-addressing set ---- */
+
+struct seen {
+	char	**keys;
+	size_t	 *lines;
+	size_t	  cap, n;
+};
+
+static size_t
+hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+/* The line an address was first seen on (0: new, now remembered). */
+static size_t
+seen_add(struct seen *st, const char *key, size_t line)
+{
+	size_t i;
+
+	if (st->n * 2 >= st->cap) {
+		struct seen bigger = { 0 };
+
+		bigger.cap = st->cap ? st->cap * 2 : 1024;
+		bigger.keys = xcalloc(bigger.cap, sizeof(*bigger.keys));
+		bigger.lines = xcalloc(bigger.cap, sizeof(*bigger.lines));
+		for (size_t k = 0; k < st->cap; k++) {
+			if (st->keys[k] == NULL)
+				continue;
+			for (i = hash(st->keys[k]) % bigger.cap;
+			    bigger.keys[i]; i = (i + 1) % bigger.cap)
+				;
+			bigger.keys[i] = st->keys[k];
+			bigger.lines[i] = st->lines[k];
+		}
+		bigger.n = st->n;
+		free(st->keys);
+		free(st->lines);
+		*st = bigger;
+	}
+	for (i = hash(key) % st->cap; st->keys[i]; i = (i + 1) % st->cap)
+		if (strcmp(st->keys[i], key) == 0)
+			return st->lines[i];
+	st->keys[i] = xstrdup(key);
+	st->lines[i] = line;
+	st->n++;
+	return 0;
+}
+
+static void
+seen_free(struct seen *st)
+{
+	for (size_t i = 0; i < st->cap; i++)
+		free(st->keys[i]);
+	free(st->keys);
+	free(st->lines);
+}
+
+/* ---- the file ---- */
+
+struct parse {
+	const struct staff_cb	*cb;
+	char			 delim;
+	enum col		 cols[FIELDS_MAX];
+	size_t			 ncols;
+	int			 has_function;
+	struct seen		 seen;
+};
+
+static int
+all_empty(const struct record *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const char *s = buf_str(&r->f[i]);
+
+		if (s[strspn(s, " \t")] != '\0')
+			return 0;
+	}
+	return 1;
+}
+
+static int
+header(struct parse *ps, struct record *r, size_t line)
+{
+	int have[COL_FUNCTION + 1] = { 0 };
+	char why[512], found[SHOW_MAX * 2 + 8];
+	struct buf names;
+
+	buf_init(&names, 4096);
+	for (size_t i = 0; i < r->n; i++) {
+		static char none[] = "";
+		char *name = r->f[i].data ? trim(r->f[i].data) : none;
+		enum col c = COL_IGNORE;
+
+		if (i > 0)
+			buf_addc(&names, ',');
+		buf_adds(&names, name);
+		str_lower(name);
+		for (size_t k = 0; k < ARRAY_LEN(aliases); k++)
+			if (strcmp(name, aliases[k].name) == 0)
+				c = aliases[k].col;
+		if (c != COL_IGNORE && have[c]) {
+			snprintf(why, sizeof(why), "the header names the "
+			    "column %s twice", col_names[c]);
+			ps->cb->bad(line, why, ps->cb->arg);
+			buf_free(&names);
+			return -1;
+		}
+		have[c] = 1;
+		ps->cols[i] = c;
+		if (c == COL_IGNORE && *name != '\0' && ps->cb->note) {
+			show(found, sizeof(found), name, strlen(name));
+			snprintf(why, sizeof(why), "column \"%s\" is not used",
+			    found);
+			ps->cb->note(line, why, ps->cb->arg);
+		}
+	}
+	ps->ncols = r->n;
+	ps->has_function = have[COL_FUNCTION];
+	if (!have[COL_EMAIL] || !have[COL_NAME] || !have[COL_SCHOOL]) {
+		show(found, sizeof(found), buf_str(&names), names.len);
+		snprintf(why, sizeof(why), "the first line must be the header "
+		    "row email,name,school[,function] (found \"%s\")", found);
+		ps->cb->bad(line, why, ps->cb->arg);
+		buf_free(&names);
+		return -1;
+	}
+	buf_free(&names);
+	return 0;
+}
+
+/* Check one data row and hand it on: 1 good, 0 bad (reported), -1 stop. */
+static int
+row(struct parse *ps, struct record *r, size_t line)
+{
+	static char none[] = "";
+	char *val[COL_FUNCTION + 1] = { none, none, none, none, none };
+	char why[512], shown[SHOW_MAX * 2 + 8];
+	struct staff_entry e;
+	size_t first;
+
+	if (r->n > ps->ncols) {
+		for (size_t i = ps->ncols; i < r->n; i++) {
+			const char *s = buf_str(&r->f[i]);
+
+			if (s[strspn(s, " \t")] != '\0') {
+				snprintf(why, sizeof(why), "%zu fields, but the "
+				    "header has %zu columns (a value holding "
+				    "a '%c' needs quotes around it)", r->n,
+				    ps->ncols, ps->delim);
+				ps->cb->bad(line, why, ps->cb->arg);
+				return 0;
+			}
+		}
+	}
+	for (size_t i = r->n; i < ps->ncols; i++)
+		if (ps->cols[i] != COL_IGNORE && ps->cols[i] != COL_FUNCTION) {
+			snprintf(why, sizeof(why), "%zu field%s, but the header "
+			    "has %zu columns", r->n, r->n == 1 ? "" : "s",
+			    ps->ncols);
+			ps->cb->bad(line, why, ps->cb->arg);
+			return 0;
+		}
+	for (size_t i = 0; i < r->n && i < ps->ncols; i++) {
+		enum col c = ps->cols[i];
+
+		if (c == COL_IGNORE)
+			continue;
+		if (value_problem(&r->f[i], r->too_long[i], c, why,
+		    sizeof(why)) != NULL) {
+			ps->cb->bad(line, why, ps->cb->arg);
+			return 0;
+		}
+		val[c] = r->f[i].data ? trim(r->f[i].data) : none;
+	}
+	if (*val[COL_EMAIL] == '\0') {
+		ps->cb->bad(line, "no email address", ps->cb->arg);
+		return 0;
+	}
+	str_lower(val[COL_EMAIL]);
+	if (!staff_email_valid(val[COL_EMAIL])) {
+		show(shown, sizeof(shown), val[COL_EMAIL],
+		    strlen(val[COL_EMAIL]));
+		snprintf(why, sizeof(why), "\"%s\" is not a mail address",
+		    shown);
+		ps->cb->bad(line, why, ps->cb->arg);
+		return 0;
+	}
+	if (*val[COL_NAME] == '\0') {
+		snprintf(why, sizeof(why), "no name for %s", val[COL_EMAIL]);
+		ps->cb->bad(line, why, ps->cb->arg);
+		return 0;
+	}
+	if ((first = seen_add(&ps->seen, val[COL_EMAIL], line)) != 0) {
+		snprintf(why, sizeof(why), "%s is already on line %zu; this row "
+		    "is skipped", val[COL_EMAIL], first);
+		ps->cb->bad(line, why, ps->cb->arg);
+		return 0;
+	}
+	e.email = val[COL_EMAIL];
+	e.name = val[COL_NAME];
+	e.school = val[COL_SCHOOL];
+	e.function = val[COL_FUNCTION];
+	e.line = line;
+	return ps->cb->row(&e, ps->cb->arg) == -1 ? -1 : 1;
+}
+
+int
+staff_parse(const char *data, size_t len, const struct staff_cb *cb,
+    size_t *good, size_t *bad)
+{
+	struct parse ps = { 0 };
+	struct reader rd;
+	struct record *r = xcalloc(1, sizeof(*r));
+	char err[256];
+	size_t line = 1;
+	int rc, got_header = 0, result = 0;
+
+	*good = *bad = 0;
+	ps.cb = cb;
+	for (size_t i = 0; i < FIELDS_MAX; i++)
+		buf_init(&r->f[i], STAFF_FIELD_MAX + 1);
+	if (len >= 2 && (((unsigned char)data[0] == 0xff &&
+	    (unsigned char)data[1] == 0xfe) || ((unsigned char)data[0] == 0xfe &&
+	    (unsigned char)data[1] == 0xff))) {
+		cb->bad(1, "the file is UTF-16; save it as \"CSV UTF-8\"",
+		    cb->arg);
+		result = -1;
+		goto out;
+	}
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+		data += 3;
+		len -= 3;
+	}
+	rd.p = data;
+	rd.end = data + len;
+	rd.line = 1;
+	rd.delim = ps.delim = staff_delimiter(data, len);
+	while ((rc = read_record(&rd, r, &line, err, sizeof(err))) != REC_END) {
+		if (rc == REC_OK && all_empty(r))
+			continue;
+		if (!got_header) {
+			if (rc != REC_OK || header(&ps, r, line) == -1) {
+				if (rc != REC_OK)
+					cb->bad(line, err, cb->arg);
+				result = -1;
+				break;
+			}
+			got_header = 1;
+			continue;
+		}
+		if (rc == REC_BAD || rc == REC_FATAL) {
+			cb->bad(line, err, cb->arg);
+			(*bad)++;
+			if (rc == REC_FATAL)
+				break;
+			continue;
+		}
+		if ((rc = row(&ps, r, line)) == -1) {
+			result = -2;
+			break;
+		}
+		if (rc == 1)
+			(*good)++;
+		else
+			(*bad)++;
+	}
+	if (!got_header && result == 0) {
+		cb->bad(1, "the file is empty; the first line must be the header "
+		    "row email,name,school[,function]", cb->arg);
+		result = -1;
+	}
+out:
+	for (size_t i = 0; i < FIELDS_MAX; i++)
+		buf_free(&r->f[i]);
+	free(r);
+	seen_free(&ps.seen);
+	return result;
+}
+
+/* ---- leernet staff import ---- */
+
+struct import {
+	struct app	*app;
+	const char	*path;
+	time_t		 now;
+	size_t		 rows, added, updated;
+	int		 dberr;
+};
+
+static void
+progress(struct import *im)
+{
+	if (++im->rows % PROGRESS_EVERY == 0)
+		fprintf(stderr, "%s: %zu rows read\n", im->path, im->rows);
+}
+
+static int
+import_row(const struct staff_entry *e, void *arg)
+{
+	struct import *im = arg;
+	int rc;
+
+	rc = store_staff_upsert(im->app->st, e->email, e->name, e->school,
+	    e->function, im->now);
+	if (rc == -1) {
+		im->dberr = 1;
+		return -1;
+	}
+	if (rc == 2)
+		im->updated++;
+	else
+		im->added++;
+	progress(im);
+	return 0;
+}
+
+static void
+import_bad(size_t line, const char *reason, void *arg)
+{
+	struct import *im = arg;
+
+	fprintf(stderr, "%s:%zu: %s\n", im->path, line, reason);
+	if (line > 1)
+		progress(im);
+}
+
+static void
+import_note(size_t line, const char *text, void *arg)
+{
+	struct import *im = arg;
+
+	fprintf(stderr, "%s:%zu: note: %s\n", im->path, line, text);
+}
+
+/* The whole file; NULL with a message on stderr. */
+static char *
+read_file(const char *path, size_t *len, int *status)
+{
+	struct stat sb;
+	char *data;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		*status = EXIT_NOINPUT;
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode) || (uintmax_t)sb.st_size > FILE_MAX) {
+		fprintf(stderr, "%s: %s\n", path, !S_ISREG(sb.st_mode) ?
+		    "not a regular file" : "larger than 64 MiB; is this the "
+		    "staff list?");
+		close(fd);
+		*status = S_ISREG(sb.st_mode) ? EXIT_DATAERR : EXIT_NOINPUT;
+		return NULL;
+	}
+	data = xmalloc((size_t)sb.st_size + 1);
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "%s: %s\n", path, n == 0 ?
+			    "shorter than expected" : strerror(errno));
+			free(data);
+			close(fd);
+			*status = EXIT_NOINPUT;
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	data[got] = '\0';
+	*len = got;
+	return data;
+}
+
+int
+staff_command(struct app *app, int argc, char **argv)
+{
+	static const char use[] = "leernet staff import FILE.csv\n"
+	    "       FILE.csv: a header row email,name,school[,function], "
+	    "then one person per row\n"
+	    "       (UTF-8; fields separated by ',' or ';')";
+	struct staff_cb cb = { import_row, import_bad, import_note, NULL };
+	struct import im = { 0 };
+	size_t len, good, bad;
+	char *data;
+	int rc, status = 0;
+
+	if (argc >= 1 && cli_wants_help(argc, argv)) {
+		printf("usage: %s\n", use);
+		return 0;
+	}
+	if (argc != 2 || strcmp(argv[0], "import") != 0) {
+		fprintf(stderr, "usage: %s\n", use);
+		return EXIT_USAGE;
+	}
+	if ((data = read_file(argv[1], &len, &status)) == NULL)
+		return status;
+	im.app = app;
+	im.path = argv[1];
+	im.now = time(NULL);
+	cb.arg = &im;
+	if (store_begin(app->st) == -1) {
+		free(data);
+		return EXIT_SOFTWARE;
+	}
+	rc = staff_parse(data, len, &cb, &good, &bad);
+	free(data);
+	if (rc == -2 || im.dberr || rc == -1 || store_commit(app->st) == -1) {
+		store_rollback(app->st);
+		if (rc == -1)
+			return EXIT_DATAERR;
+		fprintf(stderr, "leernet: staff import: database error; nothing "
+		    "was imported\n");
+		return EXIT_SOFTWARE;
+	}
+	printf("%s: %zu %s added, %zu updated, %zu bad row%s skipped\n",
+	    im.path, im.added, im.added == 1 ? "person" : "people", im.updated,
+	    bad, bad == 1 ? "" : "s");
+	return bad > 0 ? EXIT_DATAERR : 0;
+}

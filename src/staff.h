@@ -1,0 +1,65 @@
+/*
+ * staff.h - the staff directory: `leernet staff import FILE.csv`.
+ *
+ * The file is what an HR system or Excel exports: a header row naming the
+ * columns email, name, school and optionally function (Dutch names too:
+ * e-mail, naam, functie), then one person per row.  UTF-8 with or
+ * without a BOM; fields separated by ',' or by ';' (Excel in a Dutch
+ * locale), detected from the header line; quoting as RFC 4180.  Bad rows
+ * are reported and skipped; the good ones are kept.
+ *
+ * The parser is pure (bytes in, rows out through callbacks) so it can be
+ * unit-tested and fuzzed; staff_command() does the file and the store.
+ */
+#ifndef LEERNET_STAFF_H
+#define LEERNET_STAFF_H
+
+#include <stddef.h>
+
+struct app;
+
+#define STAFF_FIELD_MAX	256	/* bytes of one value */
+
+/* One good row: trimmed, the address lower-cased and checked, every value
+ * valid UTF-8 without control characters.  Borrowed for the callback. */
+struct staff_entry {
+	const char	*email;
+	const char	*name;
+	const char	*school;
+	const char	*function;	/* "" when the file has no such column */
+	size_t		 line;		/* where the row starts (1 = header) */
+};
+
+struct staff_cb {
+	/* A good row; return -1 to stop reading. */
+	int	(*row)(const struct staff_entry *, void *arg);
+	/* A bad row (or a bad header, line 1): one clear reason. */
+	void	(*bad)(size_t line, const char *reason, void *arg);
+	/* A note that changes nothing (an ignored column). May be NULL. */
+	void	(*note)(size_t line, const char *text, void *arg);
+	void	*arg;
+};
+
+/*
+ * Read a staff CSV from data[0..len).  *good and *bad count the rows.
+ * Returns 0 when the file was read to its end, -1 when it has no usable
+ * header (reported through bad), -2 when the row callback stopped it.
+ */
+int	staff_parse(const char *data, size_t len, const struct staff_cb *,
+	    size_t *good, size_t *bad);
+
+/* The delimiter of a header line: ';' when it has more semicolons than
+ * commas outside quotes (and tabs likewise), else ','. */
+char	staff_delimiter(const char *line, size_t len);
+
+/* A plausible mail address (local@domain.tld, ASCII, no spaces)? */
+int	staff_email_valid(const char *);
+
+/*
+ * `leernet staff import FILE.csv` (argv after "staff").  Exit status:
+ * 0 every row good, 65 some rows (or the header) bad, 64 usage, 66 the
+ * file cannot be read, 70 a database error.
+ */
+int	staff_command(struct app *, int argc, char **argv);
+
+#endif

@@ -1,0 +1,419 @@
+"""Issue 3, inbound: how mail gets from the coordinator mailbox to exactly
+one answer, against the real Postfix + Dovecot of the mail stack.
+
+    IDLE and polling    a request is answered within ~2 s of sending (IDLE),
+                        or at the next poll with idle = no
+    reconnect           a Dovecot restart or outage costs no request and
+                        answers none twice
+    exactly once        a second copy (same Message-ID) is not answered again
+    lock                one process handles mail at a time; a second exits 75
+    machines            auto-replies, lists, bulk, the null sender, ourselves:
+                        never answered, moved to done
+    bounces             a 5.x.x DSN marks the address bouncing, a 4.x.x does not
+    limits              one refusal per outside sender per day; a per-sender
+                        rate limit keeps the excess for people
+    people and junk     mail for people is marked leernet-human and never
+                        fetched again; unreadable mail goes to leernet/failed
+    maildir:            the second source, end to end
+
+The crash test is in test_inbound_crash.py, the corpus of real-world mail in
+test_inbound_corpus.py, check-config and TLS in test_inbound_check_config.py.
+"""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from inbound_util import (
+    Mailbox,
+    answers,
+    outbox,
+    person_show,
+    prepare,
+    request,
+    sanitizer_clean,
+    submit,
+    wait_answer,
+    wait_idle,
+)
+from mailstack import REPO, address
+
+FIXTURES = REPO / "tests" / "fixtures" / "mail"
+
+# Exit status of a second process while one holds the lock (sysexits.h).
+EX_TEMPFAIL = 75
+
+
+def stopped_cleanly(daemon) -> None:
+    """SIGTERM ends `run` with 0, and (under ASan) nothing was reported."""
+    code = daemon.stop()
+    log = daemon.log()
+    assert code == 0, f"leernet run exited {code}:\n{log[-3000:]}"
+    assert sanitizer_clean(log), log[-6000:]
+
+
+# --- IDLE, polling, reconnect ----------------------------------------------
+
+def test_idle_answers_within_two_seconds(stack, leernet, tmp_path, record_property):
+    """Dovecot tells an IDLE client about new mail ~0.5 s after delivery; the
+    answer must follow at once, not at the next poll (10 minutes here)."""
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "-v", "run")
+    mark = wait_idle(daemon)
+    latencies = []
+    for user in ("alice", "bob", "carol"):
+        t0 = time.monotonic()
+        msgid = stack.send(user, "lido", subject="aanmelden rekenen", body="graag")
+        wait_answer(stack, user, msgid, timeout=10)
+        latencies.append(round(time.monotonic() - t0, 2))
+        mark = wait_idle(daemon, after=mark)
+    record_property("idle_latency_s", latencies)
+    print(f"IDLE: request sent -> answer in the sender's inbox: {latencies} s")
+    assert max(latencies) < 2.0, latencies
+    stopped_cleanly(daemon)
+
+
+def test_polls_when_idle_is_off(stack, leernet, tmp_path):
+    config = prepare(stack, tmp_path, mailbox_idle="no", mailbox_poll_interval="5")
+    daemon = leernet.start(config, "-v", "run")
+    daemon.wait_log(r"0 pending message")
+    t0 = time.monotonic()
+    msgid = stack.send("alice", "lido", subject="aanmelden rekenen")
+    wait_answer(stack, "alice", msgid, timeout=12)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5 + 3, elapsed
+    log = daemon.log()
+    assert "-> idle" not in log, "idle = no, yet it used IDLE"
+    stopped_cleanly(daemon)
+
+
+def test_reconnects_after_dovecot_restart(stack, leernet, tmp_path):
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "-v", "run")
+    mark = wait_idle(daemon)
+    first = stack.send("alice", "lido", subject="aanmelden rekenen")
+    wait_answer(stack, "alice", first)
+    mark = wait_idle(daemon, after=mark)
+
+    stack.dovecot_restart()
+    daemon.wait_log(r"connection lost")
+    wait_idle(daemon, after=mark, timeout=20)
+    second = stack.send("bob", "lido", subject="aanmelden rekenen")
+    wait_answer(stack, "bob", second, timeout=10)
+
+    assert len(answers(stack, "alice")) == 1
+    assert len(answers(stack, "bob")) == 1
+    assert stack.inbox("lido") == []
+    assert len(stack.inbox("lido", "leernet/done")) == 2
+    stopped_cleanly(daemon)
+
+
+def test_backs_off_while_dovecot_is_down(stack, leernet, tmp_path):
+    """Reconnects are tried after 1, 2, 4 ... s (capped), and the first one
+    after the server is back picks up what waits."""
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "-v", "run")
+    mark = wait_idle(daemon)
+    stack.dovecot_stop()
+    try:
+        daemon.wait_log(r"trying again in 4s", timeout=15)
+    finally:
+        stack.dovecot_start()
+    waits = [int(s) for s in re.findall(r"trying again in (\d+)s", daemon.log())]
+    assert waits[:3] == [1, 2, 4], waits
+    wait_idle(daemon, after=mark, timeout=20)
+    msgid = stack.send("alice", "lido", subject="aanmelden rekenen")
+    wait_answer(stack, "alice", msgid, timeout=10)
+    stopped_cleanly(daemon)
+
+
+def test_answers_after_postfix_restart(stack, leernet, tmp_path):
+    """The SMTP session kept from the last answer is dead after Postfix
+    restarts; the next answer must not wait for a retry backoff."""
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "-v", "run")
+    mark = wait_idle(daemon)
+    first = stack.send("alice", "lido", subject="aanmelden rekenen")
+    wait_answer(stack, "alice", first)
+    mark = wait_idle(daemon, after=mark)
+    stack.postfix_stop()
+    stack.postfix_start()
+    second = stack.send("bob", "lido", subject="aanmelden rekenen")
+    wait_answer(stack, "bob", second, timeout=5)
+    stopped_cleanly(daemon)
+
+
+def test_sigterm_while_sending_stops_at_once(stack, leernet, tmp_path):
+    """A SIGTERM that lands while the outbox is being delivered (no wait to
+    interrupt) must still stop the daemon, not leave it in a 20-minute IDLE."""
+    users = stack.add_users(*[f"term{n}" for n in range(40)])
+    config = prepare(stack, tmp_path)
+    submit(stack, [request(u, "aanmelden rekenen") for u in users])
+    with Mailbox(stack, "lido") as mb:
+        mb.wait_count(len(users))
+    daemon = leernet.start(config, "-v", "run")
+    daemon.wait_log(r"sent confirm to", timeout=30)
+    t0 = time.monotonic()
+    code = daemon.stop(timeout=15)
+    assert time.monotonic() - t0 < 5, daemon.log()[-2000:]
+    assert code == 0, daemon.log()[-3000:]
+
+
+# --- exactly once and the lock ---------------------------------------------
+
+def test_second_copy_is_not_answered(stack, run_leernet, tmp_path):
+    config = prepare(stack, tmp_path)
+    msg = request("alice", "aanmelden rekenen")
+    msgid = msg["Message-ID"]
+    with Mailbox(stack, "lido") as mb:
+        submit(stack, [msg, msg])
+        mb.wait_count(2)
+        run_leernet(config, "once")
+        # ... and a third copy, after the first two were handled.
+        submit(stack, [msg])
+        mb.wait_count(1, exact=True)
+        run_leernet(config, "once")
+        assert mb.count("leernet/done") == 3
+        assert mb.count() == 0
+    assert len(answers(stack, "alice", msgid)) == 1
+
+
+def test_one_process_at_a_time(stack, leernet, run_leernet, tmp_path):
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "run")
+    daemon.wait_log(r"watching")
+    for cmd in ("once", "run"):
+        proc = run_leernet(config, cmd, check=False, timeout=20)
+        assert proc.returncode == EX_TEMPFAIL, (cmd, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "another leernet process" in lines[0], proc.stderr
+    # The lock holder is unharmed and still answers.
+    msgid = stack.send("alice", "lido", subject="aanmelden rekenen")
+    wait_answer(stack, "alice", msgid)
+    stopped_cleanly(daemon)
+    # Released on exit.
+    run_leernet(config, "once")
+
+
+# --- machines, bounces, limits ---------------------------------------------
+
+MACHINES = [
+    # (sender, how) -- each a real mailbox, so a wrong answer would arrive
+    ("mach-autoreplied", {"headers": {"Auto-Submitted": "auto-replied"}}),
+    ("mach-autogenerated", {"headers": {"Auto-Submitted": "auto-generated"}}),
+    ("mach-xautoreply", {"headers": {"X-Autoreply": "yes"}}),
+    ("mach-automatisch", {"subject": "Automatisch antwoord: aanmelden rekenen"}),
+    ("mach-afwezig", {"subject": "Afwezig: tot en met 3 juni niet aanwezig"}),
+    ("mach-bulk", {"headers": {"Precedence": "bulk"}}),
+    ("mach-junk", {"headers": {"Precedence": "junk"}}),
+    ("mach-list", {"headers": {"Precedence": "list"}}),
+    ("mach-listid", {"headers": {"List-Id": "Ouders <ouders.school.test>"}}),
+    ("mach-null", {"envelope_from": ""}),
+    ("mach-xloop", {"headers": {"X-Loop": "lido@school.test"}}),
+]
+
+
+def test_machines_are_never_answered(stack, run_leernet, tmp_path):
+    users = stack.add_users(*[name for name, _ in MACHINES], "mach-control",
+                            "mailer-daemon")
+    config = prepare(stack, tmp_path)
+    sent = []
+    for name, how in MACHINES:
+        msg = request(name, how.get("subject", "aanmelden rekenen"),
+                      headers=how.get("headers"))
+        submit(stack, [msg], envelope_from=how.get("envelope_from"))
+        sent.append(name)
+    # Our own address, and a mailer daemon writing like a person.
+    submit(stack, [request("lido", "aanmelden rekenen")])
+    submit(stack, [request("mailer-daemon", "aanmelden rekenen")], envelope_from="")
+    # The control: Auto-Submitted: no is a person.
+    control = request("mach-control", "aanmelden rekenen",
+                      headers={"Auto-Submitted": "no"})
+    submit(stack, [control])
+    total = len(MACHINES) + 3
+    with Mailbox(stack, "lido") as mb:
+        mb.wait_count(total)
+        proc = run_leernet(config, "once")
+        assert mb.count("leernet/done") == total
+        assert mb.count() == 0, "our own mail must not come back as an answer"
+    stack.wait_queue_empty()
+    wait_answer(stack, "mach-control", control["Message-ID"])
+    for name in sent + ["mailer-daemon"]:
+        assert stack.inbox(name) == [], f"{name} was answered:\n{proc.stderr}"
+    assert len(users) == len(MACHINES) + 2
+    assert [r["rcpt"] for r in outbox(config)] == [address("mach-control")]
+    assert sanitizer_clean(proc.stderr), proc.stderr
+
+
+def dsn(fixture: str, rewrite: dict[str, str]) -> bytes:
+    raw = (FIXTURES / fixture).read_bytes()
+    for old, new in rewrite.items():
+        raw = re.sub(re.escape(old).encode(), new.encode(), raw, flags=re.I)
+    return raw
+
+
+def send_raw(stack, raw: bytes, envelope_from: str = "") -> None:
+    import smtplib
+    with smtplib.SMTP(stack.host, stack.smtp_port, timeout=30) as smtp:
+        smtp.sendmail(envelope_from, [address("lido")], raw)
+
+
+def test_bounces_mark_the_address(stack, run_leernet, tmp_path):
+    config = prepare(stack, tmp_path)
+    # bob and carol are known: they asked for help.
+    for user in ("bob", "carol"):
+        msgid = stack.send(user, "lido", subject="hulp")
+        stack.wait_for("lido")
+        run_leernet(config, "once")
+        wait_answer(stack, user, msgid)
+    assert person_show(config, "bob")["bouncing"].startswith("no")
+
+    # A permanent failure for bob (the fixture names piet, in mixed case)
+    # and a delay for carol.
+    send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test"}))
+    send_raw(stack, dsn("dsn_postfix_delayed_441.eml",
+                        {"karin@basisschool.test": "carol@school.test"}))
+    with Mailbox(stack, "lido") as mb:
+        mb.wait_count(2)
+        proc = run_leernet(config, "once")
+        assert mb.count() == 0 and mb.count("leernet/done") == 4
+    bob = person_show(config, "bob")
+    assert bob["bouncing"].startswith("yes"), bob
+    assert "5.1.1" in bob["bouncing"] or "User unknown" in bob["bouncing"], bob
+    assert person_show(config, "carol")["bouncing"].startswith("no")
+    assert "delayed (4.4.1)" in proc.stderr, proc.stderr
+    # Bounces are never answered: only the two help answers were said.
+    assert sorted(r["rcpt"] for r in outbox(config)) == [address("bob"), address("carol")]
+
+    # Writing again clears it (SPEC §4).
+    msgid = stack.send("bob", "lido", subject="hulp")
+    stack.wait_for("lido")
+    run_leernet(config, "once")
+    wait_answer(stack, "bob", msgid)
+    assert person_show(config, "bob")["bouncing"].startswith("no")
+
+
+def test_one_refusal_per_outside_sender_per_day(stack, run_leernet, tmp_path):
+    outsider = stack.add_user("buiten@other.test")
+    config = prepare(stack, tmp_path)
+    with Mailbox(stack, "lido") as mb:
+        for n in range(3):
+            submit(stack, [request(outsider, f"aanmelden rekenen {n}")])
+            mb.wait_count(1)
+            run_leernet(config, "once")
+        assert mb.count("leernet/done") == 3
+    stack.wait_queue_empty()
+    got = answers(stack, outsider)
+    assert len(got) == 1, [m["Subject"] for m in got]
+
+
+def test_rate_limit_keeps_the_excess_for_people(stack, run_leernet, tmp_path):
+    config = prepare(stack, tmp_path, organization_max_requests_per_hour="3")
+    msgs = [request("alice", "hulp", body=f"vraag {n}") for n in range(5)]
+    with Mailbox(stack, "lido") as mb:
+        for m in msgs:        # one at a time: the order is the arrival order
+            submit(stack, [m])
+            mb.wait_count(msgs.index(m) + 1)
+        run_leernet(config, "once")
+        assert mb.count("leernet/done") == 3
+    stack.wait_queue_empty()
+    answered = {m["In-Reply-To"] for m in answers(stack, "alice")}
+    assert answered == {m["Message-ID"] for m in msgs[:3]}
+    left = stack.flags("lido")
+    assert sorted(f.message_id for f in left) == sorted(m["Message-ID"] for m in msgs[3:])
+    assert all("leernet-human" in f.flags and "\\Seen" not in f.flags for f in left)
+
+
+def test_mail_for_people_is_not_fetched_again(stack, run_leernet, tmp_path):
+    config = prepare(stack, tmp_path)
+    msgid = stack.send("alice", "lido", subject="Vraag over de studiedag",
+                       body="Weet iemand al hoe laat het begint?")
+    stack.wait_for("lido")
+    run_leernet(config, "once")
+    [left] = stack.flags("lido")
+    assert left.message_id == msgid
+    assert "leernet-human" in left.flags and "\\Seen" not in left.flags
+    # The next run does not even fetch it.
+    proc = run_leernet(config, "-v", "once")
+    assert re.search(r"\b0 pending message", proc.stderr), proc.stderr
+    assert "Vraag over de studiedag" not in proc.stderr
+    assert answers(stack, "alice") == []
+
+
+def test_unreadable_mail_goes_to_failed(stack, run_leernet, tmp_path):
+    """Mail only IMAP APPEND can put there (Postfix would add a From)."""
+    config = prepare(stack, tmp_path)
+    junk = [
+        b"Subject: no sender at all\r\nMessage-ID: <nofrom@test>\r\n\r\nhulp\r\n",
+        b"From: \r\nSubject: empty From\r\n\r\nhulp\r\n",
+        b"\x00\x01\x02 not a mail \xff\xfe\r\n" * 20,
+    ]
+    with stack.imap("lido") as conn:
+        for raw in junk:
+            typ, data = conn.append("INBOX", None, None, raw)
+            assert typ == "OK", data
+    proc = run_leernet(config, "once")
+    with Mailbox(stack, "lido") as mb:
+        assert mb.count("leernet/failed") == len(junk), proc.stderr
+        assert mb.count() == 0
+    assert sanitizer_clean(proc.stderr), proc.stderr
+
+
+# --- the Maildir source ----------------------------------------------------
+
+def make_maildir(root: Path) -> Path:
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def drop(maildir: Path, name: str, raw: bytes) -> Path:
+    """Deliver as a MDA does: write in tmp/, rename into new/."""
+    tmp = maildir / "tmp" / name
+    tmp.write_bytes(raw)
+    dest = maildir / "new" / name
+    tmp.rename(dest)
+    return dest
+
+
+def test_maildir_source(stack, run_leernet, tmp_path):
+    md = make_maildir(tmp_path / "Maildir")
+    config = prepare(stack, tmp_path, mailbox_url=f"maildir:{md}",
+                     mailbox_user=None, mailbox_password=None, mailbox_tls=None)
+    join = request("alice", "aanmelden rekenen")
+    human = request("bob", "Vraag", body="Is er morgen een vergadering?")
+    drop(md, "1700000001.M1P1.test", join.as_bytes())
+    drop(md, "1700000002.M2P1.test", human.as_bytes())
+    drop(md, "1700000003.M3P1.test", b"Subject: geen afzender\n\nhulp\n")
+    proc = run_leernet(config, "once")
+    wait_answer(stack, "alice", join["Message-ID"])
+
+    done = list((md / ".leernet.done").glob("*/1700000001.M1P1.test*"))
+    failed = list((md / ".leernet.failed").glob("*/1700000003.M3P1.test*"))
+    assert len(done) == 1 and len(failed) == 1, proc.stderr
+    assert not (md / "new" / "1700000001.M1P1.test").exists()
+    # Mail for people stays, unread, and is remembered.
+    [kept] = list((md / "cur").glob("1700000002.M2P1.test*")) + \
+        list((md / "new").glob("1700000002.M2P1.test*"))
+    assert "S" not in kept.name.partition(":2,")[2]
+    proc = run_leernet(config, "-v", "once")
+    assert re.search(r"\b0 pending message", proc.stderr), proc.stderr
+    assert answers(stack, "bob") == []
+    assert len(answers(stack, "alice")) == 1
+
+
+def test_maildir_run_sees_new_mail_at_once(stack, leernet, tmp_path):
+    md = make_maildir(tmp_path / "Maildir")
+    config = prepare(stack, tmp_path, mailbox_url=f"maildir:{md}",
+                     mailbox_user=None, mailbox_password=None, mailbox_tls=None)
+    daemon = leernet.start(config, "-v", "run")
+    daemon.wait_log(r"0 pending message")
+    time.sleep(0.3)
+    join = request("alice", "aanmelden rekenen")
+    t0 = time.monotonic()
+    drop(md, "1700000010.M1P1.test", join.as_bytes())
+    wait_answer(stack, "alice", join["Message-ID"], timeout=10)
+    assert time.monotonic() - t0 < 2.0
+    stopped_cleanly(daemon)

@@ -1,0 +1,393 @@
+/*
+ * test_staff.c - the staff CSV parser: what HR systems and Excel write,
+ * and what goes wrong in them.  Each case is a file, the rows it yields
+ * and the lines it reports.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "staff.h"
+#include "util.h"
+
+/* What a parse produced, as text: "email|name|school|function@line" per
+ * good row and "line: reason" per bad one. */
+struct got {
+	struct buf	rows, bad;
+	int		stop_after;	/* stop after n rows (0: never) */
+	int		nrows;
+};
+
+static int
+on_row(const struct staff_entry *e, void *arg)
+{
+	struct got *g = arg;
+
+	buf_addf(&g->rows, "%s|%s|%s|%s@%zu\n", e->email, e->name, e->school,
+	    e->function, e->line);
+	if (g->stop_after && ++g->nrows >= g->stop_after)
+		return -1;
+	return 0;
+}
+
+static void
+on_bad(size_t line, const char *reason, void *arg)
+{
+	struct got *g = arg;
+
+	buf_addf(&g->bad, "%zu: %s\n", line, reason);
+}
+
+static int
+parse(const char *data, size_t len, struct got *g, size_t *good, size_t *bad)
+{
+	struct staff_cb cb = { on_row, on_bad, NULL, g };
+
+	buf_init(&g->rows, 0);
+	buf_init(&g->bad, 0);
+	return staff_parse(data, len, &cb, good, bad);
+}
+
+static void
+got_free(struct got *g)
+{
+	buf_free(&g->rows);
+	buf_free(&g->bad);
+}
+
+/* A literal and its length, NUL bytes included. */
+#define LIT(s)	s, sizeof(s) - 1
+
+static const struct good_case {
+	const char	*name;
+	const char	*csv;
+	const char	*rows;
+} good_cases[] = {
+	{ "plain comma", "email,name,school\n"
+	    "alice@school.test,Alice,De Regenboog\n",
+	    "alice@school.test|Alice|De Regenboog|@2\n" },
+	{ "function column, CRLF", "email,name,school,function\r\n"
+	    "alice@school.test,Alice,De Regenboog,leerkracht\r\n"
+	    "bob@school.test,Bob,De Wereld,ib'er\r\n",
+	    "alice@school.test|Alice|De Regenboog|leerkracht@2\n"
+	    "bob@school.test|Bob|De Wereld|ib'er@3\n" },
+	{ "Excel: BOM, semicolons, Dutch names, no final newline",
+	    "\xef\xbb\xbf" "E-mail;Naam;School;Functie\r\n"
+	    "Alice@School.TEST;Alice Jansen;De Regenboog;leerkracht",
+	    "alice@school.test|Alice Jansen|De Regenboog|leerkracht@2\n" },
+	{ "columns in another order, extra column ignored",
+	    "school,phone,name,email\nDe Wereld,06-1,Bob,bob@school.test\n",
+	    "bob@school.test|Bob|De Wereld|@2\n" },
+	{ "quoted fields with separators, quotes and spaces",
+	    "email;name;school\n"
+	    "\"bob@school.test\";\"Vries; Bob \"\"B\"\" de\";  \"A, B\"  \n",
+	    "bob@school.test|Vries; Bob \"B\" de|A, B|@2\n" },
+	{ "semicolon file with commas in names",
+	    "email;name;school\nbob@school.test;Vries, Bob de;X\n",
+	    "bob@school.test|Vries, Bob de|X|@2\n" },
+	{ "tab separated", "email\tname\tschool\nc@school.test\tCarol\tX\n",
+	    "c@school.test|Carol|X|@2\n" },
+	{ "blank lines and Excel's empty rows are skipped",
+	    "email;name;school\n\n;;\r\na@school.test;A;S\n;;\n\n",
+	    "a@school.test|A|S|@4\n" },
+	{ "spaces trimmed, UTF-8 kept",
+	    "email,name,school\n  a@school.test , Zoë Ünal ,  Ĳsselschool \n",
+	    "a@school.test|Zoë Ünal|Ĳsselschool|@2\n" },
+	{ "missing optional function field at the end",
+	    "email,name,school,function\na@school.test,A,S\n",
+	    "a@school.test|A|S|@2\n" },
+	{ "trailing empty fields beyond the header",
+	    "email;name;school\na@school.test;A;S;;;\n",
+	    "a@school.test|A|S|@2\n" },
+	{ "empty school is allowed", "email,name,school\na@school.test,A,\n",
+	    "a@school.test|A||@2\n" },
+	{ "old Mac line ends", "email,name,school\ra@school.test,A,S\r",
+	    "a@school.test|A|S|@2\n" },
+};
+
+static void
+test_good_files(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(good_cases); i++) {
+		const struct good_case *c = &good_cases[i];
+		struct got g = { 0 };
+		size_t good, bad;
+		int rc = parse(c->csv, strlen(c->csv), &g, &good, &bad);
+
+		if (rc != 0 || bad != 0 || strcmp(buf_str(&g.rows), c->rows)) {
+			print_error("case '%s': rc %d, bad %zu\nrows:\n%s"
+			    "wanted:\n%s\nreports:\n%s", c->name, rc, bad,
+			    buf_str(&g.rows), c->rows, buf_str(&g.bad));
+			fail();
+		}
+		got_free(&g);
+	}
+}
+
+static const struct bad_case {
+	const char	*name;
+	const char	*csv;
+	size_t		 len;		/* 0: strlen */
+	const char	*rows;		/* the good rows kept */
+	const char	*bad;		/* "line: start of reason" per line */
+	size_t		 nbad;
+} bad_cases[] = {
+	{ "bad address, good rows kept", "email,name,school\n"
+	    "a@school.test,A,S\nnot-an-address,B,S\nc@school.test,C,S\n", 0,
+	    "a@school.test|A|S|@2\nc@school.test|C|S|@4\n",
+	    "3: \"not-an-address\" is not a mail address\n", 1 },
+	{ "addresses that are not", "email,name,school\n"
+	    "a@b,A,S\n@school.test,B,S\nc@@school.test,C,S\n"
+	    "d e@school.test,D,S\ne@school..test,E,S\n.f@school.test,F,S\n"
+	    "g@-school.test,G,S\n", 0, "",
+	    "2: \"a@b\" is not a mail address\n"
+	    "3: \"@school.test\" is not a mail address\n"
+	    "4: \"c@@school.test\" is not a mail address\n"
+	    "5: \"d e@school.test\" is not a mail address\n"
+	    "6: \"e@school..test\" is not a mail address\n"
+	    "7: \".f@school.test\" is not a mail address\n"
+	    "8: \"g@-school.test\" is not a mail address\n", 7 },
+	{ "empty address and name", "email,name,school\n,A,S\nb@school.test,,S\n",
+	    0, "", "2: no email address\n3: no name for b@school.test\n", 2 },
+	{ "duplicate address, any case", "email,name,school\n"
+	    "a@school.test,A,S\nA@School.Test,A2,S\n", 0,
+	    "a@school.test|A|S|@2\n",
+	    "3: a@school.test is already on line 2; this row is skipped\n", 1 },
+	{ "too many fields (comma in a comma file)", "email,name,school\n"
+	    "a@school.test,Vries, de,S\nb@school.test,B,S\n", 0,
+	    "b@school.test|B|S|@3\n",
+	    "2: 4 fields, but the header has 3 columns (a value holding a ',' "
+	    "needs quotes around it)\n", 1 },
+	{ "too few fields", "email;name;school\na@school.test;A\n"
+	    "b@school.test,B,S\n", 0, "",
+	    "2: 2 fields, but the header has 3 columns\n"
+	    "3: 1 field, but the header has 3 columns\n", 2 },
+	{ "stray quote in an unquoted field", "email,name,school\n"
+	    "a@school.test,Jan \"Sjonnie\" Jansen,S\nb@school.test,B,S\n", 0,
+	    "b@school.test|B|S|@3\n",
+	    "2: a quote inside field 2, which is not quoted: put the whole "
+	    "field in quotes and write the quote twice (\"\")\n", 1 },
+	{ "text after a closing quote", "email,name,school\n"
+	    "a@school.test,\"Jan\" Jansen,S\nb@school.test,B,S\n", 0,
+	    "b@school.test|B|S|@3\n",
+	    "2: text after the closing quote of field 2\n", 1 },
+	{ "quote never closed eats the rest, rows before kept",
+	    "email,name,school\na@school.test,A,S\nb@school.test,\"B,S\n"
+	    "c@school.test,C,S\n", 0, "a@school.test|A|S|@2\n",
+	    "3: the quote opened on line 3 is never closed\n", 1 },
+	{ "a line break inside a quoted name", "email,name,school\n"
+	    "a@school.test,\"A\nBcc: x@evil.test\",S\nb@school.test,B,S\n", 0,
+	    "b@school.test|B|S|@4\n",
+	    "2: the name contains a line break or a control character\n", 1 },
+	{ "control characters", "email,name,school\n"
+	    "a@school.test,A\x1b[31m,S\nb@school.test,B,S\x7f\n", 0, "",
+	    "2: the name contains a line break or a control character\n"
+	    "3: the school contains a line break or a control character\n", 2 },
+	{ "latin-1 from Excel's plain CSV", "email;name;school\n"
+	    "a@school.test;\xe9l\xe8ve;S\nb@school.test;B;Caf\xc3\xa9\n", 0,
+	    "b@school.test|B|Café|@3\n",
+	    "2: the name is not UTF-8 text (in Excel: save as \"CSV UTF-8\")\n",
+	    1 },
+	{ "overlong UTF-8 and a NUL byte", LIT("email,name,school\n"
+	    "a@school.test,\xc0\xaf,S\nb@school.test,B\0x,S\n"), "",
+	    "2: the name is not UTF-8 text (in Excel: save as \"CSV UTF-8\")\n"
+	    "3: the name is not UTF-8 text (in Excel: save as \"CSV UTF-8\")\n",
+	    2 },
+};
+
+static void
+test_bad_rows(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(bad_cases); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct got g = { 0 };
+		size_t good, bad;
+		int rc = parse(c->csv, c->len ? c->len : strlen(c->csv), &g,
+		    &good, &bad);
+
+		if (rc != 0 || bad != c->nbad || strcmp(buf_str(&g.rows),
+		    c->rows) || strcmp(buf_str(&g.bad), c->bad)) {
+			print_error("case '%s': rc %d, bad %zu (want %zu)\n"
+			    "rows:\n%swanted:\n%s\nreports:\n%swanted:\n%s",
+			    c->name, rc, bad, c->nbad, buf_str(&g.rows),
+			    c->rows, buf_str(&g.bad), c->bad);
+			fail();
+		}
+		got_free(&g);
+	}
+}
+
+static const struct header_case {
+	const char	*name;
+	const char	*csv;
+	size_t		 len;
+	const char	*bad;
+} header_cases[] = {
+	{ "empty file", "", 0, "1: the file is empty; the first line must be "
+	    "the header row email,name,school[,function]\n" },
+	{ "only a BOM and blank lines", "\xef\xbb\xbf\r\n\r\n", 0,
+	    "1: the file is empty; the first line must be the header row "
+	    "email,name,school[,function]\n" },
+	{ "no header, data first", "alice@school.test,Alice,S\n", 0,
+	    "1: the first line must be the header row "
+	    "email,name,school[,function] (found \"alice@school.test,Alice,S\")\n" },
+	{ "missing school", "email,name\na@school.test,A\n", 0,
+	    "1: the first line must be the header row "
+	    "email,name,school[,function] (found \"email,name\")\n" },
+	{ "column twice", "email,name,school,e-mail\n", 0,
+	    "1: the header names the column email twice\n" },
+	{ "UTF-16 from Excel's Unicode text", LIT("\xff\xfe" "e\0m\0"),
+	    "1: the file is UTF-16; save it as \"CSV UTF-8\"\n" },
+	{ "broken quote in the header", "\"email,name,school\n", 0,
+	    "1: the quote opened on line 1 is never closed\n" },
+};
+
+static void
+test_bad_headers(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(header_cases); i++) {
+		const struct header_case *c = &header_cases[i];
+		struct got g = { 0 };
+		size_t good, bad;
+		int rc = parse(c->csv, c->len ? c->len : strlen(c->csv), &g,
+		    &good, &bad);
+
+		if (rc != -1 || good != 0 || strcmp(buf_str(&g.bad), c->bad)) {
+			print_error("case '%s': rc %d\nreports:\n%swanted:\n%s",
+			    c->name, rc, buf_str(&g.bad), c->bad);
+			fail();
+		}
+		got_free(&g);
+	}
+}
+
+static void
+test_delimiter(void **state)
+{
+	(void)state;
+	assert_int_equal(staff_delimiter("email,name,school", 17), ',');
+	assert_int_equal(staff_delimiter("email;name;school", 17), ';');
+	assert_int_equal(staff_delimiter("email\tname\tschool", 17), '\t');
+	/* Only the first line, and not inside quotes. */
+	assert_int_equal(staff_delimiter("\"a;b;c\",d,e\nx;y;z;w", 20), ',');
+	assert_int_equal(staff_delimiter("email;name,x;school", 19), ';');
+	assert_int_equal(staff_delimiter("", 0), ',');
+}
+
+static void
+test_callback_stops(void **state)
+{
+	static const char csv[] = "email,name,school\na@school.test,A,S\n"
+	    "b@school.test,B,S\nc@school.test,C,S\n";
+	struct got g = { 0 };
+	size_t good, bad;
+
+	(void)state;
+	g.stop_after = 1;
+	assert_int_equal(parse(csv, strlen(csv), &g, &good, &bad), -2);
+	assert_string_equal(buf_str(&g.rows), "a@school.test|A|S|@2\n");
+	got_free(&g);
+}
+
+static void
+test_long_values(void **state)
+{
+	struct buf csv;
+	struct got g = { 0 };
+	size_t good, bad;
+
+	(void)state;
+	buf_init(&csv, 0);
+	buf_adds(&csv, "email,name,school\n");
+	buf_adds(&csv, "a@school.test,");
+	for (int i = 0; i < 100000; i++)
+		buf_addc(&csv, 'x');
+	buf_adds(&csv, ",S\nb@school.test,");
+	for (int i = 0; i < STAFF_FIELD_MAX; i++)
+		buf_addc(&csv, 'y');
+	buf_adds(&csv, ",S\n");
+	/* Many fields in one row. */
+	buf_adds(&csv, "c@school.test,C");
+	for (int i = 0; i < 5000; i++)
+		buf_addc(&csv, ',');
+	buf_adds(&csv, "\n");
+	assert_int_equal(parse(csv.data, csv.len, &g, &good, &bad), 0);
+	assert_int_equal(good, 1);
+	assert_int_equal(bad, 2);
+	assert_string_equal(buf_str(&g.bad),
+	    "2: the name is longer than 256 bytes\n4: more than 32 fields\n");
+	got_free(&g);
+	buf_free(&csv);
+}
+
+/* Thousands of rows: all read, the duplicate set holds them all. */
+static void
+test_many_rows(void **state)
+{
+	struct buf csv;
+	struct got g = { 0 };
+	size_t good, bad;
+
+	(void)state;
+	buf_init(&csv, 0);
+	buf_adds(&csv, "email;name;school\r\n");
+	for (int i = 0; i < 20000; i++)
+		buf_addf(&csv, "p%d@school.test;Person %d;School %d\r\n", i, i,
+		    i % 40);
+	buf_adds(&csv, "p17@school.test;Again;S\r\n");
+	assert_int_equal(parse(csv.data, csv.len, &g, &good, &bad), 0);
+	assert_int_equal(good, 20000);
+	assert_int_equal(bad, 1);
+	assert_string_equal(buf_str(&g.bad), "20002: p17@school.test is "
+	    "already on line 19; this row is skipped\n");
+	got_free(&g);
+	buf_free(&csv);
+}
+
+static void
+test_email_valid(void **state)
+{
+	static const char *const good[] = {
+		"a@school.test", "first.last+tag@sub.school.nl",
+		"o'brien@school.ie", "x_y-z@a-b.c0",
+	};
+	static const char *const bad[] = {
+		"", "a", "a@", "@b.c", "a@b", "a@b.", "a@.b", "a..b@c.d",
+		"a.@b.c", "a b@c.d", "a@b_c.d", "a@b.c-", "é@b.c", "a@b..c",
+		"a\n@b.c", "a@b@c.d",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(good); i++)
+		if (!staff_email_valid(good[i]))
+			fail_msg("'%s' should be valid", good[i]);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		if (staff_email_valid(bad[i]))
+			fail_msg("'%s' should be invalid", bad[i]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_files),
+		cmocka_unit_test(test_bad_rows),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_delimiter),
+		cmocka_unit_test(test_callback_stops),
+		cmocka_unit_test(test_long_values),
+		cmocka_unit_test(test_many_rows),
+		cmocka_unit_test(test_email_valid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
