@@ -107,13 +107,17 @@ fuzz:
 install: $(B)/leernet
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/leernet/templates \
 	    $(DESTDIR)$(SYSCONFDIR)/leernet $(DESTDIR)/lib/systemd/system \
+	    $(DESTDIR)/usr/lib/sysusers.d \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(B)/leernet $(DESTDIR)$(PREFIX)/bin/leernet
 	cp -R templates/. $(DESTDIR)$(PREFIX)/share/leernet/templates/
 	install -m 644 config/leernet.conf.example $(DESTDIR)$(SYSCONFDIR)/leernet/leernet.conf.example
-	install -m 644 systemd/leernet.service $(DESTDIR)/lib/systemd/system/leernet.service
-	-install -m 644 man/leernet.8 $(DESTDIR)$(PREFIX)/share/man/man8/leernet.8
-	-install -m 644 man/leernet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/leernet.conf.5
+	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/etc/leernet/|$(SYSCONFDIR)/leernet/|g' \
+	    systemd/leernet.service >$(DESTDIR)/lib/systemd/system/leernet.service
+	chmod 644 $(DESTDIR)/lib/systemd/system/leernet.service
+	install -m 644 systemd/leernet.sysusers $(DESTDIR)/usr/lib/sysusers.d/leernet.conf
+	install -m 644 man/leernet.8 $(DESTDIR)$(PREFIX)/share/man/man8/leernet.8
+	install -m 644 man/leernet.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/leernet.conf.5
 
 clean:
 	rm -rf build build-asan

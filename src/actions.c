@@ -100,19 +100,80 @@ add_open_networks(struct req *r, struct tvars *v)
 	return 0;
 }
 
+/* Commands whose last word is no part of the network's name. */
+static int
+takes_trailing_arg(enum verb v)
+{
+	return v == VERB_LEAD || v == VERB_MOVE || v == VERB_CANCEL ||
+	    v == VERB_ATTENDANCE;
+}
+
+/* c->args without its last word; caller frees. */
+static char *
+args_but_last(const struct request *c)
+{
+	char *s = xstrdup(c->args);
+	char *sp = strrchr(s, ' ');
+	char *tab = strrchr(s, '\t');
+
+	if (tab != NULL && (sp == NULL || tab > sp))
+		sp = tab;
+	if (sp != NULL)
+		*sp = '\0';
+	str_trim(s);
+	return s;
+}
+
+/*
+ * "example": the command written right, with a network that exists (a
+ * near miss first), so the answer can be copied.
+ */
+static void
+set_example(struct req *r, struct tvars *v, const char *slug)
+{
+	const struct request *c = r->cmd;
+	const char *tail = "";
+
+	if (c->verb == VERB_LEAD)
+		tail = r->lang == LANG_EN ? " name@school.nl" : " naam@school.nl";
+	else if (c->verb == VERB_MOVE || c->verb == VERB_CANCEL ||
+	    c->verb == VERB_ATTENDANCE)
+		tail = " 1";
+	tvars_setf(v, "example", "%s %s%s", c->keyword ? c->keyword : "",
+	    slug ? slug : "rekenen", tail);
+}
+
+/* The slug of the first open network, or NULL; caller frees. */
+static char *
+first_open_slug(struct network *nets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nets[i].state == NET_OPEN)
+			return xstrdup(nets[i].slug);
+	return NULL;
+}
+
 int
 act_network_arg(struct req *r, struct network *out, int must_be_open)
 {
 	struct request *c = r->cmd;
 	struct tvars *v;
 	struct network *nets;
+	char *name, *guess, *example;
 	size_t n;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (c->argc == 0) {
+		example = NULL;
 		v = act_vars(r);
-		if (add_open_networks(r, v) == -1 ||
+		if ((nets = store_networks(r->app->st, &n)) != NULL) {
+			example = first_open_slug(nets, n);
+			networks_free(nets, n);
+		}
+		set_example(r, v, example);
+		free(example);
+		if (nets == NULL || add_open_networks(r, v) == -1 ||
 		    act_reply(r, "missing-network", v) == -1)
 			rc = -1;
 		else
@@ -120,43 +181,66 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 		tvars_free(v);
 		return rc;
 	}
+	/* A slug is one word; a title may be several, and may be followed
+	 * by a meeting number or an address. */
+	name = takes_trailing_arg(c->verb) && c->argc > 1 ? args_but_last(c) :
+	    xstrdup(c->args);
 	rc = store_network_find(r->app->st, c->argv[0], out);
 	if (rc == 1 && c->argc > 1)
 		rc = store_network_find(r->app->st, c->args, out);
-	if (rc == -1)
-		return -1;
-	if (rc == 0 && (!must_be_open || out->state == NET_OPEN))
+	if (rc == 1 && c->argc > 2 && takes_trailing_arg(c->verb))
+		rc = store_network_find(r->app->st, name, out);
+	if (rc == 0 && (!must_be_open || out->state == NET_OPEN)) {
+		free(name);
 		return 0;
+	}
+	if (rc == -1) {
+		free(name);
+		return -1;
+	}
 
 	v = act_vars(r);
-	tvars_set(v, "name", c->argv[0]);
+	tvars_set(v, "name", rc == 0 ? out->title : name);
 	if (rc == 0) {
 		/* It exists but is proposed, closed or rejected. */
 		act_set_network(v, out);
 		tvars_set_bool(v, out->state == NET_PROPOSED ? "proposed" :
 		    out->state == NET_CLOSED ? "closed" : "rejected", 1);
 		network_clear(out);
+		free(name);
 		rc = act_reply(r, "network-not-open", v) == -1 ? -1 : 1;
 		tvars_free(v);
 		return rc;
 	}
 	if ((nets = store_networks(r->app->st, &n)) == NULL) {
+		free(name);
 		tvars_free(v);
 		return -1;
 	}
+	guess = slug_from_title(name);
+	example = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct tvars *item;
 
 		if (nets[i].state != NET_OPEN)
 			continue;
-		if (slug_near(c->argv[0], nets[i].slug)) {
+		if (slug_near(c->argv[0], nets[i].slug) ||
+		    slug_near(guess, nets[i].slug)) {
 			item = tvars_add_item(v, "candidates");
 			act_set_network(item, &nets[i]);
+			if (example == NULL)
+				example = xstrdup(nets[i].slug);
 		}
 		item = tvars_add_item(v, "networks");
 		act_set_network(item, &nets[i]);
 	}
+	if (example == NULL)
+		example = first_open_slug(nets, n);
+	set_example(r, v, example);
 	networks_free(nets, n);
+	free(example);
+	free(guess);
+	free(name);
 	rc = act_reply(r, "unknown-network", v) == -1 ? -1 : 1;
 	tvars_free(v);
 	return rc;

@@ -69,6 +69,9 @@ int	act_leave(struct req *);
 int	act_follow(struct req *, int follow);
 int	act_delivery(struct req *, int digest);
 int	act_confirm(struct req *, const char *ctx_token);
+/* One of our tokens among the words of the command line, the Subject or
+ * the text: 0 found (*t filled, free with token_clear), 1 none, -1 error. */
+int	act_find_token(struct req *, struct token *);
 int	act_call_join(struct req *, int64_t network_id);
 
 /* network.c */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actions.h"
 #include "app.h"
 #include "cli.h"
 #include "config.h"
@@ -275,10 +276,29 @@ network_close_cli(struct app *app, int argc, char **argv)
 		return usage("leernet network close SLUG");
 	if (find_network_or_fail(app, argv[1], &n) != 0)
 		return EXIT_DATAERR;
-	rc = store_network_set_state(app->st, n.id, NET_CLOSED, "leernet "
-	    "network close", "", time(NULL));
+	{
+		/* The same effect as a lead's "sluit": what is left of the
+		 * calendar is cancelled for everyone. */
+		struct req r = { 0 };
+
+		r.app = app;
+		r.now = time(NULL);
+		r.sender = "leernet network close";
+		r.sender_name = "";
+		rc = store_begin(app->st);
+		if (rc == 0)
+			rc = store_network_set_state(app->st, n.id, NET_CLOSED,
+			    r.sender, "", r.now);
+		if (rc == 0)
+			rc = meeting_cancel_all(&r, &n);
+		if (rc == 0)
+			rc = store_commit(app->st);
+		if (rc != 0)
+			store_rollback(app->st);
+	}
 	if (rc == 0)
-		printf("network %s closed\n", n.slug);
+		printf("network %s closed; its future meetings are cancelled "
+		    "(sent with the next 'once' or by the daemon)\n", n.slug);
 	network_clear(&n);
 	return rc == 0 ? 0 : EXIT_SOFTWARE;
 }

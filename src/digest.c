@@ -147,7 +147,7 @@ struct netdata {
 	struct rsvp_counts	*counts;	/* per mt */
 	char			*leads;
 	char			*proposer;	/* proposed networks */
-	size_t			 members, followers;
+	size_t			 members, followers;	/* active, leads apart */
 };
 
 struct ctx {
@@ -247,7 +247,7 @@ load_network(struct ctx *c, struct netdata *nd)
 		if (nd->mem[i].state == MS_ACTIVE) {
 			if (nd->mem[i].role == ROLE_FOLLOWER)
 				nd->followers++;
-			else
+			else if (nd->mem[i].role == ROLE_MEMBER)
 				nd->members++;
 		}
 	nd->leads = store_network_leads(st, n->id);
@@ -376,21 +376,22 @@ news_title(const char *subject, const struct network *n)
 	static const char *const verbs[] = { "bericht", "post" };
 	const char *s = subject;
 	size_t k = 0;
+	char *t;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
 	for (size_t i = 0; k == 0 && i < ARRAY_LEN(verbs); i++)
 		k = starts_word(s, verbs[i]);
 	if (k > 0) {
-		const char *t = s + k;
+		const char *w = s + k;
 		size_t m;
 
-		while (*t == ' ' || *t == '\t')
-			t++;
-		if ((m = starts_word(t, n->slug)) == 0)
-			m = starts_word(t, n->title);
+		while (*w == ' ' || *w == '\t')
+			w++;
+		if ((m = starts_word(w, n->slug)) == 0)
+			m = starts_word(w, n->title);
 		if (m > 0) {
-			s = t + m;
+			s = w + m;
 			/* "bericht rekenen: x", "bericht rekenen - x" */
 			while (*s == ' ' || *s == '\t' || *s == ':' || *s == '-')
 				s++;
@@ -398,7 +399,16 @@ news_title(const char *subject, const struct network *n)
 				s += 4;
 		}
 	}
-	return xstrdup(s);
+	/* One line, whatever the mail's Subject held. */
+	t = xstrdup(s);
+	for (char *q = t, *w = t;; q++) {
+		if (*q == '\r' || *q == '\n' || *q == '\t') {
+			if (w == t || w[-1] != ' ')
+				*w++ = ' ';
+		} else if ((*w++ = *q) == '\0')
+			break;
+	}
+	return t;
 }
 
 static void
@@ -442,8 +452,10 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 	for (size_t i = 0; i < nd->nmem; i++) {
 		const struct member *x = &nd->mem[i];
 
+		/* Those who joined after the recipient (or within the
+		 * window): not who was there when they came. */
 		if (x->state != MS_ACTIVE || x->role == ROLE_FOLLOWER ||
-		    x->since < from || x->person_id == pid)
+		    x->since <= from || x->person_id == pid)
 			continue;
 		if ((r = store_digest_seen(st, pid, "member", x->person_id,
 		    n->id)) == -1)
@@ -645,7 +657,7 @@ build_member(struct ctx *c, const struct person *p, const struct sub *subs,
 		enum mstate ms;
 		time_t from = p->created > c->window ? p->created : c->window;
 
-		if (nd->n->state != NET_OPEN || nd->changed < from)
+		if (nd->n->state != NET_OPEN || nd->changed <= from)
 			continue;
 		if ((r = store_membership(c->app->st, nd->n->id, p->id, &role,
 		    &ms)) == -1)

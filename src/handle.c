@@ -17,6 +17,7 @@
 #include "command.h"
 #include "config.h"
 #include "handle.h"
+#include "list.h"
 #include "log.h"
 #include "message.h"
 #include "reply.h"
@@ -167,6 +168,79 @@ out:
 	return rc;
 }
 
+/*
+ * Mail to one or more network lists: one transaction, and per list its own
+ * processed key (the list address), so the same mail Cc'd to two lists
+ * goes to each once and a second copy in the inbox changes nothing.
+ */
+static enum disposition
+handle_lists(struct app *app, const struct message *m, const char *raw,
+    size_t len, char **slugs, time_t now)
+{
+	enum mail_kind kind;
+	const char *why;
+	char outcome[64];
+	int rc = 0, human = 0, bounced = 0;
+
+	if (store_begin(app->st) == -1)
+		return DISP_RETRY;
+	kind = classify(m, app->cfg, &why);
+	for (size_t i = 0; rc == 0 && slugs[i] != NULL; i++) {
+		struct req r = { 0 };
+		char *addr = list_address(app->cfg, slugs[i]);
+		char *key = xasprintf("%s %s", m->message_id, addr);
+
+		free(addr);
+		if ((rc = store_processed_get(app->st, key, outcome,
+		    sizeof(outcome))) != 1) {
+			if (rc == 0 && (strcmp(outcome, "human") == 0 ||
+			    strcmp(outcome, "ratelimited") == 0))
+				human = 1;
+			free(key);
+			continue;
+		}
+		r.app = app;
+		r.msg = m;
+		r.now = now;
+		r.sender = m->from.addr;
+		r.sender_name = m->from.name;
+		if (kind == MAIL_PERSON)
+			rc = list_handle(&r, slugs[i], raw, len);
+		else if (kind == MAIL_BOUNCE) {
+			if (!bounced)
+				handle_bounce(app, m, now);
+			bounced = 1;
+			r.outcome = "bounce";
+			rc = 0;
+		} else {
+			/* Machines and our own mail: never passed on. */
+			log_info("not passing %s on to list %s: %s", r.sender,
+			    slugs[i], why);
+			r.outcome = "machine";
+			rc = 0;
+		}
+		if (rc == 0 && r.outcome == NULL)
+			r.outcome = "human";
+		if (rc == 0 && (strcmp(r.outcome, "human") == 0 ||
+		    strcmp(r.outcome, "ratelimited") == 0))
+			human = 1;
+		if (rc == 0 && store_processed_add(app->st, key, m->message_id,
+		    r.sender, r.outcome, now) == -1)
+			rc = -1;
+		if (rc == 0)
+			log_info("from %s to list %s: %s", r.sender, slugs[i],
+			    r.outcome);
+		free(key);
+	}
+	if (rc == -1 || store_commit(app->st) == -1) {
+		store_rollback(app->st);
+		log_warnx("not handled; it stays in the inbox and is tried "
+		    "again");
+		return DISP_RETRY;
+	}
+	return human ? DISP_HUMAN : DISP_DONE;
+}
+
 enum disposition
 handle_message(struct app *app, const char *raw, size_t len, time_t now)
 {
@@ -174,7 +248,7 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 	struct req r = { 0 };
 	enum mail_kind kind;
 	const char *why;
-	char *key = NULL, outcome[64];
+	char *key = NULL, outcome[64], **lists = NULL;
 	enum disposition d = DISP_RETRY;
 	int rc;
 
@@ -188,6 +262,12 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		log_warnx("no usable From address; moving it to the failed "
 		    "folder");
 		d = DISP_FAILED;
+		goto out;
+	}
+	/* Mail to a network list goes to the lists, not the commands. */
+	if (list_targets(m, app->cfg, &lists) > 0 ||
+	    list_thread(app->st, app->cfg, m, &lists) > 0) {
+		d = handle_lists(app, m, raw, len, lists, now);
 		goto out;
 	}
 	/* The same mail to another target address (a list) is another
@@ -250,6 +330,7 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 out:
 	log_set_msgid(NULL);
 	free(key);
+	list_targets_free(lists);
 	message_free(m);
 	return d;
 }

@@ -48,6 +48,7 @@ int	mailimap_response_data_parse(mailstream *, MMAPString *,
 #define IMAP_SET_MAX_RANGES	500	/* per command: far below the 8-64 KB
 					 * line limits of servers */
 #define IMAP_IDLE_MAX_LINES	100000	/* untagged lines before "+" */
+#define IMAP_BATCH_BYTES	(64u * 1024 * 1024)	/* bodies held at once */
 #define KEYWORD_HUMAN		"leernet-human"
 
 enum imap_state {
@@ -288,6 +289,9 @@ verify_peer(struct imap_source *s, const struct server_conf *mb,
 		mailstream_certificate_chain_free(chain);
 	if (r == -1) {
 		snprintf(err, errlen, "%s: %s", s->where, why);
+		/* Not a word more to a server we cannot trust, not even
+		 * LOGOUT: it would only wait for the answer of an impostor. */
+		lose(s);
 		return -1;
 	}
 	log_debug("%s: certificate ok for %s", s->where, s->host);
@@ -927,6 +931,96 @@ take_bodies(clist *list, const uint32_t *uids, size_t n,
 	}
 }
 
+/* The RFC822.SIZE of each of uids (sorted) into sizes, from list. */
+static void
+take_sizes(clist *list, const uint32_t *uids, size_t n, uint32_t *sizes)
+{
+	for (clistiter *it = clist_begin(list); it; it = clist_next(it)) {
+		struct mailimap_msg_att *ma = clist_content(it);
+		uint32_t uid = 0, size = 0;
+		const uint32_t *slot;
+
+		for (clistiter *ai = clist_begin(ma->att_list); ai;
+		    ai = clist_next(ai)) {
+			struct mailimap_msg_att_item *item = clist_content(ai);
+			struct mailimap_msg_att_static *st;
+
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+				continue;
+			st = item->att_data.att_static;
+			if (st->att_type == MAILIMAP_MSG_ATT_UID)
+				uid = st->att_data.att_uid;
+			else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+				size = st->att_data.att_rfc822_size;
+		}
+		if (uid != 0 && (slot = bsearch(&uid, uids, n, sizeof(uid),
+		    cmp_u32)) != NULL)
+			sizes[slot - uids] = size;
+	}
+}
+
+/*
+ * Shorten the batch to what fits in IMAP_BATCH_BYTES (one message at
+ * least): after a week away, hundreds of mails with attachments must not
+ * all be held in memory at once.  The rest is fetched next (pending).
+ */
+static int
+limit_batch(struct imap_source *s, const uint32_t *uids, size_t *np)
+{
+	size_t n = *np, done = 0, k;
+	uint64_t total = 0;
+	uint32_t *sizes;
+	int r;
+
+	if (n <= 1)
+		return 0;
+	sizes = xcalloc(n, sizeof(*sizes));
+	while (done < n) {
+		struct mailimap_fetch_type *ft;
+		struct mailimap_fetch_att *att;
+		struct mailimap_set *set;
+		clist *list = NULL;
+		size_t used;
+
+		set = uid_set(uids + done, n - done, &used);
+		if ((ft = mailimap_fetch_type_new_fetch_att_list_empty()) ==
+		    NULL || (att = mailimap_fetch_att_new_rfc822_size()) ==
+		    NULL ||
+		    mailimap_fetch_type_new_fetch_att_list_add(ft, att) !=
+		    MAILIMAP_NO_ERROR ||
+		    (att = mailimap_fetch_att_new_uid()) == NULL ||
+		    mailimap_fetch_type_new_fetch_att_list_add(ft, att) !=
+		    MAILIMAP_NO_ERROR)
+			fatalx("mailimap_fetch_type: out of memory");
+		r = mailimap_uid_fetch(s->im, set, ft, &list);
+		mailimap_fetch_type_free(ft);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR) {
+			if (list != NULL)
+				mailimap_fetch_list_free(list);
+			free(sizes);
+			return op_fail(s, r, "UID FETCH (RFC822.SIZE)");
+		}
+		take_sizes(list, uids, n, sizes);
+		mailimap_fetch_list_free(list);
+		done += used;
+	}
+	for (k = 0; k < n; k++) {
+		total += sizes[k];
+		if (k > 0 && total > IMAP_BATCH_BYTES)
+			break;
+	}
+	free(sizes);
+	if (k < n) {
+		log_debug("%s: %zu of %zu message(s) now, the rest after them "
+		    "(%u MB per batch)", s->where, k, n,
+		    IMAP_BATCH_BYTES / (1024 * 1024));
+		*np = k;
+		s->pending = 1;
+	}
+	return 0;
+}
+
 int
 imap_fetch(void *h, size_t max, struct source_batch *b)
 {
@@ -952,6 +1046,10 @@ imap_fetch(void *h, size_t max, struct source_batch *b)
 	if (n > max) {
 		s->pending = 1;
 		n = max;
+	}
+	if (limit_batch(s, uids, &n) == -1) {
+		free(uids);
+		return -1;
 	}
 	log_debug("%s: %zu pending message(s)%s", s->where, n,
 	    s->pending ? ", more after these" : "");

@@ -26,6 +26,7 @@
 #define HUMAN_FILE	".leernet-human"
 #define HUMAN_FILE_MAX	(16u * 1024 * 1024)
 #define MSG_MAX		(256u * 1024 * 1024)	/* larger is not mail */
+#define BATCH_BYTES	(64u * 1024 * 1024)	/* bodies held at once */
 
 struct maildir_source {
 	char		*root;		/* holds cur/ new/ tmp/ */
@@ -49,6 +50,7 @@ struct entry {
 	const char	*base;		/* NAME... inside file */
 	size_t		 keylen;	/* the unique part: NAME up to ':' */
 	struct timespec	 mtime;
+	off_t		 size;
 };
 
 static const char *const subdirs[] = { "new", "cur" };
@@ -105,7 +107,7 @@ entries_free(struct entry *e, size_t n)
 static struct entry *
 entry_find(struct entry *e, size_t n, const char *key)
 {
-	struct entry k = { NULL, key, strlen(key), { 0, 0 } };
+	struct entry k = { NULL, key, strlen(key), { 0, 0 }, 0 };
 
 	return n ? bsearch(&k, e, n, sizeof(*e), entry_cmp_key) : NULL;
 }
@@ -168,6 +170,7 @@ scan(struct maildir_source *md, struct entry **ep, size_t *np)
 			e[n].base = e[n].file + strlen(subdirs[d]) + 1;
 			e[n].keylen = strcspn(e[n].base, ":");
 			e[n].mtime = st.st_mtim;
+			e[n].size = st.st_size;
 			n++;
 		}
 		closedir(dir);
@@ -614,6 +617,7 @@ maildir_fetch(void *h, size_t max, struct source_batch *b)
 	struct maildir_source *md = h;
 	struct entry *e;
 	size_t n, k = 0;
+	uint64_t total = 0;
 
 	b->msgs = NULL;
 	b->n = 0;
@@ -640,6 +644,16 @@ maildir_fetch(void *h, size_t max, struct source_batch *b)
 		for (size_t i = max; i < n; i++)
 			free(e[i].file);
 		n = max;
+	}
+	/* A backlog of large mail is not all read into memory at once. */
+	for (size_t i = 0; i < n; i++) {
+		total += (uint64_t)e[i].size;
+		if (i > 0 && total > BATCH_BYTES) {
+			md->pending = 1;
+			for (size_t j = i; j < n; j++)
+				free(e[j].file);
+			n = i;
+		}
 	}
 	b->msgs = xcalloc(n ? n : 1, sizeof(*b->msgs));
 	for (size_t i = 0; i < n; i++) {

@@ -149,8 +149,21 @@ meeting_invite_person(struct req *r, const struct network *n,
 
 	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &count)) == NULL)
 		return -1;
-	for (size_t i = 0; i < count && rc == 0; i++)
-		rc = send_calendar(r, n, &ms[i], person_id, 0, ms[i].sequence);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		/*
+		 * Someone who comes back holds our cancellation: only a
+		 * higher SEQUENCE brings the meeting back into their
+		 * calendar (Google ignores, Outlook calls it out of date).
+		 */
+		if ((rc = store_meeting_sent_to(r->app->st, ms[i].id,
+		    person_id)) == 1) {
+			ms[i].sequence++;
+			rc = store_meeting_update(r->app->st, &ms[i], r->now);
+		}
+		if (rc == 0)
+			rc = send_calendar(r, n, &ms[i], person_id, 0,
+			    ms[i].sequence);
+	}
 	meetings_free(ms, count);
 	return rc;
 }
@@ -165,10 +178,17 @@ meeting_uninvite_person(struct req *r, const struct network *n,
 
 	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &count)) == NULL)
 		return -1;
-	/* A higher SEQUENCE than the invitation, for this person only. */
-	for (size_t i = 0; i < count && rc == 0; i++)
-		rc = send_calendar(r, n, &ms[i], person_id, 1,
-		    ms[i].sequence + 1);
+	/*
+	 * A higher SEQUENCE than the invitation, for this person only; it is
+	 * stored, so that whatever is sent next (to anyone) is higher still.
+	 */
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		ms[i].sequence++;
+		if ((rc = store_meeting_update(r->app->st, &ms[i],
+		    r->now)) == 0)
+			rc = send_calendar(r, n, &ms[i], person_id, 1,
+			    ms[i].sequence);
+	}
 	meetings_free(ms, count);
 	return rc;
 }
@@ -220,7 +240,7 @@ meeting_number(struct req *r)
 
 /* Checks shared by every meeting command: network open, sender lead. */
 static int
-lead_network(struct req *r, struct network *n, const char *usage_tmpl)
+lead_network(struct req *r, struct network *n)
 {
 	struct tvars *v;
 	int rc;
@@ -233,7 +253,6 @@ lead_network(struct req *r, struct network *n, const char *usage_tmpl)
 		network_clear(n);
 		return reply_v(r, "not-lead", v) == -1 ? -1 : 1;
 	}
-	(void)usage_tmpl;
 	return 0;
 }
 
@@ -319,7 +338,7 @@ act_meeting(struct req *r)
 	char *arg;
 	int rc;
 
-	if ((rc = lead_network(r, &n, "meeting-usage")) != 0)
+	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
 	date = request_kv(r->cmd, "datum", "date", "dag", "day", NULL);
 	time_ = request_kv(r->cmd, "tijd", "time", NULL);
@@ -469,7 +488,7 @@ act_move(struct req *r)
 	struct meeting m = { 0 };
 	int rc;
 
-	if ((rc = lead_network(r, &n, "move-usage")) != 0)
+	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0)
 		rc = move_meeting(r, &n, &m);
@@ -541,7 +560,7 @@ act_cancel(struct req *r)
 	char *arg;
 	int rc;
 
-	if ((rc = lead_network(r, &n, "cancel-usage")) != 0)
+	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0) {
 		v = act_vars(r);
@@ -594,6 +613,75 @@ collect_addresses(const char *body, char ***out)
 	return n;
 }
 
+/*
+ * The addresses standing alone on a line of the whole text, quoted (">")
+ * or not: what is left of the list our reminder pre-filled once the lead
+ * deleted the absent and pressed Reply.  Header blocks ("Aan: x@y"),
+ * attribution lines and our footer hold more than an address on their
+ * line, so they do not count.  One address a line; caller frees.
+ */
+static char *
+listed_addresses(const char *text)
+{
+	struct buf b;
+	const char *p = text ? text : "", *e;
+
+	buf_init(&b, 64 * 1024);
+	for (; *p; p = *e ? e + 1 : e) {
+		const char *q;
+		size_t len;
+
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		q = p;
+		while (q < e && (*q == '>' || *q == ' ' || *q == '\t'))
+			q++;
+		len = (size_t)(e - q);
+		while (len && (q[len - 1] == ' ' || q[len - 1] == '\t' ||
+		    q[len - 1] == '\r'))
+			len--;
+		if (len == 0 || memchr(q, '@', len) == NULL ||
+		    memchr(q, ' ', len) || memchr(q, '\t', len))
+			continue;
+		if (buf_add(&b, q, len) == -1 || buf_addc(&b, '\n') == -1)
+			break;
+	}
+	return buf_steal(&b);
+}
+
+/*
+ * Is this mail a reply to the attendance reminder of m that went to the
+ * sender?  Only that mail's recipient knows its Message-ID, so the reply
+ * proves the sender as a confirmation round trip does.  1, 0, or -1.
+ */
+static int
+reminder_reply(struct req *r, const struct meeting *m)
+{
+	const struct message *msg = r->msg;
+	size_t nids;
+
+	if (msg == NULL)
+		return 0;
+	nids = msg->nreferences + 1;
+	for (size_t i = 0; i < nids; i++) {
+		const char *id = i == 0 ? msg->in_reply_to :
+		    msg->references[i - 1];
+		struct sent_ctx ctx = { 0 };
+		int rc, hit;
+
+		if (id == NULL || *id == '\0')
+			continue;
+		if ((rc = store_sent_get(r->app->st, id, &ctx)) == -1)
+			return -1;
+		hit = rc == 0 && strcmp(ctx.kind, "reminder") == 0 &&
+		    ctx.meeting_id == m->id && ctx.person_id == r->person_id;
+		sent_ctx_clear(&ctx);
+		if (hit)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 do_attendance(struct req *r, const struct network *n, struct meeting *m,
     const char *list)
@@ -630,6 +718,8 @@ do_attendance(struct req *r, const struct network *n, struct meeting *m,
 			struct tvars *item = tvars_add_item(v, "unknown");
 
 			tvars_set(item, "email", addrs[i]);
+			/* A heading once, not once per item. */
+			tvars_set_bool(v, "any_unknown", 1);
 		}
 		person_clear(&p);
 	}
@@ -654,21 +744,32 @@ act_attendance(struct req *r)
 	char *arg;
 	int rc;
 
-	if ((rc = lead_network(r, &n, "attendance-usage")) != 0)
+	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
-	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0) {
+	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0 &&
+	    (rc = reminder_reply(r, &m)) != -1) {
 		const char *body = r->cmd->body ? r->cmd->body : "";
+		char *listed = NULL, **addrs;
+		size_t naddr = collect_addresses(body, &addrs);
+		int reminded = rc;
 
+		for (size_t i = 0; i < naddr; i++)
+			free(addrs[i]);
+		free(addrs);
+		/* A plain reply to the reminder: the list is in the quote. */
+		if (reminded && naddr == 0)
+			body = listed = listed_addresses(r->msg->full_text);
 		v = act_vars(r);
 		act_set_network(v, &n);
 		set_meeting_vars(r->app, v, &m, r->lang);
 		/* The list goes into the token, bounded by the body cap. */
 		arg = xasprintf("%d\t%.60000s", m.number, body);
-		rc = act_need_proof_with(r, "confirm-meeting",
+		rc = reminded ? 1 : act_need_proof_with(r, "confirm-meeting",
 		    "meeting-attendance", n.id, arg, v);
 		if (rc == 1)
 			rc = do_attendance(r, &n, &m, body);
 		free(arg);
+		free(listed);
 		tvars_free(v);
 	}
 	meeting_clear(&m);

@@ -133,7 +133,7 @@ act_call_join(struct req *r, int64_t network_id)
 			tvars_set_bool(v, n.state == NET_CLOSED ? "closed" :
 			    n.state == NET_PROPOSED ? "proposed" : "rejected", 1);
 		}
-		tvars_set(v, "name", n.slug ? n.slug : "");
+		tvars_set(v, "name", n.title ? n.title : "");
 		rc = act_reply(r, "network-not-open", v);
 		tvars_free(v);
 	}
@@ -267,20 +267,29 @@ find_token_in(struct req *r, const char *text, struct token *t, int *tries)
 }
 
 int
+act_find_token(struct req *r, struct token *t)
+{
+	int rc, tries = 0;
+
+	rc = find_token_in(r, r->cmd->args ? r->cmd->args : "", t, &tries);
+	if (rc == 1)
+		rc = find_token_in(r, r->msg->subject, t, &tries);
+	if (rc == 1)
+		rc = find_token_in(r, r->msg->full_text, t, &tries);
+	return rc;
+}
+
+int
 act_confirm(struct req *r, const char *ctx_token)
 {
 	struct token t = { 0 };
 	struct tvars *v;
-	int rc = 1, tries = 0;
+	int rc = 1;
 
 	if (ctx_token && *ctx_token)
 		rc = store_token_get(r->app->st, ctx_token, &t);
 	if (rc == 1)
-		rc = find_token_in(r, r->cmd->args ? r->cmd->args : "", &t, &tries);
-	if (rc == 1)
-		rc = find_token_in(r, r->msg->subject, &t, &tries);
-	if (rc == 1)
-		rc = find_token_in(r, r->msg->full_text, &t, &tries);
+		rc = act_find_token(r, &t);
 	if (rc == -1)
 		return -1;
 

@@ -29,7 +29,7 @@
 #define MIME_DEPTH_MAX	20
 #define MIME_PARTS_MAX	200
 #define NEST_FIELDS_MAX	64		/* multipart/message types libetpan sees */
-#define MIME_DELIMS_MAX	1000		/* "--" lines it sees */
+#define MIME_DELIMS_MAX	5000		/* "--" lines it sees */
 #define HEADERS_MAX	1000
 #define HEADER_VALUE_MAX (64u * 1024)
 #define ADDRS_MAX	1000
@@ -87,17 +87,22 @@ span_trim(struct span s)
 	return s;
 }
 
+/* Case-insensitive (ASCII) equality of n bytes. */
+static int
+eq_ci(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lc(a[i]) != lc(b[i]))
+			return 0;
+	return 1;
+}
+
 static int
 span_starts(struct span s, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
-	if (s.n < n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (lc(s.p[i]) != lc(prefix[i]))
-			return 0;
-	return 1;
+	return s.n >= n && eq_ci(s.p, prefix, n);
 }
 
 static int
@@ -117,13 +122,11 @@ static int
 span_contains(struct span s, const char *needle)
 {
 	size_t n = strlen(needle);
+	char first = lc(needle[0]);
 
-	for (size_t i = 0; i + n <= s.n; i++) {
-		struct span t = { s.p + i, s.n - i };
-
-		if (span_starts(t, needle))
+	for (size_t i = 0; i + n <= s.n; i++)
+		if (lc(s.p[i]) == first && eq_ci(s.p + i, needle, n))
 			return 1;
-	}
 	return 0;
 }
 
@@ -1530,8 +1533,10 @@ struct lines {
 static void
 lines_split(const char *s, struct lines *l)
 {
-	size_t cap = 64;
+	size_t cap = 1;
 
+	for (const char *p = s; (p = strchr(p, '\n')) != NULL; p++)
+		cap++;
 	l->v = xreallocarray(NULL, cap, sizeof(*l->v));
 	l->n = 0;
 	while (*s) {
@@ -1544,10 +1549,6 @@ lines_split(const char *s, struct lines *l)
 		sp.n = (size_t)(e - s);
 		if (sp.n > 0 && sp.p[sp.n - 1] == '\r')
 			sp.n--;
-		if (l->n == cap) {
-			cap *= 2;
-			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
-		}
 		l->v[l->n++] = sp;
 		s = *e ? e + 1 : e;
 	}

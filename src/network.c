@@ -9,16 +9,20 @@
 
 #include "actions.h"
 #include "config.h"
+#include "dates.h"
 #include "log.h"
 #include "message.h"
 #include "reply.h"
 #include "slug.h"
+#include "staff.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
 
 #define TOKEN_LEN	12
 #define MODERATE_TTL	(30 * 24 * 3600)
+#define STATUS_MEETINGS	5		/* next meetings shown by status */
+#define TITLE_MAX	120		/* bytes of a proposed network's title */
 
 static int
 reply_v(struct req *r, const char *tmpl, struct tvars *v)
@@ -27,6 +31,59 @@ reply_v(struct req *r, const char *tmpl, struct tvars *v)
 
 	tvars_free(v);
 	return rc == -1 ? -1 : 0;
+}
+
+/* Hours as people write them: "2", "2,5" (nl) or "2.5" (en). */
+static void
+set_hours(struct tvars *v, const char *name, long seconds, enum lang lang)
+{
+	long tenths = (seconds * 10 + 1800) / 3600;
+
+	if (tenths % 10 == 0)
+		tvars_setf(v, name, "%ld", tenths / 10);
+	else
+		tvars_setf(v, name, "%ld%c%ld", tenths / 10,
+		    lang == LANG_EN ? '.' : ',', tenths % 10);
+}
+
+/* The network's planned meetings still to come, at most max, into v as
+ * "meetings" (with RSVP counts); the first one's time as "next". */
+static int
+add_meetings(struct req *r, struct tvars *v, const struct network *n,
+    size_t max)
+{
+	struct meeting *ms;
+	size_t count;
+	int rc = 0;
+
+	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &count)) == NULL)
+		return -1;
+	for (size_t i = 0; i < count && i < max; i++) {
+		struct tvars *item = tvars_add_item(v, "meetings");
+		struct rsvp_counts rc_counts;
+		struct dt_span span;
+		char *when;
+
+		dt_span_set(r->app->zone, ms[i].start, ms[i].end, &span);
+		when = dt_format_span(&span, r->lang);
+		if (i == 0)
+			tvars_set(v, "next", when);
+		tvars_setf(item, "number", "%d", ms[i].number);
+		tvars_set(item, "when", when);
+		tvars_set(item, "location", ms[i].location);
+		tvars_set(item, "topic", ms[i].topic);
+		free(when);
+		if (store_rsvp_counts(r->app->st, &ms[i], &rc_counts) == -1) {
+			rc = -1;
+			break;
+		}
+		tvars_setf(item, "accepted", "%zu", rc_counts.accepted);
+		tvars_setf(item, "declined", "%zu", rc_counts.declined);
+		tvars_setf(item, "tentative", "%zu", rc_counts.tentative);
+		tvars_setf(item, "needs_action", "%zu", rc_counts.needs_action);
+	}
+	meetings_free(ms, count);
+	return rc;
 }
 
 int
@@ -66,6 +123,11 @@ act_networks(struct req *r)
 		if (store_network_counts(r->app->st, nets[i].id, &leads,
 		    &members) == 0)
 			tvars_setf(item, "members", "%zu", members);
+		if (add_meetings(r, item, &nets[i], 1) == -1) {
+			networks_free(nets, n);
+			tvars_free(v);
+			return -1;
+		}
 	}
 	networks_free(nets, n);
 	tvars_set_bool(v, "none", open == 0);
@@ -143,6 +205,38 @@ ask_coordinators(struct req *r, const struct network *n)
 	return 0;
 }
 
+/*
+ * A title as it will be shown everywhere: one line, runs of white space
+ * and control characters one space, at most TITLE_MAX bytes (cut on a
+ * character boundary).  Caller frees.
+ */
+static char *
+clean_title(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1);
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch <= ' ' || ch == 0x7f) {
+			if (n > 0 && out[n - 1] != ' ')
+				out[n++] = ' ';
+			continue;
+		}
+		out[n++] = *s;
+	}
+	if (n > TITLE_MAX) {
+		n = TITLE_MAX;
+		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
+			n--;
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
 int
 act_start(struct req *r)
 {
@@ -151,30 +245,34 @@ act_start(struct req *r)
 	struct tvars *v = act_vars(r);
 	char *question = xstrdup(c->body ? c->body : "");
 	char *q = str_trim(question);
+	char *title = clean_title(c->args ? c->args : "");
 	int rc;
 
-	if (c->args == NULL || *c->args == '\0' || *q == '\0') {
-		tvars_set_bool(v, "no_title", c->args == NULL || *c->args == '\0');
+	if (*title == '\0' || *q == '\0') {
+		tvars_set_bool(v, "no_title", *title == '\0');
 		tvars_set_bool(v, "no_question", *q == '\0');
 		rc = reply_v(r, "start-usage", v);
 		free(question);
+		free(title);
 		return rc;
 	}
-	rc = store_network_pending_proposal(r->app->st, c->args, r->person_id,
+	rc = store_network_pending_proposal(r->app->st, title, r->person_id,
 	    &n);
 	if (rc == 0) {
 		/* Asked again: the coordinators were told once already. */
 		act_set_network(v, &n);
 		network_clear(&n);
 		free(question);
+		free(title);
 		return reply_v(r, "start-duplicate", v);
 	}
-	if (rc == -1 || add_unique(r, c->args, q, &n.id, &n.slug) == -1) {
+	if (rc == -1 || add_unique(r, title, q, &n.id, &n.slug) == -1) {
 		tvars_free(v);
 		free(question);
+		free(title);
 		return -1;
 	}
-	n.title = xstrdup(c->args);
+	n.title = title;
 	n.question = xstrdup(q);
 	n.state = NET_PROPOSED;
 	free(question);
@@ -251,22 +349,74 @@ tell_outcome(struct req *r, const struct network *n, const char *tmpl,
 	return rc;
 }
 
+/* "Name <a@b>", "a@b" → "a@b", lower-cased; NULL when it is no address.
+ * Caller frees. */
+static char *
+address_of(const char *s)
+{
+	const char *lt = strchr(s, '<'), *gt;
+	char *a, *t;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	else
+		a = xstrdup(s);
+	t = str_trim(a);
+	memmove(a, t, strlen(t) + 1);
+	str_lower(a);
+	if (!staff_email_valid(a)) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* May this address lead a network?  1 yes, 0 no, -1 error. */
+static int
+may_lead(struct req *r, const char *email)
+{
+	struct person p = { 0 };
+	int rc;
+
+	if (!config_domain_allowed(r->app->cfg, email))
+		return 0;
+	if (!r->app->cfg->staff_only || config_is_coordinator(r->app->cfg,
+	    email))
+		return 1;
+	if ((rc = store_person_get(r->app->st, email, &p)) == -1)
+		return -1;
+	rc = rc == 0 && p.in_staff;
+	person_clear(&p);
+	return rc;
+}
+
 static int
 approve(struct req *r, struct network *n, struct tvars *v)
 {
-	const char *lead = request_kv(r->cmd, "lead", "trekker", NULL);
+	const char *named = request_kv(r->cmd, "lead", "trekker", NULL);
 	struct person proposer = { 0 };
+	char *lead = NULL;
 	int64_t lead_id;
 	int rc;
 
 	if (n->proposer_id && store_person_by_id(r->app->st, n->proposer_id,
 	    &proposer) == -1)
 		return -1;
-	if (lead == NULL || *lead == '\0')
-		lead = proposer.email;
-	if (lead == NULL || !config_domain_allowed(r->app->cfg, lead)) {
-		tvars_set(v, "lead", lead ? lead : "");
+	if (named != NULL && *named != '\0')
+		lead = address_of(named);
+	else if (proposer.email != NULL)
+		lead = xstrdup(proposer.email);
+	if (lead == NULL || (rc = may_lead(r, lead)) != 1) {
+		if (lead != NULL && rc == -1) {
+			free(lead);
+			person_clear(&proposer);
+			return -1;
+		}
+		tvars_set(v, "lead", lead ? lead : named ? named : "");
+		tvars_set_bool(v, "not_staff", lead != NULL &&
+		    config_domain_allowed(r->app->cfg, lead));
 		rc = act_reply(r, "approve-bad-lead", v);
+		free(lead);
 		person_clear(&proposer);
 		return rc;
 	}
@@ -277,6 +427,7 @@ approve(struct req *r, struct network *n, struct tvars *v)
 	    &lead_id) == -1 ||
 	    store_membership_set(r->app->st, n->id, lead_id, ROLE_LEAD,
 	    MS_ACTIVE, r->now) == -1) {
+		free(lead);
 		person_clear(&proposer);
 		return -1;
 	}
@@ -287,6 +438,7 @@ approve(struct req *r, struct network *n, struct tvars *v)
 		rc = tell_outcome(r, n, "lead-added", lead_id, v);
 	if (rc == 0)
 		rc = send_call(r, n, lead);
+	free(lead);
 	person_clear(&proposer);
 	return rc;
 }
@@ -326,11 +478,20 @@ act_decide(struct req *r, const char *ctx_token)
 			return reply_v(r, "decide-usage", v);
 		}
 		rc = store_network_by_id(r->app->st, t.network_id, &n);
-	} else if (r->proof && r->cmd->argc > 0)
+	} else if ((rc = act_find_token(r, &t)) == 0 &&
+	    strcmp(t.action, "moderate") == 0 && t.person_id == r->person_id)
+		/* A reply whose client dropped In-Reply-To: the code in the
+		 * Subject is as good a proof. */
+		rc = store_network_by_id(r->app->st, t.network_id, &n);
+	else if (rc == -1)
+		goto fail;
+	else if (r->proof && r->cmd->argc > 0) {
+		token_clear(&t);
 		rc = store_network_find(r->app->st, r->cmd->argv[0], &n);
-	else {
+	} else {
 		/* No proof that this coordinator wrote it: ask for a reply
 		 * to the moderation mail, which carries a token. */
+		token_clear(&t);
 		return reply_v(r, "decide-usage", v);
 	}
 	if (rc == -1)
@@ -432,46 +593,99 @@ network_add_lead(struct req *r, const struct network *n, const char *email)
 	return rc;
 }
 
+/* Is email already an active lead of n?  1 yes, 0 no, -1 error. */
+static int
+is_lead_already(struct req *r, const struct network *n, const char *email)
+{
+	struct person p = { 0 };
+	enum role role;
+	enum mstate state;
+	int rc;
+
+	if ((rc = store_person_get(r->app->st, email, &p)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = store_membership(r->app->st, n->id, p.id, &role, &state);
+	person_clear(&p);
+	if (rc == -1)
+		return -1;
+	return rc == 0 && role == ROLE_LEAD && state == MS_ACTIVE;
+}
+
 int
 act_lead(struct req *r)
 {
 	struct network n;
 	struct tvars *v;
-	struct person p = { 0 };
-	const char *email;
-	char *lower = NULL;
+	const char *word;
+	char *email = NULL;
 	int rc;
 
 	if ((rc = act_network_arg(r, &n, 1)) != 0)
 		return rc == 1 ? 0 : -1;
 	v = act_vars(r);
 	act_set_network(v, &n);
-	email = r->cmd->argc >= 2 ? r->cmd->argv[r->cmd->argc - 1] : NULL;
-	if (email) {
-		lower = xstrdup(email);
-		str_lower(lower);
-		tvars_set(v, "lead", lower);
+	word = r->cmd->argc >= 2 ? r->cmd->argv[r->cmd->argc - 1] : NULL;
+	if (word != NULL && (email = address_of(word)) != NULL) {
+		tvars_set(v, "lead", email);
 		/* The confirmation's {{#lead}} section is a flag: the
 		 * address goes under its own name there. */
-		tvars_set(v, "new_lead", lower);
-	}
+		tvars_set(v, "new_lead", email);
+	} else
+		tvars_set(v, "lead", word ? word : "");
 	if (!act_is_lead(r, &n))
 		rc = act_reply(r, "not-lead", v);
-	else if (lower == NULL || strchr(lower, '@') == NULL)
+	else if (email == NULL)
 		rc = act_reply(r, "lead-usage", v);
-	else if (!config_domain_allowed(r->app->cfg, lower))
-		rc = act_reply(r, "lead-not-staff", v);
-	else if (r->app->cfg->staff_only &&
-	    ((rc = store_person_get(r->app->st, lower, &p)) != 0 ||
-	    !p.in_staff))
+	else if ((rc = may_lead(r, email)) != 1)
 		rc = rc == -1 ? -1 : act_reply(r, "lead-not-staff", v);
-	else if ((rc = act_need_proof(r, "lead", n.id, lower, v)) == 1)
-		rc = network_add_lead(r, &n, lower);
-	person_clear(&p);
-	free(lower);
+	else if ((rc = is_lead_already(r, &n, email)) != 0) {
+		tvars_set_bool(v, "already", 1);
+		rc = rc == -1 ? -1 : act_reply(r, "lead-done", v);
+	} else if ((rc = act_need_proof(r, "lead", n.id, email, v)) == 1)
+		rc = network_add_lead(r, &n, email);
+	free(email);
 	tvars_free(v);
 	network_clear(&n);
 	return rc == -1 ? -1 : 0;
+}
+
+/* The hours each member attended in this school year (1 August on). */
+static int
+add_member_hours(struct req *r, struct tvars *v, const struct network *n,
+    struct member *m, size_t count)
+{
+	struct hours_row *h;
+	struct dt_local today;
+	time_t from, to;
+	size_t nh;
+	int year;
+
+	dt_localtime(r->app->zone, r->now, &today);
+	year = today.mon >= 8 ? today.year : today.year - 1;
+	if (dt_mktime(r->app->zone, year, 8, 1, 0, 0, &from) == -1 ||
+	    dt_mktime(r->app->zone, year + 1, 8, 1, 0, 0, &to) == -1)
+		return -1;
+	if ((h = store_hours(r->app->st, from, to, n->id, &nh)) == NULL)
+		return -1;
+	tvars_setf(v, "year", "%d-%02d", year, (year + 1) % 100);
+	tvars_setf(v, "budget", "%d", r->app->cfg->hours_per_network);
+	for (size_t i = 0; i < count; i++) {
+		struct tvars *item;
+		long seconds = 0;
+
+		if (m[i].state != MS_ACTIVE || m[i].role == ROLE_FOLLOWER)
+			continue;
+		for (size_t k = 0; k < nh; k++)
+			if (str_eq_ci(h[k].email, m[i].email))
+				seconds = h[k].seconds;
+		item = tvars_add_item(v, "members");
+		tvars_set(item, "email", m[i].email);
+		tvars_set(item, "name", m[i].name);
+		tvars_set_bool(item, "is_lead", m[i].role == ROLE_LEAD);
+		set_hours(item, "hours", seconds, r->lang);
+	}
+	hours_free(h, nh);
+	return 0;
 }
 
 int
@@ -487,6 +701,7 @@ act_status(struct req *r)
 		return rc == 1 ? 0 : -1;
 	v = act_vars(r);
 	act_set_network(v, &n);
+	tvars_set_bool(v, "open", n.state == NET_OPEN);
 	if (!act_is_member(r, &n) && !act_is_lead(r, &n)) {
 		rc = act_reply(r, "not-member", v);
 		goto out;
@@ -495,18 +710,12 @@ act_status(struct req *r)
 		rc = -1;
 		goto out;
 	}
-	for (size_t i = 0; i < count; i++) {
-		struct tvars *item;
-
-		if (m[i].state != MS_ACTIVE || m[i].role == ROLE_FOLLOWER)
-			continue;
-		item = tvars_add_item(v, "members");
-		tvars_set(item, "email", m[i].email);
-		tvars_set(item, "name", m[i].name);
-		tvars_set_bool(item, "is_lead", m[i].role == ROLE_LEAD);
-	}
+	rc = add_member_hours(r, v, &n, m, count);
 	members_free(m, count);
-	rc = act_reply(r, "status", v);
+	if (rc == 0)
+		rc = add_meetings(r, v, &n, STATUS_MEETINGS);
+	if (rc == 0)
+		rc = act_reply(r, "status", v);
 out:
 	tvars_free(v);
 	network_clear(&n);

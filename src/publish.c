@@ -1236,10 +1236,11 @@ publish_run(struct app *app, time_t now, struct publish_stats *stats,
 			stats->networks++;
 		}
 		free(dir);
-		if (n->state == NET_OPEN && views[i].nnext > 0 &&
-		    (stats->stale_at == 0 ||
-		    views[i].next[0].end < stats->stale_at))
-			stats->stale_at = views[i].next[0].end;
+		/* A meeting that ends leaves the pages. */
+		for (size_t k = 0; k < views[i].nnext; k++)
+			if (stats->stale_at == 0 ||
+			    views[i].next[k].end < stats->stale_at)
+				stats->stale_at = views[i].next[k].end;
 	}
 	/* Last, so that its links lead to pages that exist. */
 	index_page(&p, views, nn);
@@ -1256,6 +1257,7 @@ publish_cmd(struct app *app, int argc, char **argv)
 {
 	struct publish_stats st;
 	char err[1024];
+	int rc;
 
 	if (argc > 0) {
 		fprintf(stderr, "leernet: publish: unexpected '%s'\n"
@@ -1267,7 +1269,10 @@ publish_cmd(struct app *app, int argc, char **argv)
 		    "to the directory your web server serves\n", app->cfg->file);
 		return EXIT_CONFIG;
 	}
-	if (publish_run(app, time(NULL), &st, err, sizeof(err)) == -1) {
+	rc = publish_run(app, time(NULL), &st, err, sizeof(err));
+	/* The zones libical cached are of no more use to a command. */
+	ical_shutdown();
+	if (rc == -1) {
 		fprintf(stderr, "leernet: publish: %s\n", err);
 		return st.db_failed ? EXIT_SOFTWARE : EXIT_CANTCREAT;
 	}

@@ -67,6 +67,20 @@ member_of(struct app *app, const struct meeting *m, const char *addr,
 	return role != ROLE_FOLLOWER && state == MS_ACTIVE ? 0 : 1;
 }
 
+/*
+ * Did the member answer an older version of the meeting?  A lower
+ * SEQUENCE says so, unless the reply names the very time the meeting has
+ * now: SEQUENCE also rises when someone else leaves or comes back.
+ */
+static int
+is_stale(const struct meeting *m, const struct ical_reply *rp)
+{
+	if (rp->sequence >= m->sequence)
+		return 0;
+	return rp->start == 0 || rp->start != m->start ||
+	    (rp->end != 0 && rp->end != m->end);
+}
+
 static int
 record(struct app *app, const struct message *msg, const struct ical_reply *rp,
     time_t now)
@@ -85,6 +99,7 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 		const char *cands[3] = { a->addr, a->sent_by, msg->from.addr };
 		enum partstat ps;
 		int64_t pid = 0;
+		int seq = 0, stale;
 
 		if (partstat_of(a->partstat, &ps) == -1)
 			continue;
@@ -103,15 +118,25 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 			    a->addr);
 			continue;
 		}
+		/* Mail overtakes mail: an answer to an older version than
+		 * the one recorded comes too late. */
+		if ((rc = store_rsvp_sequence(app->st, m.id, pid, &seq)) == -1)
+			goto out;
+		if (rc == 0 && rp->sequence < seq) {
+			log_info("calendar reply from %s for meeting %d answers "
+			    "SEQUENCE %d, %d is recorded; ignored", a->addr,
+			    m.number, rp->sequence, seq);
+			continue;
+		}
+		stale = is_stale(&m, rp);
 		if ((rc = store_rsvp_set(app->st, m.id, pid, ps, rp->sequence,
-		    rp->sequence < m.sequence, rp->comment ? rp->comment : a->comment,
+		    stale, rp->comment ? rp->comment : a->comment,
 		    now)) == -1)
 			goto out;
 		app->changed = 1;
 		log_info("RSVP %s for meeting %d of network %lld from %s%s",
 		    partstat_name(ps), m.number, (long long)m.network_id,
-		    a->addr, rp->sequence < m.sequence ?
-		    " (to an older version)" : "");
+		    a->addr, stale ? " (to an older version)" : "");
 	}
 	rc = 0;
 out:

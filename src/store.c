@@ -1954,3 +1954,48 @@ store_news_latest(struct store *st, int64_t network_id, size_t max,
 	}
 	return v ? v : xcalloc(1, sizeof(*v));
 }
+
+/* ---- meeting test additions ---- */
+
+/* One-off statements: rare calls, kept out of the shared statement table. */
+static int
+one_int(struct store *st, const char *query, int64_t a, int64_t b, int *out,
+    const char *what)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (sqlite3_prepare_v2(st->db, query, -1, &s, NULL) != SQLITE_OK) {
+		db_error(st, what);
+		return -1;
+	}
+	bind(s, "ii", a, b);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		*out = sqlite3_column_int(s, 0);
+	else if (r != SQLITE_DONE)
+		db_error(st, what);
+	sqlite3_finalize(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_meeting_sent_to(struct store *st, int64_t meeting_id,
+    int64_t person_id)
+{
+	int n = 0;
+
+	if (one_int(st, "SELECT count(*) FROM sent WHERE kind = 'invite' AND"
+	    " meeting_id = ?1 AND person_id = ?2", meeting_id, person_id, &n,
+	    "calendars sent") == -1)
+		return -1;
+	return n > 0;
+}
+
+int
+store_rsvp_sequence(struct store *st, int64_t meeting_id, int64_t person_id,
+    int *sequence)
+{
+	return one_int(st, "SELECT sequence FROM rsvps WHERE meeting_id = ?1"
+	    " AND person_id = ?2", meeting_id, person_id, sequence, "rsvp");
+}

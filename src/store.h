@@ -363,4 +363,14 @@ int	 store_digest_run_add(struct store *, time_t at, size_t recipients,
 struct news_item *store_news_latest(struct store *, int64_t network_id,
 	    size_t max, size_t *n);
 
+/* ---- meeting test additions ---- */
+
+/* Was this person ever sent a calendar (invitation or cancellation) for
+ * the meeting?  1 yes, 0 no, -1 error. */
+int	 store_meeting_sent_to(struct store *, int64_t meeting_id,
+	    int64_t person_id);
+/* The SEQUENCE of the person's recorded answer: 0 found, 1 none, -1. */
+int	 store_rsvp_sequence(struct store *, int64_t meeting_id,
+	    int64_t person_id, int *sequence);
+
 #endif

@@ -163,3 +163,27 @@ def outbox(config) -> list[dict[str, str]]:
     import io
     out = run_leernet(config, "outbox", "list", "--all", "--csv").stdout
     return list(csv.DictReader(io.StringIO(out)))
+
+
+def deliver_direct(stack, user: str, messages) -> None:
+    """Put messages straight into user's Maildir on disk (tmp/, then a
+    rename into new/), as a local delivery agent does.  For tests that need
+    hundreds of messages in the inbox fast: Postfix and IMAP APPEND each
+    fsync every message, ~30 ms apiece here.  Dovecot sees them at its next
+    look at the folder, as it sees mail from LMTP."""
+    import email.policy
+    import os
+    import socket
+    local, _, domain = address(user).partition("@")
+    maildir = stack.maildir_root / domain / local / "Maildir"
+    owner = os.stat(maildir)
+    host = socket.gethostname().replace("/", "_").replace(":", "_")
+    stamp = int(time.time())
+    for n, msg in enumerate(messages):
+        data = msg if isinstance(msg, bytes) else msg.as_bytes(policy=email.policy.SMTP)
+        name = f"{stamp}.M{n}P{os.getpid()}R{time.monotonic_ns()}.{host}"
+        tmp = maildir / "tmp" / name
+        tmp.write_bytes(data)
+        os.chown(tmp, owner.st_uid, owner.st_gid)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, maildir / "new" / name)

@@ -394,7 +394,7 @@ class Meet:
     def plan(self, date, time=None, location=None, who="lead", slug=SLUG,
              topic=None, english=False) -> int:
         """Plan with trusted proof; returns the new meeting's number."""
-        before = {r["number"] for r in self.meetings(slug)}
+        before = self._numbers(slug)
         lines = [f"{'date' if english else 'datum'}: {date}"]
         if time:
             lines.append(f"{'time' if english else 'tijd'}: {time}")
@@ -405,9 +405,15 @@ class Meet:
         self.mail(who, f"{'meeting' if english else 'bijeenkomst'} {slug}",
                   "\n".join(lines) + "\n")
         self.once()
-        after = [r for r in self.meetings(slug) if r["number"] not in before]
+        after = self._numbers(slug) - before
         assert len(after) == 1, (after, self.run(self.cfg, "meeting", "list", slug).stdout)
-        return int(after[0]["number"])
+        return after.pop()
+
+    def _numbers(self, slug) -> set:
+        with self.db() as db:
+            return {r[0] for r in db.execute(
+                "SELECT m.number FROM meetings m JOIN networks n ON n.id ="
+                " m.network_id WHERE n.slug = ?", (slug,))}
 
     # state
     def meetings(self, slug=SLUG) -> list[dict]:

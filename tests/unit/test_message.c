@@ -1610,6 +1610,49 @@ test_deep_nesting(void **state)
 	buf_free(&b);
 }
 
+/*
+ * The bounds on what libetpan parses (see cap_mime): each one visible in
+ * what comes out, with a control just under it.
+ */
+static void
+test_mime_caps(void **state)
+{
+	struct buf b;
+	struct message *m;
+
+	(void)state;
+	/* After 64 multipart fields the later ones are no containers. */
+	buf_init(&b, 0);
+	assert_int_equal(buf_adds(&b, "From: a@b.nl\nContent-Type: multipart/"
+	    "mixed; boundary=top\n\n"), 0);
+	for (int i = 1; i <= 70; i++)
+		assert_int_equal(buf_addf(&b, "--top\nContent-Type: multipart/"
+		    "alternative; boundary=a%d\n\n--a%d\nContent-Type: text/"
+		    "plain\n\ndeel %d.\n--a%d--\n", i, i, i, i), 0);
+	assert_int_equal(buf_adds(&b, "--top--\n"), 0);
+	m = parse_buf(b.data, b.len);
+	assert_non_null(strstr(m->full_text, "deel 1."));
+	assert_non_null(strstr(m->full_text, "deel 63."));
+	assert_null(strstr(m->full_text, "deel 64."));
+	message_free(m);
+	buf_free(&b);
+
+	/* After 5,000 lines that start with "--", no part starts. */
+	for (int lines = 4990; lines <= 5010; lines += 20) {
+		buf_init(&b, 0);
+		assert_int_equal(buf_adds(&b, "From: a@b.nl\nContent-Type: "
+		    "multipart/mixed; boundary=b\n\n--b\n\n"), 0);
+		for (int i = 0; i < lines; i++)
+			assert_int_equal(buf_adds(&b, "--x\n"), 0);
+		assert_int_equal(buf_adds(&b, "--b\nContent-Type: text/calendar"
+		    "\n\nBEGIN:VCALENDAR\n--b--\n"), 0);
+		m = parse_buf(b.data, b.len);
+		assert_int_equal(m->ncal, lines < 5000 ? 1 : 0);
+		message_free(m);
+		buf_free(&b);
+	}
+}
+
 static void
 test_big_bodies(void **state)
 {
@@ -1723,6 +1766,7 @@ main(void)
 		cmocka_unit_test(test_body_offset),
 		cmocka_unit_test(test_big_headers),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_mime_caps),
 		cmocka_unit_test(test_big_bodies),
 		cmocka_unit_test(test_every_fixture),
 	};

@@ -1,0 +1,755 @@
+/*
+ * list.c - the network mailing lists of SPEC §4b.
+ *
+ * The list copy is the author's mail with new top-level headers: the
+ * author's MIME headers and body go out byte-for-byte, so signatures of
+ * the content, attachments and encodings survive; only the envelope-level
+ * headers change.  From is the coordinator address, because the author's
+ * domain may publish DMARC p=reject and we cannot sign for it.  One outbox
+ * row per recipient, all in the caller's transaction with the processed
+ * mark: a crash redistributes nothing twice and loses nothing.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app.h"
+#include "classify.h"
+#include "command.h"
+#include "config.h"
+#include "list.h"
+#include "log.h"
+#include "message.h"
+#include "mimeout.h"
+#include "reply.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define REFUSAL_WINDOW	(24 * 3600)
+#define SLUG_MAX	60
+
+/* Headers of the author that describe the body: copied as written. */
+static const char *const body_headers[] = {
+	"MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+	"Content-Disposition", "Content-Language", "Content-ID",
+	"Content-Description",
+};
+
+static int
+slug_char(unsigned char c)
+{
+	return isascii(c) && (isalnum(c) || c == '-' || c == '_' || c == '.');
+}
+
+/*
+ * The slug of addr when it is coordinator+SLUG@domain, else NULL.  addr
+ * may be "<...>" with blanks around it (a Delivered-To value).
+ */
+static char *
+slug_of(const char *addr, const struct config *cfg)
+{
+	const char *at = strrchr(cfg->from_addr, '@'), *p, *e, *s, *a;
+	size_t local, n;
+	char *slug;
+
+	if (at == NULL)
+		return NULL;
+	local = (size_t)(at - cfg->from_addr);
+	while (*addr == ' ' || *addr == '\t' || *addr == '<')
+		addr++;
+	e = addr + strcspn(addr, "> \t");
+	if (e - addr <= (ptrdiff_t)local ||
+	    strncasecmp(addr, cfg->from_addr, local) != 0 || addr[local] != '+')
+		return NULL;
+	s = addr + local + 1;
+	if ((a = memchr(s, '@', (size_t)(e - s))) == NULL)
+		return NULL;
+	n = (size_t)(a - s);
+	if (n == 0 || n > SLUG_MAX)
+		return NULL;
+	for (p = s; p < a; p++)
+		if (!slug_char((unsigned char)*p))
+			return NULL;
+	if ((size_t)(e - a) != strlen(at) || strncasecmp(a, at,
+	    (size_t)(e - a)) != 0)
+		return NULL;
+	slug = xstrndup(s, n);
+	str_lower(slug);
+	return slug;
+}
+
+static void
+add_target(char **v, size_t *n, char *slug)
+{
+	if (slug == NULL)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(v[i], slug) == 0) {
+			free(slug);
+			return;
+		}
+	if (*n >= LIST_MAX_TARGETS) {
+		free(slug);
+		return;
+	}
+	v[(*n)++] = slug;
+}
+
+size_t
+list_targets(const struct message *m, const struct config *cfg,
+    char ***slugs)
+{
+	char **v = xcalloc(LIST_MAX_TARGETS + 1, sizeof(*v));
+	const char *h;
+	size_t n = 0;
+
+	for (size_t i = 0; (h = message_header(m, "Delivered-To", i)) != NULL;
+	    i++)
+		add_target(v, &n, slug_of(h, cfg));
+	for (size_t i = 0; i < m->nto; i++)
+		add_target(v, &n, slug_of(m->to[i].addr, cfg));
+	for (size_t i = 0; i < m->ncc; i++)
+		add_target(v, &n, slug_of(m->cc[i].addr, cfg));
+	if (n == 0) {
+		free(v);
+		v = NULL;
+	}
+	*slugs = v;
+	return n;
+}
+
+void
+list_targets_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* The open list network a distributed msgid belongs to; 1: none. */
+static int
+thread_network(struct store *st, const char *msgid, struct network *net)
+{
+	struct sent_ctx ctx = { 0 };
+	int rc;
+
+	if ((rc = store_sent_get(st, msgid, &ctx)) != 0)
+		return rc;
+	rc = strcmp(ctx.kind, "list") == 0 && ctx.network_id != 0 ? 0 : 1;
+	if (rc == 0 && (rc = store_network_by_id(st, ctx.network_id,
+	    net)) == 0 && net->state != NET_OPEN) {
+		network_clear(net);
+		rc = 1;
+	}
+	sent_ctx_clear(&ctx);
+	return rc;
+}
+
+size_t
+list_thread(struct store *st, const struct config *cfg,
+    const struct message *m, char ***slugs)
+{
+	struct request cmd = { 0 };
+	struct network net = { 0 };
+	const char *why;
+	int rc = 1;
+
+	*slugs = NULL;
+	if (classify(m, cfg, &why) != MAIL_PERSON)
+		return 0;
+	/* "afmelden rekenen" written as a reply is still a command. */
+	command_parse(m->subject, m->text, &cmd);
+	if (cmd.verb != VERB_NONE) {
+		request_free(&cmd);
+		return 0;
+	}
+	request_free(&cmd);
+	if (m->in_reply_to)
+		rc = thread_network(st, m->in_reply_to, &net);
+	/* Newest reference first; some clients drop In-Reply-To. */
+	for (size_t i = m->nreferences; rc == 1 && i > 0; i--)
+		rc = thread_network(st, m->references[i - 1], &net);
+	if (rc != 0)
+		return 0;
+	*slugs = xcalloc(2, sizeof(**slugs));
+	(*slugs)[0] = xstrdup(net.slug);
+	str_lower((*slugs)[0]);
+	network_clear(&net);
+	return 1;
+}
+
+char *
+list_address(const struct config *cfg, const char *slug)
+{
+	const char *at = strrchr(cfg->from_addr, '@');
+
+	if (at == NULL)
+		return xasprintf("%s+%s", cfg->from_addr, slug);
+	return xasprintf("%.*s+%s%s", (int)(at - cfg->from_addr),
+	    cfg->from_addr, slug, at);
+}
+
+/* Append s, making every bare LF a CRLF (SMTP wants CRLF; it does not
+ * change what any encoding decodes to). */
+static int
+add_crlf(struct buf *b, const char *s, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\n' || (i > 0 && s[i - 1] == '\r'))
+			continue;
+		if (buf_add(b, s + start, i - start) == -1 ||
+		    buf_add(b, "\r\n", 2) == -1)
+			return -1;
+		start = i + 1;
+	}
+	return buf_add(b, s + start, n - start);
+}
+
+/* Copy the author's body-describing headers, folds and all. */
+static int
+copy_body_headers(struct buf *b, const char *raw, size_t hlen, int *mimever)
+{
+	size_t i = 0;
+
+	*mimever = 0;
+	while (i < hlen) {
+		size_t start = i, colon;
+		int keep = 0;
+
+		/* One logical header: its line and the folded ones after it. */
+		do {
+			const char *nl = memchr(raw + i, '\n', hlen - i);
+
+			i = nl ? (size_t)(nl - raw) + 1 : hlen;
+		} while (i < hlen && (raw[i] == ' ' || raw[i] == '\t'));
+		for (colon = start; colon < i && raw[colon] != ':' &&
+		    raw[colon] != '\n'; colon++)
+			;
+		if (colon >= i || raw[colon] != ':')
+			continue;
+		for (size_t k = 0; k < sizeof(body_headers) /
+		    sizeof(body_headers[0]); k++) {
+			size_t nl = strlen(body_headers[k]);
+
+			if (colon - start == nl && strncasecmp(raw + start,
+			    body_headers[k], nl) == 0) {
+				keep = 1;
+				if (k == 0)
+					*mimever = 1;
+			}
+		}
+		if (!keep)
+			continue;
+		if (add_crlf(b, raw + start, i - start) == -1)
+			return -1;
+		if (i - start < 1 || raw[i - 1] != '\n')
+			if (buf_add(b, "\r\n", 2) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+/* "charset" parameter of a Content-Type value, lower-case, into out. */
+static void
+charset_of(const char *ct, char *out, size_t outlen)
+{
+	const char *p = ct;
+	size_t n = 0;
+
+	out[0] = '\0';
+	while ((p = strcasestr(p, "charset")) != NULL) {
+		p += 7;
+		while (*p == ' ')
+			p++;
+		if (*p != '=')
+			continue;
+		p++;
+		while (*p == ' ' || *p == '"')
+			p++;
+		while (p[n] && p[n] != '"' && p[n] != ';' && p[n] != ' ' &&
+		    n + 1 < outlen) {
+			out[n] = (char)tolower((unsigned char)p[n]);
+			n++;
+		}
+		out[n] = '\0';
+		return;
+	}
+}
+
+int
+list_footer_ok(const struct message *m, const char *raw, size_t len)
+{
+	const char *ct = message_header(m, "Content-Type", 0);
+	const char *cte = message_header(m, "Content-Transfer-Encoding", 0);
+	char cs[32];
+
+	(void)raw;
+	if (m->body_offset > len)
+		return 0;
+	if (ct != NULL && !str_startswith_ci(ct, "text/plain"))
+		return 0;
+	if (cte != NULL && !str_eq_ci(cte, "7bit") && !str_eq_ci(cte, "8bit"))
+		return 0;
+	charset_of(ct ? ct : "", cs, sizeof(cs));
+	if (strcmp(cs, "utf-8") == 0 && cte != NULL && str_eq_ci(cte, "8bit"))
+		return 2;
+	/* An ASCII footer is safe in every charset that extends ASCII. */
+	return cs[0] == '\0' || strcmp(cs, "us-ascii") == 0 ||
+	    strcmp(cs, "utf-8") == 0 || strncmp(cs, "iso-8859-", 9) == 0 ||
+	    strncmp(cs, "windows-125", 11) == 0;
+}
+
+static int
+ascii_only(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static char *
+tagged_subject(const char *subject, const char *title)
+{
+	char *tag = xasprintf("[%s]", title), *s;
+
+	if (*subject == '\0')
+		s = xstrdup(tag);
+	else if (strcasestr(subject, tag) != NULL)
+		s = xstrdup(subject);
+	else
+		s = xasprintf("%s %s", tag, subject);
+	free(tag);
+	return s;
+}
+
+static int
+add_msgids(struct buf *b, const char *name, char *const *ids, size_t n)
+{
+	struct buf v;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	buf_init(&v, 8 * 1024);
+	/* Long chains are cut from the front; the newest ids matter. */
+	for (size_t i = n > 20 ? n - 20 : 0; i < n; i++)
+		if (buf_addf(&v, "%s<%s>", v.len ? " " : "", ids[i]) == -1)
+			break;
+	/* A hostile id (not ASCII) loses the header, not the mail. */
+	if (v.len > 0 && mime_header_raw(b, name, buf_str(&v)) == -1)
+		rc = 0;
+	buf_free(&v);
+	return rc;
+}
+
+char *
+list_compose(const struct config *cfg, const struct message *m,
+    const char *raw, size_t rawlen, const struct list_info *li, size_t *len,
+    char **msgid)
+{
+	const char *at = strrchr(cfg->from_addr, '@');
+	struct buf b;
+	char date[64], *listaddr, *v, *id = NULL, *subj;
+	const char *author;
+	int mimever, fok;
+	size_t hlen = m->body_offset <= rawlen ? m->body_offset : rawlen;
+
+	*msgid = NULL;
+	*len = 0;
+	if (at == NULL || !mime_addr_valid(m->from.addr))
+		return NULL;
+	buf_init(&b, rawlen + 128 * 1024);
+	listaddr = list_address(cfg, li->slug);
+
+	if (!m->message_id_derived) {
+		v = xasprintf("<%s>", m->message_id);
+		if (mime_header_raw(&b, "Message-ID", v) == 0)
+			id = xstrdup(m->message_id);
+		free(v);
+	}
+	if (id == NULL) {
+		v = mime_message_id(li->domain);
+		if (mime_header_raw(&b, "Message-ID", v) == -1) {
+			free(v);
+			goto fail;
+		}
+		id = xstrndup(v + 1, strlen(v) - 2);
+		free(v);
+	}
+	mime_date(date, sizeof(date), m->date ? m->date : li->now);
+	if (mime_header_raw(&b, "Date", date) == -1)
+		goto fail;
+	author = m->from.name[0] ? m->from.name : m->from.addr;
+	v = xasprintf("%s via %s", author, li->title);
+	if (mime_header_addr(&b, "From", v, cfg->from_addr) == -1) {
+		free(v);
+		goto fail;
+	}
+	free(v);
+	if (mime_header_addr(&b, "Reply-To", m->from.name, m->from.addr) == -1 ||
+	    mime_header_addr(&b, "To", li->title, listaddr) == -1)
+		goto fail;
+	subj = tagged_subject(m->subject, li->title);
+	if (mime_header(&b, "Subject", subj) == -1) {
+		free(subj);
+		goto fail;
+	}
+	free(subj);
+	if (m->in_reply_to)
+		add_msgids(&b, "In-Reply-To", &m->in_reply_to, 1);
+	add_msgids(&b, "References", m->references, m->nreferences);
+
+	v = xasprintf("<%s.%.*s.%s>", li->slug, (int)(at - cfg->from_addr),
+	    cfg->from_addr, at + 1);
+	if (mime_header_raw(&b, "List-Id", v) == -1) {
+		free(v);
+		goto fail;
+	}
+	free(v);
+	v = xasprintf("<mailto:%s>", listaddr);
+	if (mime_header_raw(&b, "List-Post", v) == -1) {
+		free(v);
+		goto fail;
+	}
+	free(v);
+	v = xasprintf("<mailto:%s?subject=%s%%20%s>", cfg->from_addr,
+	    li->leave_word, li->slug);
+	if (mime_header_raw(&b, "List-Unsubscribe", v) == -1) {
+		free(v);
+		goto fail;
+	}
+	free(v);
+	if (cfg->base_url && *cfg->base_url) {
+		size_t bl = strlen(cfg->base_url);
+
+		v = xasprintf("<%s%s%s/>", cfg->base_url,
+		    cfg->base_url[bl - 1] == '/' ? "" : "/", li->slug);
+		/* A base_url that cannot go in a header only costs the link. */
+		(void)mime_header_raw(&b, "List-Archive", v);
+		free(v);
+	}
+	if (mime_header_raw(&b, "Precedence", "list") == -1 ||
+	    mime_header_raw(&b, "X-Loop", cfg->from_addr) == -1)
+		goto fail;
+	if (copy_body_headers(&b, raw, hlen, &mimever) == -1)
+		goto fail;
+	if (!mimever && message_header(m, "Content-Type", 0) != NULL &&
+	    buf_adds(&b, "MIME-Version: 1.0\r\n") == -1)
+		goto fail;
+	if (buf_add(&b, "\r\n", 2) == -1)
+		goto fail;
+	if (add_crlf(&b, raw + hlen, rawlen - hlen) == -1)
+		goto fail;
+	/* The footer only where it needs no re-encoding (README: notes). */
+	fok = li->footer && *li->footer ? list_footer_ok(m, raw, rawlen) : 0;
+	if (fok == 2 || (fok == 1 && ascii_only(li->footer))) {
+		size_t fl = strlen(li->footer);
+
+		while (fl > 0 && (li->footer[fl - 1] == '\n' ||
+		    li->footer[fl - 1] == '\r'))
+			fl--;
+		/* A blank line between the author's text and ours. */
+		if (b.len >= 2 && memcmp(b.data + b.len - 2, "\r\n", 2) != 0 &&
+		    buf_add(&b, "\r\n", 2) == -1)
+			goto fail;
+		if (buf_add(&b, "\r\n", 2) == -1 ||
+		    add_crlf(&b, li->footer, fl) == -1 ||
+		    buf_add(&b, "\r\n", 2) == -1)
+			goto fail;
+	}
+	free(listaddr);
+	*len = b.len;
+	*msgid = id;
+	return buf_steal(&b);
+fail:
+	free(listaddr);
+	free(id);
+	buf_free(&b);
+	return NULL;
+}
+
+/* ---- handling ---------------------------------------------------------- */
+
+static const char *
+lang_of(struct req *r, const struct person *p)
+{
+	if (p && p->lang && *p->lang)
+		return p->lang;
+	return strcmp(r->app->cfg->language, "en") == 0 ? "en" : "nl";
+}
+
+static int
+answer(struct req *r, const char *tmpl, const char *kind, const char *lang,
+    struct tvars *v, int64_t network_id)
+{
+	struct reply rp = { 0 };
+
+	rp.tmpl = tmpl;
+	rp.kind = kind;
+	rp.to_addr = r->sender;
+	rp.to_name = r->sender_name;
+	rp.lang = lang;
+	rp.vars = v;
+	rp.in = r->msg;
+	rp.network_id = network_id;
+	rp.person_id = r->person_id;
+	rp.auto_submitted = AUTO_REPLIED;
+	return reply_queue(r->app, &rp, r->now);
+}
+
+/* One polite refusal per sender per day, never more. */
+static int
+refuse(struct req *r, const char *tmpl, const char *lang, struct tvars *v,
+    int64_t network_id)
+{
+	int count;
+
+	if (store_refusals_since(r->app->st, r->sender,
+	    r->now - REFUSAL_WINDOW, &count) == -1)
+		return -1;
+	if (count > 0) {
+		log_info("not answering %s again today", r->sender);
+		return 0;
+	}
+	return answer(r, tmpl, "refusal", lang, v, network_id);
+}
+
+static int
+answer_unknown(struct req *r, const char *slug, const char *lang)
+{
+	struct tvars *v = tvars_new();
+	struct network *nets;
+	size_t n = 0;
+	int rc;
+
+	if ((nets = store_networks(r->app->st, &n)) == NULL) {
+		tvars_free(v);
+		return -1;
+	}
+	tvars_set(v, "name", slug);
+	for (size_t i = 0; i < n; i++) {
+		struct tvars *it;
+		char *addr;
+
+		if (nets[i].state != NET_OPEN)
+			continue;
+		it = tvars_add_item(v, "networks");
+		addr = list_address(r->app->cfg, nets[i].slug);
+		tvars_set(it, "slug", nets[i].slug);
+		tvars_set(it, "title", nets[i].title);
+		tvars_set(it, "address", addr);
+		free(addr);
+	}
+	networks_free(nets, n);
+	rc = answer(r, "list-unknown", "reply", lang, v, 0);
+	tvars_free(v);
+	r->outcome = "list-unknown";
+	return rc;
+}
+
+/* Active members and leads may post. */
+static int
+may_post(struct store *st, int64_t network_id, const struct person *p)
+{
+	enum role role;
+	enum mstate state;
+
+	if (p->id == 0 || store_membership(st, network_id, p->id, &role,
+	    &state) != 0)
+		return 0;
+	return state == MS_ACTIVE && (role == ROLE_LEAD || role == ROLE_MEMBER);
+}
+
+static char *
+render_footer(struct req *r, const struct network *net, const char *listaddr,
+    const char *leave)
+{
+	const struct config *cfg = r->app->cfg;
+	struct rendered out = { 0 };
+	struct tvars *v = tvars_new();
+	char err[256], *f = NULL;
+
+	tvars_set(v, "title", net->title);
+	tvars_set(v, "slug", net->slug);
+	tvars_set(v, "address", listaddr);
+	tvars_set(v, "coordinator", cfg->from_addr);
+	tvars_set(v, "leave", leave);
+	if (template_mail(cfg->template_dir, "list-footer", cfg->language, v,
+	    &out, err, sizeof(err)) == -1)
+		log_warnx("template list-footer: %s", err);
+	else
+		f = xstrdup(out.text);
+	rendered_free(&out);
+	tvars_free(v);
+	return f;
+}
+
+static int
+distribute(struct req *r, const struct network *net, const char *raw,
+    size_t len)
+{
+	const struct config *cfg = r->app->cfg;
+	struct store *st = r->app->st;
+	const struct message *m = r->msg;
+	struct list_info li = { 0 };
+	struct sent_ctx ctx = { 0 };
+	struct member *mem;
+	char *listaddr, *footer = NULL, *data, *msgid = NULL, *subj;
+	const char *leave = strcmp(cfg->language, "en") == 0 ? "leave" :
+	    "afmelden";
+	size_t n = 0, dlen, sent = 0;
+	int rc = -1, g;
+
+	listaddr = list_address(cfg, net->slug);
+	if (list_footer_ok(m, raw, len))
+		footer = render_footer(r, net, listaddr, leave);
+	li.slug = net->slug;
+	li.title = net->title;
+	li.footer = footer;
+	li.leave_word = leave;
+	li.domain = r->app->domain;
+	li.now = r->now;
+	if ((data = list_compose(cfg, m, raw, len, &li, &dlen,
+	    &msgid)) == NULL) {
+		log_warnx("cannot put %s in a list mail; keeping it for the "
+		    "coordinators", r->sender);
+		r->outcome = "human";
+		rc = 0;
+		goto out;
+	}
+	if ((mem = store_members(st, net->id, &n)) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct member *p = &mem[i];
+
+		if (p->role == ROLE_FOLLOWER || p->state != MS_ACTIVE ||
+		    p->digest || p->bouncing || str_eq_ci(p->email, r->sender) ||
+		    str_eq_ci(p->email, cfg->from_addr) ||
+		    !mime_addr_valid(p->email))
+			continue;
+		if (store_outbox_add(st, "list", cfg->from_addr, p->email, msgid,
+		    data, dlen, r->now, NULL) == -1) {
+			members_free(mem, n);
+			goto out;
+		}
+		sent++;
+	}
+	members_free(mem, n);
+	/* Replies that reach the plain address can find the list later;
+	 * an id we know already (Cc'd to two lists) keeps its first meaning. */
+	if ((g = store_sent_get(st, msgid, &ctx)) == -1)
+		goto out;
+	sent_ctx_clear(&ctx);
+	if (g == 1 && store_sent_add(st, msgid, "list", NULL, net->id, 0,
+	    r->person_id, r->now) == -1)
+		goto out;
+	subj = command_strip_subject(m->subject);
+	if (store_news_add(st, net->id, r->person_id, subj,
+	    *m->text ? m->text : m->full_text, r->now, NULL) == -1) {
+		free(subj);
+		goto out;
+	}
+	free(subj);
+	r->app->changed = 1;
+	log_info("list %s: %s to %zu member(s)%s", net->slug, msgid, sent,
+	    footer ? "" : " (no footer)");
+	r->outcome = "list";
+	rc = 0;
+out:
+	free(data);
+	free(msgid);
+	free(footer);
+	free(listaddr);
+	return rc;
+}
+
+int
+list_handle(struct req *r, const char *slug, const char *raw, size_t len)
+{
+	const struct config *cfg = r->app->cfg;
+	struct store *st = r->app->st;
+	struct network net = { 0 };
+	struct person p = { 0 };
+	struct tvars *v = NULL;
+	const char *lang;
+	char *listaddr = NULL, size[32];
+	int rc, count;
+
+	if ((rc = store_person_get(st, r->sender, &p)) == -1)
+		return -1;
+	lang = lang_of(r, rc == 0 ? &p : NULL);
+
+	if (!config_domain_allowed(cfg, r->sender)) {
+		log_info("%s is outside the allowed domains", r->sender);
+		v = tvars_new();
+		tvars_set(v, "sender", r->sender);
+		rc = refuse(r, "refusal", lang, v, 0);
+		r->outcome = "refused";
+		goto out;
+	}
+	if ((rc = store_requests_since(st, r->sender, r->now - 3600,
+	    &count)) == -1)
+		goto out;
+	if (count >= cfg->max_requests_per_hour) {
+		log_warnx("%s sent %d mails this hour; keeping this one for "
+		    "the coordinators", r->sender, count);
+		r->outcome = "ratelimited";
+		goto out;
+	}
+	if ((rc = store_network_find(st, slug, &net)) == -1)
+		goto out;
+	if (rc == 1 || net.state != NET_OPEN || !str_eq_ci(net.slug, slug)) {
+		log_info("%s wrote to unknown list %s", r->sender, slug);
+		rc = answer_unknown(r, slug, lang);
+		goto out;
+	}
+	if (store_person_touch(st, r->sender, r->sender_name, NULL, r->now,
+	    &r->person_id) == -1) {
+		rc = -1;
+		goto out;
+	}
+	person_clear(&p);
+	if ((rc = store_person_by_id(st, r->person_id, &p)) != 0) {
+		rc = -1;
+		goto out;
+	}
+	lang = lang_of(r, &p);		/* the old one pointed into p */
+	listaddr = list_address(cfg, net.slug);
+	v = tvars_new();
+	tvars_set(v, "title", net.title);
+	tvars_set(v, "slug", net.slug);
+	tvars_set(v, "address", listaddr);
+	if (!may_post(st, net.id, &p)) {
+		log_info("%s may not post to %s", r->sender, net.slug);
+		rc = refuse(r, "list-refused", lang, v, net.id);
+		r->outcome = "list-refused";
+		goto out;
+	}
+	if (len > cfg->list_max_size) {
+		log_info("%zu bytes to list %s: larger than %zu", len, net.slug,
+		    cfg->list_max_size);
+		snprintf(size, sizeof(size), "%zu kB", (len + 1023) / 1024);
+		tvars_set(v, "size", size);
+		snprintf(size, sizeof(size), "%zu kB",
+		    (cfg->list_max_size + 1023) / 1024);
+		tvars_set(v, "max", size);
+		rc = answer(r, "list-too-big", "reply", lang, v, net.id);
+		r->outcome = "list-too-big";
+		goto out;
+	}
+	rc = distribute(r, &net, raw, len);
+out:
+	tvars_free(v);
+	free(listaddr);
+	network_clear(&net);
+	person_clear(&p);
+	return rc;
+}

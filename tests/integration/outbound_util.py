@@ -1,0 +1,85 @@
+"""Helpers shared by the outbound tests (test_outbound.py, test_digest.py):
+what a mail leernet sent must look like to mail software, read back with
+Python's own email package, and the outbox as `leernet outbox list --csv`
+shows it.
+"""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import io
+import re
+import sqlite3
+
+from mailstack import address
+
+DONE = "leernet/done"
+
+
+def text(msg) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def html(msg) -> str:
+    return msg.get_body(preferencelist=("html",)).get_content()
+
+
+def reparse(msg):
+    """The raw bytes parsed again with the strict default policy."""
+    return email.message_from_bytes(msg.raw.replace(b"\r\n", b"\n"),
+                                    policy=email.policy.default)
+
+
+def check_wire(msg) -> None:
+    """What every mail leernet sends looks like on the wire: CRLF, lines of
+    at most 998 octets, an ASCII header (RFC 2047 where needed), each of
+    From/To/Subject/Date/Message-ID once, no Cc/Bcc, and a readable text
+    part next to an HTML one."""
+    raw = msg.raw
+    assert b"\r\n" in raw
+    assert b"\n" not in raw.replace(b"\r\n", b""), "bare LF on the wire"
+    for line in raw.split(b"\r\n"):
+        assert len(line) <= 998, line[:80]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(b < 0x80 for b in head), "8-bit header"
+    again = reparse(msg)
+    names = [n.lower() for n in again.keys()]
+    for single in ("from", "to", "subject", "message-id", "date", "mime-version"):
+        assert names.count(single) == 1, (single, names)
+    assert "bcc" not in names and "cc" not in names
+    for name, value in again.items():
+        assert "\r" not in str(value) and "\n" not in str(value), (name, value)
+    assert re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", again["Message-ID"]), again["Message-ID"]
+    assert again["Date"].datetime is not None
+    assert again["From"].addresses[0].addr_spec == address("lido")
+    assert again.get_content_type() in ("multipart/alternative", "multipart/mixed")
+    plain = again.get_body(preferencelist=("plain",))
+    markup = again.get_body(preferencelist=("html",))
+    assert plain is not None and markup is not None
+    assert plain.get_content_charset() == "utf-8"
+    assert markup.get_content_charset() == "utf-8"
+    for part in (plain, markup):
+        assert part["Content-Transfer-Encoding"] in ("7bit", "quoted-printable", "base64")
+    assert markup.get_content().lstrip().startswith("<!DOCTYPE html>")
+
+
+def outbox(run_leernet, cfg, every: bool = False) -> list[dict]:
+    args = ["outbox", "list", "--csv"] + (["--all"] if every else [])
+    out = run_leernet(cfg, *args).stdout
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def person(run_leernet, cfg, who) -> dict:
+    out = run_leernet(cfg, "person", "show", address(who)).stdout
+    facts = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            facts[key.strip()] = value.strip()
+    return facts
+
+
+def db(cfg):
+    return sqlite3.connect(cfg.parent / "leernet.db")

@@ -1,0 +1,313 @@
+"""Network lists (SPEC §4b) against the real Postfix + Dovecot: mail to
+lido+SLUG@school.test from a member reaches every member with direct
+delivery, DMARC-safe (From is the coordinator, Reply-To the author), with
+the author's body and attachments unchanged."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import sqlite3
+import time
+from email.message import EmailMessage
+
+import pytest
+
+from mailstack import address
+
+LIST = "lido+rekenen@school.test"
+TITLE = "Rekenen in groep 3"
+TAG = f"[{TITLE}]"
+
+
+class Lists:
+    def __init__(self, stack, run, cfg):
+        self.stack = stack
+        self.run = run
+        self.cfg = cfg
+        self.seen: dict[str, set] = {}
+
+    def db(self):
+        return sqlite3.connect(self.cfg.parent / "leernet.db")
+
+    def member(self, who, slug="rekenen", role="member", delivery="direct",
+               state="active"):
+        with self.db() as db:
+            db.execute("INSERT OR IGNORE INTO people (email, created) "
+                       "VALUES (?, 0)", (address(who),))
+            pid = db.execute("SELECT id FROM people WHERE email = ?",
+                             (address(who),)).fetchone()[0]
+            nid = db.execute("SELECT id FROM networks WHERE slug = ?",
+                             (slug,)).fetchone()[0]
+            db.execute("INSERT OR REPLACE INTO memberships (network_id, "
+                       "person_id, role, state, delivery, since) VALUES "
+                       "(?, ?, ?, ?, ?, 0)", (nid, pid, role, state, delivery))
+
+    def once(self):
+        self.stack.wait_queue_empty()
+        out = self.run(self.cfg, "once")
+        self.stack.wait_queue_empty()
+        return out
+
+    def new(self, who) -> list:
+        seen = self.seen.setdefault(address(who), set())
+        fresh = [m for m in self.stack.inbox(who) if m.uid not in seen]
+        for m in fresh:
+            seen.add(m.uid)
+        return fresh
+
+    def one(self, who):
+        got = self.new(who)
+        assert len(got) == 1, [(m["Subject"], m["From"]) for m in got]
+        return got[0]
+
+    def nothing(self, *who):
+        for w in who:
+            got = self.new(w)
+            assert got == [], [(m["Subject"], m["From"]) for m in got]
+
+    def outcomes(self):
+        with self.db() as db:
+            return [r[0] for r in db.execute(
+                "SELECT outcome FROM processed ORDER BY handled, rowid")]
+
+
+@pytest.fixture
+def lists(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path)
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", TITLE,
+                "--lead", "lead@school.test")
+    lst = Lists(stack, run_leernet, cfg)
+    lst.member("lead", role="lead")
+    lst.member("alice")
+    lst.member("bob")
+    lst.member("carol", delivery="digest")
+    return lst
+
+
+def body_text(msg) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def check_list_headers(msg, slug="rekenen", title=TITLE):
+    assert msg["List-Id"] == f"<{slug}.lido.school.test>"
+    assert msg["List-Post"] == f"<mailto:lido+{slug}@school.test>"
+    assert msg["List-Unsubscribe"] == \
+        f"<mailto:lido@school.test?subject=afmelden%20{slug}>"
+    assert msg["Precedence"] == "list"
+    assert msg["X-Loop"] == "lido@school.test"
+    assert msg["Auto-Submitted"] is None
+    name, addr = email.utils.parseaddr(str(msg["From"]))
+    assert addr == "lido@school.test"
+    assert name.endswith(f" via {title}")
+    assert email.utils.parseaddr(str(msg["To"]))[1] == f"lido+{slug}@school.test"
+    assert msg.get_all("Subject") and len(msg.get_all("Subject")) == 1
+    assert str(msg["Subject"]).count(f"[{title}]") == 1
+    for line in msg.raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        assert all(b < 0x80 for b in line), line
+        assert len(line) <= 998
+
+
+def test_member_post_with_attachment_reaches_direct_members(lists):
+    blob = bytes(range(256)) * 300          # binary, ~75 kB
+    msg = EmailMessage()
+    msg["From"] = "Alice Jansen <alice@school.test>"
+    msg["To"] = LIST
+    msg["Subject"] = "Werkblad tafels"
+    msg["Date"] = email.utils.formatdate(localtime=True)
+    msg["Message-ID"] = "<werkblad-1@school.test>"
+    msg.set_content("Hoi allemaal,\n\nHierbij het werkblad. Groet, Alice\n")
+    msg.add_attachment(blob, maintype="application", subtype="octet-stream",
+                       filename="tafels.bin")
+    lists.stack.send("alice", LIST, raw=msg)
+    lists.once()
+
+    for who in ("bob", "lead"):
+        got = lists.one(who)
+        check_list_headers(got)
+        assert got["Subject"] == f"{TAG} Werkblad tafels"
+        assert got["Message-ID"] == "<werkblad-1@school.test>"
+        assert email.utils.parseaddr(str(got["Reply-To"]))[1] == \
+            "alice@school.test"
+        assert "Alice Jansen via" in str(got["From"])
+        parts = [p for p in got.iter_attachments()]
+        assert len(parts) == 1
+        assert parts[0].get_filename() == "tafels.bin"
+        payload = parts[0].get_payload(decode=True)
+        assert hashlib.sha256(payload).digest() == hashlib.sha256(blob).digest()
+        assert "Hierbij het werkblad." in body_text(got)
+    # The author gets no copy, digest-mode members none directly.
+    lists.nothing("alice", "carol", "femme")
+    assert lists.outcomes() == ["list"]
+    with lists.db() as db:
+        news = db.execute("SELECT subject, body FROM news").fetchall()
+        assert len(news) == 1 and news[0][0] == "Werkblad tafels"
+        assert "Hierbij het werkblad" in news[0][1]
+        assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'list'"
+                          ).fetchone() == (2,)
+
+
+def test_plain_text_post_gets_footer_and_keeps_thread(lists):
+    lists.stack.send("bob", LIST, subject="Re: [Rekenen in groep 3] Tafels",
+                     body="Goed idee!\n",
+                     headers={"In-Reply-To": "<werkblad-1@school.test>",
+                              "References": "<start@school.test> "
+                                            "<werkblad-1@school.test>"})
+    lists.once()
+    got = lists.one("alice")
+    check_list_headers(got)
+    # Tagged once: no "[X] Re: [X]".
+    assert got["Subject"] == "Re: [Rekenen in groep 3] Tafels"
+    assert got["In-Reply-To"] == "<werkblad-1@school.test>"
+    assert got["References"].split() == ["<start@school.test>",
+                                         "<werkblad-1@school.test>"]
+    text = body_text(got)
+    assert text.startswith("Goed idee!\n")
+    assert 'Afmelden: mail lido@school.test met onderwerp "afmelden rekenen"' \
+        in text
+    lists.one("lead")
+    lists.nothing("bob", "carol")
+
+
+def test_quoted_printable_body_is_not_touched(lists):
+    raw = ("From: bob@school.test\r\nTo: " + LIST + "\r\n"
+           "Subject: Koffie\r\nMessage-ID: <qp-1@school.test>\r\n"
+           "MIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n"
+           "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+           "Caf=C3=A9 om drie uur=\r\n, tot dan.\r\n").encode()
+    lists.stack.send("bob", LIST, raw=raw)
+    lists.once()
+    got = lists.one("alice")
+    body = got.raw.split(b"\r\n\r\n", 1)[1]
+    assert body == b"Caf=C3=A9 om drie uur=\r\n, tot dan.\r\n"
+    assert body_text(got) == "Caf\u00e9 om drie uur, tot dan.\n"
+
+
+def test_non_member_is_refused_once_a_day(lists):
+    lists.stack.send("donna", LIST, subject="Mag ik meelezen?", body="Hoi\n")
+    lists.once()
+    refusal = lists.one("donna")
+    assert "alleen deelnemers en" in body_text(refusal)
+    assert "aanmelden rekenen" in body_text(refusal)
+    lists.nothing("alice", "bob", "lead")
+
+    lists.stack.send("donna", LIST, subject="Nog een keer", body="Hoi?\n")
+    lists.once()
+    lists.nothing("donna", "alice", "bob", "lead")
+    assert lists.outcomes() == ["list-refused", "list-refused"]
+
+
+def test_out_of_office_to_the_list_is_not_passed_on(lists):
+    lists.stack.send("bob", LIST, subject="Afwezig: [Rekenen in groep 3] x",
+                     body="Ik ben tot maandag afwezig.\n",
+                     headers={"Auto-Submitted": "auto-replied"})
+    lists.stack.send("bob", LIST, subject="Lijst terug",
+                     body="Kwam terug.\n",
+                     headers={"List-Id": "<rekenen.lido.school.test>"})
+    lists.once()
+    lists.nothing("alice", "lead", "bob", "carol")
+    assert lists.outcomes() == ["machine", "machine"]
+
+
+def test_reply_all_to_list_and_coordinator_reaches_the_list_once(lists):
+    lists.stack.send("bob", LIST, subject="Re: [Rekenen in groep 3] Tafels",
+                     body="Eens!\n", cc="lido")
+    lists.once()
+    assert len(lists.stack.inbox("lido", "leernet/done")) >= 1
+    lists.one("alice")
+    lists.one("lead")
+    lists.nothing("bob")
+    lists.once()
+    lists.nothing("alice", "lead", "bob")
+
+
+def test_one_mail_to_two_lists_goes_to_each_once(lists):
+    lists.run(lists.cfg, "network", "add", "taal", "--title", "Taal",
+              "--lead", "femme@school.test")
+    lists.member("femme", slug="taal", role="lead")
+    lists.member("alice", slug="taal")
+    lists.stack.send("alice", [LIST, "lido+taal@school.test"],
+                     subject="Voor beide", body="Zie bijlage.\n")
+    lists.once()
+    b = lists.one("bob")
+    assert b["List-Id"] == "<rekenen.lido.school.test>"
+    f = lists.one("femme")
+    check_list_headers(f, slug="taal", title="Taal")
+    assert f["Subject"] == "[Taal] Voor beide"
+    lists.one("lead")
+    lists.nothing("alice")
+    assert sorted(set(lists.outcomes())) == ["list"]
+    assert len(lists.outcomes()) == 2
+
+
+def test_unknown_list_is_answered_with_the_open_lists(lists):
+    lists.stack.send("alice", "lido+bestaatniet@school.test",
+                     subject="Hallo", body="Hoi\n")
+    lists.once()
+    got = lists.one("alice")
+    text = body_text(got)
+    assert '"bestaatniet"' in text
+    assert f"{TITLE}: {LIST}" in text
+    lists.nothing("bob", "lead")
+    assert lists.outcomes() == ["list-unknown"]
+
+
+def test_oversize_post_is_refused(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path, lists_max_size="1k")
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", TITLE,
+                "--lead", "lead@school.test")
+    lst = Lists(stack, run_leernet, cfg)
+    lst.member("alice")
+    lst.member("bob")
+    lst.stack.send("alice", LIST, subject="Groot", body="x" * 3000 + "\n")
+    lst.once()
+    got = lst.one("alice")
+    assert "groter dan de lijst toestaat" in body_text(got)
+    assert "(1 kB)" in " ".join(body_text(got).split())
+    lst.nothing("bob", "lead")
+    assert lst.outcomes() == ["list-too-big"]
+
+
+def test_delivered_to_alone_finds_the_list(lists):
+    """A Bcc to the list: only the envelope (Delivered-To) names it."""
+    lists.stack.send("alice", "bob", subject="Bcc naar de lijst",
+                     body="Stil meegestuurd.\n", envelope_to=[LIST])
+    lists.once()
+    got = lists.one("lead")
+    assert got["Subject"] == f"{TAG} Bcc naar de lijst"
+    lists.nothing("alice")
+
+
+def test_reply_to_the_plain_address_in_a_list_thread_goes_to_the_list(lists):
+    lists.stack.send("alice", LIST, subject="Vraag over tafels",
+                     body="Wie heeft een goed werkblad?\n",
+                     headers={"Message-ID": "<vraag-1@school.test>"})
+    lists.once()
+    lists.one("bob")
+    lists.one("lead")
+
+    # A client that ignores Reply-To answers the coordinator address.
+    lists.stack.send("bob", "lido", subject="Re: [Rekenen in groep 3] Vraag "
+                     "over tafels", body="Ik!\n",
+                     headers={"In-Reply-To": "<vraag-1@school.test>",
+                              "References": "<vraag-1@school.test>"})
+    lists.once()
+    got = lists.one("alice")
+    check_list_headers(got)
+    assert got["Subject"] == "Re: [Rekenen in groep 3] Vraag over tafels"
+    assert got["In-Reply-To"] == "<vraag-1@school.test>"
+    lists.one("lead")
+    lists.nothing("bob")
+
+    # A command written as a reply in the thread stays a command.
+    lists.stack.send("bob", "lido", subject="afmelden rekenen", body="\n",
+                     headers={"In-Reply-To": "<vraag-1@school.test>"})
+    lists.once()
+    answer = lists.one("bob")
+    assert "via" not in str(answer["From"])
+    lists.nothing("alice", "lead")
+    assert lists.outcomes()[:2] == ["list", "list"]
+    assert lists.outcomes()[2] != "list"

@@ -1,0 +1,212 @@
+"""Calendar replies (iTIP REPLY) end to end through the real mail stack, in
+the shape each major client sends them (built from the fixtures in
+tests/fixtures/imip-replies/ with the UID of the meeting leernet sent):
+recorded as RSVPs, shown by `meeting list --csv`, never answered."""
+
+from __future__ import annotations
+
+import email.header
+
+import pytest
+
+from mailstack import address
+from meetings_kit import (AUTHSERV, SLUG, TITLE, Meet, apple_reply,
+                          fixture_reply, google_reply, outlook_reply,
+                          thunderbird_reply)
+
+PEOPLE = ("alice", "bob", "carol", "erik", "fleur", "dora")
+
+
+@pytest.fixture
+def meet(stack, tmp_path, run_leernet):
+    have = set(stack.users())
+    for name in PEOPLE:
+        if address(name) not in have:
+            stack.add_user(name)
+    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", SLUG, "--title", TITLE,
+                "--lead", "lead@school.test")
+    m = Meet(stack, run_leernet, cfg)
+    m.join("alice", "bob", "carol", "erik", "fleur")
+    return m
+
+
+def subject(word, meet, n=1):
+    return email.header.Header(f"{word}: {TITLE} — bijeenkomst {n}",
+                               "utf-8").encode()
+
+
+def outbox_size(meet) -> int:
+    with meet.db() as db:
+        return db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+
+def rsvp_rows(meet, n=1) -> dict:
+    with meet.db() as db:
+        rows = db.execute(
+            "SELECT p.email, r.partstat, r.sequence, r.stale, r.comment"
+            " FROM rsvps r JOIN people p ON p.id = r.person_id"
+            " JOIN meetings m ON m.id = r.meeting_id WHERE m.number = ?",
+            (n,)).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def read_everything(meet):
+    for who in PEOPLE + ("lead",):
+        meet.new(who)
+
+
+def assert_no_answers(meet, before):
+    """Never answer an RSVP: nothing queued, nothing received, and the
+    coordinator inbox is empty (every reply moved to done)."""
+    assert outbox_size(meet) == before
+    meet.nothing(*PEOPLE, "lead")
+    assert meet.stack.flags("lido") == []
+
+
+def test_replies_from_outlook_google_apple_thunderbird(meet):
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    assert meet.counts(n) == (0, 0, 0, 6)
+    before = outbox_size(meet)
+
+    # Outlook: base64 text/calendar, no ORGANIZER/DTSTAMP, Windows TZID,
+    # MAILTO: in upper case with a mixed-case address, COMMENT.
+    ics = fixture_reply("outlook-accept.ics", uid, 0, "Alice@School.TEST")
+    assert "ORGANIZER" not in ics and "DTSTAMP" not in ics
+    assert "TZID=W. Europe Standard Time" in ics and "MAILTO:Alice@" in ics
+    meet.raw("alice", outlook_reply(address("alice"), ics,
+                                    subject("Geaccepteerd", meet)))
+    # Outlook, declined, a multi-line COMMENT.
+    ics = fixture_reply("outlook-decline-nl.ics", uid, 0, "Erik@School.test")
+    meet.raw("erik", outlook_reply(address("erik"), ics,
+                                   subject("Geweigerd", meet)))
+    # Google: text/calendar + application/ics, X-RESPONSE-COMMENT,
+    # X-NUM-GUESTS, empty DESCRIPTION and LOCATION.
+    ics = fixture_reply("google-accept-comment.ics", uid, 0, address("bob"))
+    assert "X-NUM-GUESTS" in ics and "X-RESPONSE-COMMENT" in ics
+    meet.raw("bob", google_reply(address("bob"), ics,
+                                 "Accepted: " + subject("Uitnodiging", meet)))
+    # Apple: nested multiparts, a quoted-printable .ics without method=.
+    ics = fixture_reply("apple-tentative.ics", uid, 0, address("carol"))
+    meet.raw("carol", apple_reply(address("carol"), ics,
+                                  subject("Misschien", meet)))
+    # Thunderbird: text/calendar 8bit + invite.ics; the lead answers too.
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("lead"))
+    ics = ics.replace("CN=Karin Smit", "CN=Bérénice Lead")
+    meet.raw("lead", thunderbird_reply(address("lead"), ics,
+                                       subject("Geaccepteerd", meet)))
+    meet.once()
+
+    # accepted: alice, bob, lead; declined: erik; tentative: carol;
+    # fleur has not answered.
+    assert meet.counts(n) == (3, 1, 1, 1)
+    rows = rsvp_rows(meet, n)
+    assert rows[address("alice")] == ("accepted", 0, 0, "Ik kom, maar iets later.")
+    assert rows[address("erik")][0] == "declined"
+    assert rows[address("erik")][3].startswith("Helaas, dan is er ouderavond.")
+    assert rows[address("bob")] == ("accepted", 0, 0, "Ik neem mijn collega mee: Kees")
+    assert rows[address("carol")][:3] == ("tentative", 0, 0)
+    assert rows[address("lead")][:3] == ("accepted", 0, 0)
+    assert address("fleur") not in rows
+    assert_no_answers(meet, before)
+
+    # A second answer replaces the first (carol makes up her mind).
+    ics = fixture_reply("apple-tentative.ics", uid, 0, address("carol"),
+                        partstat="DECLINED")
+    meet.raw("carol", apple_reply(address("carol"), ics,
+                                  subject("Afgewezen", meet)))
+    meet.once()
+    assert meet.counts(n) == (3, 2, 0, 1)
+    assert_no_answers(meet, before)
+
+
+def test_replies_that_change_nothing(meet):
+    """A reply for an unknown UID, a reply from someone who is not a
+    member, and a COUNTER (Outlook's "propose new time") are no RSVPs."""
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    before = outbox_size(meet)
+
+    ics = fixture_reply("thunderbird-accept.ics", "leernet-nosuchuid@school.test",
+                        0, address("alice"))
+    meet.raw("alice", thunderbird_reply(address("alice"), ics, "Geaccepteerd"))
+    # dora is staff (school.test) but no member of the network.
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("dora"))
+    meet.raw("dora", thunderbird_reply(address("dora"), ics, "Geaccepteerd"))
+    # Nor someone outside the organisation.
+    ics = fixture_reply("google-accept-comment.ics", uid, 0, "x@other.test")
+    meet.raw("x@other.test", google_reply("x@other.test", ics, "Accepted"))
+    # A COUNTER from a member proposes another time; it is not an answer.
+    ics = fixture_reply("outlook-counter.ics", uid, 0, "Alice@school.test")
+    assert "METHOD:COUNTER" in ics
+    meet.raw("alice", outlook_reply(address("alice"), ics,
+                                    subject("Nieuwe tijd voorgesteld", meet)))
+    meet.once()
+
+    assert meet.counts(n) == (0, 0, 0, 6)
+    assert rsvp_rows(meet, n) == {}
+    assert_no_answers(meet, before)
+    row = meet.meeting(n)
+    assert (row["start"], row["sequence"]) == ("2027-03-29T15:00:00+02:00", "0")
+
+
+def test_a_reply_to_an_older_sequence_is_recorded_as_stale(meet):
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("bob"),
+                        start="20270329T150000", end="20270329T163000")
+    meet.raw("bob", thunderbird_reply(address("bob"), ics, "Geaccepteerd"))
+    meet.once()
+    assert meet.counts(n) == (1, 0, 0, 5)
+
+    # The lead moves the meeting: SEQUENCE 1, every answer back to
+    # needs-action.
+    meet.mail("lead", f"verplaats {SLUG} {n}", "tijd: 16:00-17:30\n")
+    meet.once()
+    assert meet.meeting(n)["sequence"] == "1"
+    assert meet.counts(n) == (0, 0, 0, 6)
+    read_everything(meet)
+    before = outbox_size(meet)
+
+    # alice answers the invitation she got first (SEQUENCE 0, the old
+    # time), carol the new one (SEQUENCE 1).
+    ics = fixture_reply("thunderbird-accept-old-sequence.ics", uid, 0,
+                        address("alice"), partstat="DECLINED",
+                        start="20270329T150000", end="20270329T163000")
+    meet.raw("alice", thunderbird_reply(address("alice"), ics, "Afgewezen"))
+    ics = fixture_reply("thunderbird-accept.ics", uid, 1, address("carol"),
+                        start="20270329T160000", end="20270329T173000")
+    meet.raw("carol", thunderbird_reply(address("carol"), ics, "Geaccepteerd"))
+    meet.once()
+
+    rows = rsvp_rows(meet, n)
+    assert rows[address("alice")][:3] == ("declined", 0, 1)
+    assert rows[address("carol")][:3] == ("accepted", 1, 0)
+    assert rows[address("bob")][:3] == ("needs-action", 0, 0)
+    assert meet.counts(n) == (1, 1, 0, 4)
+    assert_no_answers(meet, before)
+
+    # Mail overtakes mail: carol's answer to SEQUENCE 0, arriving after
+    # her answer to SEQUENCE 1, changes nothing.
+    ics = fixture_reply("thunderbird-accept-old-sequence.ics", uid, 0,
+                        address("carol"), partstat="DECLINED",
+                        start="20270329T150000", end="20270329T163000")
+    meet.raw("carol", thunderbird_reply(address("carol"), ics, "Afgewezen"))
+    meet.once()
+    assert rsvp_rows(meet, n)[address("carol")][:3] == ("accepted", 1, 0)
+
+    # When someone leaves, SEQUENCE rises (their cancellation); an answer
+    # to the version before, at the same time, is not stale.
+    meet.mail("erik", f"afmelden {SLUG}")
+    meet.once()
+    assert meet.meeting(n)["sequence"] == "2"
+    ics = fixture_reply("thunderbird-accept.ics", uid, 1, address("fleur"),
+                        start="20270329T160000", end="20270329T173000")
+    meet.raw("fleur", thunderbird_reply(address("fleur"), ics, "Geaccepteerd"))
+    meet.once()
+    assert rsvp_rows(meet, n)[address("fleur")][:3] == ("accepted", 1, 0)
+    assert meet.counts(n) == (2, 1, 0, 2)
