@@ -199,19 +199,15 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 		return -1;
 	}
 
-	v = act_vars(r);
-	tvars_set(v, "name", rc == 0 ? out->title : name);
 	if (rc == 0) {
 		/* It exists but is proposed, closed or rejected. */
-		act_set_network(v, out);
-		tvars_set_bool(v, out->state == NET_PROPOSED ? "proposed" :
-		    out->state == NET_CLOSED ? "closed" : "rejected", 1);
-		network_clear(out);
 		free(name);
-		rc = act_reply(r, "network-not-open", v) == -1 ? -1 : 1;
-		tvars_free(v);
+		rc = act_reply_not_open(r, out) == -1 ? -1 : 1;
+		network_clear(out);
 		return rc;
 	}
+	v = act_vars(r);
+	tvars_set(v, "name", name);
 	if ((nets = store_networks(r->app->st, &n)) == NULL) {
 		free(name);
 		tvars_free(v);
@@ -242,6 +238,21 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	free(guess);
 	free(name);
 	rc = act_reply(r, "unknown-network", v) == -1 ? -1 : 1;
+	tvars_free(v);
+	return rc;
+}
+
+int
+act_reply_not_open(struct req *r, const struct network *n)
+{
+	struct tvars *v = act_vars(r);
+	int rc;
+
+	act_set_network(v, n);
+	tvars_set(v, "name", n->title);
+	tvars_set_bool(v, n->state == NET_PROPOSED ? "proposed" :
+	    n->state == NET_CLOSED ? "closed" : "rejected", 1);
+	rc = act_reply(r, "network-not-open", v);
 	tvars_free(v);
 	return rc;
 }
@@ -308,6 +319,13 @@ act_run_confirmed(struct req *r, const char *action, int64_t network_id,
 
 	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0)
 		return rc == 1 ? reply_simple(r, "token-invalid") : -1;
+	if (n.state != NET_OPEN && (strcmp(action, "join") == 0 ||
+	    strcmp(action, "lead") == 0 || strcmp(action, "close") == 0)) {
+		/* Closed (or never opened) since the code was sent. */
+		rc = act_reply_not_open(r, &n);
+		network_clear(&n);
+		return rc;
+	}
 	if (strcmp(action, "join") == 0)
 		rc = membership_join(r, &n);
 	else if (strcmp(action, "leave") == 0)

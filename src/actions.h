@@ -38,6 +38,8 @@ void	act_set_network(struct tvars *, const struct network *);
  * answer was queued (with "did you mean" candidates); -1 error.
  */
 int	act_network_arg(struct req *, struct network *, int must_be_open);
+/* "The network is not open": proposed, closed or rejected. */
+int	act_reply_not_open(struct req *, const struct network *);
 /* Is the sender lead of (or coordinator for) the network? */
 int	act_is_lead(struct req *, const struct network *);
 /* Is the sender an active member or lead? */

@@ -157,6 +157,12 @@ cmd_once(struct app *app)
 	}
 	if (rsvp_remind_attendance(app, time(NULL)) == -1)
 		rc = rc ? rc : EXIT_SOFTWARE;
+	if (app->changed && app->cfg->publish_dir) {
+		time_t next = 0;
+
+		/* Pages follow what this run changed, as the daemon does. */
+		publish_if_due(app, time(NULL), &next);
+	}
 	/* Deliver what is queued even when the mailbox is away. */
 	if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
 		fprintf(stderr, "leernet: smtp: the outbox could not be "

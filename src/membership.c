@@ -22,9 +22,20 @@ membership_join(struct req *r, const struct network *n)
 	enum mstate state;
 	int rc;
 
+	if ((rc = store_membership(r->app->st, n->id, r->person_id, &role,
+	    &state)) == -1)
+		return -1;
+	if (rc == 0 && state == MS_ACTIVE && role != ROLE_FOLLOWER) {
+		/* Confirmed twice (two requests, two codes): once is enough. */
+		v = act_vars(r);
+		act_set_network(v, n);
+		tvars_set_bool(v, "lead", role == ROLE_LEAD);
+		rc = act_reply(r, "join-already", v);
+		tvars_free(v);
+		return rc;
+	}
 	/* A lead who "joins" stays lead. */
-	if (store_membership(r->app->st, n->id, r->person_id, &role,
-	    &state) != 0 || role == ROLE_FOLLOWER)
+	if (rc != 0 || role == ROLE_FOLLOWER)
 		role = ROLE_MEMBER;
 	if (store_membership_set(r->app->st, n->id, r->person_id, role,
 	    MS_ACTIVE, r->now) == -1)
@@ -126,14 +137,12 @@ act_call_join(struct req *r, int64_t network_id)
 		return -1;
 	if (rc == 0 && n.state == NET_OPEN)
 		rc = join_network(r, &n);
+	else if (rc == 0)
+		rc = act_reply_not_open(r, &n);
 	else {
+		/* The network of a call we sent is gone: say so plainly. */
 		v = act_vars(r);
-		if (rc == 0) {
-			act_set_network(v, &n);
-			tvars_set_bool(v, n.state == NET_CLOSED ? "closed" :
-			    n.state == NET_PROPOSED ? "proposed" : "rejected", 1);
-		}
-		tvars_set(v, "name", n.title ? n.title : "");
+		tvars_set(v, "name", "");
 		rc = act_reply(r, "network-not-open", v);
 		tvars_free(v);
 	}

@@ -12,6 +12,7 @@ import email.policy
 import io
 import re
 import sqlite3
+from html.parser import HTMLParser
 
 from mailstack import address
 
@@ -63,6 +64,40 @@ def check_wire(msg) -> None:
     for part in (plain, markup):
         assert part["Content-Transfer-Encoding"] in ("7bit", "quoted-printable", "base64")
     assert markup.get_content().lstrip().startswith("<!DOCTYPE html>")
+    check_html(markup.get_content())
+
+
+class _Balance(HTMLParser):
+    VOID = {"meta", "br", "hr", "img", "input", "link"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "iframe", "object", "form"):
+            self.problems.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or (name == "href" and value and
+                                         not re.match(r"(https?:|mailto:)", value)):
+                self.problems.append(f"{tag} {name}={value!r}")
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:]}")
+        else:
+            self.stack.pop()
+
+
+def check_html(markup: str) -> None:
+    """Every element closed in order; no scripts, handlers or odd links."""
+    p = _Balance()
+    p.feed(markup)
+    p.close()
+    assert not p.problems and not p.stack, (p.problems, p.stack)
 
 
 def outbox(run_leernet, cfg, every: bool = False) -> list[dict]:

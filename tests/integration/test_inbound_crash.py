@@ -73,6 +73,7 @@ def test_kill_9_at_many_points_answers_each_request_once(stack, leernet, tmp_pat
         t0 = time.monotonic()
         history = []
         committed = sent = 0        # as far as the killed runs logged them
+        sending_kills = 0           # kills that may have hit the outbox
         for k in range(KILLS):
             daemon = leernet.start(config, "-v", "run", log_path=tmp_path / f"run{k}.log")
             # Spread the kills over what is left to do: the first while
@@ -97,6 +98,11 @@ def test_kill_9_at_many_points_answers_each_request_once(stack, leernet, tmp_pat
             else:
                 where = kill_after(daemon, PHASES[phase], n)
             log = daemon.log()
+            # The outbox is delivered after the batch is moved (or, with
+            # nothing left to handle, at once): a kill from then on may
+            # fall between a 250 and its mark.
+            if re.search(PHASES["moving"], log, re.M) or "smtp:" in log:
+                sending_kills += 1
             committed += len(re.findall(PHASES["committed"], log, re.M))
             sent += len(re.findall(PHASES["sending"], log, re.M))
             history.append(f"run {k}: {phase} -> {where}; inbox {mb.count()}, "
@@ -140,11 +146,14 @@ def test_kill_9_at_many_points_answers_each_request_once(stack, leernet, tmp_pat
     assert not missing, f"{len(missing)} request(s) never answered\n{context}"
     # The only window for a second answer (ARCHITECTURE.md): SMTP accepted
     # a message and the daemon died before marking that outbox row sent.
-    # Rows are marked one by one right after each 250, so one kill can send
-    # at most one message twice; a second answer from anywhere else (a
-    # request handled again after its commit) would exceed this.
+    # Rows are marked one by one right after each 250, so a kill while the
+    # outbox is delivered sends at most one message twice, and a kill
+    # before it (the outbox goes out after the batch is handled and moved)
+    # none; a request handled again after its commit would exceed this.
     duplicates = sum(c - 1 for c in answered.values())
-    assert duplicates <= KILLS, f"{duplicates} duplicate answers\n{context}"
+    assert duplicates <= sending_kills, \
+        f"{duplicates} duplicate answers, {sending_kills} kills while sending\n{context}"
     assert max(answered.values()) <= 2, context
-    print(f"crash test: {len(msgs)} requests, {KILLS} kills, {duplicates} "
+    print(f"crash test: {len(msgs)} requests, {KILLS} kills ({sending_kills} while "
+          f"sending), {duplicates} "
           f"duplicate(s), {elapsed:.1f} s; seed {seed}\n" + "\n".join(history))

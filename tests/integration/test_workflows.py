@@ -600,8 +600,10 @@ def test_lead_adds_a_co_lead_after_confirmation(story):
 def test_close_needs_confirmation_then_the_network_is_closed(story):
     join_all(story, ("alice", "aanmelden"))
     story.mail("lead", "sluit rekenen")
+    story.mail("donna", "aanmelden rekenen")      # she will confirm too late
     story.once()
     confirm = story.one("lead", "af te sluiten", subject="^Bevestig: Rekenen in groep 3 sluiten")
+    late = story.one("donna", subject="^Bevestig: aanmelden")
     assert story.networks()["rekenen"]["state"] == "open"
 
     story.mail("lead", f"bevestig {story.token(confirm)}")
@@ -618,6 +620,12 @@ def test_close_needs_confirmation_then_the_network_is_closed(story):
     story.one("carol", 'The network "Rekenen in groep 3" is not open', "closed")
     story.one("alice", "is niet open")
     assert "bob@school.test" not in story.members()
+
+    # A join confirmed after the network closed does not happen.
+    story.reply("donna", late, "")
+    story.once()
+    story.one("donna", 'Het netwerk "Rekenen in groep 3" is niet open', "afgesloten")
+    assert story.members()["donna@school.test"] == ("member", "pending")
 
 
 def test_forged_lead_command_only_asks_the_real_lead(story):
@@ -707,6 +715,19 @@ def test_expired_reused_and_stolen_tokens(story):
 
     # alice asks again and gets a fresh code that works.
     join_all(story, ("alice", "aanmelden"))
+
+    # carol asks twice and confirms both codes: she joins once.
+    story.mail("carol", "aanmelden rekenen")
+    story.mail("carol", "aanmelden rekenen")
+    story.once()
+    for confirm in story.new("carol"):
+        story.reply("carol", confirm, "")
+    story.once()
+    got = sorted(flat(text(m))[:60] for m in story.new("carol"))
+    assert len(got) == 2
+    assert got[0].startswith("Beste carol@school.test, Je bent al deelnemer"), got
+    assert got[1].startswith("Beste carol@school.test, Je bent nu deelnemer"), got
+    assert story.members()["carol@school.test"] == ("member", "active")
 
 
 # --- limits and hostile input ------------------------------------------------
