@@ -129,6 +129,9 @@ handle_person(struct app *app, struct req *r)
 	if (!config_domain_allowed(cfg, r->sender)) {
 		log_info("%s is outside the allowed domains", r->sender);
 		rc = refuse(r, "refusal");
+		/* A question from a parent still reaches the coordinators. */
+		if (rc == 0 && cmd->verb == VERB_NONE)
+			r->outcome = "human";
 		goto out;
 	}
 	if (store_requests_since(app->st, r->sender, r->now - 3600,
@@ -154,6 +157,8 @@ handle_person(struct app *app, struct req *r)
 			goto out;
 		if (!p.in_staff) {
 			rc = refuse(r, "not-staff");
+			if (rc == 0 && cmd->verb == VERB_NONE)
+				r->outcome = "human";
 			goto out;
 		}
 	}

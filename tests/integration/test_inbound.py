@@ -195,6 +195,25 @@ def test_sighup_reloads_between_messages(stack, leernet, tmp_path):
     stopped_cleanly(daemon)
 
 
+def test_once_with_the_mailbox_away_exits_75(stack, run_leernet, tmp_path):
+    """`once` says in one line which server is away and exits 75 (try again
+    later), after still delivering what the outbox holds."""
+    config = prepare(stack, tmp_path)
+    msgid = stack.send("alice", "lido", subject="hulp")
+    stack.wait_for("lido")
+    stack.dovecot_stop()
+    try:
+        proc = run_leernet(config, "once", check=False)
+    finally:
+        stack.dovecot_start()
+    assert proc.returncode == EX_TEMPFAIL, proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if "mailbox" in l]
+    assert len(lines) == 1 and f"imap 127.0.0.1:{stack.imap_port}: cannot connect" \
+        in lines[0], proc.stderr
+    run_leernet(config, "once")
+    wait_answer(stack, "alice", msgid)
+
+
 # --- exactly once and the lock ---------------------------------------------
 
 def test_second_copy_is_not_answered(stack, run_leernet, tmp_path):
@@ -540,3 +559,20 @@ def test_large_backlog_is_fetched_in_parts(tmp_path):
     assert len(fetched) == 1 and fetched[0].startswith("1 7:1 "), proc.stdout
     [(what, ms)] = waited(proc.stdout)
     assert what == "new" and ms < 1000, proc.stdout
+
+
+def test_a_burst_while_busy_is_not_left_waiting(stack, leernet, tmp_path):
+    """Mail that arrives while the daemon handles or sends (Dovecot reports
+    it as EXISTS in the answer to some other command, and will not report
+    it again in IDLE) must still be answered at once, not after the next
+    mail or the 20-minute IDLE period."""
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "-v", "run")
+    wait_idle(daemon)
+    ids = []
+    for n in range(12):
+        ids.append(stack.send(f"carol+burst{n}", "lido", subject="hulp"))
+        time.sleep(0.15)
+    stack.wait_for("carol", len(ids), timeout=15,
+                   predicate=lambda m: (m["In-Reply-To"] or "").strip() in ids)
+    stopped_cleanly(daemon)
