@@ -19,6 +19,7 @@
 #include "classify.h"
 #include "command.h"
 #include "config.h"
+#include "digest.h"
 #include "list.h"
 #include "log.h"
 #include "message.h"
@@ -606,6 +607,7 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	const char *leave = strcmp(cfg->language, "en") == 0 ? "leave" :
 	    "afmelden";
 	size_t n = 0, dlen, sent = 0;
+	int64_t news_id = 0;
 	int rc = -1, g;
 
 	listaddr = list_address(cfg, net->slug);
@@ -625,6 +627,17 @@ distribute(struct req *r, const struct network *net, const char *raw,
 		rc = 0;
 		goto out;
 	}
+	/* The post is news first, so direct recipients can be told apart
+	 * in their digests (they got it already). */
+	subj = command_strip_subject(m->subject);
+	if (store_news_add(st, net->id, r->person_id, subj,
+	    *m->text ? m->text : m->full_text, r->now, &news_id) == -1) {
+		free(subj);
+		goto out;
+	}
+	free(subj);
+	if (digest_mark_delivered(r->app, r->person_id, news_id, r->now) == -1)
+		goto out;
 	if ((mem = store_members(st, net->id, &n)) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -636,7 +649,9 @@ distribute(struct req *r, const struct network *net, const char *raw,
 		    !mime_addr_valid(p->email))
 			continue;
 		if (store_outbox_add(st, "list", cfg->from_addr, p->email, msgid,
-		    data, dlen, r->now, NULL) == -1) {
+		    data, dlen, r->now, NULL) == -1 ||
+		    digest_mark_delivered(r->app, p->person_id, news_id,
+		    r->now) == -1) {
 			members_free(mem, n);
 			goto out;
 		}
@@ -651,13 +666,6 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	if (g == 1 && store_sent_add(st, msgid, "list", NULL, net->id, 0,
 	    r->person_id, r->now) == -1)
 		goto out;
-	subj = command_strip_subject(m->subject);
-	if (store_news_add(st, net->id, r->person_id, subj,
-	    *m->text ? m->text : m->full_text, r->now, NULL) == -1) {
-		free(subj);
-		goto out;
-	}
-	free(subj);
 	r->app->changed = 1;
 	log_info("list %s: %s to %zu member(s)%s", net->slug, msgid, sent,
 	    footer ? "" : " (no footer)");

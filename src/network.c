@@ -303,7 +303,9 @@ send_call(struct req *r, const struct network *n, const char *lead)
 	v = act_vars(r);
 	act_set_network(v, n);
 	tvars_set(v, "lead", lead);
-	list_id = xasprintf("<%s.%s>", n->slug, r->app->domain);
+	/* The list's own List-Id (SPEC §4b): <SLUG.LOCAL.DOMAIN>. */
+	list_id = xasprintf("<%s.%.*s.%s>", n->slug,
+	    (int)strcspn(cfg->from_addr, "@"), cfg->from_addr, r->app->domain);
 	unsub = xasprintf("<mailto:%s?subject=ontvolg%%20%s>", cfg->from_addr,
 	    n->slug);
 	rp.tmpl = "call";

@@ -52,6 +52,7 @@ def in_days(n: int) -> str:
 
 def test_members_and_followers_get_what_is_new_once(meet):
     stack, run, cfg = meet.stack, meet.run, meet.cfg
+    time.sleep(1.1)     # times are seconds: Alice joins after the lead did
     meet.join("alice")                               # member
     meet.mail("bob", "follow rekenen")               # follower, in English
     meet.once()
