@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
+#include "dates.h"
 #include "digest.h"
 #include "handle.h"
 #include "log.h"
@@ -111,9 +112,20 @@ do_reload(struct app *app, struct source **src, struct smtp **smtp)
 	char err[1024];
 	struct config *n = config_load(app->cfg->file, err, sizeof(err));
 
+	struct dt_zone *zone = NULL;
+
+	if (n != NULL && strcmp(n->timezone, app->cfg->timezone) != 0 &&
+	    (zone = dt_zone_load(n->timezone, err, sizeof(err))) == NULL) {
+		config_free(n);
+		n = NULL;
+	}
 	if (n == NULL) {
 		log_warnx("reload: %s; keeping the running configuration", err);
 		return;
+	}
+	if (zone) {
+		dt_zone_free(app->zone);
+		app->zone = zone;
 	}
 	if (strcmp(n->db_path, app->cfg->db_path) != 0)
 		log_warnx("reload: [database] path changes only on restart");
