@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "handle.h"
 #include "log.h"
 #include "outbox.h"
 #include "smtp.h"
@@ -51,7 +52,8 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 		if ((rows = store_outbox_due(app->st, now, OUTBOX_BATCH,
 		    &n)) == NULL)
 			return -1;
-		if (n == 0) {
+		/* SIGTERM: what is sent is marked; the rest waits safely. */
+		if (n == 0 || handle_stop) {
 			ob_rows_free(rows, n);
 			return 0;
 		}
@@ -62,7 +64,7 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 			ob_rows_free(rows, n);
 			return -1;
 		}
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && !handle_stop; i++) {
 			struct ob_row *o = &rows[i];
 			struct smtp_result res;
 			time_t t;
