@@ -1478,3 +1478,16 @@ dt_format_span(const struct dt_span *s, enum lang lang)
 	free(a);
 	return r;
 }
+
+/* The calendar arithmetic above, for other modules (one copy of it). */
+int64_t
+dt_days_from_civil(int64_t y, int m, int d)
+{
+	return days_from_civil(y, m, d);
+}
+
+void
+dt_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	civil_from_days(z, y, m, d);
+}

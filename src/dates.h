@@ -12,6 +12,7 @@
 #define LEERNET_DATES_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "command.h"		/* enum lang */
@@ -122,6 +123,10 @@ int	dt_parse_time(const char *, struct dt_clock *, struct dt_error *);
 int	dt_plan(const struct dt_zone *, const char *date, const char *time,
 	    const struct dt_span *old, time_t now, struct dt_span *,
 	    struct dt_error *);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t	dt_days_from_civil(int64_t year, int mon, int day);
+void	dt_civil_from_days(int64_t days, int64_t *year, int *mon, int *day);
 
 /* "2027-05-14T15:00:00+02:00" into buf, which is returned. */
 #define DT_ISO_LEN	32

@@ -36,40 +36,11 @@
 
 /* ---- the schedule ---- */
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant). */
-static long
-days_from_civil(int y, int m, int d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(long z, int *y, int *m, int *d)
-{
-	long era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 /* The scheduled instant on day `days`, or 0 when that day has none. */
 static time_t
 slot_on(const struct config *cfg, const struct dt_zone *z, long days)
 {
+	int64_t y64;
 	int y, m, d;
 	time_t t;
 
@@ -77,7 +48,8 @@ slot_on(const struct config *cfg, const struct dt_zone *z, long days)
 	if (cfg->digest == DIGEST_WEEKLY &&
 	    ((days % 7 + 7 + 4) % 7) != cfg->digest_wday)
 		return 0;
-	civil_from_days(days, &y, &m, &d);
+	dt_civil_from_days(days, &y64, &m, &d);
+	y = (int)y64;
 	if (dt_mktime(z, y, m, d, cfg->digest_hour, cfg->digest_min, &t) == 0)
 		return t;
 	/* Skipped by the clocks: the same minute an hour later exists. */
@@ -93,7 +65,7 @@ local_days(const struct dt_zone *z, time_t t)
 	struct dt_local l;
 
 	dt_localtime(z, t, &l);
-	return days_from_civil(l.year, l.mon, l.day);
+	return (long)dt_days_from_civil(l.year, l.mon, l.day);
 }
 
 time_t

@@ -19,6 +19,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "dates.h"
 #include "log.h"
 #include "message.h"
 #include "util.h"
@@ -770,20 +771,6 @@ ids_parse(struct ids *l, const char *v)
 	}
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static time_t
 date_parse(const char *v)
 {
@@ -808,7 +795,7 @@ date_parse(const char *v)
 		mailimf_date_time_free(dt);
 		return 0;
 	}
-	t = days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
+	t = dt_days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
 	    dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec;
 	t -= (zone / 100) * 3600 + (zone % 100) * 60;
 	mailimf_date_time_free(dt);
