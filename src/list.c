@@ -556,7 +556,8 @@ answer_unknown(struct req *r, const char *slug, const char *lang)
 	return rc;
 }
 
-/* Active members and leads may post. */
+/* Active members and leads may post (and coordinators, who act as lead
+ * of any network: the caller checks that). */
 static int
 may_post(struct store *st, int64_t network_id, const struct person *p)
 {
@@ -735,7 +736,7 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 	tvars_set(v, "title", net.title);
 	tvars_set(v, "slug", net.slug);
 	tvars_set(v, "address", listaddr);
-	if (!may_post(st, net.id, &p)) {
+	if (!may_post(st, net.id, &p) && !config_is_coordinator(cfg, r->sender)) {
 		log_info("%s may not post to %s", r->sender, net.slug);
 		rc = refuse(r, "list-refused", lang, v, net.id);
 		r->outcome = "list-refused";

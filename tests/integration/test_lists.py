@@ -186,17 +186,31 @@ def test_quoted_printable_body_is_not_touched(lists):
 
 
 def test_non_member_is_refused_once_a_day(lists):
-    lists.stack.send("donna", LIST, subject="Mag ik meelezen?", body="Hoi\n")
+    erik = lists.stack.add_user("erik")   # staff, no member, no coordinator
+    lists.stack.clear(erik)
+    lists.stack.send(erik, LIST, subject="Mag ik meelezen?", body="Hoi\n")
     lists.once()
-    refusal = lists.one("donna")
+    refusal = lists.one(erik)
     assert "alleen deelnemers en" in body_text(refusal)
     assert "aanmelden rekenen" in body_text(refusal)
     lists.nothing("alice", "bob", "lead")
 
-    lists.stack.send("donna", LIST, subject="Nog een keer", body="Hoi?\n")
+    lists.stack.send(erik, LIST, subject="Nog een keer", body="Hoi?\n")
     lists.once()
-    lists.nothing("donna", "alice", "bob", "lead")
+    lists.nothing(erik, "alice", "bob", "lead")
     assert lists.outcomes() == ["list-refused", "list-refused"]
+
+
+def test_coordinator_may_post_without_being_a_member(lists):
+    # Coordinators act as lead of any network (SPEC §1).
+    lists.stack.send("donna", LIST, subject="Studiedag", body="Zie bijlage.\n")
+    lists.once()
+    for who in ("alice", "bob", "lead"):
+        got = lists.one(who)
+        check_list_headers(got)
+        assert email.utils.parseaddr(str(got["Reply-To"]))[1] == "donna@school.test"
+    lists.nothing("donna")
+    assert lists.outcomes() == ["list"]
 
 
 def test_out_of_office_to_the_list_is_not_passed_on(lists):
