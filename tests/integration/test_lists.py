@@ -186,7 +186,7 @@ def test_quoted_printable_body_is_not_touched(lists):
 
 
 def test_non_member_is_refused_once_a_day(lists):
-    erik = lists.stack.add_user("erik")   # staff, no member, no coordinator
+    erik = lists.stack.add_user("list-outsider")   # staff, no member, no coordinator
     lists.stack.clear(erik)
     lists.stack.send(erik, LIST, subject="Mag ik meelezen?", body="Hoi\n")
     lists.once()
