@@ -467,6 +467,18 @@ col_str(sqlite3_stmt *s, int i)
 	return xstrdup(t ? (const char *)t : "");
 }
 
+/* Grow *v (of *cap elements of size sz) to hold one more; zeroes it. */
+static void *
+row_slot(void **v, size_t *cap, size_t n, size_t sz)
+{
+	if (n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xreallocarray(*v, *cap, sz);
+	}
+	memset((char *)*v + n * sz, 0, sz);
+	return (char *)*v + n * sz;
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -895,12 +907,8 @@ store_networks(struct store *st, size_t *n)
 
 	*n = 0;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		memset(&v[*n], 0, sizeof(*v));
-		network_fill(s, &v[(*n)++]);
+		network_fill(s, row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v)));
 	}
 	sqlite3_reset(s);
 	if (r != SQLITE_DONE) {
@@ -1019,11 +1027,8 @@ store_members(struct store *st, int64_t network_id, size_t *n)
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		struct member *m;
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		m = &v[(*n)++];
+		m = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
 		m->person_id = sqlite3_column_int64(s, 0);
 		m->email = col_str(s, 1);
 		m->name = col_str(s, 2);
@@ -1166,12 +1171,8 @@ meeting_rows(struct store *st, sqlite3_stmt *s, size_t *n)
 
 	*n = 0;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		memset(&v[*n], 0, sizeof(*v));
-		meeting_fill(s, &v[(*n)++]);
+		meeting_fill(s, row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v)));
 	}
 	sqlite3_reset(s);
 	if (r != SQLITE_DONE) {
@@ -1342,11 +1343,8 @@ store_hours(struct store *st, time_t from, time_t to, int64_t network_id,
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		struct hours_row *h;
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		h = &v[(*n)++];
+		h = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
 		h->email = col_str(s, 0);
 		h->name = col_str(s, 1);
 		h->slug = col_str(s, 2);
@@ -1576,11 +1574,8 @@ ob_rows(struct store *st, sqlite3_stmt *s, size_t *n)
 		struct ob_row *o;
 		const void *blob;
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		o = &v[(*n)++];
+		o = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
 		o->id = sqlite3_column_int64(s, 0);
 		o->kind = col_str(s, 1);
 		o->env_from = col_str(s, 2);
@@ -1718,18 +1713,6 @@ store_network_changed(struct store *st, int64_t id, time_t *at)
 		db_error(st, "network changed");
 	sqlite3_reset(s);
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
-}
-
-/* Grow *v (of *cap elements of size sz) to hold one more; zeroes it. */
-static void *
-row_slot(void **v, size_t *cap, size_t n, size_t sz)
-{
-	if (n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = xreallocarray(*v, *cap, sz);
-	}
-	memset((char *)*v + n * sz, 0, sz);
-	return (char *)*v + n * sz;
 }
 
 struct news_item *
@@ -1931,11 +1914,8 @@ store_news_latest(struct store *st, int64_t network_id, size_t max,
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		struct news_item *it;
 
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		it = &v[(*n)++];
+		it = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
 		it->id = sqlite3_column_int64(s, 0);
 		it->network_id = sqlite3_column_int64(s, 1);
 		it->person_id = sqlite3_column_int64(s, 2);
