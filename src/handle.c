@@ -365,7 +365,14 @@ handle_pending(struct app *app, struct source *src, size_t *handled)
 		mv.done = xcalloc(b.n, sizeof(*mv.done));
 		mv.failed = xcalloc(b.n, sizeof(*mv.failed));
 		mv.human = xcalloc(b.n, sizeof(*mv.human));
-		for (size_t i = 0; i < b.n && !handle_stop; i++) {
+		/*
+		 * One transaction for the batch, a savepoint per message:
+		 * the pages a join touches are written once per batch, not
+		 * once per message.  Nothing moves before the batch commits.
+		 */
+		if (store_batch_begin(app->st) == -1)
+			rc = -1;
+		for (size_t i = 0; rc == 0 && i < b.n && !handle_stop; i++) {
 			enum disposition d = handle_message(app, b.msgs[i].data,
 			    b.msgs[i].len, time(NULL));
 
@@ -377,6 +384,13 @@ handle_pending(struct app *app, struct source *src, size_t *handled)
 			else if (d == DISP_HUMAN)
 				mv.human[mv.nhuman++] = b.msgs[i];
 		}
+		if (rc == 0 && store_batch_commit(app->st) == -1) {
+			log_warnx("%zu messages not handled; they stay in the "
+			    "inbox and are tried again", b.n);
+			rc = -1;
+		}
+		if (rc == -1)
+			mv.ndone = mv.nfailed = mv.nhuman = 0;
 		progress = mv.ndone + mv.nfailed + mv.nhuman;
 		if ((mv.ndone && source_done(src, mv.done, mv.ndone) == -1) ||
 		    (mv.nfailed && source_failed(src, mv.failed,

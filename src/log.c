@@ -13,6 +13,8 @@
 static enum log_level	level = LOG_LVL_INFO;
 static char		msgid[256];
 
+#define LOG_LINE_MAX	4096
+
 static const char *const level_name[] = {
 	[LOG_LVL_ERR] = "error",
 	[LOG_LVL_WARN] = "warning",
@@ -45,21 +47,43 @@ log_set_msgid(const char *id)
 	msgid[i] = '\0';
 }
 
+/*
+ * One write(2) per line: stderr is unbuffered, and three writes per line
+ * were a tenth of the time spent handling a busy inbox.  It also keeps
+ * lines whole when the journal interleaves them.
+ */
 static void
 vlog(enum log_level l, const char *fmt, va_list ap, const char *errstr)
 {
-	int saved = errno;
+	char line[LOG_LINE_MAX];
+	size_t len;
+	int saved = errno, n;
 
 	if (l > level)
 		return;
 	if (msgid[0])
-		fprintf(stderr, "leernet: %s: <%s>: ", level_name[l], msgid);
+		n = snprintf(line, sizeof(line), "leernet: %s: <%s>: ",
+		    level_name[l], msgid);
 	else
-		fprintf(stderr, "leernet: %s: ", level_name[l]);
-	vfprintf(stderr, fmt, ap);
-	if (errstr)
-		fprintf(stderr, ": %s", errstr);
-	fputc('\n', stderr);
+		n = snprintf(line, sizeof(line), "leernet: %s: ",
+		    level_name[l]);
+	len = n < 0 ? 0 : (size_t)n;
+	if (len < sizeof(line)) {
+		n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+		len += n < 0 ? 0 : (size_t)n;
+	}
+	if (errstr && len < sizeof(line)) {
+		n = snprintf(line + len, sizeof(line) - len, ": %s", errstr);
+		len += n < 0 ? 0 : (size_t)n;
+	}
+	/* Room for "...\n" when the line was cut. */
+	if (len > sizeof(line) - 5) {
+		len = sizeof(line) - 5;
+		memcpy(line + len, "...", 3);
+		len += 3;
+	}
+	line[len++] = '\n';
+	fwrite(line, 1, len, stderr);
 	errno = saved;
 }
 

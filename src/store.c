@@ -177,6 +177,7 @@ enum stmt_id {
 	/* publish additions */
 	S_NEWS_LATEST,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S__COUNT
 };
 
@@ -371,12 +372,17 @@ static const char *const sql[S__COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT msg",
+	[S_RELEASE] = "RELEASE msg",
+	[S_ROLLBACK_TO] = "ROLLBACK TO msg",
 };
 
 struct store {
 	sqlite3		*db;
 	char		*path;
 	int		 lockfd;
+	int		 batch;		/* in store_batch_begin's transaction */
+	int		 batch_lost;	/* ... and SQLite rolled it all back */
 	sqlite3_stmt	*stmt[S__COUNT];
 };
 
@@ -497,7 +503,10 @@ store_open(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(st->db, 10000);
 	sqlite3_extended_result_codes(st->db, 1);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+	    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+	    /* A batch's savepoints keep their undo pages in memory, not
+	     * in a temporary file (one pwrite per page, 20 per message). */
+	    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
 	    NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "pragma failed");
 		sqlite3_free(msg);
@@ -606,20 +615,77 @@ store_lock(struct store *st)
 int
 store_begin(struct store *st)
 {
-	return exec_stmt(st, prep(st, S_BEGIN), "begin");
+	if (!st->batch)
+		return exec_stmt(st, prep(st, S_BEGIN), "begin");
+	/* Some errors (a full disk, I/O) make SQLite roll back the whole
+	 * transaction: the batch's earlier work is gone, not just this
+	 * unit's, and none of it may count as done. */
+	if (st->batch_lost || sqlite3_get_autocommit(st->db)) {
+		st->batch_lost = 1;
+		return -1;
+	}
+	return exec_stmt(st, prep(st, S_SAVEPOINT), "savepoint");
 }
 
 int
 store_commit(struct store *st)
 {
-	return exec_stmt(st, prep(st, S_COMMIT), "commit");
+	if (!st->batch)
+		return exec_stmt(st, prep(st, S_COMMIT), "commit");
+	if (st->batch_lost || sqlite3_get_autocommit(st->db)) {
+		st->batch_lost = 1;
+		return -1;
+	}
+	return exec_stmt(st, prep(st, S_RELEASE), "release");
 }
 
 void
 store_rollback(struct store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	if (sqlite3_get_autocommit(st->db)) {
+		if (st->batch)
+			st->batch_lost = 1;
+		return;
+	}
+	if (!st->batch) {
 		exec_stmt(st, prep(st, S_ROLLBACK), "rollback");
+		return;
+	}
+	/* Undo this unit only; the savepoint stays open until released. */
+	if (exec_stmt(st, prep(st, S_ROLLBACK_TO), "rollback to") == -1 ||
+	    exec_stmt(st, prep(st, S_RELEASE), "release") == -1 ||
+	    sqlite3_get_autocommit(st->db))
+		st->batch_lost = 1;
+}
+
+int
+store_batch_begin(struct store *st)
+{
+	if (st->batch || exec_stmt(st, prep(st, S_BEGIN), "begin") == -1)
+		return -1;
+	st->batch = 1;
+	st->batch_lost = 0;
+	return 0;
+}
+
+int
+store_batch_commit(struct store *st)
+{
+	int lost = st->batch_lost || sqlite3_get_autocommit(st->db);
+
+	st->batch = 0;
+	st->batch_lost = 0;
+	if (lost) {
+		log_warnx("database %s: a batch was rolled back as a whole",
+		    st->path);
+		store_rollback(st);
+		return -1;
+	}
+	if (exec_stmt(st, prep(st, S_COMMIT), "commit") == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- people ---- */

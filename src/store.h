@@ -37,6 +37,17 @@ int		 store_begin(struct store *);
 int		 store_commit(struct store *);
 void		 store_rollback(struct store *);
 
+/*
+ * A batch: one transaction around many begin/commit units, which then
+ * become savepoints, so a fetched batch of mail costs one commit instead
+ * of one per message.  A unit's rollback undoes that unit only.
+ * store_batch_commit returns -1 when the batch as a whole did not commit
+ * (the COMMIT failed, or an error made SQLite roll everything back): then
+ * no unit of it took effect, whatever its own commit said.
+ */
+int		 store_batch_begin(struct store *);
+int		 store_batch_commit(struct store *);
+
 /* ---- people ---- */
 
 struct person {

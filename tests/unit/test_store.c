@@ -292,6 +292,90 @@ test_transaction(void **state)
 	person_clear(&p);
 }
 
+/* Count rows through a connection of its own: what another process sees. */
+static int
+people_seen_outside(const struct fx *f)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM people",
+	    -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+test_batch(void **state)
+{
+	struct fx *f = *state;
+	struct person p = { 0 };
+	int64_t id;
+
+	assert_int_equal(store_batch_begin(f->st), 0);
+	/* One batch at a time. */
+	assert_int_equal(store_batch_begin(f->st), -1);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "one@x", "", "nl", 1, &id), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	/* A unit's rollback undoes that unit only. */
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "two@x", "", "nl", 1, &id), 0);
+	store_rollback(f->st);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "three@x", "", "nl", 1, &id), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	/* Inside the batch we see our units; nobody else does yet. */
+	assert_int_equal(store_person_get(f->st, "one@x", &p), 0);
+	person_clear(&p);
+	assert_int_equal(people_seen_outside(f), 0);
+	assert_int_equal(store_batch_commit(f->st), 0);
+	assert_int_equal(people_seen_outside(f), 2);
+	assert_int_equal(store_person_get(f->st, "two@x", &p), 1);
+	assert_int_equal(store_person_get(f->st, "three@x", &p), 0);
+	person_clear(&p);
+
+	/* After the batch, begin/commit are plain transactions again. */
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "four@x", "", "nl", 1, &id), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(people_seen_outside(f), 3);
+}
+
+/* A unit that fails inside the batch in a way that leaves the batch in
+ * doubt (here: a rollback with no unit open) loses the whole batch. */
+static void
+test_batch_lost(void **state)
+{
+	struct fx *f = *state;
+	struct person p = { 0 };
+	int64_t id;
+
+	assert_int_equal(store_batch_begin(f->st), 0);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "one@x", "", "nl", 1, &id), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	store_rollback(f->st);
+	/* Units after that are refused, and the batch does not commit. */
+	assert_int_equal(store_begin(f->st), -1);
+	assert_int_equal(store_commit(f->st), -1);
+	assert_int_equal(store_batch_commit(f->st), -1);
+	assert_int_equal(store_person_get(f->st, "one@x", &p), 1);
+	assert_int_equal(people_seen_outside(f), 0);
+	/* The store is usable afterwards. */
+	assert_int_equal(store_batch_begin(f->st), 0);
+	assert_int_equal(store_begin(f->st), 0);
+	assert_int_equal(store_person_touch(f->st, "two@x", "", "nl", 1, &id), 0);
+	assert_int_equal(store_commit(f->st), 0);
+	assert_int_equal(store_batch_commit(f->st), 0);
+	assert_int_equal(people_seen_outside(f), 1);
+}
+
 static void
 test_lock(void **state)
 {
@@ -325,6 +409,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_processed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	};
 
