@@ -43,13 +43,18 @@ disposition_name(enum disposition d)
 	return disp_names[d];
 }
 
-/* A permanent failure in a DSN marks the address; delays are only logged. */
-static void
+/*
+ * A permanent failure in a DSN marks the address; delays are only logged.
+ * -1 when the mark could not be stored: the bounce is then tried again
+ * rather than forgotten.
+ */
+static int
 handle_bounce(struct app *app, const struct message *m, time_t now)
 {
 	for (size_t i = 0; i < m->ndsn; i++) {
 		const struct dsn_rcpt *d = &m->dsn[i];
 		struct person p = { 0 };
+		int rc;
 
 		if (d->final_recipient == NULL)
 			continue;
@@ -58,16 +63,22 @@ handle_bounce(struct app *app, const struct message *m, time_t now)
 			    d->status ? d->status : "no status");
 			continue;
 		}
-		if (store_person_get(app->st, d->final_recipient, &p) != 0) {
+		if ((rc = store_person_get(app->st, d->final_recipient,
+		    &p)) == -1)
+			return -1;
+		if (rc != 0) {
 			log_info("bounce for unknown address %s (%s)",
 			    d->final_recipient, d->status);
 			continue;
 		}
 		log_info("%s is bouncing (%s)", p.email, d->status);
-		store_person_set_bouncing(app->st, p.email, d->diagnostic ?
+		rc = store_person_set_bouncing(app->st, p.email, d->diagnostic ?
 		    d->diagnostic : d->status, now);
 		person_clear(&p);
+		if (rc == -1)
+			return -1;
 	}
+	return 0;
 }
 
 /* One polite refusal per sender per day, never more. */
@@ -213,10 +224,9 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 			rc = list_handle(&r, slugs[i], raw, len);
 		else if (kind == MAIL_BOUNCE) {
 			if (!bounced)
-				handle_bounce(app, m, now);
+				rc = handle_bounce(app, m, now);
 			bounced = 1;
 			r.outcome = "bounce";
-			rc = 0;
 		} else {
 			/* Machines and our own mail: never passed on. */
 			log_info("not passing %s on to list %s: %s", r.sender,
@@ -306,9 +316,8 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		rc = 0;
 		break;
 	case MAIL_BOUNCE:
-		handle_bounce(app, m, now);
+		rc = handle_bounce(app, m, now);
 		r.outcome = "bounce";
-		rc = 0;
 		break;
 	case MAIL_RSVP:
 		rc = rsvp_handle(app, m, now);
