@@ -123,18 +123,6 @@ buf_adds(struct buf *b, const char *s)
 }
 
 int
-buf_addc(struct buf *b, char c)
-{
-	/* The common case inline: encoders call this once per byte. */
-	if (b->len + 2 <= b->cap && b->len < b->max) {
-		b->data[b->len++] = c;
-		b->data[b->len] = '\0';
-		return 0;
-	}
-	return buf_add(b, &c, 1);
-}
-
-int
 buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -37,7 +37,16 @@ struct buf {
 void	 buf_init(struct buf *, size_t max);	/* max 0: BUF_MAX_DEFAULT */
 int	 buf_add(struct buf *, const void *, size_t);
 int	 buf_adds(struct buf *, const char *);
-int	 buf_addc(struct buf *, char);
+/* Inline: encoders and decoders call it once per byte. */
+static inline int
+buf_addc(struct buf *b, char c)
+{
+	if (b->len + 2 > b->cap || b->len >= b->max)
+		return buf_add(b, &c, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+	return 0;
+}
 int	 buf_addf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 buf_vaddf(struct buf *, const char *, va_list)
