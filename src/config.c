@@ -276,7 +276,11 @@ handler(void *user, const char *section, const char *key, const char *v)
 			return 1;
 		if (strcmp(key, "from") == 0)
 			set_str(&c->from, v);
-		else
+		else if (strcmp(key, "sessions") == 0) {
+			if (parse_int(v, 1, 16, &c->smtp_sessions) == -1)
+				fail(l, section, key, "expected a number of "
+				    "sessions from 1 to 16, got '%s'", v);
+		} else
 			goto unknown;
 	} else if (strcmp(section, "database") == 0) {
 		if (strcmp(key, "path") == 0)
@@ -516,6 +520,8 @@ set_defaults(struct config *c)
 {
 	c->mailbox.section = "mailbox";
 	c->smtp.section = "smtp";
+	/* Exchange Online refuses a fourth session per mailbox (432 4.3.2). */
+	c->smtp_sessions = 3;
 	c->idle = 1;
 	c->poll_interval = 60;
 	c->done_folder = xstrdup("leernet/done");

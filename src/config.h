@@ -39,6 +39,7 @@ struct config {
 	char		*failed_folder;
 
 	struct server_conf smtp;
+	int		 smtp_sessions;	/* sessions sending at once, 1..16 */
 	char		*from;		/* full header value */
 	char		*from_name;	/* display part of from, may be "" */
 	char		*from_addr;	/* lower-case address of from */

@@ -1,6 +1,7 @@
 /*
- * outbox.h - deliver committed outbox rows over SMTP, marking each sent
- * right after the server's 250, so a crash can repeat at most one mail.
+ * outbox.h - deliver committed outbox rows over SMTP, up to [smtp]
+ * sessions at once, marking each sent right after the server's 250, so a
+ * crash can repeat at most the mails in flight (one per session).
  */
 #ifndef LEERNET_OUTBOX_H
 #define LEERNET_OUTBOX_H
@@ -18,9 +19,10 @@ struct outbox_stats {
 };
 
 /*
- * Send what is due.  *smtp is created on first need and kept for reuse
- * (connection reuse across calls).  0, or -1 when the server could not be
- * reached at all (the rows wait; the caller tries again later).
+ * Send what is due, in the order of the rows.  *smtp is created on first
+ * need and kept for reuse (connection reuse across calls).  0, or -1 when
+ * the server could not be reached at all (the rows wait; the caller tries
+ * again later).  Returns with nothing in flight, also after SIGTERM.
  */
 int	outbox_deliver(struct app *, struct smtp **, time_t now,
 	    struct outbox_stats *);

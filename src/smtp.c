@@ -2,19 +2,32 @@
  * smtp.c - SMTP submission over libcurl, the only file that includes
  * <curl/curl.h>.
  *
- * One easy handle is reused for every message: libcurl then keeps the
- * session open and sends MAIL/RCPT/DATA again on it (one "connect from"
- * in the server's log for a whole outbox run).  libcurl reuses a
- * connection only while the credentials are unchanged, so the secret is
- * fetched once per connection, not per message: at the start, after a
- * failure (libcurl closes the session then) and after a long idle time.
+ * Up to [smtp] sessions "lanes" send at once, one message each.  A lane
+ * is an easy handle and a thread of its own that runs curl_easy_perform:
+ * libcurl keeps the handle's session open and sends MAIL/RCPT/DATA again
+ * on it, so a whole outbox run opens one connection per lane (three
+ * "connect from" in the server's log with sessions = 3).  Not libcurl's
+ * multi interface: it waits for the reply to the end of the data inside
+ * curl_multi_perform, blocking every other session (curl issue #8555,
+ * still so in curl 8), and that reply (the server writing its queue file)
+ * is the slowest step of a message.
+ *
+ * The threads only run curl_easy_perform and touch nothing but their own
+ * lane: submitting, the verdict, the secret and every log line are the
+ * caller's thread's.  libcurl reuses a connection only while the
+ * credentials are unchanged, so the secret is fetched once per
+ * connection, not per message: at the start, after a failure (libcurl
+ * closes that session then) and after a long idle time; each lane's
+ * handle gets it before its next message.
  *
  * Results are classified here; what to do about them (retry, backoff,
- * bouncing) is outbox.c's business.  The stage of the session (greeting,
+ * bouncing) is outbox.c's business.  The stage of each session (greeting,
  * EHLO, ..., message body) is followed through libcurl's debug callback,
  * so that a 5xx is permanent only when it answers this message, and so
  * the server's own words end up in the result text.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +49,7 @@
 /* libcurl drops pooled connections idle for 118 s (CURLOPT_MAXAGE_CONN);
  * past this the next message is on a new connection: fetch the secret. */
 #define SMTP_IDLE_REFRESH	100
+#define SMTP_MAX_LANES		16	/* as [smtp] sessions allows */
 
 enum smtp_stage {
 	ST_CONNECT,	/* TCP, TLS, greeting */
@@ -61,22 +75,67 @@ static const char *stage_names[] = {
 	[ST_OTHER] = "command",
 };
 
-struct smtp {
+enum lane_state {
+	L_IDLE,		/* no transfer: the caller's thread owns the lane */
+	L_QUEUED,	/* set up, for the lane's thread to perform */
+	L_RUNNING,	/* the lane's thread is in curl_easy_perform */
+	L_DONE		/* performed: rc is the outcome */
+};
+
+/*
+ * One session: an easy handle, the thread that performs its transfers,
+ * and the message it carries.  state is guarded by smtp.mu; while it is
+ * L_QUEUED or L_RUNNING the per-transfer fields belong to the lane's
+ * thread, otherwise to the caller's.
+ */
+struct lane {
+	struct smtp	*s;
 	CURL		*curl;
-	struct server_conf conf;	/* our copy, for config_secret */
-	char		*url;
-	char		*secret;	/* NULL when there is no user */
-	int		 need_secret;	/* next transfer may open a session */
+	pthread_t	 thread;
+	pthread_cond_t	 go;		/* state became L_QUEUED, or quit */
+	int		 go_ready;	/* go initialised */
+	int		 started;	/* thread running */
+	int		 no;		/* 1, 2, ... for logs */
+	enum lane_state	 state;
+	CURLcode	 rc;
+
+	/* The caller's thread only. */
+	int		 busy;		/* submitted, not yet returned */
+	int		 done;		/* finished: res is the verdict */
+	int		 probe;		/* NOOP instead of a message */
+	int		 tries;
+	unsigned	 secret_gen;	/* which secret curl has */
 	time_t		 last_use;	/* CLOCK_MONOTONIC seconds */
-	long		 connects;
+	void		*tag;
+	struct smtp_result res;
+	struct curl_slist *rcpts;
+	const char	*data;		/* the caller's, while busy */
+	size_t		 len;
 
-	const char	*src;		/* the message being read by curl */
+	/* Per transfer: written by libcurl's callbacks. */
+	const char	*src;		/* what curl reads next */
 	size_t		 left;
-
 	enum smtp_stage	 stage;
 	int		 quitting;	/* QUIT sent: its 221 is not news */
 	char		 reply[200];	/* the server's last reply line */
+	char		 trace[160];	/* the stages passed, logged after */
 	char		 errbuf[CURL_ERROR_SIZE];
+};
+
+struct smtp {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 done;		/* a lane became L_DONE */
+	int		 sync_ready;	/* mu and done initialised */
+	int		 quit;		/* under mu: the threads end */
+	struct lane	*lanes;
+	int		 nlanes;
+	int		 busy;		/* lanes submitted, not yet returned */
+	struct server_conf conf;	/* our copy, for config_secret */
+	char		*url;
+	char		*secret;	/* NULL when there is no user */
+	unsigned	 secret_gen;	/* counts changes of the secret */
+	int		 need_secret;	/* next transfer may open a session */
+	long		 connects;
 };
 
 static time_t
@@ -138,40 +197,56 @@ stage_of(const char *cmd, size_t n)
 	return ST_OTHER;
 }
 
+/* The stages a transfer passed ("connect > EHLO > MAIL FROM ..."). */
+static void
+trace_add(struct lane *l, enum smtp_stage st)
+{
+	size_t n = strlen(l->trace);
+
+	if (n + 1 < sizeof(l->trace))
+		snprintf(l->trace + n, sizeof(l->trace) - n, "%s%s",
+		    n ? " > " : "", stage_names[st]);
+}
+
+/*
+ * Runs on the lane's thread: it follows the stage and keeps the server's
+ * last reply, and logs nothing (the log belongs to the caller's thread;
+ * lane_done logs the trace).
+ */
 static int
 debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 {
-	struct smtp *s = arg;
-	enum smtp_stage st = s->stage;
+	struct lane *l = arg;
+	enum smtp_stage st = l->stage;
 
 	(void)c;
 	switch (type) {
 	case CURLINFO_HEADER_IN:
-		if (!s->quitting)
-			copy_line(s->reply, sizeof(s->reply), data, size);
+		if (!l->quitting)
+			copy_line(l->reply, sizeof(l->reply), data, size);
 		break;
 	case CURLINFO_HEADER_OUT:
 		/* libcurl says QUIT after a failure: keep what failed. */
 		if (size >= 4 && strncasecmp(data, "QUIT", 4) == 0) {
-			s->quitting = 1;
+			l->quitting = 1;
 			break;
 		}
+		l->quitting = 0;
 		/* During AUTH the client's lines are SASL data, not verbs;
 		 * never logged, they may hold the secret. */
-		if (s->stage != ST_AUTH || stage_of(data, size) != ST_OTHER)
+		if (l->stage != ST_AUTH || stage_of(data, size) != ST_OTHER)
 			st = stage_of(data, size);
 		break;
 	case CURLINFO_DATA_OUT:
-		if (s->stage == ST_DATA)
+		if (l->stage == ST_DATA)
 			st = ST_BODY;
 		break;
 	default:
 		break;
 	}
-	if (st != s->stage) {
-		log_debug("smtp: %s -> %s", stage_names[s->stage],
-		    stage_names[st]);
-		s->stage = st;
+	if (st != l->stage) {
+		l->stage = st;
+		trace_add(l, st);
 	}
 	return 0;
 }
@@ -179,14 +254,15 @@ debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 static size_t
 read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 {
-	struct smtp *s = arg;
+	struct lane *l = arg;
 	size_t n = size * nmemb;
 
-	if (n > s->left)
-		n = s->left;
-	memcpy(dst, s->src, n);
-	s->src += n;
-	s->left -= n;
+	if (n > l->left)
+		n = l->left;
+	if (n > 0)
+		memcpy(dst, l->src, n);
+	l->src += n;
+	l->left -= n;
 	return n;
 }
 
@@ -216,29 +292,45 @@ set_text(struct smtp_result *res, const char *fmt, ...)
 			*p = ' ';
 }
 
-/* Set the secret for the next session; -1 with err when there is none. */
+/*
+ * Fetch the secret for the next sessions; -1 with err when there is none.
+ * Each lane's handle gets it before its next transfer (lane_secret).
+ */
 static int
 load_secret(struct smtp *s, char *err, size_t errlen)
 {
 	char *sec;
-	CURLcode rc;
 
 	if (s->conf.user == NULL || *s->conf.user == '\0')
 		return 0;
 	if ((sec = config_secret(&s->conf, err, errlen)) == NULL)
 		return -1;
-	wipe_free(s->secret);
-	s->secret = sec;
-	if (s->conf.auth == AUTH_XOAUTH2)
-		rc = curl_easy_setopt(s->curl, CURLOPT_XOAUTH2_BEARER, sec);
-	else
-		rc = curl_easy_setopt(s->curl, CURLOPT_PASSWORD, sec);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(rc));
-		return -1;
-	}
+	if (s->secret == NULL || strcmp(s->secret, sec) != 0) {
+		wipe_free(s->secret);
+		s->secret = sec;
+		s->secret_gen++;
+	} else
+		wipe_free(sec);
 	s->need_secret = 0;
 	return 0;
+}
+
+/* Give an idle lane's handle the current secret. */
+static CURLcode
+lane_secret(struct smtp *s, struct lane *l)
+{
+	CURLcode rc;
+
+	if (s->secret == NULL || l->secret_gen == s->secret_gen)
+		return CURLE_OK;
+	if (s->conf.auth == AUTH_XOAUTH2)
+		rc = curl_easy_setopt(l->curl, CURLOPT_XOAUTH2_BEARER,
+		    s->secret);
+	else
+		rc = curl_easy_setopt(l->curl, CURLOPT_PASSWORD, s->secret);
+	if (rc == CURLE_OK)
+		l->secret_gen = s->secret_gen;
+	return rc;
 }
 
 static int
@@ -254,16 +346,16 @@ host_chars_ok(const char *h)
 	return 1;
 }
 
-/* The options that stay the same for every transfer. */
+/* The options of a lane that stay the same for every transfer. */
 static CURLcode
-setup(struct smtp *s)
+setup(struct smtp *s, struct lane *l)
 {
 	static const char *mechs[] = {
 		[AUTH_PLAIN] = "AUTH=PLAIN",
 		[AUTH_LOGIN] = "AUTH=LOGIN",
 		[AUTH_XOAUTH2] = "AUTH=XOAUTH2",
 	};
-	CURL *c = s->curl;
+	CURL *c = l->curl;
 	CURLcode rc;
 
 #define SET(opt, val) \
@@ -276,13 +368,13 @@ setup(struct smtp *s)
 	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, SMTP_REPLY_TIMEOUT);
 	SET(CURLOPT_TIMEOUT, SMTP_TOTAL_TIMEOUT);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_ERRORBUFFER, s->errbuf);
+	SET(CURLOPT_ERRORBUFFER, l->errbuf);
 	/* VERBOSE only feeds debug_cb; nothing reaches stderr. */
 	SET(CURLOPT_DEBUGFUNCTION, debug_cb);
-	SET(CURLOPT_DEBUGDATA, s);
+	SET(CURLOPT_DEBUGDATA, l);
 	SET(CURLOPT_VERBOSE, 1L);
 	SET(CURLOPT_READFUNCTION, read_cb);
-	SET(CURLOPT_READDATA, s);
+	SET(CURLOPT_READDATA, l);
 	SET(CURLOPT_WRITEFUNCTION, discard_cb);
 	if (s->conf.tls == TLS_NONE)
 		SET(CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
@@ -300,6 +392,63 @@ setup(struct smtp *s)
 	}
 #undef SET
 	return CURLE_OK;
+}
+
+/* A lane's thread: perform what is queued until told to quit. */
+static void *
+lane_run(void *arg)
+{
+	struct lane *l = arg;
+	struct smtp *s = l->s;
+	CURLcode rc;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (l->state != L_QUEUED && !s->quit)
+			pthread_cond_wait(&l->go, &s->mu);
+		if (l->state != L_QUEUED)
+			break;
+		l->state = L_RUNNING;
+		pthread_mutex_unlock(&s->mu);
+		rc = curl_easy_perform(l->curl);
+		pthread_mutex_lock(&s->mu);
+		l->rc = rc;
+		l->state = L_DONE;
+		pthread_cond_signal(&s->done);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/*
+ * The lanes' threads take no signals but faults: SIGTERM and SIGHUP must
+ * reach the thread whose poll() they are meant to interrupt.
+ */
+static int
+start_threads(struct smtp *s, char *err, size_t errlen)
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+	    SIGABRT, SIGTRAP };
+	sigset_t all, old;
+	int rc = 0;
+
+	sigfillset(&all);
+	for (size_t i = 0; i < ARRAY_LEN(faults); i++)
+		sigdelset(&all, faults[i]);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < s->nlanes && rc == 0; i++) {
+		struct lane *l = &s->lanes[i];
+
+		if ((rc = pthread_create(&l->thread, NULL, lane_run, l)) == 0)
+			l->started = 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start an SMTP session thread: %s",
+		    strerror(rc));
+		return -1;
+	}
+	return 0;
 }
 
 struct smtp *
@@ -336,6 +485,12 @@ smtp_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "[smtp] auth: unknown mechanism");
 		return NULL;
 	}
+	if (cfg->smtp_sessions < 1 || cfg->smtp_sessions > SMTP_MAX_LANES) {
+		snprintf(err, errlen, "[smtp] sessions: expected a number "
+		    "from 1 to %d, got %d", SMTP_MAX_LANES, cfg->smtp_sessions);
+		return NULL;
+	}
+	/* Before any thread exists: curl_global_init is not thread-safe. */
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			snprintf(err, errlen, "libcurl: global init failed");
@@ -361,24 +516,62 @@ smtp_new(const struct config *cfg, char *err, size_t errlen)
 	    strchr(c->host, ':') ? "[" : "", c->host,
 	    strchr(c->host, ':') ? "]" : "", s->conf.port);
 	s->need_secret = 1;
-	s->last_use = mono_now();
+	s->nlanes = cfg->smtp_sessions;
+	s->lanes = xcalloc((size_t)s->nlanes, sizeof(*s->lanes));
 
-	if ((s->curl = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "libcurl: cannot create a handle");
+	if (pthread_mutex_init(&s->mu, NULL) != 0 ||
+	    pthread_cond_init(&s->done, NULL) != 0) {
+		snprintf(err, errlen, "cannot set up SMTP session threads");
 		smtp_free(s);
 		return NULL;
 	}
-	if ((rc = setup(s)) != CURLE_OK) {
-		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(rc));
-		smtp_free(s);
-		return NULL;
+	s->sync_ready = 1;
+	for (int i = 0; i < s->nlanes; i++) {
+		struct lane *l = &s->lanes[i];
+
+		l->s = s;
+		l->no = i + 1;
+		l->last_use = mono_now();
+		if (pthread_cond_init(&l->go, NULL) != 0) {
+			snprintf(err, errlen, "cannot set up SMTP session "
+			    "threads");
+			smtp_free(s);
+			return NULL;
+		}
+		l->go_ready = 1;
+		if ((l->curl = curl_easy_init()) == NULL) {
+			snprintf(err, errlen, "libcurl: cannot create a "
+			    "handle");
+			smtp_free(s);
+			return NULL;
+		}
+		if ((rc = setup(s, l)) != CURLE_OK) {
+			snprintf(err, errlen, "libcurl: %s",
+			    curl_easy_strerror(rc));
+			smtp_free(s);
+			return NULL;
+		}
 	}
 	/* A missing secret is a configuration error: say so now. */
-	if (load_secret(s, err, errlen) == -1) {
+	if (load_secret(s, err, errlen) == -1 ||
+	    start_threads(s, err, errlen) == -1) {
 		smtp_free(s);
 		return NULL;
 	}
 	return s;
+}
+
+/* After a transfer: nothing may point at the caller's memory. */
+static void
+lane_reset(struct lane *l)
+{
+	curl_easy_setopt(l->curl, CURLOPT_MAIL_RCPT, NULL);
+	curl_easy_setopt(l->curl, CURLOPT_MAIL_FROM, NULL);
+	curl_easy_setopt(l->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_slist_free_all(l->rcpts);
+	l->rcpts = NULL;
+	l->data = l->src = NULL;
+	l->len = l->left = 0;
 }
 
 void
@@ -386,9 +579,33 @@ smtp_free(struct smtp *s)
 {
 	if (s == NULL)
 		return;
-	/* Closes the pooled connection, which sends QUIT. */
-	if (s->curl)
-		curl_easy_cleanup(s->curl);
+	if (s->sync_ready) {
+		pthread_mutex_lock(&s->mu);
+		s->quit = 1;
+		for (int i = 0; i < s->nlanes; i++)
+			if (s->lanes[i].go_ready)
+				pthread_cond_signal(&s->lanes[i].go);
+		pthread_mutex_unlock(&s->mu);
+	}
+	for (int i = 0; s->lanes && i < s->nlanes; i++) {
+		struct lane *l = &s->lanes[i];
+
+		/* A transfer still running is finished first. */
+		if (l->started)
+			pthread_join(l->thread, NULL);
+		if (l->curl) {
+			lane_reset(l);
+			/* Closes the session, which sends QUIT. */
+			curl_easy_cleanup(l->curl);
+		}
+		if (l->go_ready)
+			pthread_cond_destroy(&l->go);
+	}
+	if (s->sync_ready) {
+		pthread_cond_destroy(&s->done);
+		pthread_mutex_destroy(&s->mu);
+	}
+	free(s->lanes);
 	free(s->conf.url);
 	free(s->conf.scheme);
 	free(s->conf.host);
@@ -402,44 +619,16 @@ smtp_free(struct smtp *s)
 	free(s);
 }
 
+int
+smtp_lanes(const struct smtp *s)
+{
+	return s->nlanes;
+}
+
 long
 smtp_connections(const struct smtp *s)
 {
 	return s->connects;
-}
-
-/* One transfer with the options set by the caller. */
-static CURLcode
-perform(struct smtp *s, long *code)
-{
-	CURLcode rc;
-	long n = 0;
-
-	s->errbuf[0] = '\0';
-	s->reply[0] = '\0';
-	s->stage = ST_CONNECT;
-	s->quitting = 0;
-	rc = curl_easy_perform(s->curl);
-	*code = 0;
-	/* The reply we kept is the one that decided; libcurl's code may be
-	 * that of a later QUIT. */
-	if (s->reply[0] >= '2' && s->reply[0] <= '5' &&
-	    s->reply[1] >= '0' && s->reply[1] <= '9' &&
-	    s->reply[2] >= '0' && s->reply[2] <= '9')
-		*code = (s->reply[0] - '0') * 100 +
-		    (s->reply[1] - '0') * 10 + (s->reply[2] - '0');
-	else
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, code);
-	if (curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &n) ==
-	    CURLE_OK && n > 0) {
-		s->connects += n;
-		log_debug("smtp: new connection to %s", s->url);
-	}
-	s->last_use = mono_now();
-	/* libcurl closes the session after any failure. */
-	if (rc != CURLE_OK)
-		s->need_secret = 1;
-	return rc;
 }
 
 static int
@@ -451,11 +640,11 @@ secret_from_outside(const struct smtp *s)
 
 /* Before a transfer: a fresh secret when a new session is likely. */
 static int
-refresh_secret(struct smtp *s, struct smtp_result *res)
+refresh_secret(struct smtp *s, const struct lane *l, struct smtp_result *res)
 {
 	char err[200];
 
-	if (!s->need_secret && mono_now() - s->last_use < SMTP_IDLE_REFRESH)
+	if (!s->need_secret && mono_now() - l->last_use < SMTP_IDLE_REFRESH)
 		return 0;
 	if (load_secret(s, err, sizeof(err)) == 0)
 		return 0;
@@ -466,26 +655,22 @@ refresh_secret(struct smtp *s, struct smtp_result *res)
 }
 
 /*
- * After a 535: a secret from a command or file may have changed (an
- * OAuth token expired and was renewed).  1 when a different one was
- * loaded and the transfer is worth one more try.
+ * After a 535 on lane l: a secret from a command or file may have changed
+ * (an OAuth token expired and was renewed), perhaps already for another
+ * lane.  1 when l's handle has an older secret than the one now loaded,
+ * so the transfer is worth one more try.
  */
 static int
-secret_changed(struct smtp *s)
+secret_renewed(struct smtp *s, struct lane *l)
 {
-	char err[200], *old;
-	int changed;
+	char err[200];
 
 	if (!secret_from_outside(s) || s->secret == NULL)
 		return 0;
-	old = xstrdup(s->secret);
-	if (load_secret(s, err, sizeof(err)) == -1) {
-		wipe_free(old);
+	if (l->secret_gen == s->secret_gen &&
+	    load_secret(s, err, sizeof(err)) == -1)
 		return 0;
-	}
-	changed = strcmp(old, s->secret) != 0;
-	wipe_free(old);
-	return changed;
+	return l->secret_gen != s->secret_gen;
 }
 
 /*
@@ -495,18 +680,19 @@ secret_changed(struct smtp *s)
  * outbox.c lets the rest wait instead of trying each in turn.
  */
 static void
-classify(struct smtp *s, CURLcode rc, long code, struct smtp_result *res)
+classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
+    struct smtp_result *res)
 {
-	const char *stage = stage_names[s->stage];
-	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
-	int in_transaction = s->stage >= ST_MAIL && s->stage <= ST_BODY;
+	const char *stage = stage_names[l->stage];
+	const char *why = l->errbuf[0] ? l->errbuf : curl_easy_strerror(rc);
+	int in_transaction = l->stage >= ST_MAIL && l->stage <= ST_BODY;
 
 	res->code = in_transaction ? (int)code : 0;
 	if (rc == CURLE_OK) {
 		res->status = SMTP_SENT;
 		res->code = code >= 200 && code < 300 ? (int)code : 250;
-		set_text(res, "%s", s->reply[0] ?
-		    s->reply : "250 accepted");
+		set_text(res, "%s", l->reply[0] ?
+		    l->reply : "250 accepted");
 		return;
 	}
 	res->status = SMTP_TEMPFAIL;
@@ -514,7 +700,7 @@ classify(struct smtp *s, CURLcode rc, long code, struct smtp_result *res)
 	case CURLE_LOGIN_DENIED:
 		set_text(res, "login refused for "
 		    "%s (check [smtp] user and password): %s", s->conf.user ?
-		    s->conf.user : "?", s->reply[0] ? s->reply : why);
+		    s->conf.user : "?", l->reply[0] ? l->reply : why);
 		return;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -532,73 +718,225 @@ classify(struct smtp *s, CURLcode rc, long code, struct smtp_result *res)
 		break;
 	}
 	if (in_transaction && code >= 500 &&
-	    (s->stage != ST_MAIL || code == 552)) {
+	    (l->stage != ST_MAIL || code == 552)) {
 		/* The recipient or this message is refused for good.  At
 		 * MAIL FROM that is only a size limit (SIZE=); any other
 		 * refusal there is about our sender address. */
 		res->status = SMTP_PERMFAIL;
 	}
-	if (s->reply[0] && code > 0)
+	if (l->reply[0] && code > 0)
 		set_text(res, "%s: %s (%s)", stage,
-		    s->reply, why);
+		    l->reply, why);
 	else
 		set_text(res, "%s: %s", stage, why);
+}
+
+/* The lane could not even start: the rest of the outbox may wait. */
+static void
+lane_fail(struct lane *l, const char *why)
+{
+	l->res.status = SMTP_TEMPFAIL;
+	l->res.code = 0;
+	set_text(&l->res, "libcurl: %s", why);
+	lane_reset(l);
+	l->done = 1;
+}
+
+/* Hand one transfer, set up by the caller, to the lane's thread. */
+static void
+lane_start(struct smtp *s, struct lane *l)
+{
+	CURLcode rc;
+
+	l->errbuf[0] = '\0';
+	l->reply[0] = '\0';
+	l->trace[0] = '\0';
+	l->stage = ST_CONNECT;
+	trace_add(l, ST_CONNECT);
+	l->quitting = 0;
+	l->src = l->data;
+	l->left = l->len;
+	if ((rc = lane_secret(s, l)) != CURLE_OK) {
+		lane_fail(l, curl_easy_strerror(rc));
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	l->state = L_QUEUED;
+	pthread_cond_signal(&l->go);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The reply that decided; libcurl's code may be that of a later QUIT. */
+static long
+reply_code(const struct lane *l)
+{
+	long code = 0;
+
+	if (l->reply[0] >= '2' && l->reply[0] <= '5' &&
+	    l->reply[1] >= '0' && l->reply[1] <= '9' &&
+	    l->reply[2] >= '0' && l->reply[2] <= '9')
+		return (l->reply[0] - '0') * 100 + (l->reply[1] - '0') * 10 +
+		    (l->reply[2] - '0');
+	curl_easy_getinfo(l->curl, CURLINFO_RESPONSE_CODE, &code);
+	return code;
+}
+
+/* The lane's thread performed its transfer with rc. */
+static void
+lane_done(struct smtp *s, struct lane *l, CURLcode rc)
+{
+	long code = reply_code(l), n = 0;
+
+	log_debug("smtp[%d]: %s", l->no, l->trace);
+	if (curl_easy_getinfo(l->curl, CURLINFO_NUM_CONNECTS, &n) ==
+	    CURLE_OK && n > 0) {
+		s->connects += n;
+		log_debug("smtp[%d]: new connection to %s", l->no, s->url);
+	}
+	l->last_use = mono_now();
+	/* libcurl closes the session after any failure. */
+	if (rc != CURLE_OK)
+		s->need_secret = 1;
+	if (rc == CURLE_LOGIN_DENIED && !l->probe && l->tries++ == 0 &&
+	    secret_renewed(s, l)) {
+		log_info("smtp: login refused, retrying with a fresh secret");
+		lane_start(s, l);
+		return;
+	}
+	classify(s, l, rc, code, &l->res);
+	if (l->probe) {
+		l->res.code = rc == CURLE_OK ? (int)code : 0;
+		if (rc == CURLE_OK)
+			set_text(&l->res, "%s answers%s%s%s", s->url,
+			    s->conf.tls == TLS_NONE ? " (no TLS)" :
+			    ", TLS verified", s->secret ? ", logged in as " :
+			    "", s->secret ? s->conf.user : "");
+	}
+	lane_reset(l);
+	l->done = 1;
+}
+
+/* Block until some lane's thread has performed its transfer. */
+static struct lane *
+performed_lane(struct smtp *s)
+{
+	struct lane *l = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		for (int i = 0; i < s->nlanes && l == NULL; i++)
+			if (s->lanes[i].state == L_DONE)
+				l = &s->lanes[i];
+		if (l != NULL)
+			break;
+		pthread_cond_wait(&s->done, &s->mu);
+	}
+	l->state = L_IDLE;
+	pthread_mutex_unlock(&s->mu);
+	return l;
+}
+
+static struct lane *
+done_lane(struct smtp *s)
+{
+	for (int i = 0; i < s->nlanes; i++)
+		if (s->lanes[i].done)
+			return &s->lanes[i];
+	return NULL;
+}
+
+/* An idle lane, marked busy for a new submission. */
+static struct lane *
+take_lane(struct smtp *s, void *tag)
+{
+	for (int i = 0; i < s->nlanes; i++) {
+		struct lane *l = &s->lanes[i];
+
+		if (l->busy)
+			continue;
+		l->busy = 1;
+		s->busy++;
+		l->tag = tag;
+		l->tries = 0;
+		l->probe = 0;
+		memset(&l->res, 0, sizeof(l->res));
+		return l;
+	}
+	fatalx("smtp: all %d lanes are busy", s->nlanes);
+}
+
+void
+smtp_submit(struct smtp *s, const char *from, const char *rcpt,
+    const char *data, size_t len, void *tag)
+{
+	struct lane *l = take_lane(s, tag);
+	struct curl_slist *rl;
+	char *env;
+
+	/* libcurl would put these in MAIL FROM / RCPT TO as they are: a
+	 * CR or LF here would be an SMTP command of its own. */
+	if (from == NULL || (*from != '\0' && !mime_addr_valid(from)) ||
+	    rcpt == NULL || !mime_addr_valid(rcpt)) {
+		l->res.status = SMTP_PERMFAIL;
+		set_text(&l->res, "invalid envelope address (%s)",
+		    rcpt && mime_addr_valid(rcpt) ? "sender" : "recipient");
+		l->done = 1;
+		return;
+	}
+	if (refresh_secret(s, l, &l->res) == -1) {
+		l->done = 1;
+		return;
+	}
+	/* libcurl copies MAIL FROM; the recipient list stays ours. */
+	env = xasprintf("<%s>", rcpt);
+	if ((rl = curl_slist_append(NULL, env)) == NULL)
+		fatalx("curl_slist_append: out of memory");
+	free(env);
+	env = xasprintf("<%s>", from);
+	l->rcpts = rl;
+	curl_easy_setopt(l->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(l->curl, CURLOPT_MAIL_FROM, env);
+	curl_easy_setopt(l->curl, CURLOPT_MAIL_RCPT, rl);
+	curl_easy_setopt(l->curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(l->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	free(env);
+	l->data = data;
+	l->len = len;
+	lane_start(s, l);
+}
+
+int
+smtp_wait(struct smtp *s, void **tag, struct smtp_result *res)
+{
+	struct lane *l;
+
+	*tag = NULL;
+	memset(res, 0, sizeof(*res));
+	while ((l = done_lane(s)) == NULL) {
+		if (s->busy == 0)
+			return 0;
+		l = performed_lane(s);
+		lane_done(s, l, l->rc);
+	}
+	*tag = l->tag;
+	*res = l->res;
+	l->tag = NULL;
+	l->done = 0;
+	l->busy = 0;
+	s->busy--;
+	return 1;
 }
 
 void
 smtp_send(struct smtp *s, const char *from, const char *rcpt,
     const char *data, size_t len, struct smtp_result *res)
 {
-	struct curl_slist *rl;
-	char *env_from, *env_rcpt;
-	CURLcode rc;
-	long code;
-	int tries = 0;
+	void *tag;
 
-	memset(res, 0, sizeof(*res));
-	/* libcurl would put these in MAIL FROM / RCPT TO as they are: a
-	 * CR or LF here would be an SMTP command of its own. */
-	if (from == NULL || (*from != '\0' && !mime_addr_valid(from)) ||
-	    rcpt == NULL || !mime_addr_valid(rcpt)) {
-		res->status = SMTP_PERMFAIL;
-		set_text(res, "invalid envelope "
-		    "address (%s)", rcpt && mime_addr_valid(rcpt) ? "sender" :
-		    "recipient");
-		return;
-	}
-	if (refresh_secret(s, res) == -1)
-		return;
-	env_from = xasprintf("<%s>", from);
-	env_rcpt = xasprintf("<%s>", rcpt);
-	rl = curl_slist_append(NULL, env_rcpt);
-	if (rl == NULL)
-		fatalx("curl_slist_append: out of memory");
-	curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, NULL);
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, env_from);
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rl);
-	curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(s->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	for (;;) {
-		s->src = data;
-		s->left = len;
-		rc = perform(s, &code);
-		if (rc == CURLE_LOGIN_DENIED && tries++ == 0 &&
-		    secret_changed(s)) {
-			log_info("smtp: login refused, retrying with a fresh "
-			    "secret");
-			continue;
-		}
-		break;
-	}
-	classify(s, rc, code, res);
-	/* Nothing may point at the caller's memory after we return. */
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, NULL);
-	s->src = NULL;
-	s->left = 0;
-	curl_slist_free_all(rl);
-	free(env_from);
-	free(env_rcpt);
+	if (s->busy)
+		fatalx("smtp_send: %d messages in flight", s->busy);
+	smtp_submit(s, from, rcpt, data, len, NULL);
+	smtp_wait(s, &tag, res);
 }
 
 /*
@@ -610,23 +948,21 @@ smtp_send(struct smtp *s, const char *from, const char *rcpt,
 void
 smtp_probe(struct smtp *s, struct smtp_result *res)
 {
-	CURLcode rc;
-	long code;
+	struct lane *l;
+	void *tag;
 
-	memset(res, 0, sizeof(*res));
+	if (s->busy)
+		fatalx("smtp_probe: %d messages in flight", s->busy);
+	l = take_lane(s, NULL);
+	l->probe = 1;
 	s->need_secret = 1;
-	if (refresh_secret(s, res) == -1)
-		return;
-	curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 0L);
-	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
-	curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, "NOOP");
-	rc = perform(s, &code);
-	curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, NULL);
-	classify(s, rc, code, res);
-	res->code = rc == CURLE_OK ? (int)code : 0;
-	if (rc == CURLE_OK)
-		set_text(res, "%s answers%s%s%s",
-		    s->url, s->conf.tls == TLS_NONE ? " (no TLS)" :
-		    ", TLS verified", s->secret ? ", logged in as " : "",
-		    s->secret ? s->conf.user : "");
+	if (refresh_secret(s, l, &l->res) == -1)
+		l->done = 1;
+	else {
+		curl_easy_setopt(l->curl, CURLOPT_UPLOAD, 0L);
+		curl_easy_setopt(l->curl, CURLOPT_MAIL_RCPT, NULL);
+		curl_easy_setopt(l->curl, CURLOPT_CUSTOMREQUEST, "NOOP");
+		lane_start(s, l);
+	}
+	smtp_wait(s, &tag, res);
 }

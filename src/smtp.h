@@ -1,6 +1,7 @@
 /*
- * smtp.h - SMTP submission over libcurl.  One struct smtp keeps one
- * session open across messages (connection reuse).  Only smtp.c includes
+ * smtp.h - SMTP submission over libcurl.  One struct smtp keeps up to
+ * [smtp] sessions sessions ("lanes") open across messages and sends one
+ * message on each at a time, all at once.  Only smtp.c includes
  * <curl/curl.h>.
  */
 #ifndef LEERNET_SMTP_H
@@ -35,11 +36,32 @@ struct smtp_result {
 
 /* Returns NULL with a reason in err (bad URL, no secret, ...). */
 struct smtp	*smtp_new(const struct config *, char *err, size_t errlen);
-void		 smtp_free(struct smtp *);	/* sends QUIT */
+/* Sends QUIT on every open session, after any message in flight. */
+void		 smtp_free(struct smtp *);
 
 /*
- * Send one message (CRLF line endings) from envelope sender `from`
- * (may be "" for the null sender) to one recipient.
+ * The non-blocking interface, for the outbox.  Up to smtp_lanes()
+ * messages are in flight at once, each on a session of its own.
+ *
+ * smtp_submit starts one message (CRLF line endings) from envelope
+ * sender `from` ("" for the null sender) to one recipient.  A lane must
+ * be free (fewer than smtp_lanes() submitted and not yet returned by
+ * smtp_wait); anything else is a bug and fatal.  from and rcpt are
+ * copied; data must stay valid until smtp_wait returns this tag, and is
+ * not referred to after that.  Every submission is reported by
+ * smtp_wait, also one refused at once (a bad envelope address).
+ *
+ * smtp_wait blocks until one submitted message is finished, then returns
+ * 1 with its tag and result; 0 when nothing is in flight.
+ */
+int		 smtp_lanes(const struct smtp *);
+void		 smtp_submit(struct smtp *, const char *from, const char *rcpt,
+		    const char *data, size_t len, void *tag);
+int		 smtp_wait(struct smtp *, void **tag, struct smtp_result *);
+
+/*
+ * Send one message and wait for it (smtp_submit + smtp_wait); only while
+ * nothing else is in flight.
  */
 void		 smtp_send(struct smtp *, const char *from, const char *rcpt,
 		    const char *data, size_t len, struct smtp_result *);
@@ -48,7 +70,7 @@ void		 smtp_send(struct smtp *, const char *from, const char *rcpt,
  * For check-config: connect, EHLO, STARTTLS with certificate verification
  * (unless tls = none), AUTH when a user is set, then NOOP.  SMTP_SENT
  * (code 250) proves all of that; nothing is sent.  The session stays open
- * for smtp_send.
+ * for what follows.  Only while nothing else is in flight.
  */
 void		 smtp_probe(struct smtp *, struct smtp_result *);
 

@@ -363,8 +363,13 @@ class Meet:
         return [Invite(m) for m in self.new(who, has_calendar)]
 
     def all_invites(self, who) -> list[Invite]:
-        """Every calendar mail in the inbox of `who`, oldest first."""
-        return [Invite(m) for m in self.stack.inbox(who) if has_calendar(m)]
+        """Every calendar mail in the inbox of `who`, oldest first: by
+        SEQUENCE, as calendar clients order them.  IMAP UIDs are not a
+        delivery order here: Dovecot may number mail that LMTP delivered
+        within one second in directory order (seen with parallel SMTP
+        sessions), and SMTP never promised an order anyway."""
+        invs = [Invite(m) for m in self.stack.inbox(who) if has_calendar(m)]
+        return sorted(invs, key=lambda i: i.sequence)
 
     def one(self, who, *phrases, subject=None):
         """Exactly one new mail without a calendar for `who` (calendar

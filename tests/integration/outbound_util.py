@@ -1,7 +1,8 @@
 """Helpers shared by the outbound tests (test_outbound.py, test_digest.py):
 what a mail leernet sent must look like to mail software, read back with
-Python's own email package, and the outbox as `leernet outbox list --csv`
-shows it.
+Python's own email package, the outbox as `leernet outbox list --csv`
+shows it, and a burst of rows put straight into the outbox with what
+Postfix's log says became of them.
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
+import email.utils
 import io
 import re
 import sqlite3
+import time
+from collections import Counter
+from email.message import EmailMessage
 from html.parser import HTMLParser
 
 from mailstack import address
@@ -118,3 +123,65 @@ def person(run_leernet, cfg, who) -> dict:
 
 def db(cfg):
     return sqlite3.connect(cfg.parent / "leernet.db")
+
+
+# --- a burst of outbox rows, and what Postfix made of it ------------------------
+
+def burst_message(n: int, rcpt: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = address("lido")
+    msg["To"] = rcpt
+    msg["Subject"] = f"burst {n}"
+    msg["Date"] = email.utils.formatdate()
+    msg["Message-ID"] = f"<burst-{n}@school.test>"
+    msg.set_content("Een bericht uit een grote stapel.\n" * 20)
+    return msg.as_bytes(policy=email.policy.SMTP)
+
+
+def queue_burst(cfg, rcpts: list[str]) -> None:
+    """One queued outbox row per recipient, due now, in this order (as a
+    fan-out writes them); row n has Message-ID <burst-n@school.test>."""
+    conn = db(cfg)
+    now = int(time.time())
+    conn.executemany(
+        "INSERT INTO outbox (kind, env_from, rcpt, msgid, data, created, next_attempt)"
+        " VALUES ('burst', 'lido@school.test', ?, ?, ?, ?, ?)",
+        [(rcpt, f"burst-{n}@school.test", burst_message(n, rcpt), now, now)
+         for n, rcpt in enumerate(rcpts)])
+    conn.commit()
+    conn.close()
+
+
+def states(cfg) -> Counter:
+    """How many outbox rows are in each state."""
+    conn = db(cfg)
+    try:
+        return Counter(dict(conn.execute(
+            "SELECT state, count(*) FROM outbox GROUP BY state").fetchall()))
+    finally:
+        conn.close()
+
+
+def discarded_rcpts(stack) -> Counter:
+    """How often each recipient was swallowed by the discard.test sink since
+    the test's mark_logs(): every accepted message reaches it once."""
+    return Counter(re.findall(r"postfix/discard\[\d+\]: \w+: to=<([^>]+)>.* status=sent",
+                              stack.postfix_log()))
+
+
+def wait_discarded(stack, count: int, timeout: float = 60) -> Counter:
+    deadline = time.monotonic() + timeout
+    while sum(discarded_rcpts(stack).values()) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stack.wait_queue_empty(timeout=timeout)
+    return discarded_rcpts(stack)
+
+
+def sessions_used(stack) -> list[int]:
+    """Messages per SMTP session of the test, from Postfix's `disconnect
+    from ... mail=N` lines (a session without MAIL counts 0)."""
+    counts = []
+    for line in re.findall(r"/smtpd\[\d+\]: disconnect from .*", stack.postfix_log()):
+        m = re.search(r" mail=(\d+)", line)
+        counts.append(int(m.group(1)) if m else 0)
+    return counts

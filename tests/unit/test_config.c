@@ -111,6 +111,8 @@ test_good(void **state)
 	assert_int_equal(c->list_max_size, 5 * 1024 * 1024);
 	assert_string_equal(c->timezone, "Europe/Amsterdam");
 	assert_string_equal(c->language, "nl");
+	/* Three: Exchange Online allows no more per mailbox. */
+	assert_int_equal(c->smtp_sessions, 3);
 	config_free(c);
 	unlink(path);
 }
@@ -198,6 +200,62 @@ test_bad(void **state)
 	}
 }
 
+/* [smtp] sessions, written as the line after [smtp] (line 11). */
+static const struct {
+	const char	*value;
+	int		 want;		/* 0: an error */
+} sessions[] = {
+	{ "1", 1 },
+	{ "3", 3 },
+	{ "16", 16 },
+	{ "0", 0 },
+	{ "17", 0 },
+	{ "-1", 0 },
+	{ "abc", 0 },
+	{ "4x", 0 },
+	{ "2.5", 0 },
+	{ "", 0 },
+	{ "99999999999999999999", 0 },
+};
+
+static void
+test_sessions(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(sessions); i++) {
+		const char *at = strstr(good, "[smtp]\n");
+		struct buf b;
+		char err[512] = "", want[160];
+		struct config *c;
+
+		assert_non_null(at);
+		at += strlen("[smtp]\n");
+		buf_init(&b, 0);
+		buf_add(&b, good, (size_t)(at - good));
+		buf_adds(&b, "sessions = ");
+		buf_adds(&b, sessions[i].value);
+		buf_adds(&b, "\n");
+		buf_adds(&b, at);
+		c = config_load(write_conf(buf_str(&b)), err, sizeof(err));
+		buf_free(&b);
+		if (sessions[i].want) {
+			if (c == NULL)
+				fail_msg("case '%s': %s", sessions[i].value,
+				    err);
+			assert_int_equal(c->smtp_sessions, sessions[i].want);
+			config_free(c);
+		} else {
+			snprintf(want, sizeof(want), "%s:11: [smtp] sessions: "
+			    "expected a number of sessions from 1 to 16, "
+			    "got '%s'", path, sessions[i].value);
+			if (c != NULL)
+				fail_msg("case '%s': loaded", sessions[i].value);
+			assert_string_equal(err, want);
+		}
+		unlink(path);
+	}
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -229,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_loopback),
 	};
