@@ -612,18 +612,29 @@ store_lock(struct store *st)
 	return 0;
 }
 
+/*
+ * Inside a batch: 0 while its transaction stands.  Some errors (a full
+ * disk, I/O) make SQLite roll back the whole transaction: the batch's
+ * earlier work is gone, not just this unit's, and none of it may count
+ * as done.
+ */
+static int
+batch_intact(struct store *st)
+{
+	if (st->batch_lost || sqlite3_get_autocommit(st->db)) {
+		st->batch_lost = 1;
+		return -1;
+	}
+	return 0;
+}
+
 int
 store_begin(struct store *st)
 {
 	if (!st->batch)
 		return exec_stmt(st, prep(st, S_BEGIN), "begin");
-	/* Some errors (a full disk, I/O) make SQLite roll back the whole
-	 * transaction: the batch's earlier work is gone, not just this
-	 * unit's, and none of it may count as done. */
-	if (st->batch_lost || sqlite3_get_autocommit(st->db)) {
-		st->batch_lost = 1;
+	if (batch_intact(st) == -1)
 		return -1;
-	}
 	return exec_stmt(st, prep(st, S_SAVEPOINT), "savepoint");
 }
 
@@ -632,10 +643,8 @@ store_commit(struct store *st)
 {
 	if (!st->batch)
 		return exec_stmt(st, prep(st, S_COMMIT), "commit");
-	if (st->batch_lost || sqlite3_get_autocommit(st->db)) {
-		st->batch_lost = 1;
+	if (batch_intact(st) == -1)
 		return -1;
-	}
 	return exec_stmt(st, prep(st, S_RELEASE), "release");
 }
 
@@ -671,7 +680,7 @@ store_batch_begin(struct store *st)
 int
 store_batch_commit(struct store *st)
 {
-	int lost = st->batch_lost || sqlite3_get_autocommit(st->db);
+	int lost = batch_intact(st) == -1;
 
 	st->batch = 0;
 	st->batch_lost = 0;
