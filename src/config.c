@@ -277,9 +277,11 @@ handler(void *user, const char *section, const char *key, const char *v)
 		if (strcmp(key, "from") == 0)
 			set_str(&c->from, v);
 		else if (strcmp(key, "sessions") == 0) {
-			if (parse_int(v, 1, 16, &c->smtp_sessions) == -1)
+			if (parse_int(v, 1, SMTP_SESSIONS_MAX,
+			    &c->smtp_sessions) == -1)
 				fail(l, section, key, "expected a number of "
-				    "sessions from 1 to 16, got '%s'", v);
+				    "sessions from 1 to %d, got '%s'",
+				    SMTP_SESSIONS_MAX, v);
 		} else
 			goto unknown;
 	} else if (strcmp(section, "database") == 0) {

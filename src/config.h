@@ -29,6 +29,9 @@ struct server_conf {
 
 enum digest_kind { DIGEST_OFF, DIGEST_DAILY, DIGEST_WEEKLY };
 
+/* [smtp] sessions: the most sessions sending at once. */
+#define SMTP_SESSIONS_MAX	16
+
 struct config {
 	char		*file;		/* the path it was read from */
 
@@ -39,7 +42,7 @@ struct config {
 	char		*failed_folder;
 
 	struct server_conf smtp;
-	int		 smtp_sessions;	/* sessions sending at once, 1..16 */
+	int		 smtp_sessions;	/* sessions sending at once */
 	char		*from;		/* full header value */
 	char		*from_name;	/* display part of from, may be "" */
 	char		*from_addr;	/* lower-case address of from */

@@ -49,7 +49,6 @@
 /* libcurl drops pooled connections idle for 118 s (CURLOPT_MAXAGE_CONN);
  * past this the next message is on a new connection: fetch the secret. */
 #define SMTP_IDLE_REFRESH	100
-#define SMTP_MAX_LANES		16	/* as [smtp] sessions allows */
 
 enum smtp_stage {
 	ST_CONNECT,	/* TCP, TLS, greeting */
@@ -485,9 +484,9 @@ smtp_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "[smtp] auth: unknown mechanism");
 		return NULL;
 	}
-	if (cfg->smtp_sessions < 1 || cfg->smtp_sessions > SMTP_MAX_LANES) {
+	if (cfg->smtp_sessions < 1 || cfg->smtp_sessions > SMTP_SESSIONS_MAX) {
 		snprintf(err, errlen, "[smtp] sessions: expected a number "
-		    "from 1 to %d, got %d", SMTP_MAX_LANES, cfg->smtp_sessions);
+		    "from 1 to %d, got %d", SMTP_SESSIONS_MAX, cfg->smtp_sessions);
 		return NULL;
 	}
 	/* Before any thread exists: curl_global_init is not thread-safe. */
