@@ -754,9 +754,75 @@ first_error(icalcomponent *c, int feed)
 	return NULL;
 }
 
+/*
+ * libical's iTIP restriction check counts every property kind of every
+ * component against its table, a linear scan per kind: it was half the
+ * CPU of building a fan-out.  Its verdict depends on the calendar's shape
+ * only -- the components, their property kinds, METHOD and the STATUS
+ * value, the one value its checks read -- so a shape that passed once
+ * passes again.  A fan-out builds thousands of calendars of one shape:
+ * each is still parsed (names and addresses differ from one to the next),
+ * only the restriction check of a shape seen to pass is not repeated.
+ */
+#define SHAPES_MAX	32
+
+static uint64_t	passed_shapes[SHAPES_MAX];
+static size_t	npassed_shapes;
+
+static uint64_t
+shape_mix(uint64_t h, unsigned v)
+{
+	/* FNV-1a over the value's four bytes. */
+	for (int i = 0; i < 4; i++, v >>= 8)
+		h = (h ^ (v & 0xff)) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t
+shape_of(icalcomponent *c, uint64_t h)
+{
+	icalproperty *p;
+	icalcomponent *sub;
+	icalcompiter it;
+	icalproperty_kind k;
+
+	h = shape_mix(h, 0x10000u + (unsigned)icalcomponent_isa(c));
+	for (p = icalcomponent_get_first_property(c, ICAL_ANY_PROPERTY);
+	    p != NULL; p = icalcomponent_get_next_property(c,
+	    ICAL_ANY_PROPERTY)) {
+		k = icalproperty_isa(p);
+		h = shape_mix(h, (unsigned)k);
+		if (k == ICAL_STATUS_PROPERTY)
+			h = shape_mix(h, (unsigned)icalproperty_get_status(p));
+		else if (k == ICAL_METHOD_PROPERTY)
+			h = shape_mix(h, (unsigned)icalproperty_get_method(p));
+	}
+	for (it = icalcomponent_begin_component(c, ICAL_ANY_COMPONENT);
+	    (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it))
+		h = shape_of(sub, h);
+	return shape_mix(h, 0x20000u);	/* END: nesting is part of it */
+}
+
+static int
+shape_passed(uint64_t shape)
+{
+	for (size_t i = 0; i < npassed_shapes; i++)
+		if (passed_shapes[i] == shape)
+			return 1;
+	return 0;
+}
+
+static void
+shape_remember(uint64_t shape)
+{
+	if (npassed_shapes < SHAPES_MAX)
+		passed_shapes[npassed_shapes++] = shape;
+}
+
 int
 ical_selfcheck(const char *text, char *err, size_t errlen)
 {
+	uint64_t shape;
 	icalcomponent *cal;
 	icalproperty *m;
 	const char *e;
@@ -774,6 +840,11 @@ ical_selfcheck(const char *text, char *err, size_t errlen)
 		seterr(err, errlen, "unreadable: %s", e);
 		goto out;
 	}
+	shape = shape_of(cal, 0xcbf29ce484222325ULL);
+	if (shape_passed(shape)) {
+		ret = 0;
+		goto out;
+	}
 	/* The parsed copy is ours to spoil: the check adds X-LIC-ERRORs. */
 	ok = icalrestriction_check(cal);
 	if ((e = first_error(cal, feed)) != NULL) {
@@ -784,6 +855,8 @@ ical_selfcheck(const char *text, char *err, size_t errlen)
 		seterr(err, errlen, "iTIP restriction check failed");
 		goto out;
 	}
+	if (ok)
+		shape_remember(shape);
 	ret = 0;
  out:
 	if (cal != NULL)

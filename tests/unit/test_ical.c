@@ -954,6 +954,44 @@ test_selfcheck_rejects(void **state)
 	    "SUMMARY:\r\nEND:VCALENDAR\r\n", err, sizeof(err)), -1);
 }
 
+/*
+ * The self-check remembers calendar shapes that passed libical's
+ * restriction check (ical.c); a calendar that differs only in a missing
+ * property or in its STATUS is a new shape and is checked again.
+ */
+static void
+test_selfcheck_remembers_only_shapes(void **state)
+{
+	static const char head[] = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
+	    "PRODID:x\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n"
+	    "DTSTAMP:20270101T090000Z\r\nDTSTART:20270101T100000Z\r\n"
+	    "DTEND:20270101T110000Z\r\nSUMMARY:b\r\nSEQUENCE:0\r\n";
+	static const char org[] = "ORGANIZER:mailto:lido@school.test\r\n";
+	static const char tail[] = "ATTENDEE:mailto:%s@school.test\r\n"
+	    "END:VEVENT\r\nEND:VCALENDAR\r\n";
+	char err[256], cal[1024], uid[64];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		/* The same shape, other values: passes each time. */
+		snprintf(uid, sizeof(uid), "UID:u%d\r\nSTATUS:CONFIRMED\r\n",
+		    i);
+		snprintf(cal, sizeof(cal), "%s%s%s", head, uid, org);
+		snprintf(cal + strlen(cal), sizeof(cal) - strlen(cal), tail,
+		    i == 1 ? "anna" : "bram");
+		assert_int_equal(ical_selfcheck(cal, err, sizeof(err)), 0);
+	}
+	/* Without ORGANIZER: REQUEST requires it. */
+	snprintf(cal, sizeof(cal), "%sUID:u9\r\nSTATUS:CONFIRMED\r\n", head);
+	snprintf(cal + strlen(cal), sizeof(cal) - strlen(cal), tail, "anna");
+	assert_int_equal(ical_selfcheck(cal, err, sizeof(err)), -1);
+	/* STATUS:COMPLETED belongs to a to-do, not to an event. */
+	snprintf(cal, sizeof(cal), "%sUID:u9\r\nSTATUS:COMPLETED\r\n%s",
+	    head, org);
+	snprintf(cal + strlen(cal), sizeof(cal) - strlen(cal), tail, "anna");
+	assert_int_equal(ical_selfcheck(cal, err, sizeof(err)), -1);
+}
+
 /* ---- parsing ------------------------------------------------------------ */
 
 static void
@@ -1768,6 +1806,7 @@ main(void)
 		cmocka_unit_test(test_parse_full_history_zone),
 		cmocka_unit_test(test_parse_many_zones),
 		cmocka_unit_test(test_parse_mutations),
+		cmocka_unit_test(test_selfcheck_remembers_only_shapes),
 	};
 
 	log_init(LOG_LVL_WARN);
