@@ -152,6 +152,17 @@ static const char *const migrations[] = {
 	"  recipients INTEGER NOT NULL,"
 	"  items INTEGER NOT NULL,"
 	"  scheduled INTEGER NOT NULL);",
+	/*
+	 * 3: the message text apart from its outbox row.  SQLite rewrites
+	 * a whole record, overflow pages and all, on every UPDATE: marking
+	 * a 5 KB invitation sent wrote six pages with the text in the row,
+	 * three without.
+	 */
+	"CREATE TABLE outbox_data ("
+	"  id INTEGER PRIMARY KEY REFERENCES outbox(id),"
+	"  data BLOB NOT NULL);"
+	"INSERT INTO outbox_data (id, data) SELECT id, data FROM outbox;"
+	"ALTER TABLE outbox DROP COLUMN data;",
 };
 
 enum stmt_id {
@@ -164,7 +175,7 @@ enum stmt_id {
 	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE,
 	S_SENT_ADD, S_SENT_GET,
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_REFUSAL_SINCE,
-	S_OB_ADD, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL, S_OB_SENT, S_OB_RETRY,
+	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL, S_OB_SENT, S_OB_RETRY,
 	S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
 	/* meetings */
@@ -264,12 +275,14 @@ static const char *const sql[S__COUNT] = {
 	    " ('machine','bounce','rsvp','duplicate','human')",
 	[S_REFUSAL_SINCE] = "SELECT count(*) FROM outbox WHERE rcpt = ?1"
 	    " AND kind = 'refusal' AND created >= ?2",
-	[S_OB_ADD] = "INSERT INTO outbox (kind, env_from, rcpt, msgid, data,"
-	    " created, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-	[S_OB_DUE] = "SELECT id, kind, env_from, rcpt, msgid, data, state,"
+	[S_OB_ADD] = "INSERT INTO outbox (kind, env_from, rcpt, msgid,"
+	    " created, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[S_OB_ADD_DATA] = "INSERT INTO outbox_data (id, data) VALUES (?1, ?2)",
+	[S_OB_DUE] = "SELECT o.id, kind, env_from, rcpt, msgid, d.data, state,"
 	    " attempts, created, next_attempt, sent_at, last_error"
-	    " FROM outbox WHERE state = 'queued' AND next_attempt <= ?1"
-	    " ORDER BY id LIMIT ?2",
+	    " FROM outbox o JOIN outbox_data d ON d.id = o.id"
+	    " WHERE state = 'queued' AND next_attempt <= ?1"
+	    " ORDER BY o.id LIMIT ?2",
 	[S_OB_LIST] = "SELECT id, kind, env_from, rcpt, msgid, NULL, state,"
 	    " attempts, created, next_attempt, sent_at, last_error"
 	    " FROM outbox WHERE state != 'sent' ORDER BY id",
@@ -1628,13 +1641,32 @@ store_outbox_add(struct store *st, const char *kind, const char *env_from,
     time_t now, int64_t *id)
 {
 	sqlite3_stmt *s = prep(st, S_OB_ADD);
+	int64_t row;
+	int own, rc;
 
-	bind(s, "ttttbi", kind, env_from, rcpt, msgid, data, len, (int64_t)now);
-	if (exec_stmt(st, s, "outbox add") == -1)
+	/* The row and its text go in together: a row without text would
+	 * never be due (S_OB_DUE joins them).  Callers inside a transaction
+	 * roll it back on error. */
+	own = !st->batch && sqlite3_get_autocommit(st->db);
+	if (own &&
+	    exec_stmt(st, prep(st, S_BEGIN), "begin") == -1)
 		return -1;
-	if (id)
-		*id = sqlite3_last_insert_rowid(st->db);
-	return 0;
+	bind(s, "tttti", kind, env_from, rcpt, msgid, (int64_t)now);
+	if ((rc = exec_stmt(st, s, "outbox add")) == 0) {
+		row = sqlite3_last_insert_rowid(st->db);
+		s = prep(st, S_OB_ADD_DATA);
+		bind(s, "ib", row, data, len);
+		rc = exec_stmt(st, s, "outbox add");
+	}
+	if (own) {
+		if (rc == 0)
+			rc = exec_stmt(st, prep(st, S_COMMIT), "commit");
+		else
+			exec_stmt(st, prep(st, S_ROLLBACK), "rollback");
+	}
+	if (rc == 0 && id)
+		*id = row;
+	return rc;
 }
 
 static struct ob_row *

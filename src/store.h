@@ -16,7 +16,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure. */
 struct store	*store_open(const char *path, char *err, size_t errlen);

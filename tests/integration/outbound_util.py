@@ -143,12 +143,14 @@ def queue_burst(cfg, rcpts: list[str]) -> None:
     fan-out writes them); row n has Message-ID <burst-n@school.test>."""
     conn = db(cfg)
     now = int(time.time())
-    conn.executemany(
-        "INSERT INTO outbox (kind, env_from, rcpt, msgid, data, created, next_attempt)"
-        " VALUES ('burst', 'lido@school.test', ?, ?, ?, ?, ?)",
-        [(rcpt, f"burst-{n}@school.test", burst_message(n, rcpt), now, now)
-         for n, rcpt in enumerate(rcpts)])
-    conn.commit()
+    with conn:
+        for n, rcpt in enumerate(rcpts):
+            row = conn.execute(
+                "INSERT INTO outbox (kind, env_from, rcpt, msgid, created, next_attempt)"
+                " VALUES ('burst', 'lido@school.test', ?, ?, ?, ?)",
+                (rcpt, f"burst-{n}@school.test", now, now)).lastrowid
+            conn.execute("INSERT INTO outbox_data (id, data) VALUES (?, ?)",
+                         (row, burst_message(n, rcpt)))
     conn.close()
 
 

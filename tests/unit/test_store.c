@@ -82,6 +82,36 @@ test_migrate_future(void **state)
 	assert_non_null(strstr(err, "newer than this leernet"));
 }
 
+/* Version 3 moved the message text out of the outbox row: mail queued
+ * by a version 2 leernet is still there, text and all, after init. */
+static void
+test_migrate_outbox_data(void **state)
+{
+	struct fx *f = *state;
+	struct ob_row *rows;
+	sqlite3 *db;
+	char err[256];
+	size_t n;
+
+	/* Back to the version 2 shape, with a queued row in it. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE outbox_data;"
+	    "ALTER TABLE outbox ADD COLUMN data BLOB NOT NULL DEFAULT x'';"
+	    "INSERT INTO outbox (kind, env_from, rcpt, msgid, data, created,"
+	    " next_attempt) VALUES ('reply', 'lido@x', 'a@x', 'id@x',"
+	    " x'610062', 100, 100);"
+	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_migrate(f->st, err, sizeof(err)), 2);
+	assert_int_equal(store_version(f->st), STORE_SCHEMA_VERSION);
+	rows = store_outbox_due(f->st, 200, 10, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].rcpt, "a@x");
+	assert_int_equal(rows[0].len, 3);
+	assert_memory_equal(rows[0].data, "a\0b", 3);
+	ob_rows_free(rows, n);
+}
+
 static void
 test_people(void **state)
 {
@@ -403,6 +433,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_future, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_outbox_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_people, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
