@@ -58,11 +58,16 @@ record(struct app *app, const struct ob_row *o, const struct smtp_result *res,
 	} else if (res->status == SMTP_PERMFAIL) {
 		log_warnx("%s to %s refused for good: %s", o->kind, o->rcpt,
 		    res->text);
-		if (store_outbox_failed(app->st, o->id, res->text, t) == -1)
+		/*
+		 * No more invitations, digests or list mail until the
+		 * person writes again (SPEC §4).  Marked before the row:
+		 * should the row's mark fail, it is tried again and the
+		 * refusal repeats, so neither mark is lost.
+		 */
+		if (store_person_set_bouncing(app->st, o->rcpt, res->text,
+		    t) == -1 ||
+		    store_outbox_failed(app->st, o->id, res->text, t) == -1)
 			return -1;
-		/* No more invitations, digests or list mail until the
-		 * person writes again (SPEC §4). */
-		store_person_set_bouncing(app->st, o->rcpt, res->text, t);
 		stats->failed++;
 	} else if (t - o->created >= OUTBOX_EXPIRE) {
 		/* Refused for days as an MTA would bounce it: for the
