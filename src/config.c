@@ -287,7 +287,13 @@ handler(void *user, const char *section, const char *key, const char *v)
 	} else if (strcmp(section, "database") == 0) {
 		if (strcmp(key, "path") == 0)
 			set_str(&c->db_path, v);
-		else
+		else if (strcmp(key, "keep_sent_days") == 0) {
+			if (parse_int(v, 0, KEEP_SENT_DAYS_MAX,
+			    &c->keep_sent_days) == -1)
+				fail(l, section, key, "expected a number of "
+				    "days from 0 to %d, got '%s'",
+				    KEEP_SENT_DAYS_MAX, v);
+		} else
 			goto unknown;
 	} else if (strcmp(section, "organization") == 0) {
 		if (strcmp(key, "name") == 0)
@@ -529,6 +535,7 @@ set_defaults(struct config *c)
 	c->done_folder = xstrdup("leernet/done");
 	c->failed_folder = xstrdup("leernet/failed");
 	c->db_path = xstrdup("/var/lib/leernet/leernet.db");
+	c->keep_sent_days = 30;
 	c->org_name = xstrdup("leernet");
 	c->timezone = xstrdup("Europe/Amsterdam");
 	c->language = xstrdup("nl");

@@ -31,6 +31,8 @@ enum digest_kind { DIGEST_OFF, DIGEST_DAILY, DIGEST_WEEKLY };
 
 /* [smtp] sessions: the most sessions sending at once. */
 #define SMTP_SESSIONS_MAX	16
+/* [database] keep_sent_days: ten years at the most. */
+#define KEEP_SENT_DAYS_MAX	3650
 
 struct config {
 	char		*file;		/* the path it was read from */
@@ -48,6 +50,7 @@ struct config {
 	char		*from_addr;	/* lower-case address of from */
 
 	char		*db_path;
+	int		 keep_sent_days; /* text of sent mail, then dropped */
 
 	char		*org_name;
 	char	       **domains;	/* lower-case, NULL-terminated */

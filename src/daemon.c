@@ -34,6 +34,7 @@
 #define RECONNECT_MIN	1
 #define RECONNECT_MAX	300
 #define IDLE_PERIOD	(20 * 60)	/* servers drop IDLE after 29-30 min */
+#define PRUNE_PERIOD	3600		/* dropping old mail text: hourly */
 
 static volatile sig_atomic_t quit, reload;
 static sigset_t our_signals;
@@ -155,6 +156,7 @@ daemon_run(struct app *app)
 	time_t smtp_at = 0, smtp_backoff = RECONNECT_MIN;
 	uint64_t wd_usec = 0;
 	time_t publish_next = 0;	/* publish additions: 0 = at start */
+	time_t prune_at = 0;		/* old mail text: hourly, from start */
 	int ready = 0;
 	struct digest_timer *digests = digest_timer_new(app, time(NULL));
 
@@ -218,6 +220,10 @@ daemon_run(struct app *app)
 		}
 		/* publish additions: the pages follow every change. */
 		publish_if_due(app, time(NULL), &publish_next);
+		if (mono_now() >= prune_at) {
+			outbox_prune(app, time(NULL));
+			prune_at = mono_now() + PRUNE_PERIOD;
+		}
 		if (wd_usec)
 			sd_notify(0, "WATCHDOG=1");
 

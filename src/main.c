@@ -171,6 +171,8 @@ cmd_once(struct app *app)
 	}
 	if (smtp)
 		smtp_free(smtp);
+	if (outbox_prune(app, time(NULL)) == -1)
+		rc = rc ? rc : EXIT_SOFTWARE;
 	log_info("handled %zu message%s; sent %zu, deferred %zu, failed %zu",
 	    handled, handled == 1 ? "" : "s", os.sent, os.deferred, os.failed);
 	return rc;

@@ -185,3 +185,19 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 			return -1;
 	}
 }
+
+int
+outbox_prune(struct app *app, time_t now)
+{
+	int n = 0;
+
+	if (store_outbox_prune(app->st, now -
+	    (time_t)app->cfg->keep_sent_days * 86400, &n) == -1)
+		return -1;
+	if (n > 0)
+		log_info("outbox: dropped the text of %d message%s sent more "
+		    "than %d day%s ago ([database] keep_sent_days)", n,
+		    n == 1 ? "" : "s", app->cfg->keep_sent_days,
+		    app->cfg->keep_sent_days == 1 ? "" : "s");
+	return 0;
+}

@@ -27,6 +27,13 @@ struct outbox_stats {
 int	outbox_deliver(struct app *, struct smtp **, time_t now,
 	    struct outbox_stats *);
 
+/*
+ * Drop the text of mail sent more than [database] keep_sent_days ago: it
+ * is personal data nobody reads again, and it is most of the database.
+ * 0, or -1 on a database error (logged).
+ */
+int	outbox_prune(struct app *, time_t now);
+
 /* The delay before attempt number `attempts` + 1 (capped, with jitter). */
 time_t	outbox_backoff(int attempts);
 

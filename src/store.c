@@ -176,7 +176,7 @@ enum stmt_id {
 	S_SENT_ADD, S_SENT_GET,
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_REFUSAL_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL, S_OB_SENT, S_OB_RETRY,
-	S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
+	S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT, S_OB_PRUNE,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
 	/* meetings */
 	S_MT_ADD, S_MT_GET, S_MT_BY_ID, S_MT_BY_UID, S_MT_UPDATE,
@@ -300,6 +300,11 @@ static const char *const sql[S__COUNT] = {
 	    " WHERE state != 'sent'",
 	[S_OB_NEXT] = "SELECT min(next_attempt) FROM outbox"
 	    " WHERE state = 'queued'",
+	/* Walks the texts still kept (recent and queued mail), not every
+	 * row ever sent. */
+	[S_OB_PRUNE] = "DELETE FROM outbox_data WHERE id IN (SELECT d.id"
+	    " FROM outbox_data d CROSS JOIN outbox o ON o.id = d.id"
+	    " WHERE o.state = 'sent' AND o.sent_at < ?1)",
 	[S_PERSON_ENSURE] = "INSERT INTO people (email, lang, created)"
 	    " VALUES (lower(?1), ?2, ?3) ON CONFLICT (email) DO NOTHING",
 	[S_MS_DELIVERY] = "UPDATE memberships SET delivery = ?3"
@@ -1795,6 +1800,18 @@ store_outbox_next(struct store *st)
 }
 
 /* ---- digest additions ---- */
+
+int
+store_outbox_prune(struct store *st, time_t before, int *n)
+{
+	sqlite3_stmt *s = prep(st, S_OB_PRUNE);
+
+	bind(s, "i", (int64_t)before);
+	if (exec_stmt(st, s, "outbox prune") == -1)
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
 
 int
 store_outbox_note(struct store *st, time_t now, const char *error)

@@ -313,6 +313,9 @@ int	 store_outbox_failed(struct store *, int64_t id, const char *error,
 int	 store_outbox_release(struct store *, time_t now, int *n);
 /* Earliest next_attempt of a queued row; 0 when none. */
 time_t	 store_outbox_next(struct store *);
+/* Drop the text of messages sent before `before`; their rows stay (for
+ * `outbox list --all` and the limit on refusals).  *n: how many. */
+int	 store_outbox_prune(struct store *, time_t before, int *n);
 
 /* ---- digest additions ---- */
 

@@ -162,6 +162,36 @@ def test_two_hundred_messages_share_three_sessions(stack, cfg, run_leernet):
     assert all(a == 1 for (a,) in conn.execute("SELECT attempts FROM outbox"))
 
 
+def test_the_text_of_sent_mail_is_dropped_after_keep_sent_days(stack, tmp_path,
+                                                              run_leernet):
+    """[database] keep_sent_days: the text of mail sent longer ago goes (it
+    is personal data, and most of the database); the rows stay, and so does
+    the text of mail not sent yet."""
+    config = stack.config(tmp_path, database_keep_sent_days="1")
+    run_leernet(config, "init")
+    queue_burst(config, [f"k{n}@discard.test" for n in range(5)])
+    run_leernet(config, "once")
+    wait_discarded(stack, 5)
+    conn = db(config)
+    # Sent two days ago, as far as the database knows; one more row waits.
+    conn.execute("UPDATE outbox SET sent_at = sent_at - 2 * 86400 WHERE rcpt < 'k2'")
+    conn.commit()
+    queue_burst(config, ["later@school.test"])
+    conn.execute("UPDATE outbox SET next_attempt = next_attempt + 86400 "
+                 "WHERE rcpt = 'later@school.test'")
+    conn.commit()
+    out = run_leernet(config, "once")
+    assert "dropped the text of 2 messages sent more than 1 day ago" in out.stderr, out.stderr
+    kept = {r for (r,) in conn.execute(
+        "SELECT rcpt FROM outbox JOIN outbox_data USING (id)")}
+    assert kept == {"k2@discard.test", "k3@discard.test", "k4@discard.test",
+                    "later@school.test"}
+    assert states(config) == Counter(sent=5, queued=1)
+    conn.close()
+    every = run_leernet(config, "outbox", "list", "--all", "--csv").stdout
+    assert "k0@discard.test" in every and "k1@discard.test" in every
+
+
 @pytest.mark.parametrize("sessions", [1, 3, 16])
 def test_a_burst_of_a_thousand_opens_as_many_connections_as_sessions(
         stack, tmp_path, run_leernet, sessions):

@@ -113,6 +113,7 @@ test_good(void **state)
 	assert_string_equal(c->language, "nl");
 	/* Three: Exchange Online allows no more per mailbox. */
 	assert_int_equal(c->smtp_sessions, 3);
+	assert_int_equal(c->keep_sent_days, 30);
 	config_free(c);
 	unlink(path);
 }
@@ -200,60 +201,109 @@ test_bad(void **state)
 	}
 }
 
-/* [smtp] sessions, written as the line after [smtp] (line 11). */
-static const struct {
+/*
+ * The good config with "key = value" as the line after the section
+ * header; *line is that line's number.
+ */
+static struct config *
+load_with(const char *header, const char *key, const char *value, int *line,
+    char *err, size_t errlen)
+{
+	const char *at = strstr(good, header);
+	struct config *c;
+	struct buf b;
+
+	assert_non_null(at);
+	at += strlen(header);
+	*line = 1;
+	for (const char *p = good; p < at; p++)
+		*line += *p == '\n';
+	buf_init(&b, 0);
+	buf_add(&b, good, (size_t)(at - good));
+	buf_adds(&b, key);
+	buf_adds(&b, " = ");
+	buf_adds(&b, value);
+	buf_adds(&b, "\n");
+	buf_adds(&b, at);
+	c = config_load(write_conf(buf_str(&b)), err, errlen);
+	buf_free(&b);
+	unlink(path);
+	return c;
+}
+
+/* Whole numbers in a range: a case is a value and what it gives. */
+struct int_case {
 	const char	*value;
-	int		 want;		/* 0: an error */
-} sessions[] = {
-	{ "1", 1 },
-	{ "3", 3 },
-	{ "16", 16 },
-	{ "0", 0 },
-	{ "17", 0 },
-	{ "-1", 0 },
-	{ "abc", 0 },
-	{ "4x", 0 },
-	{ "2.5", 0 },
-	{ "", 0 },
-	{ "99999999999999999999", 0 },
+	int		 want;		/* -1: an error */
 };
+
+static const struct int_case sessions[] = {
+	{ "1", 1 }, { "3", 3 }, { "16", 16 }, { "0", -1 }, { "17", -1 },
+	{ "-1", -1 }, { "abc", -1 }, { "4x", -1 }, { "2.5", -1 }, { "", -1 },
+	{ "99999999999999999999", -1 },
+};
+
+static const struct int_case keep_sent[] = {
+	{ "0", 0 }, { "30", 30 }, { "3650", 3650 }, { "3651", -1 },
+	{ "-1", -1 }, { "abc", -1 }, { "7d", -1 }, { "", -1 },
+};
+
+/* Each case of an integer key; wrong ones are refused with `expect`
+ * (a format taking the value) on the key's line. */
+static void
+int_cases(const char *header, const char *key, const struct int_case *cases,
+    size_t n, int (*get)(const struct config *), const char *expect)
+{
+	for (size_t i = 0; i < n; i++) {
+		char err[512] = "", want[200], what[120];
+		struct config *c;
+		int line;
+
+		c = load_with(header, key, cases[i].value, &line, err,
+		    sizeof(err));
+		if (cases[i].want >= 0) {
+			if (c == NULL)
+				fail_msg("%s '%s': %s", key, cases[i].value, err);
+			assert_int_equal(get(c), cases[i].want);
+			config_free(c);
+			continue;
+		}
+		if (c != NULL)
+			fail_msg("%s '%s': loaded", key, cases[i].value);
+		snprintf(what, sizeof(what), expect, cases[i].value);
+		snprintf(want, sizeof(want), "%s:%d: %s", path, line, what);
+		assert_string_equal(err, want);
+	}
+}
+
+static int
+get_sessions(const struct config *c)
+{
+	return c->smtp_sessions;
+}
+
+static int
+get_keep_sent(const struct config *c)
+{
+	return c->keep_sent_days;
+}
 
 static void
 test_sessions(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < ARRAY_LEN(sessions); i++) {
-		const char *at = strstr(good, "[smtp]\n");
-		struct buf b;
-		char err[512] = "", want[160];
-		struct config *c;
+	int_cases("[smtp]\n", "sessions", sessions, ARRAY_LEN(sessions),
+	    get_sessions, "[smtp] sessions: expected a number of sessions "
+	    "from 1 to 16, got '%s'");
+}
 
-		assert_non_null(at);
-		at += strlen("[smtp]\n");
-		buf_init(&b, 0);
-		buf_add(&b, good, (size_t)(at - good));
-		buf_adds(&b, "sessions = ");
-		buf_adds(&b, sessions[i].value);
-		buf_adds(&b, "\n");
-		buf_adds(&b, at);
-		c = config_load(write_conf(buf_str(&b)), err, sizeof(err));
-		buf_free(&b);
-		if (sessions[i].want) {
-			if (c == NULL)
-				fail_msg("case '%s': %s", sessions[i].value,
-				    err);
-			assert_int_equal(c->smtp_sessions, sessions[i].want);
-			config_free(c);
-		} else {
-			snprintf(want, sizeof(want), "%s:11: [smtp] sessions: "
-			    "expected a number of sessions from 1 to 16, "
-			    "got '%s'", path, sessions[i].value);
-			if (c != NULL)
-				fail_msg("case '%s': loaded", sessions[i].value);
-			assert_string_equal(err, want);
-		}
-		unlink(path);
-	}
+static void
+test_keep_sent_days(void **state)
+{
+	(void)state;
+	int_cases("[database]\n", "keep_sent_days", keep_sent,
+	    ARRAY_LEN(keep_sent), get_keep_sent, "[database] keep_sent_days: "
+	    "expected a number of days from 0 to 3650, got '%s'");
 }
 
 static void
@@ -288,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_keep_sent_days),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_loopback),
 	};

@@ -112,6 +112,42 @@ test_migrate_outbox_data(void **state)
 	ob_rows_free(rows, n);
 }
 
+/* The text of mail sent before the cut is dropped; rows stay, and the
+ * text of queued and failed mail (retried by `outbox retry`) is kept. */
+static void
+test_outbox_prune(void **state)
+{
+	struct fx *f = *state;
+	struct ob_row *rows;
+	int64_t id[4];
+	size_t n;
+	int dropped;
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(store_outbox_add(f->st, "reply", "lido@x",
+		    "a@x", "m@x", "text", 4, 100, &id[i]), 0);
+	assert_int_equal(store_outbox_sent(f->st, id[0], 200), 0);
+	assert_int_equal(store_outbox_sent(f->st, id[1], 900), 0);
+	assert_int_equal(store_outbox_failed(f->st, id[2], "550 no", 200), 0);
+	assert_int_equal(store_outbox_prune(f->st, 500, &dropped), 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(store_outbox_prune(f->st, 500, &dropped), 0);
+	assert_int_equal(dropped, 0);
+	rows = store_outbox_list(f->st, 1, &n);
+	assert_int_equal(n, 4);
+	ob_rows_free(rows, n);
+	/* The failed row comes back with its text. */
+	assert_int_equal(store_outbox_release(f->st, 1000, &dropped), 0);
+	rows = store_outbox_due(f->st, 1000, 10, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, id[2]);
+	assert_int_equal(rows[0].len, 4);
+	assert_int_equal(rows[1].id, id[3]);
+	ob_rows_free(rows, n);
+	assert_int_equal(store_outbox_prune(f->st, 1000, &dropped), 0);
+	assert_int_equal(dropped, 1);
+}
+
 static void
 test_people(void **state)
 {
@@ -438,6 +474,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_future, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_outbox_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_people, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
