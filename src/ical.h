@@ -103,9 +103,9 @@ char	*ical_feed(const struct ical_event *events, size_t n,
 /*
  * Self-check of a calendar we built: parse it and run libical's iTIP
  * restriction check on it (the feed is allowed to lack ORGANIZER; a
- * calendar shape that passed once is not checked again, see ical.c).  0 when it passes; -1 with the first complaint in err.  The
- * builders run it themselves unless compiled with NDEBUG; exported for
- * tests.
+ * calendar shape that passed once is not checked again, see ical.c).
+ * 0 when it passes; -1 with the first complaint in err.  The builders
+ * run it themselves unless compiled with NDEBUG; exported for tests.
  */
 int	 ical_selfcheck(const char *text, char *err, size_t errlen);
 

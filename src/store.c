@@ -175,8 +175,9 @@ enum stmt_id {
 	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE,
 	S_SENT_ADD, S_SENT_GET,
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_REFUSAL_SINCE,
-	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL, S_OB_SENT, S_OB_RETRY,
-	S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT, S_OB_PRUNE,
+	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
+	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
+	S_OB_PRUNE,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
 	/* meetings */
 	S_MT_ADD, S_MT_GET, S_MT_BY_ID, S_MT_BY_UID, S_MT_UPDATE,
@@ -1653,8 +1654,7 @@ store_outbox_add(struct store *st, const char *kind, const char *env_from,
 	 * never be due (S_OB_DUE joins them).  Callers inside a transaction
 	 * roll it back on error. */
 	own = !st->batch && sqlite3_get_autocommit(st->db);
-	if (own &&
-	    exec_stmt(st, prep(st, S_BEGIN), "begin") == -1)
+	if (own && exec_stmt(st, prep(st, S_BEGIN), "begin") == -1)
 		return -1;
 	bind(s, "tttti", kind, env_from, rcpt, msgid, (int64_t)now);
 	if ((rc = exec_stmt(st, s, "outbox add")) == 0) {
@@ -1799,8 +1799,6 @@ store_outbox_next(struct store *st)
 	return t;
 }
 
-/* ---- digest additions ---- */
-
 int
 store_outbox_prune(struct store *st, time_t before, int *n)
 {
@@ -1812,6 +1810,8 @@ store_outbox_prune(struct store *st, time_t before, int *n)
 	*n = sqlite3_changes(st->db);
 	return 0;
 }
+
+/* ---- digest additions ---- */
 
 int
 store_outbox_note(struct store *st, time_t now, const char *error)
