@@ -42,7 +42,7 @@ static const char usage_text[] =
 "  network list [--csv] | show SLUG | close SLUG\n"
 "  member list SLUG [--csv]\n"
 "  meeting list SLUG [--csv]\n"
-"  staff import FILE.csv\n"
+"  staff import [--replace] FILE.csv\n"
 "  report hours [--network SLUG] [--year YYYY] [--csv]\n"
 "  person show EMAIL | reset EMAIL\n"
 "  outbox list [--all] [--csv] | retry\n"

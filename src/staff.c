@@ -707,36 +707,58 @@ read_file(const char *path, size_t *len, int *status)
 int
 staff_command(struct app *app, int argc, char **argv)
 {
-	static const char use[] = "leernet staff import FILE.csv\n"
+	static const char use[] = "leernet staff import [--replace] "
+	    "FILE.csv\n"
 	    "       FILE.csv: a header row email,name,school[,function], "
 	    "then one person per row\n"
-	    "       (UTF-8; fields separated by ',' or ';')";
+	    "       (UTF-8; fields separated by ',' or ';')\n"
+	    "       --replace: FILE.csv is the whole directory; whoever it "
+	    "no longer names is no longer staff";
 	struct staff_cb cb = { import_row, import_bad, import_note, NULL };
 	struct import im = { 0 };
 	size_t len, good, bad;
 	char *data;
-	int rc, status = 0;
+	int rc, status = 0, replace, left = 0;
 
 	if (argc >= 1 && cli_wants_help(argc, argv)) {
 		printf("usage: %s\n", use);
 		return 0;
 	}
-	if (argc != 2 || strcmp(argv[0], "import") != 0) {
+	replace = argc == 3 && strcmp(argv[1], "--replace") == 0;
+	if (argc != 2 + replace || strcmp(argv[0], "import") != 0 ||
+	    argv[1 + replace][0] == '-') {
 		fprintf(stderr, "usage: %s\n", use);
 		return EXIT_USAGE;
 	}
-	if ((data = read_file(argv[1], &len, &status)) == NULL)
+	if ((data = read_file(argv[1 + replace], &len, &status)) == NULL)
 		return status;
 	im.app = app;
-	im.path = argv[1];
+	im.path = argv[1 + replace];
 	im.now = time(NULL);
 	cb.arg = &im;
 	if (store_begin(app->st) == -1) {
 		free(data);
 		return EXIT_SOFTWARE;
 	}
-	rc = staff_parse(data, len, &cb, &good, &bad);
+	rc = replace && store_staff_replace_begin(app->st) == -1 ? -2 : 0;
+	if (rc == 0)
+		rc = staff_parse(data, len, &cb, &good, &bad);
 	free(data);
+	/*
+	 * A row skipped for a typo is somebody still at work: with
+	 * --replace they would lose their staff status, so the whole file
+	 * waits until it is right.
+	 */
+	if (rc == 0 && replace && bad > 0) {
+		store_rollback(app->st);
+		fprintf(stderr, "leernet: staff import --replace: nothing was "
+		    "imported; fix the %zu bad row%s first (with --replace "
+		    "everyone a skipped row names would stop being staff)\n",
+		    bad, bad == 1 ? "" : "s");
+		return EXIT_DATAERR;
+	}
+	if (rc == 0 && replace && store_staff_replace_end(app->st, &left) == -1)
+		rc = -2;
 	if (rc == -2 || im.dberr || rc == -1 || store_commit(app->st) == -1) {
 		store_rollback(app->st);
 		if (rc == -1)
@@ -745,8 +767,11 @@ staff_command(struct app *app, int argc, char **argv)
 		    "was imported\n");
 		return EXIT_SOFTWARE;
 	}
-	printf("%s: %zu %s added, %zu updated, %zu bad row%s skipped\n",
+	printf("%s: %zu %s added, %zu updated, %zu bad row%s skipped",
 	    im.path, im.added, im.added == 1 ? "person" : "people", im.updated,
 	    bad, bad == 1 ? "" : "s");
+	if (replace)
+		printf(", %d no longer staff", left);
+	printf("\n");
 	return bad > 0 ? EXIT_DATAERR : 0;
 }

@@ -168,7 +168,7 @@ static const char *const migrations[] = {
 enum stmt_id {
 	S_PERSON_GET, S_PERSON_BY_ID, S_PERSON_INSERT, S_PERSON_UPDATE,
 	S_PERSON_BOUNCING, S_PERSON_RESET, S_STAFF_GET, S_STAFF_INSERT,
-	S_STAFF_UPDATE,
+	S_STAFF_UPDATE, S_STAFF_ASIDE, S_STAFF_LEFT,
 	S_NET_ADD, S_NET_FIND, S_NET_BY_ID, S_NET_STATE, S_NET_ALL,
 	S_NET_PENDING,
 	S_MS_GET, S_MS_SET, S_MS_LIST, S_MS_COUNTS, S_MS_LEADS,
@@ -215,6 +215,10 @@ static const char *const sql[S__COUNT] = {
 	    " in_staff, created) VALUES (lower(?1), ?2, ?3, ?4, 1, ?5)",
 	[S_STAFF_UPDATE] = "UPDATE people SET name = ?2, school = ?3,"
 	    " function = ?4, in_staff = 1 WHERE email = ?1",
+	/* 2: in the last directory, not (yet) in this one; never
+	 * committed, store_staff_replace_end resolves it. */
+	[S_STAFF_ASIDE] = "UPDATE people SET in_staff = 2 WHERE in_staff = 1",
+	[S_STAFF_LEFT] = "UPDATE people SET in_staff = 0 WHERE in_staff = 2",
 	[S_NET_ADD] = "INSERT INTO networks (slug, title, question, state,"
 	    " proposer_id, created) VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6)",
 	[S_NET_FIND] = "SELECT id, slug, title, question, state,"
@@ -865,6 +869,21 @@ store_staff_upsert(struct store *st, const char *email, const char *name,
 	s = prep(st, S_STAFF_INSERT);
 	bind(s, "tttti", email, name, school, function, (int64_t)now);
 	return exec_stmt(st, s, "insert staff");
+}
+
+int
+store_staff_replace_begin(struct store *st)
+{
+	return exec_stmt(st, prep(st, S_STAFF_ASIDE), "staff replace");
+}
+
+int
+store_staff_replace_end(struct store *st, int *n)
+{
+	if (exec_stmt(st, prep(st, S_STAFF_LEFT), "staff replace") == -1)
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
 }
 
 /* ---- networks ---- */

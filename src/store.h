@@ -83,6 +83,14 @@ int	 store_person_reset(struct store *, const char *email);	/* 1: unknown */
 /* Staff directory upsert: 0 inserted, 2 updated. */
 int	 store_staff_upsert(struct store *, const char *email, const char *name,
 	    const char *school, const char *function, time_t now);
+/*
+ * A whole directory replaces the last one, inside the caller's
+ * transaction: store_staff_replace_begin sets everyone in the directory
+ * aside, the upserts take back whom the new one names, and
+ * store_staff_replace_end drops the rest (*n: how many left).
+ */
+int	 store_staff_replace_begin(struct store *);
+int	 store_staff_replace_end(struct store *, int *n);
 
 /* ---- networks ---- */
 

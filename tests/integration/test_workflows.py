@@ -905,6 +905,47 @@ def test_staff_only_lets_staff_act_and_refuses_others(stack, tmp_path, run_leern
     story.one("lead", "alleen medewerkers van Stichting Test kunnen trekker zijn")
 
 
+def test_staff_import_replace_drops_whoever_the_new_directory_leaves_out(
+        stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path)
+    run_leernet(cfg, "init")
+    old = tmp_path / "oud.csv"
+    old.write_text("email,name,school\n"
+                   "alice@school.test,Alice,A\nbob@school.test,Bob,B\n"
+                   "carol@school.test,Carol,C\n")
+    run_leernet(cfg, "staff", "import", str(old))
+    db = sqlite3.connect(tmp_path / "leernet.db")
+
+    def staff():
+        return {e for (e,) in db.execute("SELECT email FROM people WHERE in_staff")}
+
+    # Without --replace nobody is removed.
+    new = tmp_path / "nieuw.csv"
+    new.write_text("email,name,school\nalice@school.test,Alice,A\n"
+                   "dave@school.test,Dave,D\n")
+    run_leernet(cfg, "staff", "import", str(new))
+    assert staff() == {"alice@school.test", "bob@school.test", "carol@school.test",
+                       "dave@school.test"}
+    # A bad row with --replace: nothing changes, and it says why.
+    typo = tmp_path / "typo.csv"
+    typo.write_text("email,name,school\nalice@school.test,Alice,A\nbob@school,Bob,B\n")
+    out = run_leernet(cfg, "staff", "import", "--replace", str(typo), check=False)
+    assert out.returncode == 65
+    assert "fix the 1 bad row first" in out.stderr, out.stderr
+    assert len(staff()) == 4
+    # The whole directory: bob and carol have left.
+    out = run_leernet(cfg, "staff", "import", "--replace", str(new))
+    assert "0 people added, 2 updated, 0 bad rows skipped, 2 no longer staff" in out.stdout
+    assert staff() == {"alice@school.test", "dave@school.test"}
+    shown = run_leernet(cfg, "person", "show", "bob@school.test").stdout
+    assert re.search(r"^staff:\s+no$", shown, re.M), shown
+    # Usage errors name the option.
+    for args in (("import", "--replace"), ("import", "--replace", "--replace", str(new)),
+                 ("import", "--bogus", str(new))):
+        out = run_leernet(cfg, "staff", *args, check=False)
+        assert out.returncode == 64 and "--replace" in out.stderr, args
+
+
 def test_staff_import_reports_bad_rows_keeps_good_ones_and_is_idempotent(
         stack, tmp_path, run_leernet):
     cfg = stack.config(tmp_path)
