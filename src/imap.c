@@ -480,8 +480,11 @@ authenticate(struct imap_source *s, const struct server_conf *mb,
 			    "token", s->where, why);
 			continue;
 		}
-		snprintf(err, errlen, "%s: login failed for %s: %s", s->where,
-		    mb->user ? mb->user : "", why);
+		snprintf(err, errlen, "%s: login failed for %s: %s%s", s->where,
+		    mb->user ? mb->user : "", why, mb->auth == AUTH_XOAUTH2 ?
+		    " (auth = xoauth2: the access token was refused; check "
+		    "that [mailbox] password_command or password_file gives "
+		    "a current one for this user)" : "");
 		return -1;
 	}
  caps:

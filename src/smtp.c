@@ -697,9 +697,17 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 	res->status = SMTP_TEMPFAIL;
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
-		set_text(res, "login refused for "
-		    "%s (check [smtp] user and password): %s", s->conf.user ?
-		    s->conf.user : "?", l->reply[0] ? l->reply : why);
+		/* A refused XOAUTH2 ends on "334 <base64 JSON>", the
+		 * server's error challenge: no use to a reader. */
+		if (s->conf.auth == AUTH_XOAUTH2)
+			set_text(res, "XOAUTH2 access token refused for %s "
+			    "(check that [smtp] password_command or "
+			    "password_file gives a current one for this user)",
+			    s->conf.user ? s->conf.user : "?");
+		else
+			set_text(res, "login refused for %s (check [smtp] "
+			    "user and password): %s", s->conf.user ?
+			    s->conf.user : "?", l->reply[0] ? l->reply : why);
 		return;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:

@@ -518,7 +518,7 @@ write_dovecot_config() {
 		ssl_key = <$TLS/server.key
 		ssl_min_protocol = TLSv1.2
 		disable_plaintext_auth = no
-		auth_mechanisms = plain login
+		auth_mechanisms = plain login xoauth2 oauthbearer
 		auth_default_realm = $DOMAIN
 		auth_username_format = %Lu
 		auth_failure_delay = 0
@@ -538,7 +538,16 @@ write_dovecot_config() {
 		# One passwd-file per user: a new user is visible at once.
 		passdb {
 		  driver = passwd-file
+		  mechanisms = plain login
 		  args = scheme=PLAIN username_format=%u $USERS/%u
+		}
+		# XOAUTH2 (how Microsoft 365 and Google log in): a token is valid
+		# when the introspection server in oauth2.conf.ext says so.  No
+		# server listens there until a test starts one and points it there.
+		passdb {
+		  driver = oauth2
+		  mechanisms = xoauth2 oauthbearer
+		  args = $DC_CONF_DIR/oauth2.conf.ext
 		}
 		userdb {
 		  driver = passwd-file
@@ -584,6 +593,11 @@ write_dovecot_config() {
 		    mode = 0666
 		  }
 		}
+	EOF
+	[ -f "$DC_CONF_DIR/oauth2.conf.ext" ] || cat >"$DC_CONF_DIR/oauth2.conf.ext" <<-EOF
+		introspection_mode = post
+		introspection_url = http://127.0.0.1:9/introspect
+		username_attribute = username
 	EOF
 }
 
