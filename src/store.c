@@ -508,6 +508,34 @@ row_slot(void **v, size_t *cap, size_t n, size_t sz)
 	return (char *)*v + n * sz;
 }
 
+/*
+ * Step s to its end, one zeroed element of sz bytes per row, filled by
+ * fill.  0 with *vp an array of *n (never NULL, even empty); -1 on a
+ * database error (logged), with what was read in *vp and *n for the
+ * caller's typed free function.
+ */
+static int
+read_rows(struct store *st, sqlite3_stmt *s, size_t sz,
+    void (*fill)(sqlite3_stmt *, void *), const char *what, void **vp,
+    size_t *n)
+{
+	size_t cap = 0;
+	int r;
+
+	*vp = NULL;
+	*n = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		fill(s, row_slot(vp, &cap, (*n)++, sz));
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE) {
+		db_error(st, what);
+		return -1;
+	}
+	if (*vp == NULL)
+		*vp = xcalloc(1, sz);
+	return 0;
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -920,8 +948,9 @@ network_clear(struct network *n)
 }
 
 static void
-network_fill(sqlite3_stmt *s, struct network *n)
+network_fill(sqlite3_stmt *s, void *row)
 {
+	struct network *n = row;
 	const unsigned char *state = sqlite3_column_text(s, 4);
 
 	n->id = sqlite3_column_int64(s, 0);
@@ -1013,24 +1042,14 @@ store_network_set_state(struct store *st, int64_t id, enum net_state state,
 struct network *
 store_networks(struct store *st, size_t *n)
 {
-	sqlite3_stmt *s = prep(st, S_NET_ALL);
-	struct network *v = NULL;
-	size_t cap = 0;
-	int r;
+	struct network *v;
 
+	if (read_rows(st, prep(st, S_NET_ALL), sizeof(*v), network_fill,
+	    "networks", (void **)&v, n) == 0)
+		return v;
+	networks_free(v, *n);
 	*n = 0;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		network_fill(s, row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v)));
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "networks");
-		networks_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	return NULL;
 }
 
 void
@@ -1127,40 +1146,36 @@ store_news_add(struct store *st, int64_t network_id, int64_t person_id,
 	return 0;
 }
 
+static void
+member_fill(sqlite3_stmt *s, void *row)
+{
+	struct member *m = row;
+
+	m->person_id = sqlite3_column_int64(s, 0);
+	m->email = col_str(s, 1);
+	m->name = col_str(s, 2);
+	m->role = (enum role)name_index(role_names, ARRAY_LEN(role_names),
+	    sqlite3_column_text(s, 3));
+	m->state = (enum mstate)name_index(mstate_names,
+	    ARRAY_LEN(mstate_names), sqlite3_column_text(s, 4));
+	m->bouncing = sqlite3_column_int(s, 5);
+	m->digest = sqlite3_column_int(s, 6);
+	m->since = sqlite3_column_int64(s, 7);
+}
+
 struct member *
 store_members(struct store *st, int64_t network_id, size_t *n)
 {
 	sqlite3_stmt *s = prep(st, S_MS_LIST);
-	struct member *v = NULL;
-	size_t cap = 0;
-	int r;
+	struct member *v;
 
-	*n = 0;
 	bind(s, "i", network_id);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct member *m;
-
-		m = row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v));
-		m->person_id = sqlite3_column_int64(s, 0);
-		m->email = col_str(s, 1);
-		m->name = col_str(s, 2);
-		m->role = (enum role)name_index(role_names,
-		    ARRAY_LEN(role_names), sqlite3_column_text(s, 3));
-		m->state = (enum mstate)name_index(mstate_names,
-		    ARRAY_LEN(mstate_names), sqlite3_column_text(s, 4));
-		m->bouncing = sqlite3_column_int(s, 5);
-		m->digest = sqlite3_column_int(s, 6);
-		m->since = sqlite3_column_int64(s, 7);
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "members");
-		members_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	if (read_rows(st, s, sizeof(*v), member_fill, "members", (void **)&v,
+	    n) == 0)
+		return v;
+	members_free(v, *n);
+	*n = 0;
+	return NULL;
 }
 
 void
@@ -1244,8 +1259,9 @@ meetings_free(struct meeting *v, size_t n)
 }
 
 static void
-meeting_fill(sqlite3_stmt *s, struct meeting *m)
+meeting_fill(sqlite3_stmt *s, void *row)
 {
+	struct meeting *m = row;
 	m->id = sqlite3_column_int64(s, 0);
 	m->network_id = sqlite3_column_int64(s, 1);
 	m->number = sqlite3_column_int(s, 2);
@@ -1278,23 +1294,14 @@ meeting_row(struct store *st, sqlite3_stmt *s, struct meeting *m)
 static struct meeting *
 meeting_rows(struct store *st, sqlite3_stmt *s, size_t *n)
 {
-	struct meeting *v = NULL;
-	size_t cap = 0;
-	int r;
+	struct meeting *v;
 
+	if (read_rows(st, s, sizeof(*v), meeting_fill, "meetings",
+	    (void **)&v, n) == 0)
+		return v;
+	meetings_free(v, *n);
 	*n = 0;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		meeting_fill(s, row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v)));
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "meetings");
-		meetings_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	return NULL;
 }
 
 int
@@ -1442,36 +1449,32 @@ store_attendance_add(struct store *st, int64_t meeting_id, int64_t person_id)
 	return exec_stmt(st, s, "attendance");
 }
 
+static void
+hours_fill(sqlite3_stmt *s, void *row)
+{
+	struct hours_row *h = row;
+
+	h->email = col_str(s, 0);
+	h->name = col_str(s, 1);
+	h->slug = col_str(s, 2);
+	h->meetings = sqlite3_column_int(s, 3);
+	h->seconds = (long)sqlite3_column_int64(s, 4);
+}
+
 struct hours_row *
 store_hours(struct store *st, time_t from, time_t to, int64_t network_id,
     size_t *n)
 {
 	sqlite3_stmt *s = prep(st, S_HOURS);
-	struct hours_row *v = NULL;
-	size_t cap = 0;
-	int r;
+	struct hours_row *v;
 
-	*n = 0;
 	bind(s, "iii", (int64_t)from, (int64_t)to, network_id);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct hours_row *h;
-
-		h = row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v));
-		h->email = col_str(s, 0);
-		h->name = col_str(s, 1);
-		h->slug = col_str(s, 2);
-		h->meetings = sqlite3_column_int(s, 3);
-		h->seconds = (long)sqlite3_column_int64(s, 4);
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "hours");
-		hours_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	if (read_rows(st, s, sizeof(*v), hours_fill, "hours", (void **)&v,
+	    n) == 0)
+		return v;
+	hours_free(v, *n);
+	*n = 0;
+	return NULL;
 }
 
 void
@@ -1693,47 +1696,43 @@ store_outbox_add(struct store *st, const char *kind, const char *env_from,
 	return rc;
 }
 
+static void
+ob_fill(sqlite3_stmt *s, void *row)
+{
+	struct ob_row *o = row;
+	const void *blob;
+
+	o->id = sqlite3_column_int64(s, 0);
+	o->kind = col_str(s, 1);
+	o->env_from = col_str(s, 2);
+	o->rcpt = col_str(s, 3);
+	o->msgid = col_str(s, 4);
+	blob = sqlite3_column_blob(s, 5);
+	o->len = (size_t)sqlite3_column_bytes(s, 5);
+	o->data = xmalloc(o->len + 1);
+	if (o->len)
+		memcpy(o->data, blob, o->len);
+	o->data[o->len] = '\0';
+	o->state = (enum ob_state)name_index(ob_state_names,
+	    ARRAY_LEN(ob_state_names), sqlite3_column_text(s, 6));
+	o->attempts = sqlite3_column_int(s, 7);
+	o->created = sqlite3_column_int64(s, 8);
+	o->next_attempt = sqlite3_column_int64(s, 9);
+	o->sent_at = sqlite3_column_int64(s, 10);
+	o->last_error = col_str(s, 11);
+}
+
 static struct ob_row *
 ob_rows(struct store *st, sqlite3_stmt *s, size_t *n)
 {
-	struct ob_row *v = NULL;
-	size_t cap = 0;
-	int r;
+	struct ob_row *v;
 
+	if (read_rows(st, s, sizeof(*v), ob_fill, "outbox", (void **)&v,
+	    n) == 0)
+		return v;
+	ob_rows_free(v, *n);
 	*n = 0;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct ob_row *o;
-		const void *blob;
-
-		o = row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v));
-		o->id = sqlite3_column_int64(s, 0);
-		o->kind = col_str(s, 1);
-		o->env_from = col_str(s, 2);
-		o->rcpt = col_str(s, 3);
-		o->msgid = col_str(s, 4);
-		blob = sqlite3_column_blob(s, 5);
-		o->len = (size_t)sqlite3_column_bytes(s, 5);
-		o->data = xmalloc(o->len + 1);
-		if (o->len)
-			memcpy(o->data, blob, o->len);
-		o->data[o->len] = '\0';
-		o->state = (enum ob_state)name_index(ob_state_names,
-		    ARRAY_LEN(ob_state_names), sqlite3_column_text(s, 6));
-		o->attempts = sqlite3_column_int(s, 7);
-		o->created = sqlite3_column_int64(s, 8);
-		o->next_attempt = sqlite3_column_int64(s, 9);
-		o->sent_at = sqlite3_column_int64(s, 10);
-		o->last_error = col_str(s, 11);
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "outbox");
-		ob_rows_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	return NULL;
 }
 
 struct ob_row *
@@ -1858,38 +1857,43 @@ store_network_changed(struct store *st, int64_t id, time_t *at)
 	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
 }
 
+static void
+news_fill(sqlite3_stmt *s, void *row)
+{
+	struct news_item *it = row;
+
+	it->id = sqlite3_column_int64(s, 0);
+	it->network_id = sqlite3_column_int64(s, 1);
+	it->person_id = sqlite3_column_int64(s, 2);
+	it->author_email = col_str(s, 3);
+	it->author_name = col_str(s, 4);
+	it->subject = col_str(s, 5);
+	it->body = col_str(s, 6);
+	it->created = sqlite3_column_int64(s, 7);
+}
+
+/* News of a network from a statement bound to it. */
+static struct news_item *
+news_rows(struct store *st, sqlite3_stmt *s, const char *what, size_t *n)
+{
+	struct news_item *v;
+
+	if (read_rows(st, s, sizeof(*v), news_fill, what, (void **)&v,
+	    n) == 0)
+		return v;
+	news_free(v, *n);
+	*n = 0;
+	return NULL;
+}
+
 struct news_item *
 store_news_since(struct store *st, int64_t network_id, time_t since,
     size_t *n)
 {
 	sqlite3_stmt *s = prep(st, S_NEWS_SINCE);
-	struct news_item *v = NULL;
-	size_t cap = 0;
-	int r;
 
-	*n = 0;
 	bind(s, "ii", network_id, (int64_t)since);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct news_item *it = row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v));
-
-		it->id = sqlite3_column_int64(s, 0);
-		it->network_id = sqlite3_column_int64(s, 1);
-		it->person_id = sqlite3_column_int64(s, 2);
-		it->author_email = col_str(s, 3);
-		it->author_name = col_str(s, 4);
-		it->subject = col_str(s, 5);
-		it->body = col_str(s, 6);
-		it->created = sqlite3_column_int64(s, 7);
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "news");
-		news_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	return news_rows(st, s, "news", n);
 }
 
 void
@@ -1904,33 +1908,29 @@ news_free(struct news_item *v, size_t n)
 	free(v);
 }
 
+static void
+bounce_fill(sqlite3_stmt *s, void *row)
+{
+	struct bounce_row *b = row;
+
+	b->person_id = sqlite3_column_int64(s, 0);
+	b->email = col_str(s, 1);
+	b->name = col_str(s, 2);
+	b->reason = col_str(s, 3);
+	b->at = sqlite3_column_int64(s, 4);
+}
+
 struct bounce_row *
 store_bouncing(struct store *st, size_t *n)
 {
-	sqlite3_stmt *s = prep(st, S_BOUNCING);
-	struct bounce_row *v = NULL;
-	size_t cap = 0;
-	int r;
+	struct bounce_row *v;
 
+	if (read_rows(st, prep(st, S_BOUNCING), sizeof(*v), bounce_fill,
+	    "bouncing", (void **)&v, n) == 0)
+		return v;
+	bounces_free(v, *n);
 	*n = 0;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct bounce_row *b = row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v));
-
-		b->person_id = sqlite3_column_int64(s, 0);
-		b->email = col_str(s, 1);
-		b->name = col_str(s, 2);
-		b->reason = col_str(s, 3);
-		b->at = sqlite3_column_int64(s, 4);
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "bouncing");
-		bounces_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	return NULL;
 }
 
 void
@@ -1944,34 +1944,31 @@ bounces_free(struct bounce_row *v, size_t n)
 	free(v);
 }
 
+static void
+kept_fill(sqlite3_stmt *s, void *row)
+{
+	struct kept_row *k = row;
+
+	k->id = sqlite3_column_int64(s, 0);
+	k->msgid = col_str(s, 1);
+	k->sender = col_str(s, 2);
+	k->outcome = col_str(s, 3);
+	k->handled = sqlite3_column_int64(s, 4);
+}
+
 struct kept_row *
 store_kept_since(struct store *st, time_t since, size_t *n)
 {
 	sqlite3_stmt *s = prep(st, S_KEPT_SINCE);
-	struct kept_row *v = NULL;
-	size_t cap = 0;
-	int r;
+	struct kept_row *v;
 
-	*n = 0;
 	bind(s, "i", (int64_t)since);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct kept_row *k = row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v));
-
-		k->id = sqlite3_column_int64(s, 0);
-		k->msgid = col_str(s, 1);
-		k->sender = col_str(s, 2);
-		k->outcome = col_str(s, 3);
-		k->handled = sqlite3_column_int64(s, 4);
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "kept mail");
-		kept_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	if (read_rows(st, s, sizeof(*v), kept_fill, "kept mail", (void **)&v,
+	    n) == 0)
+		return v;
+	kept_free(v, *n);
+	*n = 0;
+	return NULL;
 }
 
 void
@@ -2048,34 +2045,9 @@ store_news_latest(struct store *st, int64_t network_id, size_t max,
     size_t *n)
 {
 	sqlite3_stmt *s = prep(st, S_NEWS_LATEST);
-	struct news_item *v = NULL;
-	size_t cap = 0;
-	int r;
 
-	*n = 0;
 	bind(s, "ii", network_id, (int64_t)max);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		struct news_item *it;
-
-		it = row_slot((void **)&v, &cap, (*n)++,
-		    sizeof(*v));
-		it->id = sqlite3_column_int64(s, 0);
-		it->network_id = sqlite3_column_int64(s, 1);
-		it->person_id = sqlite3_column_int64(s, 2);
-		it->author_email = col_str(s, 3);
-		it->author_name = col_str(s, 4);
-		it->subject = col_str(s, 5);
-		it->body = col_str(s, 6);
-		it->created = sqlite3_column_int64(s, 7);
-	}
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE) {
-		db_error(st, "latest news");
-		news_free(v, *n);
-		*n = 0;
-		return NULL;
-	}
-	return v ? v : xcalloc(1, sizeof(*v));
+	return news_rows(st, s, "latest news", n);
 }
 
 /* ---- meeting test additions ---- */
