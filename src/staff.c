@@ -757,6 +757,14 @@ staff_command(struct app *app, int argc, char **argv)
 		    bad, bad == 1 ? "" : "s");
 		return EXIT_DATAERR;
 	}
+	/* An empty export is a mistake, not a foundation without staff. */
+	if (rc == 0 && replace && good == 0) {
+		store_rollback(app->st);
+		fprintf(stderr, "leernet: staff import --replace: %s names "
+		    "nobody; nothing was changed (with --replace everyone "
+		    "would stop being staff)\n", im.path);
+		return EXIT_DATAERR;
+	}
 	if (rc == 0 && replace && store_staff_replace_end(app->st, &left) == -1)
 		rc = -2;
 	if (rc == -2 || im.dberr || rc == -1 || store_commit(app->st) == -1) {

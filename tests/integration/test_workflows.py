@@ -933,6 +933,13 @@ def test_staff_import_replace_drops_whoever_the_new_directory_leaves_out(
     assert out.returncode == 65
     assert "fix the 1 bad row first" in out.stderr, out.stderr
     assert len(staff()) == 4
+    # An export with nobody in it is a mistake, not an empty foundation.
+    empty = tmp_path / "leeg.csv"
+    empty.write_text("email,name,school\n")
+    out = run_leernet(cfg, "staff", "import", "--replace", str(empty), check=False)
+    assert out.returncode == 65
+    assert f"{empty} names nobody; nothing was changed" in out.stderr, out.stderr
+    assert len(staff()) == 4
     # The whole directory: bob and carol have left.
     out = run_leernet(cfg, "staff", "import", "--replace", str(new))
     assert "0 people added, 2 updated, 0 bad rows skipped, 2 no longer staff" in out.stdout
