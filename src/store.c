@@ -488,6 +488,16 @@ exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
 	return 0;
 }
 
+/* exec_stmt for an UPDATE or DELETE: *n rows it changed. */
+static int
+exec_count(struct store *st, sqlite3_stmt *s, const char *what, int *n)
+{
+	if (exec_stmt(st, s, what) == -1)
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
+
 static char *
 col_str(sqlite3_stmt *s, int i)
 {
@@ -908,10 +918,7 @@ store_staff_replace_begin(struct store *st)
 int
 store_staff_replace_end(struct store *st, int *n)
 {
-	if (exec_stmt(st, prep(st, S_STAFF_LEFT), "staff replace") == -1)
-		return -1;
-	*n = sqlite3_changes(st->db);
-	return 0;
+	return exec_count(st, prep(st, S_STAFF_LEFT), "staff replace", n);
 }
 
 /* ---- networks ---- */
@@ -1799,10 +1806,7 @@ store_outbox_release(struct store *st, time_t now, int *n)
 	sqlite3_stmt *s = prep(st, S_OB_RELEASE);
 
 	bind(s, "i", (int64_t)now);
-	if (exec_stmt(st, s, "outbox release") == -1)
-		return -1;
-	*n = sqlite3_changes(st->db);
-	return 0;
+	return exec_count(st, s, "outbox release", n);
 }
 
 time_t
@@ -1823,10 +1827,7 @@ store_outbox_prune(struct store *st, time_t before, int *n)
 	sqlite3_stmt *s = prep(st, S_OB_PRUNE);
 
 	bind(s, "i", (int64_t)before);
-	if (exec_stmt(st, s, "outbox prune") == -1)
-		return -1;
-	*n = sqlite3_changes(st->db);
-	return 0;
+	return exec_count(st, s, "outbox prune", n);
 }
 
 /* ---- digest additions ---- */
