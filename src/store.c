@@ -623,6 +623,14 @@ store_migrate(struct store *st, char *err, size_t errlen)
 		    ARRAY_LEN(migrations));
 		return -1;
 	}
+	/*
+	 * A migration may rewrite a whole table (schema 3 copies every
+	 * stored mail text): its undo pages go to a temporary file, not
+	 * to memory as a message's do (see store_open).
+	 */
+	if (v < (int)ARRAY_LEN(migrations))
+		sqlite3_exec(st->db, "PRAGMA temp_store = FILE", NULL, NULL,
+		    NULL);
 	for (; v < (int)ARRAY_LEN(migrations); v++) {
 		char *msg = NULL, *set;
 
@@ -637,12 +645,15 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			    "failed: %s", st->path, v + 1, msg ? msg : "?");
 			sqlite3_free(msg);
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL,
+			    NULL, NULL);
 			free(set);
 			return -1;
 		}
 		free(set);
 		log_info("database %s: schema version %d", st->path, v + 1);
 	}
+	sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 	return from;
 }
 
