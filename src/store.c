@@ -969,6 +969,7 @@ static void
 network_fill(sqlite3_stmt *s, void *row)
 {
 	struct network *n = row;
+
 	const unsigned char *state = sqlite3_column_text(s, 4);
 
 	n->id = sqlite3_column_int64(s, 0);
@@ -1280,6 +1281,7 @@ static void
 meeting_fill(sqlite3_stmt *s, void *row)
 {
 	struct meeting *m = row;
+
 	m->id = sqlite3_column_int64(s, 0);
 	m->network_id = sqlite3_column_int64(s, 1);
 	m->number = sqlite3_column_int(s, 2);
