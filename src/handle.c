@@ -7,6 +7,7 @@
  * leaves the message to be handled from scratch; a crash after it finds
  * the mark and only moves the message.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,66 +355,238 @@ struct moves {
 	size_t			 ndone, nfailed, nhuman;
 };
 
+/*
+ * The source is worked by a thread of its own while handle_pending runs:
+ * fetching the next batch and moving the last one overlap with handling
+ * the current one.  Over IMAP the round trips were a third of the time
+ * (per 500 messages ~20 ms to fetch and ~30 ms to move, against ~70 ms to
+ * handle).  While the feeder runs it is the only one to touch the source;
+ * the handler only touches the store.  Moves still follow their commit:
+ * the handler hands a batch's moves over only after the batch committed.
+ */
+struct feeder {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct source		*src;
+	const struct source_batch *busy;	/* being handled: not again */
+	struct source_batch	*next;		/* fetched, not yet taken */
+	struct moves		*moves;		/* committed, to be moved */
+	int			 want;		/* fetch when next is taken */
+	int			 failed;	/* a source call failed */
+	int			 quit;
+};
+
+static int
+move_all(struct source *src, const struct moves *mv)
+{
+	if ((mv->ndone && source_done(src, mv->done, mv->ndone) == -1) ||
+	    (mv->nfailed && source_failed(src, mv->failed,
+	    mv->nfailed) == -1) ||
+	    (mv->nhuman && source_human(src, mv->human, mv->nhuman) == -1))
+		return -1;
+	return 0;
+}
+
+static void *
+feed(void *arg)
+{
+	struct feeder *f = arg;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		if (f->moves != NULL) {
+			/* First: moving ends the window of a repeat. */
+			struct moves *mv = f->moves;
+			int rc;
+
+			pthread_mutex_unlock(&f->mu);
+			rc = move_all(f->src, mv);
+			pthread_mutex_lock(&f->mu);
+			f->moves = NULL;
+			if (rc == -1)
+				f->failed = 1;
+			pthread_cond_broadcast(&f->cv);
+		} else if (f->quit) {
+			break;
+		} else if (f->want && f->next == NULL && !f->failed) {
+			const struct source_batch *busy = f->busy;
+			struct source_batch *b = xcalloc(1, sizeof(*b));
+			int rc;
+
+			pthread_mutex_unlock(&f->mu);
+			rc = source_fetch_except(f->src, BATCH, busy, b);
+			pthread_mutex_lock(&f->mu);
+			if (rc == -1) {
+				free(b);
+				f->failed = 1;
+			} else
+				f->next = b;
+			pthread_cond_broadcast(&f->cv);
+		} else
+			pthread_cond_wait(&f->cv, &f->mu);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/*
+ * The next fetched batch, or NULL when the source failed.  The feeder
+ * starts on the one after it at once, leaving this one out.
+ */
+static struct source_batch *
+take_batch(struct feeder *f, int more)
+{
+	struct source_batch *b;
+
+	pthread_mutex_lock(&f->mu);
+	while (f->next == NULL && !f->failed)
+		pthread_cond_wait(&f->cv, &f->mu);
+	b = f->next;
+	f->next = NULL;
+	f->busy = b;
+	f->want = more && b != NULL && b->n > 0;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	return b;
+}
+
+/* Wait until the moves handed over are done; -1 if a source call failed. */
+static int
+moves_settled(struct feeder *f)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->mu);
+	while (f->moves != NULL)
+		pthread_cond_wait(&f->cv, &f->mu);
+	rc = f->failed ? -1 : 0;
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+static void
+hand_moves(struct feeder *f, struct moves *mv)
+{
+	pthread_mutex_lock(&f->mu);
+	f->moves = mv;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void
+moves_free(struct moves *mv)
+{
+	if (mv == NULL)
+		return;
+	free(mv->done);
+	free(mv->failed);
+	free(mv->human);
+	free(mv);
+}
+
+static void
+batch_free(struct source_batch *b)
+{
+	source_batch_free(b);
+	free(b);
+}
+
+/*
+ * Handle b in one transaction, a savepoint per message: the pages a join
+ * touches are written once per batch, not once per message.  Returns the
+ * moves to make once committed, or NULL when nothing may move.
+ */
+static struct moves *
+handle_batch(struct app *app, const struct source_batch *b)
+{
+	struct moves *mv = xcalloc(1, sizeof(*mv));
+
+	mv->done = xcalloc(b->n, sizeof(*mv->done));
+	mv->failed = xcalloc(b->n, sizeof(*mv->failed));
+	mv->human = xcalloc(b->n, sizeof(*mv->human));
+	if (store_batch_begin(app->st) == -1) {
+		moves_free(mv);
+		return NULL;
+	}
+	for (size_t i = 0; i < b->n && !handle_stop; i++) {
+		enum disposition d = handle_message(app, b->msgs[i].data,
+		    b->msgs[i].len, time(NULL));
+
+		/* Shallow copies: the batch owns the strings. */
+		if (d == DISP_DONE)
+			mv->done[mv->ndone++] = b->msgs[i];
+		else if (d == DISP_FAILED)
+			mv->failed[mv->nfailed++] = b->msgs[i];
+		else if (d == DISP_HUMAN)
+			mv->human[mv->nhuman++] = b->msgs[i];
+	}
+	if (store_batch_commit(app->st) == -1) {
+		log_warnx("%zu messages not handled; they stay in the inbox "
+		    "and are tried again", b->n);
+		moves_free(mv);
+		return NULL;
+	}
+	return mv;
+}
+
 int
 handle_pending(struct app *app, struct source *src, size_t *handled)
 {
-	struct source_batch b;
-	int rc = 0;
+	struct feeder f = { .src = src, .want = 1 };
+	struct source_batch *moving = NULL;	/* its moves are under way */
+	struct moves *mv_moving = NULL;
+	pthread_t thread;
+	int rc = 0, err;
 
 	*handled = 0;
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	if ((err = pthread_create(&thread, NULL, feed, &f)) != 0)
+		fatalx("pthread_create: %s", strerror(err));
 	while (!handle_stop) {
-		struct moves mv = { 0 };
+		struct source_batch *b = take_batch(&f, 1);
+		struct moves *mv;
 		size_t progress;
 
-		if (source_fetch(src, BATCH, &b) == -1)
-			return -1;
-		if (b.n == 0) {
-			source_batch_free(&b);
+		if (b == NULL) {
+			rc = -1;
 			break;
 		}
-		mv.done = xcalloc(b.n, sizeof(*mv.done));
-		mv.failed = xcalloc(b.n, sizeof(*mv.failed));
-		mv.human = xcalloc(b.n, sizeof(*mv.human));
-		/*
-		 * One transaction for the batch, a savepoint per message:
-		 * the pages a join touches are written once per batch, not
-		 * once per message.  Nothing moves before the batch commits.
-		 */
-		if (store_batch_begin(app->st) == -1)
-			rc = -1;
-		for (size_t i = 0; rc == 0 && i < b.n && !handle_stop; i++) {
-			enum disposition d = handle_message(app, b.msgs[i].data,
-			    b.msgs[i].len, time(NULL));
-
-			/* Shallow copies: the batch owns the strings. */
-			if (d == DISP_DONE)
-				mv.done[mv.ndone++] = b.msgs[i];
-			else if (d == DISP_FAILED)
-				mv.failed[mv.nfailed++] = b.msgs[i];
-			else if (d == DISP_HUMAN)
-				mv.human[mv.nhuman++] = b.msgs[i];
+		if (b->n == 0) {
+			batch_free(b);
+			break;
 		}
-		if (rc == 0 && store_batch_commit(app->st) == -1) {
-			log_warnx("%zu messages not handled; they stay in the "
-			    "inbox and are tried again", b.n);
+		mv = handle_batch(app, b);
+		/* The last batch's moves are done: it may go. */
+		if (moves_settled(&f) == -1)
 			rc = -1;
+		moves_free(mv_moving);
+		batch_free(moving);
+		moving = b;
+		mv_moving = mv;
+		if (mv == NULL || rc == -1) {
+			rc = -1;
+			break;
 		}
-		if (rc == -1)
-			mv.ndone = mv.nfailed = mv.nhuman = 0;
-		progress = mv.ndone + mv.nfailed + mv.nhuman;
-		if ((mv.ndone && source_done(src, mv.done, mv.ndone) == -1) ||
-		    (mv.nfailed && source_failed(src, mv.failed,
-		    mv.nfailed) == -1) ||
-		    (mv.nhuman && source_human(src, mv.human, mv.nhuman) == -1))
-			rc = -1;
+		progress = mv->ndone + mv->nfailed + mv->nhuman;
 		*handled += progress;
-		free(mv.done);
-		free(mv.failed);
-		free(mv.human);
-		source_batch_free(&b);
+		hand_moves(&f, mv);
 		/* Only retries left: they wait for the next round. */
-		if (rc == -1 || progress == 0)
+		if (progress == 0)
 			break;
 	}
+	if (moves_settled(&f) == -1)
+		rc = -1;
+	pthread_mutex_lock(&f.mu);
+	f.quit = 1;
+	pthread_cond_broadcast(&f.cv);
+	pthread_mutex_unlock(&f.mu);
+	pthread_join(thread, NULL);
+	if (f.next != NULL)
+		batch_free(f.next);
+	moves_free(mv_moving);
+	batch_free(moving);
+	pthread_cond_destroy(&f.cv);
+	pthread_mutex_destroy(&f.mu);
 	return rc;
 }

@@ -800,6 +800,8 @@ uniq_u32(uint32_t *v, size_t n)
 	return k + 1;
 }
 
+static int	key_ok(const struct imap_source *, const struct source_msg *);
+
 static int
 is_skipped(const struct imap_source *s, uint32_t uid)
 {
@@ -1024,8 +1026,35 @@ limit_batch(struct imap_source *s, const uint32_t *uids, size_t *np)
 	return 0;
 }
 
+/*
+ * Leave out of uids (sorted) the messages of busy that are from this
+ * session: fetched before and still being handled.  Returns the new count.
+ */
+static size_t
+drop_busy(const struct imap_source *s, uint32_t *uids, size_t n,
+    const struct source_batch *busy)
+{
+	uint32_t *held;
+	size_t nheld = 0, k = 0;
+
+	if (busy == NULL || busy->n == 0)
+		return n;
+	held = xreallocarray(NULL, busy->n, sizeof(*held));
+	for (size_t i = 0; i < busy->n; i++)
+		if (key_ok(s, &busy->msgs[i]))
+			held[nheld++] = busy->msgs[i].uid;
+	qsort(held, nheld, sizeof(*held), cmp_u32);
+	for (size_t i = 0; i < n; i++)
+		if (nheld == 0 || bsearch(&uids[i], held, nheld, sizeof(*held),
+		    cmp_u32) == NULL)
+			uids[k++] = uids[i];
+	free(held);
+	return k;
+}
+
 int
-imap_fetch(void *h, size_t max, struct source_batch *b)
+imap_fetch(void *h, size_t max, const struct source_batch *busy,
+    struct source_batch *b)
 {
 	struct imap_source *s = h;
 	struct mailimap_fetch_type *ft;
@@ -1046,6 +1075,7 @@ imap_fetch(void *h, size_t max, struct source_batch *b)
 	s->last_check = now_ms();
 	if (search_pending(s, &uids, &n) == -1)
 		return -1;
+	n = drop_busy(s, uids, n, busy);
 	if (n > max) {
 		s->pending = 1;
 		n = max;

@@ -16,7 +16,8 @@ struct config;
 void		*imap_open(const struct config *, int *temporary,
 		    char *err, size_t errlen);
 void		 imap_close(void *);
-int		 imap_fetch(void *, size_t max, struct source_batch *);
+int		 imap_fetch(void *, size_t max, const struct source_batch *busy,
+		    struct source_batch *);
 int		 imap_done(void *, const struct source_msg *, size_t n);
 int		 imap_failed(void *, const struct source_msg *, size_t n);
 int		 imap_human(void *, const struct source_msg *, size_t n);

@@ -11,7 +11,8 @@
 #include "log.h"
 
 static enum log_level	level = LOG_LVL_INFO;
-static char		msgid[256];
+/* Per thread: the source's thread logs while the handler has a message. */
+static _Thread_local char msgid[256];
 
 #define LOG_LINE_MAX	4096
 

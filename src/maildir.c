@@ -611,8 +611,55 @@ read_msg(const struct maildir_source *md, const char *file, char **datap,
 	return 0;
 }
 
+/* A unique name, as (pointer, length): bsearch-able without copies. */
+struct span {
+	const char	*p;
+	size_t		 len;
+};
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * Leave out of e the messages of busy: fetched before and still being
+ * handled.  Returns the new count.
+ */
+static size_t
+drop_busy(struct entry *e, size_t n, const struct source_batch *busy)
+{
+	struct span *held;
+	size_t k = 0;
+
+	if (busy == NULL || busy->n == 0)
+		return n;
+	held = xreallocarray(NULL, busy->n, sizeof(*held));
+	for (size_t i = 0; i < busy->n; i++) {
+		held[i].p = busy->msgs[i].key;
+		held[i].len = strlen(busy->msgs[i].key);
+	}
+	qsort(held, busy->n, sizeof(*held), span_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct span key = { e[i].base, e[i].keylen };
+
+		if (bsearch(&key, held, busy->n, sizeof(*held),
+		    span_cmp) != NULL)
+			free(e[i].file);
+		else
+			e[k++] = e[i];
+	}
+	free(held);
+	return k;
+}
+
 int
-maildir_fetch(void *h, size_t max, struct source_batch *b)
+maildir_fetch(void *h, size_t max, const struct source_batch *busy,
+    struct source_batch *b)
 {
 	struct maildir_source *md = h;
 	struct entry *e;
@@ -636,7 +683,7 @@ maildir_fetch(void *h, size_t max, struct source_batch *b)
 		else
 			e[k++] = e[i];
 	}
-	n = k;
+	n = drop_busy(e, k, busy);
 	if (n > 0)
 		qsort(e, n, sizeof(*e), entry_cmp_age);
 	if (n > max) {

@@ -22,7 +22,8 @@ struct config;
 void		*maildir_open(const struct config *, int *temporary,
 		    char *err, size_t errlen);
 void		 maildir_close(void *);
-int		 maildir_fetch(void *, size_t max, struct source_batch *);
+int		 maildir_fetch(void *, size_t max,
+		    const struct source_batch *busy, struct source_batch *);
 int		 maildir_done(void *, const struct source_msg *, size_t n);
 int		 maildir_failed(void *, const struct source_msg *, size_t n);
 int		 maildir_human(void *, const struct source_msg *, size_t n);

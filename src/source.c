@@ -21,7 +21,8 @@ struct source_ops {
 	const char	*scheme;
 	void		*(*open)(const struct config *, int *, char *, size_t);
 	void		 (*close)(void *);
-	int		 (*fetch)(void *, size_t, struct source_batch *);
+	int		 (*fetch)(void *, size_t, const struct source_batch *,
+			    struct source_batch *);
 	int		 (*done)(void *, const struct source_msg *, size_t);
 	int		 (*failed)(void *, const struct source_msg *, size_t);
 	int		 (*human)(void *, const struct source_msg *, size_t);
@@ -83,11 +84,18 @@ source_close(struct source *src)
 int
 source_fetch(struct source *src, size_t max, struct source_batch *b)
 {
+	return source_fetch_except(src, max, NULL, b);
+}
+
+int
+source_fetch_except(struct source *src, size_t max,
+    const struct source_batch *busy, struct source_batch *b)
+{
 	b->msgs = NULL;
 	b->n = 0;
 	if (max == 0)
 		return 0;
-	return src->ops->fetch(src->be, max, b);
+	return src->ops->fetch(src->be, max, busy, b);
 }
 
 void

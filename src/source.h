@@ -51,6 +51,13 @@ void		 source_close(struct source *);
  * connection error.  Free with source_batch_free().
  */
 int		 source_fetch(struct source *, size_t max, struct source_batch *);
+/*
+ * The same, leaving out the messages of busy: a batch fetched before and
+ * not yet moved, because it is still being handled (handle.c fetches the
+ * next batch while it handles the last).  busy may be NULL.
+ */
+int		 source_fetch_except(struct source *, size_t max,
+		    const struct source_batch *busy, struct source_batch *);
 void		 source_batch_free(struct source_batch *);
 
 /* Move handled messages to the done / failed folder.  0 or -1. */

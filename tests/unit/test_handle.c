@@ -343,6 +343,48 @@ test_pending_moves_after_commit(void **state)
 	source_close(src);
 }
 
+/*
+ * More than one batch: the next batch is fetched while the last is being
+ * handled, so a batch must neither be fetched twice nor skipped.  A
+ * second fetch of a busy batch would count its messages twice.
+ */
+static void
+test_pending_in_batches(void **state)
+{
+	struct fx *f = *state;
+	struct source *src;
+	char err[512], *dir;
+	size_t handled;
+	int temporary;
+	enum { N = 1103 };
+
+	for (int i = 0; i < N; i++) {
+		char *from = xasprintf("p%d@school.test", i);
+		char *id = xasprintf("b%d@test", i);
+		char *name = xasprintf("%d.M%d.test", 1000 + i, i);
+		char *raw = mail(from, "hulp", "", id);
+
+		deliver(f, name, raw);
+		free(raw);
+		free(name);
+		free(id);
+		free(from);
+	}
+	src = source_open(f->app.cfg, &temporary, err, sizeof(err));
+	if (src == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(handle_pending(&f->app, src, &handled), 0);
+	assert_int_equal(handled, N);
+	source_close(src);
+	dir = xasprintf("%s/.leernet.done/new", f->maildir);
+	assert_int_equal(count_dir(dir), N);
+	free(dir);
+	dir = xasprintf("%s/new", f->maildir);
+	assert_int_equal(count_dir(dir), 0);
+	free(dir);
+	assert_int_equal(outbox_rows(f), N);
+}
+
 static void
 test_large_backlog_in_parts(void **state)
 {
@@ -393,6 +435,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pending_moves_after_commit,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_in_batches,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_backlog_in_parts,
 		    setup, teardown),

@@ -260,6 +260,39 @@ test_maildir_fetch_in_batches(void **state)
 	source_close(src);
 }
 
+/* A batch still being handled is not fetched again; the next one is. */
+static void
+test_maildir_fetch_except_busy(void **state)
+{
+	struct md_fixture *f = *state;
+	struct source_batch busy, b;
+	struct source *src;
+
+	for (int i = 0; i < 5; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "new/m%d", i);
+		put_file(f->dir, name, "x", 1000 + i);
+	}
+	src = md_open(f);
+	assert_int_equal(source_fetch(src, 2, &busy), 0);
+	assert_int_equal(busy.n, 2);
+	assert_int_equal(source_fetch_except(src, 10, &busy, &b), 0);
+	assert_int_equal(b.n, 3);
+	assert_string_equal(b.msgs[0].key, "m2");
+	assert_string_equal(b.msgs[2].key, "m4");
+	source_batch_free(&b);
+	source_batch_free(&busy);
+	/* Without busy, m0 and m1 are pending still: nothing moved them. */
+	assert_int_equal(source_fetch_except(src, 10, NULL, &busy), 0);
+	assert_int_equal(busy.n, 5);
+	/* Everything busy: an empty batch, not an error. */
+	assert_int_equal(source_fetch_except(src, 10, &busy, &b), 0);
+	assert_int_equal(b.n, 0);
+	source_batch_free(&busy);
+	source_close(src);
+}
+
 static void
 test_maildir_empty(void **state)
 {
@@ -920,6 +953,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_maildir_fetch_oldest_first,
 		    md_setup, md_teardown),
 		cmocka_unit_test_setup_teardown(test_maildir_fetch_in_batches,
+		    md_setup, md_teardown),
+		cmocka_unit_test_setup_teardown(test_maildir_fetch_except_busy,
 		    md_setup, md_teardown),
 		cmocka_unit_test_setup_teardown(test_maildir_empty,
 		    md_setup, md_teardown),
