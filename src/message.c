@@ -234,9 +234,19 @@ utf8_clean(const char *in, size_t len, enum clean mode)
 	size_t i = 0;
 
 	buf_init(&b, 0);
+	(void)buf_reserve(&b, len);
 	while (i < len) {
-		size_t n = utf8_seq(s + i, len - i);
+		size_t n, j = i;
 
+		/* Printable ASCII stays as it is, a run at a time. */
+		while (j < len && s[j] >= 0x20 && s[j] < 0x7f)
+			j++;
+		if (j > i) {
+			(void)buf_add(&b, s + i, j - i);
+			i = j;
+			continue;
+		}
+		n = utf8_seq(s + i, len - i);
 		if (n == 0) {
 			(void)buf_adds(&b, REPLACEMENT);
 			i++;

@@ -169,7 +169,7 @@ enum stmt_id {
 	S_PERSON_GET, S_PERSON_BY_ID, S_PERSON_INSERT, S_PERSON_UPDATE,
 	S_PERSON_BOUNCING, S_PERSON_RESET, S_STAFF_GET, S_STAFF_INSERT,
 	S_STAFF_UPDATE, S_STAFF_ASIDE, S_STAFF_LEFT,
-	S_NET_ADD, S_NET_FIND, S_NET_BY_ID, S_NET_STATE, S_NET_ALL,
+	S_NET_ADD, S_NET_BY_SLUG, S_NET_FIND, S_NET_BY_ID, S_NET_STATE, S_NET_ALL,
 	S_NET_PENDING,
 	S_MS_GET, S_MS_SET, S_MS_LIST, S_MS_COUNTS, S_MS_LEADS,
 	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE,
@@ -221,10 +221,17 @@ static const char *const sql[S__COUNT] = {
 	[S_STAFF_LEFT] = "UPDATE people SET in_staff = 0 WHERE in_staff = 2",
 	[S_NET_ADD] = "INSERT INTO networks (slug, title, question, state,"
 	    " proposer_id, created) VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6)",
+	/*
+	 * A slug first, then a title.  Two statements, not one with OR and
+	 * ORDER BY: that one built a temporary b-tree on every join.
+	 */
+	[S_NET_BY_SLUG] = "SELECT id, slug, title, question, state,"
+	    " coalesce(proposer_id, 0), created, decided_by, reason"
+	    " FROM networks WHERE slug = ?1",
 	[S_NET_FIND] = "SELECT id, slug, title, question, state,"
 	    " coalesce(proposer_id, 0), created, decided_by, reason"
-	    " FROM networks WHERE slug = ?1 OR title = ?1 COLLATE NOCASE"
-	    " ORDER BY slug = ?1 DESC, state = 'open' DESC LIMIT 1",
+	    " FROM networks WHERE title = ?1 COLLATE NOCASE"
+	    " ORDER BY state = 'open' DESC LIMIT 1",
 	[S_NET_BY_ID] = "SELECT id, slug, title, question, state,"
 	    " coalesce(proposer_id, 0), created, decided_by, reason"
 	    " FROM networks WHERE id = ?1",
@@ -275,9 +282,11 @@ static const char *const sql[S__COUNT] = {
 	[S_PROC_GET] = "SELECT outcome FROM processed WHERE key = ?1",
 	[S_PROC_ADD] = "INSERT INTO processed (key, msgid, sender, outcome,"
 	    " handled) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* Not "NOT IN (...)": a list of constants is a temporary b-tree. */
 	[S_PROC_SINCE] = "SELECT count(*) FROM processed WHERE sender = ?1"
-	    " AND handled >= ?2 AND outcome NOT IN"
-	    " ('machine','bounce','rsvp','duplicate','human')",
+	    " AND handled >= ?2 AND outcome <> 'machine'"
+	    " AND outcome <> 'bounce' AND outcome <> 'rsvp'"
+	    " AND outcome <> 'duplicate' AND outcome <> 'human'",
 	[S_REFUSAL_SINCE] = "SELECT count(*) FROM outbox WHERE rcpt = ?1"
 	    " AND kind = 'refusal' AND created >= ?2",
 	[S_OB_ADD] = "INSERT INTO outbox (kind, env_from, rcpt, msgid,"
@@ -1022,8 +1031,13 @@ store_network_add(struct store *st, const char *slug, const char *title,
 int
 store_network_find(struct store *st, const char *name, struct network *n)
 {
-	sqlite3_stmt *s = prep(st, S_NET_FIND);
+	sqlite3_stmt *s = prep(st, S_NET_BY_SLUG);
+	int r;
 
+	bind(s, "t", name);
+	if ((r = network_row(st, s, n)) != 1)
+		return r;
+	s = prep(st, S_NET_FIND);
 	bind(s, "t", name);
 	return network_row(st, s, n);
 }

@@ -173,7 +173,8 @@ static int
 local_char(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || strchr("._%+-", ch) != NULL;
+	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '%' ||
+	    ch == '+' || ch == '-';
 }
 
 static int
@@ -274,6 +275,15 @@ inline_text(struct buf *b, const char *s, size_t n, int keep_tab)
 		} else if (boundary && (k = addr_len(s + i, n - i)) > 0) {
 			link(b, "mailto:", s + i, k);
 			i += k;
+		} else if (local_char(s[i])) {
+			/*
+			 * The rest of a word needs no escape and starts no
+			 * link (no boundary inside it): copy it at once.
+			 */
+			for (k = i + 1; k < n && local_char(s[k]); k++)
+				;
+			buf_add(b, s + i, k - i);
+			i = k;
 		} else
 			esc_char(b, s[i++], keep_tab);
 	}

@@ -105,6 +105,15 @@ buf_grow(struct buf *b, size_t need)
 }
 
 int
+buf_reserve(struct buf *b, size_t n)
+{
+	if (buf_grow(b, n) == -1)
+		return -1;
+	b->data[b->len] = '\0';	/* as always, even when empty */
+	return 0;
+}
+
+int
 buf_add(struct buf *b, const void *p, size_t n)
 {
 	if (buf_grow(b, n) == -1)

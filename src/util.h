@@ -36,6 +36,8 @@ struct buf {
 
 void	 buf_init(struct buf *, size_t max);	/* max 0: BUF_MAX_DEFAULT */
 int	 buf_add(struct buf *, const void *, size_t);
+/* Room for n more bytes (and the NUL) after len, or -1 over the cap. */
+int	 buf_reserve(struct buf *, size_t n);
 int	 buf_adds(struct buf *, const char *);
 /* Inline: encoders and decoders call it once per byte. */
 static inline int

@@ -582,10 +582,37 @@ qp_roundtrip(const unsigned char *in, size_t n)
 	free(o);
 }
 
+/*
+ * Right at the buffer's cap mime_qp cannot reserve its worst case and
+ * encodes aside: the same bytes when they fit exactly, nothing added when
+ * one byte is missing.
+ */
+static void
+qp_at_cap(const unsigned char *in, size_t n, const char *want)
+{
+	size_t wlen = strlen(want);
+	struct buf b;
+
+	buf_init(&b, 2 + wlen);
+	buf_adds(&b, "> ");
+	assert_int_equal(mime_qp(&b, (const char *)in, n), 0);
+	assert_int_equal(b.len, 2 + wlen);
+	assert_memory_equal(b.data + 2, want, wlen);
+	buf_free(&b);
+	if (wlen == 0)
+		return;
+	buf_init(&b, 1 + wlen);
+	buf_adds(&b, "> ");
+	assert_int_equal(mime_qp(&b, (const char *)in, n), -1);
+	assert_string_equal(buf_str(&b), "> ");
+	buf_free(&b);
+}
+
 static void
 test_qp_roundtrip(void **state)
 {
 	unsigned char r[4000];
+	char *o;
 
 	(void)state;
 	qp_roundtrip((const unsigned char *)texts[10], strlen(texts[10]));
@@ -602,6 +629,9 @@ test_qp_roundtrip(void **state)
 			    k == 8 ? '=' : (unsigned char)random();
 		}
 		qp_roundtrip(r, n);
+		o = qp((const char *)r, n);
+		qp_at_cap(r, n, o);
+		free(o);
 	}
 }
 
