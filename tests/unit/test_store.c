@@ -340,6 +340,36 @@ test_outbox(void **state)
 	ob_rows_free(rows, n);
 }
 
+/* Due mail goes in the order of the rows, whatever its due times, and
+ * the limit takes the first rows of that order. */
+static void
+test_outbox_due_order(void **state)
+{
+	struct fx *f = *state;
+	struct ob_row *rows;
+	int64_t id[5];
+	size_t n;
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_outbox_add(f->st, "reply", "lido@x",
+		    "a@x", "m@x", "text", 4, 100 + i, &id[i]), 0);
+	/* The first row is due last, the fourth not at all. */
+	assert_int_equal(store_outbox_retry_at(f->st, id[0], 300, "451"), 0);
+	assert_int_equal(store_outbox_retry_at(f->st, id[3], 900, "451"), 0);
+	rows = store_outbox_due(f->st, 400, 2, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, id[0]);
+	assert_int_equal(rows[1].id, id[1]);
+	assert_int_equal(rows[0].len, 4);
+	ob_rows_free(rows, n);
+	rows = store_outbox_due(f->st, 400, 10, &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(rows[2].id, id[2]);
+	assert_int_equal(rows[3].id, id[4]);
+	assert_memory_equal(rows[3].data, "text", 4);
+	ob_rows_free(rows, n);
+}
+
 static void
 test_transaction(void **state)
 {
@@ -480,6 +510,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_due_order, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_lost, setup, teardown),
