@@ -121,6 +121,8 @@ take_lock(struct app *app)
 {
 	int r = store_lock(app->st);
 
+	if (r == 0)
+		(void)store_checkpoint_aside(app->st);
 	if (r == 1) {
 		fprintf(stderr, "leernet: another leernet process is handling "
 		    "mail (lock %s.lock is held); try again later\n",

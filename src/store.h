@@ -33,6 +33,14 @@ int		 store_version(struct store *);
  */
 int		 store_lock(struct store *);
 
+/*
+ * From now on a thread of its own copies the write-ahead log into the
+ * database, so that commits never wait for it (for the process that
+ * handles mail).  Stopped by store_close().  0, or -1 (logged): SQLite
+ * then checkpoints at commit, as before.
+ */
+int		 store_checkpoint_aside(struct store *);
+
 int		 store_begin(struct store *);
 int		 store_commit(struct store *);
 void		 store_rollback(struct store *);

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -370,6 +372,48 @@ test_outbox_due_order(void **state)
 	ob_rows_free(rows, n);
 }
 
+static off_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/*
+ * With the checkpointer on, the write-ahead log reaches the database file
+ * while the store stays open and writes go on; nothing is lost.
+ */
+static void
+test_checkpoint_aside(void **state)
+{
+	struct fx *f = *state;
+	struct ob_row *rows;
+	static char text[64 * 1024];
+	off_t before = file_size(f->path);
+	size_t n;
+	int waited = 0;
+
+	assert_int_equal(store_checkpoint_aside(f->st), 0);
+	assert_int_equal(store_checkpoint_aside(f->st), 0);	/* once */
+	memset(text, 'x', sizeof(text));
+	/* 12 MB: three times the pages after which it checkpoints. */
+	for (int i = 0; i < 192; i++)
+		assert_int_equal(store_outbox_add(f->st, "reply", "lido@x",
+		    "a@x", "m@x", text, sizeof(text), 100, NULL), 0);
+	while (file_size(f->path) < before + 4 * 1024 * 1024 &&
+	    waited++ < 1000) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	assert_true(file_size(f->path) >= before + 4 * 1024 * 1024);
+	rows = store_outbox_due(f->st, 200, 500, &n);
+	assert_int_equal(n, 192);
+	assert_int_equal(rows[191].len, sizeof(text));
+	ob_rows_free(rows, n);
+}
+
 static void
 test_transaction(void **state)
 {
@@ -511,6 +555,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_processed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_due_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_aside, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
