@@ -430,21 +430,24 @@ feed(void *arg)
 }
 
 /*
- * The next fetched batch, or NULL when the source failed.  The feeder
- * starts on the one after it at once, leaving this one out.
+ * The next fetched batch, or NULL when a source call failed (a batch
+ * fetched before a failed move is left: nothing it handled could move).
+ * The feeder starts on the one after it at once, leaving this one out.
  */
 static struct source_batch *
-take_batch(struct feeder *f, int more)
+take_batch(struct feeder *f)
 {
-	struct source_batch *b;
+	struct source_batch *b = NULL;
 
 	pthread_mutex_lock(&f->mu);
 	while (f->next == NULL && !f->failed)
 		pthread_cond_wait(&f->cv, &f->mu);
-	b = f->next;
-	f->next = NULL;
+	if (!f->failed) {
+		b = f->next;
+		f->next = NULL;
+	}
 	f->busy = b;
-	f->want = more && b != NULL && b->n > 0;
+	f->want = b != NULL && b->n > 0;
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	return b;
@@ -544,7 +547,7 @@ handle_pending(struct app *app, struct source *src, size_t *handled)
 	if ((err = pthread_create(&thread, NULL, feed, &f)) != 0)
 		fatalx("pthread_create: %s", strerror(err));
 	while (!handle_stop) {
-		struct source_batch *b = take_batch(&f, 1);
+		struct source_batch *b = take_batch(&f);
 		struct moves *mv;
 		size_t progress;
 
