@@ -231,6 +231,18 @@ test_maildir_fetch_oldest_first(void **state)
 	source_close(src);
 }
 
+/* n one-byte messages new/m0, new/m1, ..., oldest first. */
+static void
+put_numbered(struct md_fixture *f, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "new/m%d", i);
+		put_file(f->dir, name, "x", 1000 + i);
+	}
+}
+
 static void
 test_maildir_fetch_in_batches(void **state)
 {
@@ -238,12 +250,7 @@ test_maildir_fetch_in_batches(void **state)
 	struct source_batch b;
 	struct source *src;
 
-	for (int i = 0; i < 5; i++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "new/m%d", i);
-		put_file(f->dir, name, "x", 1000 + i);
-	}
+	put_numbered(f, 5);
 	src = md_open(f);
 	assert_int_equal(source_fetch(src, 2, &b), 0);
 	assert_int_equal(b.n, 2);
@@ -268,12 +275,7 @@ test_maildir_fetch_except_busy(void **state)
 	struct source_batch busy, b;
 	struct source *src;
 
-	for (int i = 0; i < 5; i++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "new/m%d", i);
-		put_file(f->dir, name, "x", 1000 + i);
-	}
+	put_numbered(f, 5);
 	src = md_open(f);
 	assert_int_equal(source_fetch(src, 2, &busy), 0);
 	assert_int_equal(busy.n, 2);
