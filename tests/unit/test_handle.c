@@ -297,14 +297,27 @@ test_unreadable(void **state)
 	assert_int_equal(outbox_rows(f), 0);
 }
 
+/* The fixture's Maildir as a source; the test fails with its reason. */
+static struct source *
+open_source(struct fx *f)
+{
+	char err[512];
+	int temporary;
+	struct source *src = source_open(f->app.cfg, &temporary, err,
+	    sizeof(err));
+
+	if (src == NULL)
+		fail_msg("%s", err);
+	return src;
+}
+
 static void
 test_pending_moves_after_commit(void **state)
 {
 	struct fx *f = *state;
 	struct source *src;
-	char err[512], *raw, *done, *failed;
+	char *raw, *done, *failed;
 	size_t handled;
-	int temporary;
 
 	raw = mail("alice@school.test", "hulp", "", "p1@test");
 	deliver(f, "1.M1.test", raw);
@@ -318,9 +331,7 @@ test_pending_moves_after_commit(void **state)
 	deliver(f, "4.M4.test", raw);
 	free(raw);
 
-	src = source_open(f->app.cfg, &temporary, err, sizeof(err));
-	if (src == NULL)
-		fail_msg("%s", err);
+	src = open_source(f);
 	assert_int_equal(handle_pending(&f->app, src, &handled), 0);
 	assert_int_equal(handled, 4);
 	source_close(src);
@@ -336,8 +347,7 @@ test_pending_moves_after_commit(void **state)
 	done = xasprintf("%s/cur", f->maildir);
 	assert_int_equal(count_dir(done), 1);
 	free(done);
-	src = source_open(f->app.cfg, &temporary, err, sizeof(err));
-	assert_non_null(src);
+	src = open_source(f);
 	assert_int_equal(handle_pending(&f->app, src, &handled), 0);
 	assert_int_equal(handled, 0);
 	source_close(src);
@@ -353,9 +363,8 @@ test_pending_in_batches(void **state)
 {
 	struct fx *f = *state;
 	struct source *src;
-	char err[512], *dir;
+	char *dir;
 	size_t handled;
-	int temporary;
 	enum { N = 1103 };
 
 	for (int i = 0; i < N; i++) {
@@ -370,9 +379,7 @@ test_pending_in_batches(void **state)
 		free(id);
 		free(from);
 	}
-	src = source_open(f->app.cfg, &temporary, err, sizeof(err));
-	if (src == NULL)
-		fail_msg("%s", err);
+	src = open_source(f);
 	assert_int_equal(handle_pending(&f->app, src, &handled), 0);
 	assert_int_equal(handled, N);
 	source_close(src);
@@ -391,9 +398,7 @@ test_large_backlog_in_parts(void **state)
 	struct fx *f = *state;
 	struct source_batch b;
 	struct source *src;
-	char err[512];
 	size_t handled;
-	int temporary;
 
 	/* Three mails of 40 MB (sparse files: cheap to make). */
 	for (int i = 0; i < 3; i++) {
@@ -408,9 +413,7 @@ test_large_backlog_in_parts(void **state)
 		free(raw);
 		free(name);
 	}
-	src = source_open(f->app.cfg, &temporary, err, sizeof(err));
-	if (src == NULL)
-		fail_msg("%s", err);
+	src = open_source(f);
 	assert_int_equal(source_fetch(src, 500, &b), 0);
 	assert_int_equal(b.n, 1);
 	source_batch_free(&b);
