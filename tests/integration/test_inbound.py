@@ -576,3 +576,30 @@ def test_a_burst_while_busy_is_not_left_waiting(stack, leernet, tmp_path):
     stack.wait_for("carol", len(ids), timeout=15,
                    predicate=lambda m: (m["In-Reply-To"] or "").strip() in ids)
     stopped_cleanly(daemon)
+
+
+def test_a_backlog_in_several_batches_is_handled_once_each(stack, run_leernet, tmp_path):
+    """1,103 requests in the INBOX: three batches of up to 500, the next one
+    fetched over IMAP while the last is handled.  A batch fetched twice
+    would be answered once but logged as "handled before" and moved twice;
+    one skipped would stay in the INBOX."""
+    n = 1103
+    with stack.imap("lido") as conn:
+        for i in range(n):
+            raw = (f"From: p{i}@school.test\r\nTo: {address('lido')}\r\n"
+                   f"Subject: hulp\r\nMessage-ID: <backlog-{i}@school.test>\r\n"
+                   f"\r\nHoe werkt het?\r\n").encode()
+            typ, data = conn.append("INBOX", None, None, raw)
+            assert typ == "OK", data
+    cfg = stack.config(tmp_path, smtp_url="smtp://127.0.0.1:1")
+    run_leernet(cfg, "init")
+    proc = run_leernet(cfg, "once", check=False, timeout=300)
+    assert proc.returncode == 75, proc.stderr[-2000:]   # the answers wait
+    assert "handled before" not in proc.stderr
+    assert f"handled {n} messages" in proc.stderr
+    assert stack.inbox("lido") == []
+    done = stack.inbox("lido", "leernet/done")
+    assert sorted(m["Message-ID"] for m in done) == sorted(
+        f"<backlog-{i}@school.test>" for i in range(n))
+    queued = run_leernet(cfg, "outbox", "list", "--csv").stdout.splitlines()
+    assert len(queued) == n + 1     # a header line, then one row per answer
