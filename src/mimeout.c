@@ -526,7 +526,7 @@ qp_encode(char *out, const unsigned char *s, size_t n)
 			if (c == ' ' || c == '\t')
 				lit = !eol;
 			else
-				lit = c >= 33 && c <= 126 && c != '=';
+				lit = QP_PLAIN(c);
 			if (lit && ll == 0 && c == 'F' && stop - k >= 5 &&
 			    memcmp(s + k, "From ", 5) == 0)
 				lit = 0;
