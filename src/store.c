@@ -164,7 +164,15 @@ static const char *const migrations[] = {
 	"  data BLOB NOT NULL);"
 	"INSERT INTO outbox_data (id, data) SELECT id, data FROM outbox;"
 	"ALTER TABLE outbox DROP COLUMN data;",
+	/*
+	 * 4: "was this person sent this meeting's calendar?" (a member who
+	 * comes back, each future meeting) read all of `sent`, one row per
+	 * mail ever sent: 19 ms at 300,000 rows, per meeting, per join.
+	 */
+	"CREATE INDEX IF NOT EXISTS sent_meeting ON sent(meeting_id, person_id);",
 };
+_Static_assert(ARRAY_LEN(migrations) == STORE_SCHEMA_VERSION,
+    "one migration per schema version");
 
 enum stmt_id {
 	S_PERSON_GET, S_PERSON_BY_ID, S_PERSON_INSERT, S_PERSON_UPDATE,

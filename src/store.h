@@ -16,7 +16,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure. */
 struct store	*store_open(const char *path, char *err, size_t errlen);

@@ -1,6 +1,7 @@
 """Upgrading a database a year old: `leernet init` migrates it in place,
 keeps the mail that waits, and does so in bounded memory however much mail
-text it holds (schema 3 copies every stored text into a table of its own).
+text it holds (schema 3 copies every stored text into a table of its own;
+schema 4 adds an index).
 No mail server is needed: the database is built as version 2 had it.
 """
 
@@ -53,7 +54,7 @@ schedule = off
 def version_2(db_path, rows: int):
     """A database as schema 2 left it: the text inside each outbox row."""
     db = sqlite3.connect(db_path)
-    db.executescript("DROP TABLE outbox_data;"
+    db.executescript("DROP TABLE outbox_data; DROP INDEX sent_meeting;"
                      "ALTER TABLE outbox ADD COLUMN data BLOB NOT NULL DEFAULT x'';")
     blob = os.urandom(TEXT)
     with db:
@@ -79,14 +80,19 @@ def test_init_migrates_a_large_outbox_in_bounded_memory_and_keeps_waiting_mail(t
     version_2(tmp_path / "leernet.db", rows)
 
     out, peak_kb = run_rss(tmp_path, "-c", str(cfg), "init")
-    assert "schema version 3 (was 2)" in out, out
+    assert "schema version 4 (was 2)" in out, out
     # Bounded: not growing with the texts it copies (it grew by more
     # than the texts' size when their temporary pages stayed in memory).
     assert peak_kb - base_kb < TEXT_MB * 1024 // 3, \
         f"init peaked at {peak_kb // 1024} MB, {base_kb // 1024} MB on an empty database"
 
     db = sqlite3.connect(tmp_path / "leernet.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert db.execute("PRAGMA user_version").fetchone() == (4,)
+    # Schema 4: whether a person was sent a meeting's calendar is looked up
+    # by index, not by reading every mail ever sent.
+    plan = db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM sent WHERE kind = 'invite'"
+                      " AND meeting_id = 1 AND person_id = 2").fetchall()
+    assert "USING INDEX sent_meeting" in str(plan), plan
     assert db.execute("SELECT count(*) FROM outbox").fetchone() == (rows + 1,)
     assert db.execute("SELECT count(*) FROM outbox_data").fetchone() == (rows + 1,)
     (text,) = db.execute("SELECT data FROM outbox JOIN outbox_data USING (id)"
