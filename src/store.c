@@ -402,7 +402,7 @@ static const char *const sql[S__COUNT] = {
 	[S_NEWS_SINCE] = "SELECT n.id, n.network_id, coalesce(n.person_id, 0),"
 	    " coalesce(p.email, ''), coalesce(p.name, ''), n.subject, n.body,"
 	    " n.created FROM news n LEFT JOIN people p ON p.id = n.person_id"
-	    " WHERE (?1 = 0 OR n.network_id = ?1) AND n.created >= ?2"
+	    " WHERE n.network_id = ?1 AND n.created >= ?2"
 	    " ORDER BY n.created, n.id",
 	[S_BOUNCING] = "SELECT id, email, name, bounce_reason, bounced_at"
 	    " FROM people WHERE bouncing = 1 ORDER BY bounced_at, email",

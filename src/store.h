@@ -349,7 +349,8 @@ struct news_item {
 	char	*subject, *body;
 	time_t	 created;
 };
-/* News created at or after since, of one network (0: all), oldest first. */
+/* News of one network created at or after since, oldest first (by the
+ * news_network index: a digest asks once per network). */
 struct news_item *store_news_since(struct store *, int64_t network_id,
 	    time_t since, size_t *n);
 void	 news_free(struct news_item *, size_t n);
