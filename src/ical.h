@@ -158,7 +158,7 @@ struct ical_attendee {
 /*
  * One VEVENT of an inbound calendar (whatever its method; only ITIP_REPLY
  * is an answer to an invitation).  Strings are sanitised (no control
- * characters except '\n' in comment, valid UTF-8).
+ * characters except '\n' and '\t' in the comments, valid UTF-8).
  */
 struct ical_reply {
 	enum itip_method	 method;	/* METHOD of its VCALENDAR, else
