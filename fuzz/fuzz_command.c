@@ -6,26 +6,15 @@
  * meeting.  No crash, no leak, no undefined behaviour; every refusal has a
  * message, and what is accepted is a real date and time.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "command.h"
 #include "dates.h"
+#include "fuzz.h"
 #include "util.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* 2027-05-14 12:00 UTC, a Friday, as "now". */
 #define NOW	((time_t)1810296000)
-
-static void
-must(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 static void
 message_ok(const struct dt_error *e)

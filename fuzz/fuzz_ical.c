@@ -5,22 +5,11 @@
  * undefined behaviour, and what ical.h promises about the result holds
  * (else abort, which libFuzzer reports).
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "ical.h"
 #include "util.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static void
-must(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* Valid UTF-8 without control characters (in a comment: but newline and
  * tab). */

@@ -4,23 +4,12 @@
  * crash, no leak, no undefined behaviour, and what the header promises
  * about the result holds (else abort, which libFuzzer reports).
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "log.h"
 #include "message.h"
 #include "util.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static void
-must(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 static void
 text_ok(const char *s)
