@@ -1,11 +1,15 @@
 /*
  * fuzz_message.c - libFuzzer target for src/message.c: any bytes into
- * message_parse(), message_new_text() and message_html_to_text(); no
- * crash, no leak, no undefined behaviour, and what the header promises
- * about the result holds (else abort, which libFuzzer reports).
+ * message_parse(), message_new_text() and message_html_to_text(), and a
+ * parsed message on through classify() and command_parse(); no crash, no
+ * leak, no undefined behaviour, and what the headers promise about the
+ * results holds (else abort, which libFuzzer reports).
  */
 #include <string.h>
 
+#include "classify.h"
+#include "command.h"
+#include "config.h"
 #include "fuzz.h"
 #include "log.h"
 #include "message.h"
@@ -54,6 +58,28 @@ check(const struct message *m, size_t size)
 		line_ok(m->dsn[i].final_recipient);
 }
 
+/* What handling makes of a parsed message before it touches the
+ * database: its kind, whether its sender is vouched for, its command. */
+static void
+understand(const struct message *m)
+{
+	struct config cfg = { .from_addr = "lido@school.test" };
+	struct request req = { 0 };
+	const char *why = NULL, *at;
+	enum mail_kind k = classify(m, &cfg, &why);
+	int rc;
+
+	must(k >= MAIL_OURS && k <= MAIL_PERSON && why != NULL);
+	line_ok(mail_kind_name(k));
+	at = strrchr(m->from.addr, '@');
+	rc = auth_trusted_pass(m, "mx.school.test", at ? at + 1 : "");
+	must(rc == 0 || rc == 1);
+	rc = command_parse(m->subject, m->text, &req);
+	must(rc == 0 || rc == 1);
+	must((rc == 1) == (req.verb == VERB_NONE));
+	request_free(&req);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -62,6 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (message_parse((const char *)data, size, &m) == 0) {
 		check(m, size);
+		understand(m);
 		message_free(m);
 	} else
 		must(m == NULL);

@@ -236,7 +236,7 @@ parse_fixture(const char *rel, const char *ct, size_t *n)
 }
 
 /* Every string of a parse result is valid UTF-8 without control
- * characters (comments may hold '\n'). */
+ * characters (comments may hold '\n' and '\t'). */
 static void
 assert_clean(const char *s, int multi)
 {
