@@ -153,6 +153,83 @@ first_open_slug(struct network *nets, size_t n)
 	return NULL;
 }
 
+/* Does s start with one of the quotes people put around a title? */
+static size_t
+quote_len(const char *s)
+{
+	static const char *const quotes[] = {
+		"\"", "'", "\xe2\x80\x9c", "\xe2\x80\x9d", "\xe2\x80\x9e",
+		"\xe2\x80\x98", "\xe2\x80\x99", "\xc2\xab", "\xc2\xbb",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(quotes); i++)
+		if (strncmp(s, quotes[i], strlen(quotes[i])) == 0)
+			return strlen(quotes[i]);
+	return 0;
+}
+
+/* A name as written in a sentence: "aanmelden rekenen." or
+ * 'aanmelden "Rekenen in groep 3"'.  Without the quotes around it and the
+ * punctuation after it; caller frees. */
+static char *
+name_unquoted(const char *name)
+{
+	size_t n, q;
+	char *s, *t;
+
+	while ((q = quote_len(name)) > 0)
+		name += q;
+	s = xstrdup(name);
+	for (n = strlen(s); n > 0; ) {
+		if (strchr(".,;:!?\"'", s[n - 1]) != NULL) {
+			s[--n] = '\0';
+			continue;
+		}
+		for (q = n >= 3 ? 3 : n; q >= 2; q--)
+			if (quote_len(s + n - q) == q)
+				break;
+		if (q < 2)
+			break;
+		n -= q;
+		s[n] = '\0';
+	}
+	t = str_trim(s);
+	memmove(s, t, strlen(t) + 1);
+	return s;
+}
+
+/* By slug or exact title, as written or without quotes and punctuation. */
+static int
+find_network(struct store *st, const char *name, struct network *out)
+{
+	char *bare;
+	int rc;
+
+	if ((rc = store_network_find(st, name, out)) != 1)
+		return rc;
+	bare = name_unquoted(name);
+	if (*bare && strcmp(bare, name) != 0)
+		rc = store_network_find(st, bare, out);
+	free(bare);
+	return rc;
+}
+
+int
+act_names_network(struct req *r)
+{
+	const struct request *c = r->cmd;
+	struct network n = { 0 };
+	int rc;
+
+	if (c->argc == 0)
+		return 0;
+	rc = find_network(r->app->st, c->argv[0], &n);
+	if (rc == 1 && c->argc > 1)
+		rc = find_network(r->app->st, c->args, &n);
+	network_clear(&n);
+	return rc != 1;
+}
+
 int
 act_network_arg(struct req *r, struct network *out, int must_be_open)
 {
@@ -185,11 +262,11 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	 * by a meeting number or an address. */
 	name = takes_trailing_arg(c->verb) && c->argc > 1 ? args_but_last(c) :
 	    xstrdup(c->args);
-	rc = store_network_find(r->app->st, c->argv[0], out);
+	rc = find_network(r->app->st, c->argv[0], out);
 	if (rc == 1 && c->argc > 1)
-		rc = store_network_find(r->app->st, c->args, out);
+		rc = find_network(r->app->st, c->args, out);
 	if (rc == 1 && c->argc > 2 && takes_trailing_arg(c->verb))
-		rc = store_network_find(r->app->st, name, out);
+		rc = find_network(r->app->st, name, out);
 	if (rc == 0 && (!must_be_open || out->state == NET_OPEN)) {
 		free(name);
 		return 0;
@@ -363,6 +440,22 @@ find_context(struct req *r, struct sent_ctx *ctx)
 	return 1;
 }
 
+/*
+ * A reply keeps our Subject behind its "Re:": "Re: Samenvatting van ...",
+ * "Re: Hulp: ...", "Re: aanmelden rekene".  Its words are ours, so the
+ * command is only looked for in what the sender wrote.
+ */
+static void
+reparse_body_only(struct req *r)
+{
+	struct request *c = r->cmd;
+
+	request_free(c);
+	command_parse(NULL, r->msg->text, c);
+	if (c->verb != VERB_NONE && c->lang_known)
+		r->lang = c->lang;
+}
+
 int
 action_handle(struct req *r)
 {
@@ -375,20 +468,38 @@ action_handle(struct req *r)
 	if (rc == 0) {
 		int done = 1;
 
+		/* The attendance reminder's Subject is the command the lead
+		 * sends back by replying: that one stays. */
+		if (c->in_subject && strcmp(ctx.kind, "reminder") != 0 &&
+		    command_subject_is_reply(r->msg->subject))
+			reparse_body_only(r);
 		if (strcmp(ctx.kind, "confirm") == 0 &&
 		    (c->verb == VERB_NONE || c->verb == VERB_CONFIRM))
-			rc = act_confirm(r, ctx.token);
+			rc = act_confirm(r, ctx.token, c->verb == VERB_NONE &&
+			    command_is_no(r->msg->text));
 		else if (strcmp(ctx.kind, "moderate") == 0 &&
 		    (c->verb == VERB_APPROVE || c->verb == VERB_REJECT))
 			rc = act_decide(r, ctx.token);
+		else if (strcmp(ctx.kind, "moderate") == 0 &&
+		    c->verb == VERB_NONE &&
+		    config_is_coordinator(r->app->cfg, r->sender))
+			/* "Akkoord!" decides nothing: say how to. */
+			rc = reply_simple(r, "decide-usage");
 		else if (strcmp(ctx.kind, "call") == 0 &&
-		    c->verb == VERB_JOIN && c->argc == 0)
+		    c->verb == VERB_JOIN && (c->argc == 0 ||
+		    !act_names_network(r)))
+			/* "aanmelden graag!" to a call joins that network. */
 			rc = act_call_join(r, ctx.network_id);
 		else if (strcmp(ctx.kind, "invite") == 0 &&
 		    (c->verb == VERB_NONE || c->verb == VERB_MOVE) &&
 		    c->argc == 0 && request_kv(c, "datum", "date", "tijd",
 		    "time", "locatie", "location", NULL) != NULL)
 			rc = act_move_meeting(r, ctx.network_id, ctx.meeting_id);
+		else if (strcmp(ctx.kind, "invite") == 0 &&
+		    c->verb == VERB_LEAVE && c->argc == 0)
+			/* "Afmelden" to an invitation: most likely "I cannot
+			 * come", not "take me off the network". */
+			rc = act_leave_from_invite(r, ctx.network_id);
 		else
 			done = 0;
 		sent_ctx_clear(&ctx);
@@ -407,7 +518,7 @@ action_handle(struct req *r)
 	case VERB_JOIN:
 		return act_join(r);
 	case VERB_CONFIRM:
-		return act_confirm(r, NULL);
+		return act_confirm(r, NULL, 0);
 	case VERB_LEAVE:
 		return act_leave(r);
 	case VERB_FOLLOW:

@@ -70,7 +70,13 @@ int	act_join(struct req *);
 int	act_leave(struct req *);
 int	act_follow(struct req *, int follow);
 int	act_delivery(struct req *, int digest);
-int	act_confirm(struct req *, const char *ctx_token);
+/* Confirm with the code of the mail replied to (ctx_token) or one in the
+ * text; no: the reply said no, so the code is spent and nothing done. */
+/* Do the command's words name a network (slug or title)?  Silent. */
+int	act_names_network(struct req *);
+/* "afmelden" in reply to an invitation: point to the calendar's decline. */
+int	act_leave_from_invite(struct req *, int64_t network_id);
+int	act_confirm(struct req *, const char *ctx_token, int no);
 /* One of our tokens among the words of the command line, the Subject or
  * the text: 0 found (*t filled, free with token_clear), 1 none, -1 error. */
 int	act_find_token(struct req *, struct token *);

@@ -22,30 +22,46 @@ mail_kind_name(enum mail_kind k)
 	return kind_names[k];
 }
 
-/* Subjects of auto-replies from software that sets no header at all. */
-static const char *const auto_subjects[] = {
+/*
+ * Subjects of auto-replies from software that sets no header at all.
+ * Phrases no person puts in a subject are looked for anywhere (Exchange
+ * prefixes its own: "Automatisch antwoord: <subject>").  Plain words a
+ * teacher may well write ("Vraag over het vakantierooster", "aanmelden
+ * rekenen (na mijn vakantie)") count only as the whole Subject or before a
+ * colon at its start: "Afwezig", "Vakantie: terug op 5 januari".
+ */
+static const char *const auto_phrases[] = {
 	"out of office", "out of the office", "automatic reply",
 	"auto reply", "autoreply", "auto-reply", "automatisch antwoord",
 	"automatisch beantwoord", "automatische reactie", "automatisch bericht",
-	"afwezig", "niet aanwezig", "afwezigheid", "afwezigheidsmelding",
-	"vakantie", "abwesenheit", "[auto generated]", "away from",
-	"on vacation", "on leave",
+	"afwezigheidsmelding", "abwesenheit", "[auto generated]",
+};
+static const char *const auto_words[] = {
+	"afwezig", "niet aanwezig", "afwezigheid", "vakantie", "met vakantie",
+	"on vacation", "on leave", "away", "away from the office", "auto",
 };
 
 static int
 subject_is_auto(const char *subject)
 {
-	char *s = xstrdup(subject), *p = s;
+	char *s = xstrdup(subject), *p;
+	size_t n;
+	int hit = 0;
 
 	str_lower(s);
-	/* Exchange prefixes its own: "Automatisch antwoord: <subject>". */
-	for (size_t i = 0; i < ARRAY_LEN(auto_subjects); i++)
-		if (strstr(p, auto_subjects[i]) != NULL) {
-			free(s);
-			return 1;
-		}
+	p = str_trim(s);
+	for (size_t i = 0; i < ARRAY_LEN(auto_phrases) && !hit; i++)
+		hit = strstr(p, auto_phrases[i]) != NULL;
+	for (size_t i = 0; i < ARRAY_LEN(auto_words) && !hit; i++) {
+		n = strlen(auto_words[i]);
+		if (strncmp(p, auto_words[i], n) != 0)
+			continue;
+		while (p[n] == ' ' || p[n] == '.' || p[n] == '!')
+			n++;
+		hit = p[n] == '\0' || p[n] == ':';
+	}
 	free(s);
-	return 0;
+	return hit;
 }
 
 static int
@@ -54,6 +70,23 @@ local_part_is(const char *addr, const char *local)
 	size_t n = strlen(local);
 
 	return str_startswith_ci(addr, local) && addr[n] == '@';
+}
+
+/* Our address, or one of its list addresses (lido+rekenen@). */
+static int
+is_our_address(const char *addr, const char *ours)
+{
+	const char *at = strrchr(ours, '@');
+	size_t local;
+
+	if (strcmp(addr, ours) == 0)
+		return 1;
+	if (at == NULL)
+		return 0;
+	local = (size_t)(at - ours);
+	return strncmp(addr, ours, local) == 0 && addr[local] == '+' &&
+	    strchr(addr + local, '@') != NULL &&
+	    strcmp(strchr(addr + local, '@'), at) == 0;
 }
 
 static int
@@ -78,7 +111,7 @@ classify(const struct message *m, const struct config *cfg, const char **why)
 {
 	const char *h, *from = m->from.addr;
 
-	if (*from && strcmp(from, cfg->from_addr) == 0) {
+	if (*from && is_our_address(from, cfg->from_addr)) {
 		*why = "From is our own address";
 		return MAIL_OURS;
 	}

@@ -278,11 +278,14 @@ match_keyword(const char *p, const char *e, const char **rest)
 	return k;
 }
 
-char *
-command_strip_subject(const char *subject)
+/* The Subject without its prefixes and tags; *prefixed is set when a
+ * reply or forward prefix was among them. */
+static char *
+strip_subject(const char *subject, int *prefixed)
 {
 	const char *p, *e;
 
+	*prefixed = 0;
 	if (subject == NULL)
 		return xstrdup("");
 	p = subject;
@@ -328,8 +331,26 @@ command_strip_subject(const char *subject)
 			p = q + 3;	/* full-width colon */
 		else
 			break;
+		*prefixed = 1;
 	}
 	return xstrndup(p, (size_t)(trim_end(p, e) - p));
+}
+
+char *
+command_strip_subject(const char *subject)
+{
+	int prefixed;
+
+	return strip_subject(subject, &prefixed);
+}
+
+int
+command_subject_is_reply(const char *subject)
+{
+	int prefixed;
+
+	free(strip_subject(subject, &prefixed));
+	return prefixed;
 }
 
 /* Copy [s, e), trimmed and cut to max bytes on a UTF-8 boundary. */
@@ -568,4 +589,35 @@ command_guess_lang(const char *text, enum lang dflt)
 	if (en > nl)
 		return LANG_EN;
 	return dflt;
+}
+
+/* Words that start a refusal in reply to a confirmation mail. */
+static const char *const no_words[] = {
+	"nee", "neen", "niet", "nooit", "no", "not", "nope", "never", "stop",
+};
+
+int
+command_is_no(const char *text)
+{
+	const char *p, *next;
+	size_t lines = 0;
+
+	if (text == NULL)
+		return 0;
+	for (p = text; *p && lines < CMD_SCAN_LINES &&
+	    (size_t)(p - text) < CMD_SCAN_BYTES; p = next, lines++) {
+		const char *e = line_end(p, &next);
+		const char *q = skip_space(p, e);
+		char w[WORD_MAX + 1];
+
+		if (q == e || *q == '>')
+			continue;
+		if (read_word(q, e, w) == NULL)
+			return 0;
+		for (size_t i = 0; i < ARRAY_LEN(no_words); i++)
+			if (strcmp(w, no_words[i]) == 0)
+				return 1;
+		return 0;
+	}
+	return 0;
 }

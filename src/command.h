@@ -47,6 +47,10 @@ struct request {
  */
 char		*command_strip_subject(const char *subject);
 
+/* Did the Subject carry a reply or forward prefix (so, after a reply to
+ * our mail, its words are ours and not the sender's)? */
+int		 command_subject_is_reply(const char *subject);
+
 /*
  * Find the command: the first word of the stripped Subject, else the first
  * word of the first non-empty, non-quoted line of text.  Returns 0 and
@@ -63,6 +67,11 @@ const char	*lang_code(enum lang);		/* "nl" or "en" */
 
 /* The value of body key (any of the given aliases, NULL-terminated), or NULL. */
 const char	*request_kv(const struct request *, ...) __attribute__((sentinel));
+
+/* Does the first non-empty, non-quoted line of text start with a no
+ * ("nee", "niet", "no", ...)?  A reply to a confirmation that says no
+ * must not confirm. */
+int		 command_is_no(const char *text);
 
 /* Guess the language of free text (for replies without a keyword). */
 enum lang	 command_guess_lang(const char *text, enum lang dflt);

@@ -151,6 +151,23 @@ act_call_join(struct req *r, int64_t network_id)
 }
 
 int
+act_leave_from_invite(struct req *r, int64_t network_id)
+{
+	struct network n = { 0 };
+	struct tvars *v;
+	int rc;
+
+	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0)
+		return rc == 1 ? act_leave(r) : -1;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	rc = act_reply(r, "leave-invite", v);
+	tvars_free(v);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
+int
 act_leave(struct req *r)
 {
 	struct network n;
@@ -288,8 +305,11 @@ act_find_token(struct req *r, struct token *t)
 	return rc;
 }
 
+/* used_by of a code whose mail was answered with no. */
+#define DECLINED_BY	"declined:"
+
 int
-act_confirm(struct req *r, const char *ctx_token)
+act_confirm(struct req *r, const char *ctx_token, int no)
 {
 	struct token t = { 0 };
 	struct tvars *v;
@@ -312,12 +332,26 @@ act_confirm(struct req *r, const char *ctx_token)
 		 * with approve/reject, not confirm. */
 		tvars_set_bool(v, "unknown", 1);
 		rc = act_reply(r, "token-invalid", v);
+	} else if (t.used && strncmp(t.used_by, DECLINED_BY,
+	    strlen(DECLINED_BY)) == 0) {
+		tvars_set_bool(v, "declined_before", 1);
+		rc = act_reply(r, "token-invalid", v);
 	} else if (t.used) {
 		tvars_set_bool(v, "used", 1);
 		rc = act_reply(r, "token-invalid", v);
 	} else if (t.expires <= r->now) {
 		tvars_set_bool(v, "expired", 1);
 		rc = act_reply(r, "token-invalid", v);
+	} else if (no) {
+		/* "Nee, dat heb ik niet gevraagd": the code is spent, so a
+		 * second reply cannot confirm what a forger asked for. */
+		char *by = xasprintf("%s%s", DECLINED_BY, r->sender);
+
+		rc = store_token_use(r->app->st, t.token, by, r->now);
+		free(by);
+		tvars_set_bool(v, "declined", 1);
+		if (rc == 0 && (rc = act_reply(r, "token-invalid", v)) == 0)
+			r->outcome = "declined";
 	} else if ((rc = store_token_use(r->app->st, t.token, r->sender,
 	    r->now)) == 0)
 		rc = act_run_confirmed(r, t.action, t.network_id, t.arg);

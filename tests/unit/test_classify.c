@@ -53,6 +53,15 @@ static const struct kcase kcases[] = {
 	{ "dutch ooo", "", "Automatisch antwoord: aanmelden rekenen", "alice@school.test", MAIL_AUTO },
 	{ "dutch afwezig", "", "Afwezig: tot 3 juni", "alice@school.test", MAIL_AUTO },
 	{ "english ooo", "", "Out of Office: re: join", "alice@school.test", MAIL_AUTO },
+	{ "our list address", "", "hulp", "lido+rekenen@school.test", MAIL_OURS },
+	{ "another plus address", "", "hulp", "lidoo+x@school.test", MAIL_PERSON },
+	{ "vakantie alone", "", "Vakantie", "alice@school.test", MAIL_AUTO },
+	{ "away alone", "", "Away from the office!", "alice@school.test", MAIL_AUTO },
+	{ "vakantie in a request", "", "aanmelden rekenen (na mijn vakantie)", "alice@school.test", MAIL_PERSON },
+	{ "afwezigheid in a title", "", "Nieuw netwerk Afwezigheid en verzuim aanpakken", "alice@school.test", MAIL_PERSON },
+	{ "afwezig in a question", "", "Afwezig bij de bijeenkomst van dinsdag", "alice@school.test", MAIL_PERSON },
+	{ "vakantierooster", "", "Vraag over het vakantierooster", "alice@school.test", MAIL_PERSON },
+	{ "confirm of a title", "", "Re: Bevestig: aanmelden voor Verzuim en afwezigheid (code x)", "alice@school.test", MAIL_PERSON },
 	{ "exchange suppress is human", "X-Auto-Response-Suppress: All\r\n", "aanmelden rekenen", "alice@school.test", MAIL_PERSON },
 };
 
