@@ -106,6 +106,9 @@ int	meeting_confirmed(struct req *, const struct network *,
  * one who leaves; everything cancelled when a network closes. */
 int	meeting_invite_person(struct req *, const struct network *,
 	    int64_t person_id);
+/* Every future meeting of the person's networks, sent again as it stands
+ * (after they stop bouncing: they missed whatever was sent meanwhile). */
+int	meeting_catch_up(struct req *, int64_t person_id);
 int	meeting_uninvite_person(struct req *, const struct network *,
 	    int64_t person_id);
 int	meeting_cancel_all(struct req *, const struct network *);

@@ -260,17 +260,23 @@ auth_trusted_pass(const struct message *m, const char *trusted_id,
 	for (clause = strtok_r(copy, ";", &save); clause && !ok;
 	    clause = strtok_r(NULL, ";", &save)) {
 		if (first) {
-			char *id = str_trim(clause), *sp;
+			char *id = str_trim(clause);
+			size_t idlen = strcspn(id, " \t");
 
 			first = 0;
-			if ((sp = strpbrk(id, " \t")) != NULL)
-				*sp = '\0';	/* drop the version */
+			/* A header with no authserv-id (Exchange Online)
+			 * starts with a whole method clause. */
+			if (memchr(id, '=', idlen) != NULL) {
+				if (strcmp(trusted_id, "*") != 0)
+					break;
+				ok = method_pass(id, domain);
+				continue;
+			}
+			id[idlen] = '\0';	/* drop the version */
 			if (strcmp(trusted_id, "*") != 0 &&
 			    !str_eq_ci(id, trusted_id))
 				break;
-			/* A header with no authserv-id is a method clause. */
-			if (strchr(id, '=') == NULL)
-				continue;
+			continue;
 		}
 		ok = method_pass(clause, domain);
 	}

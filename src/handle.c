@@ -130,7 +130,7 @@ handle_person(struct app *app, struct req *r)
 	const struct message *m = r->msg;
 	struct request *cmd = xcalloc(1, sizeof(*cmd));
 	struct person p = { 0 };
-	int count, rc;
+	int count, rc, was_bouncing;
 
 	command_parse(m->subject, m->text, cmd);
 	r->cmd = cmd;
@@ -158,6 +158,12 @@ handle_person(struct app *app, struct req *r)
 		rc = 0;
 		goto out;
 	}
+	/* Writing again clears `bouncing` (store_person_touch); what was
+	 * sent meanwhile is caught up after the request. */
+	if ((rc = store_person_get(app->st, r->sender, &p)) == -1)
+		goto out;
+	was_bouncing = rc == 0 && p.bouncing;
+	person_clear(&p);
 	if (store_person_touch(app->st, r->sender, r->sender_name,
 	    cmd->verb != VERB_NONE ? lang_code(r->lang) : NULL, r->now,
 	    &r->person_id) == -1) {
@@ -177,6 +183,8 @@ handle_person(struct app *app, struct req *r)
 	r->proof = auth_trusted_pass(m, cfg->trusted_authserv_id,
 	    domain_of(r->sender));
 	rc = action_handle(r);
+	if (rc == 0 && was_bouncing)
+		rc = meeting_catch_up(r, r->person_id);
 out:
 	person_clear(&p);
 	request_free(cmd);

@@ -168,6 +168,62 @@ meeting_invite_person(struct req *r, const struct network *n,
 	return rc;
 }
 
+/*
+ * A person who was bouncing got none of the calendar mail sent meanwhile
+ * (send_calendar skips them).  Once their mail works again, every future
+ * meeting of their networks is sent as it stands: the same UID and
+ * SEQUENCE update what their calendar holds in place, and what they missed
+ * (a new meeting, a move, a cancellation) arrives.
+ */
+int
+meeting_catch_up(struct req *r, int64_t person_id)
+{
+	struct network *nets;
+	size_t nnets;
+	int rc = 0;
+
+	if ((nets = store_networks(r->app->st, &nnets)) == NULL)
+		return -1;
+	for (size_t i = 0; i < nnets && rc == 0; i++) {
+		struct meeting *ms;
+		enum role role;
+		enum mstate state;
+		size_t count;
+
+		if (nets[i].state != NET_OPEN)
+			continue;
+		if ((rc = store_membership(r->app->st, nets[i].id, person_id,
+		    &role, &state)) != 0) {
+			rc = rc == 1 ? 0 : -1;
+			continue;
+		}
+		if (role == ROLE_FOLLOWER || state != MS_ACTIVE)
+			continue;
+		if ((ms = store_meetings(r->app->st, nets[i].id, 0, r->now,
+		    &count)) == NULL) {
+			rc = -1;
+			break;
+		}
+		for (size_t k = 0; k < count && rc == 0; k++) {
+			if (ms[k].end <= r->now)
+				continue;
+			if (ms[k].status == MT_PLANNED)
+				rc = send_calendar(r, &nets[i], &ms[k],
+				    person_id, 0, ms[k].sequence);
+			else if ((rc = store_meeting_sent_to(r->app->st,
+			    ms[k].id, person_id)) == 1)
+				rc = send_calendar(r, &nets[i], &ms[k],
+				    person_id, 1, ms[k].sequence);
+		}
+		meetings_free(ms, count);
+	}
+	networks_free(nets, nnets);
+	if (rc == 0)
+		log_info("person %lld writes again after bouncing: their "
+		    "meetings are sent again", (long long)person_id);
+	return rc;
+}
+
 int
 meeting_uninvite_person(struct req *r, const struct network *n,
     int64_t person_id)
@@ -463,6 +519,12 @@ move_meeting(struct req *r, struct network *n, struct meeting *m)
 	v = act_vars(r);
 	act_set_network(v, n);
 	set_meeting_vars(r->app, v, m, r->lang);
+	if (span.start == m->start && span.end == m->end &&
+	    strcmp(location, m->location) == 0) {
+		/* An update would raise SEQUENCE and wipe every answer for
+		 * nothing. */
+		return reply_v(r, "move-unchanged", v);
+	}
 	{
 		char *when = dt_format_span(&span, r->lang);
 
@@ -729,6 +791,9 @@ do_attendance(struct req *r, const struct network *n, struct meeting *m,
 	if (rc == 0) {
 		r->app->changed = 1;
 		tvars_setf(v, "count", "%zu", present);
+		/* Recorded (a lead may know who will come), but a wrong
+		 * number would count hours now: say so. */
+		tvars_set_bool(v, "not_yet", m->start > r->now);
 		rc = act_reply(r, "attendance-done", v);
 	}
 	tvars_free(v);

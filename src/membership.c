@@ -51,6 +51,38 @@ membership_join(struct req *r, const struct network *n)
 	return rc;
 }
 
+/*
+ * Is the sender the one active lead of n?  An open network keeps a lead:
+ * a lead who leaves (or whose List-Unsubscribe a mail client sends) first
+ * names a co-lead or closes the network.  1 yes, 0 no, -1 error.
+ */
+static int
+only_lead(struct req *r, const struct network *n)
+{
+	enum role role;
+	enum mstate state;
+	size_t leads, members;
+
+	if (store_membership(r->app->st, n->id, r->person_id, &role,
+	    &state) != 0 || role != ROLE_LEAD || state != MS_ACTIVE)
+		return 0;
+	if (store_network_counts(r->app->st, n->id, &leads, &members) == -1)
+		return -1;
+	return n->state == NET_OPEN && leads <= 1;
+}
+
+static int
+reply_only_lead(struct req *r, const struct network *n)
+{
+	struct tvars *v = act_vars(r);
+	int rc;
+
+	act_set_network(v, n);
+	rc = act_reply(r, "leave-only-lead", v);
+	tvars_free(v);
+	return rc;
+}
+
 int
 membership_leave(struct req *r, const struct network *n)
 {
@@ -64,6 +96,8 @@ membership_leave(struct req *r, const struct network *n)
 		tvars_free(v);
 		return rc;
 	}
+	if ((rc = only_lead(r, n)) != 0)
+		return rc == -1 ? -1 : reply_only_lead(r, n);
 	if (store_membership_set(r->app->st, n->id, r->person_id, ROLE_MEMBER,
 	    MS_LEFT, r->now) == -1)
 		return -1;
@@ -180,6 +214,8 @@ act_leave(struct req *r)
 	act_set_network(v, &n);
 	if (!act_is_member(r, &n))
 		rc = act_reply(r, "not-member", v);
+	else if ((rc = only_lead(r, &n)) != 0)
+		rc = rc == -1 ? -1 : reply_only_lead(r, &n);
 	else if ((rc = act_need_proof(r, "leave", n.id, "", v)) == 1)
 		rc = membership_leave(r, &n);
 	tvars_free(v);

@@ -266,6 +266,18 @@ act_start(struct req *r)
 		free(title);
 		return reply_v(r, "start-duplicate", v);
 	}
+	if (rc == 1 && (rc = store_network_find(r->app->st, title,
+	    &n)) == 0 && (n.state == NET_OPEN || n.state == NET_PROPOSED)) {
+		/* A second network of the same title would make the title
+		 * name neither of them. */
+		act_set_network(v, &n);
+		tvars_set_bool(v, "open", n.state == NET_OPEN);
+		network_clear(&n);
+		free(question);
+		free(title);
+		return reply_v(r, "start-exists", v);
+	}
+	network_clear(&n);
 	if (rc == -1 || add_unique(r, title, q, &n.id, &n.slug) == -1) {
 		tvars_free(v);
 		free(question);

@@ -81,6 +81,26 @@ is_stale(const struct meeting *m, const struct ical_reply *rp)
 	    (rp->end != 0 && rp->end != m->end);
 }
 
+/* An answer is mail from the person: a bouncing address works again
+ * (SPEC §4), and what it missed meanwhile is sent. */
+static int
+writes_again(struct app *app, const struct message *msg, int64_t pid,
+    time_t now)
+{
+	struct person p = { 0 };
+	struct req r = { .app = app, .msg = msg, .now = now };
+	int rc;
+
+	if ((rc = store_person_by_id(app->st, pid, &p)) != 0 || !p.bouncing) {
+		person_clear(&p);
+		return rc == -1 ? -1 : 0;
+	}
+	rc = store_person_reset(app->st, p.email) == -1 ? -1 :
+	    meeting_catch_up(&r, pid);
+	person_clear(&p);
+	return rc;
+}
+
 static int
 record(struct app *app, const struct message *msg, const struct ical_reply *rp,
     time_t now)
@@ -100,6 +120,11 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 		enum partstat ps;
 		int64_t pid = 0;
 		int seq = 0, stale;
+		/* No client can answer a version we never sent; a higher
+		 * SEQUENCE recorded as is would make every later real answer
+		 * look older. */
+		int answered = rp->sequence > m.sequence ? m.sequence :
+		    rp->sequence;
 
 		if (partstat_of(a->partstat, &ps) == -1)
 			continue;
@@ -122,18 +147,20 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 		 * the one recorded comes too late. */
 		if ((rc = store_rsvp_sequence(app->st, m.id, pid, &seq)) == -1)
 			goto out;
-		if (rc == 0 && rp->sequence < seq) {
+		if (rc == 0 && answered < seq) {
 			log_info("calendar reply from %s for meeting %d answers "
 			    "SEQUENCE %d, %d is recorded; ignored", a->addr,
-			    m.number, rp->sequence, seq);
+			    m.number, answered, seq);
 			continue;
 		}
 		stale = is_stale(&m, rp);
-		if ((rc = store_rsvp_set(app->st, m.id, pid, ps, rp->sequence,
+		if ((rc = store_rsvp_set(app->st, m.id, pid, ps, answered,
 		    stale, rp->comment ? rp->comment : a->comment,
 		    now)) == -1)
 			goto out;
 		app->changed = 1;
+		if ((rc = writes_again(app, msg, pid, now)) == -1)
+			goto out;
 		log_info("RSVP %s for meeting %d of network %lld from %s%s",
 		    partstat_name(ps), m.number, (long long)m.network_id,
 		    a->addr, stale ? " (to an older version)" : "");

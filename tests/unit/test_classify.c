@@ -123,6 +123,11 @@ static const struct acase acases[] = {
 	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 0 },
 	/* "*" trusts the topmost whatever its id */
 	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "*", 1 },
+	/* Exchange Online: no authserv-id, the pass in the first clause */
+	{ "Authentication-Results: dmarc=pass action=none header.from=school.test;compauth=pass reason=100\r\n", "*", 1 },
+	{ "Authentication-Results: dkim=pass (signature was verified) header.d=school.test;\r\n", "*", 1 },
+	{ "Authentication-Results: dmarc=pass action=none header.from=school.test\r\n", "mx.school.test", 0 },
+	{ "Authentication-Results: dmarc=fail action=none header.from=school.test;dkim=pass header.d=evil.test\r\n", "*", 0 },
 	/* fail */
 	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n", "mx.school.test", 0 },
 	/* pass for another domain */
