@@ -50,6 +50,19 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
 $(B)/obj $(B)/tests $(B)/tools:
 	mkdir -p $@
 
+# The template directory is compiled in (config.c): a stamp holding it is
+# rewritten only when PREFIX changes, so `make install PREFIX=/usr` after a
+# plain `make` rebuilds what uses it instead of installing a binary that
+# looks in /usr/local.
+$(B)/datadir.stamp: FORCE | $(B)/obj
+	@echo '$(PREFIX)/share/leernet' | cmp -s - $@ || \
+	    echo '$(PREFIX)/share/leernet' >$@
+
+$(B)/obj/config.o: $(B)/datadir.stamp
+
+.PHONY: FORCE
+FORCE:
+
 # Small drivers the integration tests call (next to $LEERNET_BIN in tools/).
 TOOLS	:= $(patsubst tests/tools/%.c,$(B)/tools/%,$(wildcard tests/tools/*.c))
 

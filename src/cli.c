@@ -19,6 +19,7 @@
 #include "staff.h"
 #include "store.h"
 #include "table.h"
+#include "title.h"
 #include "util.h"
 
 int
@@ -75,6 +76,33 @@ fmt_time(char *out, size_t len, time_t t)
 	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
 }
 
+/* A title that can be shown everywhere and tells networks apart. */
+static int
+check_title(struct app *app, const char *title)
+{
+	struct network *nets;
+	const char *why;
+	char buf[160];
+	size_t n;
+	int rc = 0;
+
+	if ((why = title_problem(title, buf, sizeof(buf))) != NULL) {
+		fprintf(stderr, "leernet: network add --title: %s\n", why);
+		return EXIT_DATAERR;
+	}
+	if ((nets = store_networks(app->st, &n)) == NULL)
+		return EXIT_SOFTWARE;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (str_eq_ci(nets[i].title, title)) {
+			fprintf(stderr, "leernet: network add --title: network "
+			    "'%s' has this title already; choose another\n",
+			    nets[i].slug);
+			rc = EXIT_DATAERR;
+		}
+	networks_free(nets, n);
+	return rc;
+}
+
 static int
 network_add(struct app *app, int argc, char **argv)
 {
@@ -112,9 +140,11 @@ network_add(struct app *app, int argc, char **argv)
 			return usage(network_usage);
 		}
 	}
-	if (optind != argc - 1 || title == NULL || *title == '\0')
+	if (optind != argc - 1 || title == NULL)
 		return usage(network_usage);
 	slug = argv[optind];
+	if ((rc = check_title(app, title)) != 0)
+		return rc;
 	if (!slug_valid(slug)) {
 		fprintf(stderr, "leernet: '%s' is not a valid slug: use 1-40 "
 		    "lower-case letters, digits and single dashes, e.g. "
@@ -276,6 +306,22 @@ network_close_cli(struct app *app, int argc, char **argv)
 		return usage("leernet network close SLUG");
 	if (find_network_or_fail(app, argv[1], &n) != 0)
 		return EXIT_DATAERR;
+	if (n.state == NET_PROPOSED) {
+		/* Deciding a proposal is the coordinators' (SPEC §4): their
+		 * reply says why, and the proposer hears it. */
+		fprintf(stderr, "leernet: network %s is a proposal, not open: "
+		    "a coordinator decides it by replying 'reject REASON' "
+		    "('afwijzen REASON') or 'approve' to the proposal mail\n",
+		    n.slug);
+		network_clear(&n);
+		return EXIT_DATAERR;
+	}
+	if (n.state == NET_CLOSED || n.state == NET_REJECTED) {
+		printf("network %s is already %s; nothing to do\n", n.slug,
+		    net_state_name(n.state));
+		network_clear(&n);
+		return 0;
+	}
 	{
 		/* The same effect as a lead's "sluit": what is left of the
 		 * calendar is cancelled for everyone. */
@@ -381,7 +427,17 @@ cli_person(struct app *app, int argc, char **argv)
 	email = xstrdup(argv[1]);
 	str_lower(email);
 	if (strcmp(argv[0], "reset") == 0) {
-		rc = store_person_reset(app->st, email);
+		if ((rc = store_person_get(app->st, email, &p)) == 0 &&
+		    !p.bouncing) {
+			printf("%s was not bouncing; nothing to reset\n", email);
+			person_clear(&p);
+			free(email);
+			return 0;
+		}
+		if (rc == 0)
+			person_clear(&p);
+		if (rc == 0)
+			rc = store_person_reset(app->st, email);
 		if (rc == 0)
 			printf("%s: bouncing cleared\n", email);
 		else if (rc == 1)

@@ -3,11 +3,14 @@
  * Unknown sections and keys are errors: a typo in a config file should be
  * found by check-config, not by a teacher whose mail went unanswered.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@ struct loader {
 	size_t		 errlen;
 	int		 failed;
 	int		 fail_line;
+	char		 raw[1024];	/* the line being read, as written */
 };
 
 static void
@@ -113,32 +117,225 @@ parse_size(const char *v, size_t *out)
 	return 0;
 }
 
-/* A comma-separated list of addresses or domains, lower-cased. */
+/* Separators between the items of a list value. */
+#define LIST_SEPS	",; \t"
+
+static void
+list_push(char ***list, size_t *n, size_t *cap, const char *item)
+{
+	if (*n == *cap) {
+		*cap *= 2;
+		*list = xreallocarray(*list, *cap + 1, sizeof(**list));
+	}
+	(*list)[(*n)++] = xstrdup(item);
+	str_lower((*list)[*n - 1]);
+	(*list)[*n] = NULL;
+}
+
+/* An empty, NULL-terminated list with room to grow. */
+static char **
+list_new(size_t *n, size_t *cap)
+{
+	*n = 0;
+	*cap = 4;
+	return xcalloc(*cap + 1, sizeof(char *));
+}
+
+/* A list of domains, lower-cased; items separated by ',', ';' or white
+ * space. */
 static char **
 parse_list(const char *v)
 {
-	char *copy = xstrdup(v), *p = copy, **list;
-	size_t n = 0, cap = 4;
+	char *copy = xstrdup(v), **list;
+	size_t n, cap;
 
-	list = xcalloc(cap + 1, sizeof(*list));
-	while (p != NULL) {
-		char *comma = strchr(p, ',');
-		char *item;
+	list = list_new(&n, &cap);
+	for (char *p = copy; *p; ) {
+		size_t len = strcspn(p, LIST_SEPS);
 
-		if (comma)
-			*comma = '\0';
-		item = str_trim(p);
-		if (*item) {
-			if (n == cap) {
-				cap *= 2;
-				list = xreallocarray(list, cap + 1, sizeof(*list));
-			}
-			str_lower(item);
-			list[n++] = xstrdup(item);
+		if (len > 0) {
+			char save = p[len];
+
+			p[len] = '\0';
+			list_push(&list, &n, &cap, p);
+			p[len] = save;
 		}
-		p = comma ? comma + 1 : NULL;
+		p += len;
+		p += strspn(p, LIST_SEPS);
 	}
-	list[n] = NULL;
+	free(copy);
+	return list;
+}
+
+int
+config_domain_valid(const char *d)
+{
+	size_t len = strlen(d), dots = 0;
+	const char *label = d;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (const char *p = d;; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '.' || ch == '\0') {
+			if (p == label || *label == '-' || p[-1] == '-' ||
+			    p - label > 63)
+				return 0;
+			if (ch == '\0')
+				break;
+			dots++;
+			label = p + 1;
+			continue;
+		}
+		/* Letters, digits, '-'; UTF-8 for internationalised names. */
+		if (!(isalnum(ch) || ch == '-' || ch >= 0x80))
+			return 0;
+	}
+	return dots > 0;
+}
+
+int
+config_address_valid(const char *a)
+{
+	const char *at = strrchr(a, '@');
+
+	if (at == NULL || at == a || at - a > 64)
+		return 0;
+	for (const char *p = a; p < at; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch <= ' ' || ch == 0x7f || strchr("@<>()[],;:\"\\", ch))
+			return 0;
+	}
+	return config_domain_valid(at + 1);
+}
+
+/* Why an item that is no domain or address was refused: a hint. */
+static const char *
+item_hint(const char *item)
+{
+	if (item[0] == '#')
+		return "; '#' starts a comment only at the start of a line";
+	if (strchr(item, '@') != NULL)
+		return "; write the domain without a name before it, e.g. "
+		    "school.nl";
+	return "";
+}
+
+/*
+ * libinih cuts a value at " ;" (a comment).  In a list that loses items
+ * without a word ("domains = a.nl ; b.nl"), so an item right after it is
+ * an error, not a comment.
+ */
+static int
+lost_to_comment(struct loader *l, const char *section, const char *key,
+    int addresses)
+{
+	const char *p = l->raw;
+	char word[256];
+	size_t n;
+
+	while ((p = strchr(p, ';')) != NULL) {
+		if (p > l->raw && (p[-1] == ' ' || p[-1] == '\t'))
+			break;
+		p++;
+	}
+	if (p == NULL)
+		return 0;
+	p++;
+	p += strspn(p, " \t");
+	n = strcspn(p, ",; \t\r\n");
+	snprintf(word, sizeof(word), "%.*s", (int)(n < 255 ? n : 255), p);
+	if (!(addresses ? config_address_valid(word) || strchr(p, '<') :
+	    config_domain_valid(word)))
+		return 0;
+	fail(l, section, key, "' ;' starts a comment, so '%s' after it would "
+	    "be ignored: separate the items with ',' (or ';' without a space "
+	    "before it)", word);
+	return 1;
+}
+
+static char **
+parse_domains(struct loader *l, const char *key, const char *v)
+{
+	char **list = parse_list(v);
+
+	if (lost_to_comment(l, "organization", key, 0))
+		return list;
+
+	for (char **p = list; *p; p++)
+		if (!config_domain_valid(*p)) {
+			fail(l, "organization", key, "'%s' is not a mail domain "
+			    "(expected e.g. school.nl; separate domains with "
+			    "',')%s", *p, item_hint(*p));
+			break;
+		}
+	return list;
+}
+
+/*
+ * Addresses, each bare or as "Name <addr>" (the name is dropped),
+ * separated by ',' or ';'; bare ones also by white space.  Lower-cased.
+ */
+static char **
+parse_addresses(struct loader *l, const char *section, const char *key,
+    const char *v)
+{
+	char *copy = xstrdup(v), **list;
+	size_t n, cap;
+
+	list = list_new(&n, &cap);
+	if (lost_to_comment(l, section, key, 1))
+		*copy = '\0';
+	for (char *p = copy; *p && !l->failed; ) {
+		char *chunk = p, *lt;
+		int quoted = 0;
+
+		/* One chunk up to a ',' or ';' outside "quotes". */
+		for (; *p && (quoted || (*p != ',' && *p != ';')); p++)
+			if (*p == '"')
+				quoted = !quoted;
+		if (*p)
+			*p++ = '\0';
+		if ((lt = strchr(chunk, '<')) != NULL) {
+			char *gt = strchr(lt, '>'), *addr;
+
+			if (gt == NULL || gt[1 + strspn(gt + 1, " \t")] != '\0') {
+				fail(l, section, key, "'%s' is not an address "
+				    "(expected local@domain or Name <local@domain>)",
+				    str_trim(chunk));
+				break;
+			}
+			*gt = '\0';
+			addr = str_trim(lt + 1);
+			if (!config_address_valid(addr)) {
+				fail(l, section, key, "'%s' is not an address "
+				    "(expected local@domain)", addr);
+				break;
+			}
+			list_push(&list, &n, &cap, addr);
+			continue;
+		}
+		for (char *w = chunk; *w; ) {
+			size_t len;
+
+			w += strspn(w, " \t");
+			if ((len = strcspn(w, " \t")) == 0)
+				break;
+			if (w[len])
+				w[len++] = '\0';
+			if (!config_address_valid(w)) {
+				fail(l, section, key, "'%s' is not an address "
+				    "(expected local@domain or Name <local@domain>, "
+				    "separated by ',')%s", w, w[0] == '#' ?
+				    item_hint(w) : "");
+				break;
+			}
+			list_push(&list, &n, &cap, w);
+			w += len;
+		}
+	}
 	free(copy);
 	return list;
 }
@@ -192,18 +389,27 @@ server_key(struct loader *l, struct server_conf *s, const char *key,
 	return 1;
 }
 
-/* Days as written in schedules; Dutch and English. */
+/*
+ * Days as written in schedules, Dutch and English: the full name or its
+ * two- or three-letter abbreviation, nothing else ("maart" is no day).
+ */
 static int
 parse_wday(const char *w)
 {
-	static const char *const en[] = { "sun", "mon", "tue", "wed", "thu",
-	    "fri", "sat" };
-	static const char *const nl[] = { "zo", "ma", "di", "wo", "do", "vr",
-	    "za" };
+	static const char *const names[7][6] = {
+		{ "sunday", "sun", "su", "zondag", "zon", "zo" },
+		{ "monday", "mon", "mo", "maandag", "maa", "ma" },
+		{ "tuesday", "tue", "tu", "dinsdag", "din", "di" },
+		{ "wednesday", "wed", "we", "woensdag", "woe", "wo" },
+		{ "thursday", "thu", "th", "donderdag", "don", "do" },
+		{ "friday", "fri", "fr", "vrijdag", "vri", "vr" },
+		{ "saturday", "sat", "sa", "zaterdag", "zat", "za" },
+	};
 
 	for (int i = 0; i < 7; i++)
-		if (str_startswith_ci(w, en[i]) || str_startswith_ci(w, nl[i]))
-			return i;
+		for (size_t k = 0; k < ARRAY_LEN(names[i]); k++)
+			if (str_eq_ci(w, names[i][k]))
+				return i;
 	return -1;
 }
 
@@ -242,6 +448,26 @@ parse_schedule(struct loader *l, const char *key, const char *v)
 		fail(l, "digest", key, "expected 'daily HH:MM', 'weekly DAY "
 		    "HH:MM' or 'off', got '%s'", v);
 	free(copy);
+}
+
+/* http(s)://host..., without white space or control characters. */
+static int
+url_is_http(const char *v)
+{
+	const char *host;
+
+	if (str_startswith_ci(v, "https://"))
+		host = v + 8;
+	else if (str_startswith_ci(v, "http://"))
+		host = v + 7;
+	else
+		return 0;
+	if (*host == '\0' || *host == '/')
+		return 0;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return 0;
+	return 1;
 }
 
 static int
@@ -300,10 +526,10 @@ handler(void *user, const char *section, const char *key, const char *v)
 			set_str(&c->org_name, v);
 		else if (strcmp(key, "domains") == 0) {
 			free_list(c->domains);
-			c->domains = parse_list(v);
+			c->domains = parse_domains(l, key, v);
 		} else if (strcmp(key, "coordinators") == 0) {
 			free_list(c->coordinators);
-			c->coordinators = parse_list(v);
+			c->coordinators = parse_addresses(l, section, key, v);
 		} else if (strcmp(key, "timezone") == 0)
 			set_str(&c->timezone, v);
 		else if (strcmp(key, "language") == 0) {
@@ -311,9 +537,16 @@ handler(void *user, const char *section, const char *key, const char *v)
 				fail(l, section, key, "expected nl or en, got '%s'", v);
 			else
 				set_str(&c->language, v);
-		} else if (strcmp(key, "announce") == 0)
-			set_str(&c->announce, v);
-		else if (strcmp(key, "hours_per_network") == 0) {
+		} else if (strcmp(key, "announce") == 0) {
+			if (*v && !config_address_valid(v))
+				fail(l, section, key, "'%s' is not an address "
+				    "(expected local@domain, e.g. intranet@school.nl)",
+				    v);
+			else {
+				set_str(&c->announce, v);
+				str_lower(c->announce);
+			}
+		}		else if (strcmp(key, "hours_per_network") == 0) {
 			if (parse_int(v, 0, 10000, &c->hours_per_network) == -1)
 				fail(l, section, key, "expected a number of hours, "
 				    "got '%s'", v);
@@ -345,9 +578,14 @@ handler(void *user, const char *section, const char *key, const char *v)
 	} else if (strcmp(section, "publish") == 0) {
 		if (strcmp(key, "dir") == 0)
 			set_str(&c->publish_dir, v);
-		else if (strcmp(key, "base_url") == 0)
-			set_str(&c->base_url, v);
-		else
+		else if (strcmp(key, "base_url") == 0) {
+			if (*v && !url_is_http(v))
+				fail(l, section, key, "expected an http:// or "
+				    "https:// address, e.g. https://intranet."
+				    "school.nl/leernetwerken/, got '%s'", v);
+			else
+				set_str(&c->base_url, v);
+		}		else
 			goto unknown;
 	} else if (strcmp(section, "paths") == 0) {
 		if (strcmp(key, "templates") == 0)
@@ -372,8 +610,10 @@ reader(char *line, int size, void *stream)
 	struct loader *l = stream;
 	char *r = fgets(line, size, l->fp);
 
-	if (r != NULL)
+	if (r != NULL) {
 		l->lineno++;
+		snprintf(l->raw, sizeof(l->raw), "%s", r);
+	}
 	return r;
 }
 
@@ -454,6 +694,42 @@ parse_url(struct loader *l, struct server_conf *s, int imap)
 	return 0;
 }
 
+/*
+ * A relative password_file: a bare name is systemd's credential (from
+ * LoadCredential=) when $CREDENTIALS_DIRECTORY is set; otherwise the name
+ * is relative to the directory of the config file, not to wherever the
+ * command happens to be run.  Only an absolute name written as such is
+ * checked now: a credential exists only inside the service.
+ */
+static void
+resolve_password_file(struct loader *l, struct server_conf *s)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	const char *file = l->c->file, *slash = strrchr(file, '/');
+	char *path;
+
+	if (s->password_file[0] == '\0') {
+		fail(l, s->section, "password_file", "empty (give the name of "
+		    "a file whose first line is the password)");
+		return;
+	}
+	if (s->password_file[0] == '/') {
+		if (access(s->password_file, R_OK) == -1)
+			fail(l, s->section, "password_file", "cannot read "
+			    "'%s': %s", s->password_file, strerror(errno));
+		return;
+	}
+	if (creds && *creds && strchr(s->password_file, '/') == NULL)
+		path = xasprintf("%s/%s", creds, s->password_file);
+	else if (slash)
+		path = xasprintf("%.*s/%s", (int)(slash - file), file,
+		    s->password_file);
+	else
+		path = xstrdup(s->password_file);
+	free(s->password_file);
+	s->password_file = path;
+}
+
 static void
 check_server(struct loader *l, struct server_conf *s, int imap)
 {
@@ -473,14 +749,12 @@ check_server(struct loader *l, struct server_conf *s, int imap)
 		    "password_file or password_command)");
 	if (s->tls == TLS_NONE && !host_is_loopback(s->host))
 		fail(l, s->section, "tls", "'none' is allowed only for "
-		    "127.0.0.1/localhost, not for '%s'", s->host);
+		    "localhost, ::1 and 127.x.x.x, not for '%s'", s->host);
 	if (s->ca_file && access(s->ca_file, R_OK) == -1)
 		fail(l, s->section, "ca_file", "cannot read '%s': %s",
 		    s->ca_file, strerror(errno));
-	if (s->password_file && strchr(s->password_file, '/') &&
-	    access(s->password_file, R_OK) == -1)
-		fail(l, s->section, "password_file", "cannot read '%s': %s",
-		    s->password_file, strerror(errno));
+	if (s->password_file)
+		resolve_password_file(l, s);
 }
 
 /* Split "Name <addr>" (or a bare address) of [smtp] from. */
@@ -553,6 +827,7 @@ config_load(const char *file, char *err, size_t errlen)
 {
 	struct loader l = { 0 };
 	struct config *c;
+	struct stat sb;
 	int r;
 
 	c = xcalloc(1, sizeof(*c));
@@ -561,9 +836,13 @@ config_load(const char *file, char *err, size_t errlen)
 	l.c = c;
 	l.err = err;
 	l.errlen = errlen;
-	if ((l.fp = fopen(file, "r")) == NULL) {
+	if ((l.fp = fopen(file, "r")) == NULL ||
+	    fstat(fileno(l.fp), &sb) == -1 || S_ISDIR(sb.st_mode)) {
 		snprintf(err, errlen, "%s: cannot open: %s", file,
-		    strerror(errno));
+		    l.fp ? "is a directory (give the file, e.g. "
+		    "-c /etc/leernet/leernet.conf)" : strerror(errno));
+		if (l.fp)
+			fclose(l.fp);
 		config_free(c);
 		return NULL;
 	}
@@ -650,78 +929,128 @@ config_default_path(void)
 }
 
 static char *
-read_first_line(const char *path, char *err, size_t errlen)
+read_first_line(const struct server_conf *s, int *permanent, char *err,
+    size_t errlen)
 {
-	char line[4096];
+	const char *path = s->password_file;
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char line[4096], *r;
 	FILE *fp = fopen(path, "r");
 
+	*permanent = 1;
 	if (fp == NULL) {
-		snprintf(err, errlen, "cannot read password_file '%s': %s",
-		    path, strerror(errno));
+		snprintf(err, errlen, "[%s] password_file: cannot read '%s': "
+		    "%s%s", s->section, path, strerror(errno), errno != ENOENT ?
+		    "" : creds && *creds ? " (a name without a slash is read "
+		    "from $CREDENTIALS_DIRECTORY)" : " (a relative name is "
+		    "read next to the config file, or from "
+		    "$CREDENTIALS_DIRECTORY under systemd)");
 		return NULL;
 	}
 	if (fgets(line, sizeof(line), fp) == NULL)
 		line[0] = '\0';
 	fclose(fp);
-	return xstrdup(str_trim(line));
+	r = str_trim(line);
+	if (*r == '\0') {
+		snprintf(err, errlen, "[%s] password_file: '%s' is empty (its "
+		    "first line must be the password)", s->section, path);
+		return NULL;
+	}
+	return xstrdup(r);
+}
+
+/* The program a shell command runs, for messages: never its arguments,
+ * which may hold a secret. */
+static void
+command_name(const char *cmd, char *out, size_t outlen)
+{
+	size_t n;
+
+	cmd += strspn(cmd, " \t");
+	n = strcspn(cmd, " \t;|&<>");
+	snprintf(out, outlen, "%.*s", (int)(n < 100 ? n : 100), cmd);
+}
+
+static char *
+run_password_command(const struct server_conf *s, int *permanent, char *err,
+    size_t errlen)
+{
+	struct buf out;
+	char chunk[1024], prog[128];
+	size_t n;
+	int st, code;
+	FILE *fp;
+
+	command_name(s->password_command, prog, sizeof(prog));
+	if ((fp = popen(s->password_command, "r")) == NULL) {
+		snprintf(err, errlen, "[%s] password_command: cannot run '%s': "
+		    "%s", s->section, prog, strerror(errno));
+		*permanent = 0;
+		return NULL;
+	}
+	buf_init(&out, 64 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (buf_add(&out, chunk, n) == -1)
+			break;
+	st = pclose(fp);
+	code = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (code == 127 || code == 126) {
+		/* The shell's "command not found" and "not executable". */
+		snprintf(err, errlen, "[%s] password_command: '%s' %s (exit "
+		    "status %d)", s->section, prog, code == 127 ? "not found" :
+		    "cannot be run", code);
+		*permanent = 1;
+	} else if (code != 0) {
+		/* A token helper may fail for a while (its own server). */
+		snprintf(err, errlen, "[%s] password_command failed (exit "
+		    "status %d)", s->section, code);
+		*permanent = 0;
+	} else {
+		char *all = buf_steal(&out);
+		char *nl = strchr(all, '\n');
+		char *r;
+
+		if (nl)
+			*nl = '\0';
+		r = str_trim(all);
+		if (*r != '\0') {
+			r = xstrdup(r);
+			free(all);
+			return r;
+		}
+		free(all);
+		snprintf(err, errlen, "[%s] password_command: '%s' printed "
+		    "nothing (its output must be the password)", s->section,
+		    prog);
+		*permanent = 1;
+		return NULL;
+	}
+	buf_free(&out);
+	return NULL;
+}
+
+char *
+config_secret_ex(const struct server_conf *s, int *permanent, char *err,
+    size_t errlen)
+{
+	*permanent = 1;
+	if (s->password)
+		return xstrdup(s->password);
+	if (s->password_file)
+		return read_first_line(s, permanent, err, errlen);
+	if (s->password_command)
+		return run_password_command(s, permanent, err, errlen);
+	snprintf(err, errlen, "[%s]: no password, password_file or "
+	    "password_command", s->section);
+	return NULL;
 }
 
 char *
 config_secret(const struct server_conf *s, char *err, size_t errlen)
 {
-	if (s->password)
-		return xstrdup(s->password);
-	if (s->password_file) {
-		const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	int permanent;
 
-		/* systemd's LoadCredential= puts it here under its own name. */
-		if (strchr(s->password_file, '/') == NULL && creds) {
-			char *path = xasprintf("%s/%s", creds, s->password_file);
-			char *r = read_first_line(path, err, errlen);
-
-			free(path);
-			return r;
-		}
-		return read_first_line(s->password_file, err, errlen);
-	}
-	if (s->password_command) {
-		struct buf out;
-		char chunk[1024];
-		size_t n;
-		int st;
-		FILE *fp = popen(s->password_command, "r");
-
-		if (fp == NULL) {
-			snprintf(err, errlen, "[%s] password_command: cannot run: "
-			    "%s", s->section, strerror(errno));
-			return NULL;
-		}
-		buf_init(&out, 64 * 1024);
-		while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-			if (buf_add(&out, chunk, n) == -1)
-				break;
-		st = pclose(fp);
-		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			snprintf(err, errlen, "[%s] password_command failed (exit "
-			    "status %d)", s->section,
-			    st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-			buf_free(&out);
-			return NULL;
-		} else {
-			char *all = buf_steal(&out);
-			char *nl = strchr(all, '\n');
-			char *r;
-
-			if (nl)
-				*nl = '\0';
-			r = xstrdup(str_trim(all));
-			free(all);
-			return r;
-		}
-	}
-	snprintf(err, errlen, "[%s]: no password, password_file or "
-	    "password_command", s->section);
-	return NULL;
+	return config_secret_ex(s, &permanent, err, errlen);
 }
 
 static int
@@ -750,6 +1079,15 @@ config_is_coordinator(const struct config *c, const char *addr)
 int
 host_is_loopback(const char *host)
 {
-	return str_eq_ci(host, "localhost") || strcmp(host, "::1") == 0 ||
-	    strncmp(host, "127.", 4) == 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (str_eq_ci(host, "localhost"))
+		return 1;
+	/* inet_pton takes only dotted quads: "127.evil.com" is a name. */
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
 }

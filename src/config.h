@@ -88,17 +88,29 @@ const char	*config_default_path(void);
 
 /*
  * The secret of a server: password, or the first line of password_file
- * (relative names are also looked up in $CREDENTIALS_DIRECTORY), or the
+ * (resolved by config_load: a bare name in $CREDENTIALS_DIRECTORY when
+ * that is set, else relative to the config file's directory), or the
  * trimmed stdout of password_command (run afresh on every call).
  * Returns a string the caller frees, or NULL with a reason in err.
  */
 char		*config_secret(const struct server_conf *, char *err, size_t errlen);
+/* The same; *permanent says whether the failure is the configuration's
+ * (an unreadable or empty file, a command not found or printing nothing)
+ * rather than a passing one (a token helper that failed). */
+char		*config_secret_ex(const struct server_conf *, int *permanent,
+		    char *err, size_t errlen);
 
 /* Is addr (lower-case) in one of the allowed domains / a coordinator? */
 int		 config_domain_allowed(const struct config *, const char *addr);
 int		 config_is_coordinator(const struct config *, const char *addr);
 
-/* Is host a loopback name or address (127.0.0.0/8, ::1, localhost)? */
+/* Is host a loopback name or address (localhost, ::1, or a dotted IPv4
+ * address in 127.0.0.0/8)? */
 int		 host_is_loopback(const char *host);
+
+/* A mail domain (labels with a dot between, no '@' or spaces) / an
+ * address local@domain? */
+int		 config_domain_valid(const char *);
+int		 config_address_valid(const char *);
 
 #endif

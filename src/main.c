@@ -3,11 +3,17 @@
  * subcommands that need the mail servers (init, once, run, check-config),
  * and dispatch to the admin commands in cli.c.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +38,7 @@
 
 static const char usage_text[] =
 "usage: leernet [-c FILE] [-v] COMMAND [ARGS]\n"
+"       leernet --help | --version\n"
 "\n"
 "  init                 create or migrate the database (idempotent)\n"
 "  run                  the daemon: inbound, outbox, digests, publishing\n"
@@ -78,7 +85,14 @@ app_open(struct app *app, const char *file, int need_schema)
 		    app->cfg->file);
 		return EXIT_CONFIG;
 	}
-	if (need_schema && (v = store_version(app->st)) < STORE_SCHEMA_VERSION) {
+	/* A newer leernet migrated it: this one would misread its tables. */
+	if ((v = store_version(app->st)) > STORE_SCHEMA_VERSION) {
+		fprintf(stderr, "leernet: %s: schema version %d is newer than "
+		    "this leernet (%d): install the newer leernet again\n",
+		    app->cfg->db_path, v, STORE_SCHEMA_VERSION);
+		return EXIT_CONFIG;
+	}
+	if (need_schema && v < STORE_SCHEMA_VERSION) {
 		fprintf(stderr, "leernet: database %s is %s; run 'leernet -c %s "
 		    "init' first\n", app->cfg->db_path, v <= 0 ?
 		    "not initialised" : "of an older version", app->cfg->file);
@@ -132,6 +146,61 @@ take_lock(struct app *app)
 	return r == 0 ? 0 : EXIT_SOFTWARE;
 }
 
+/*
+ * Can the mail texts be read?  Without them every message would fail in
+ * turn and stay in the inbox; better one clear line and exit 78.
+ * At least one DIR/nl/NAME.txt must open (nl is every text's fallback).
+ */
+static int
+templates_readable(const char *dir, char *err, size_t errlen)
+{
+	char *nl = xasprintf("%s/nl", dir);
+	struct dirent *de;
+	DIR *d;
+	int ok = 0, e = ENOENT;
+
+	if ((d = opendir(nl)) == NULL) {
+		snprintf(err, errlen, "%s: %s", nl, strerror(errno));
+		free(nl);
+		return 0;
+	}
+	while (!ok && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		char *path;
+		FILE *fp;
+
+		if (n < 5 || strcmp(de->d_name + n - 4, ".txt") != 0)
+			continue;
+		path = xasprintf("%s/%s", nl, de->d_name);
+		if ((fp = fopen(path, "r")) != NULL) {
+			ok = 1;
+			fclose(fp);
+		} else
+			e = errno;
+		free(path);
+	}
+	closedir(d);
+	if (!ok)
+		snprintf(err, errlen, "%s: no readable NAME.txt: %s", nl,
+		    strerror(e));
+	free(nl);
+	return ok;
+}
+
+/* For once, run and digest: say so once instead of failing per message. */
+static int
+need_templates(struct app *app)
+{
+	char err[1024];
+
+	if (templates_readable(app->cfg->template_dir, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "leernet: templates: %s (set [paths] templates in %s "
+	    "or $LEERNET_TEMPLATES, or install them with 'make install')\n",
+	    err, app->cfg->file);
+	return EXIT_CONFIG;
+}
+
 static int
 cmd_once(struct app *app)
 {
@@ -142,7 +211,7 @@ cmd_once(struct app *app)
 	size_t handled = 0;
 	int temporary, rc = 0;
 
-	if ((rc = take_lock(app)) != 0)
+	if ((rc = need_templates(app)) != 0 || (rc = take_lock(app)) != 0)
 		return rc;
 	src = source_open(app->cfg, &temporary, err, sizeof(err));
 	if (src == NULL) {
@@ -180,43 +249,201 @@ cmd_once(struct app *app)
 	return rc;
 }
 
+/*
+ * The outcome of check-config so far: a configuration error (78) stays,
+ * whatever is found later; otherwise the first failure counts.
+ */
+static void
+outcome(int *rc, int r)
+{
+	if (r != 0 && (*rc == 0 || r == EXIT_CONFIG))
+		*rc = r;
+}
+
+/*
+ * Is a failed probe our configuration's fault?  smtp_result has no such
+ * flag, so this reads the sentences smtp.c writes for login, certificate
+ * and STARTTLS failures (smtp.c classify()); anything else is a server
+ * that is away for now.
+ */
+static int
+smtp_config_fault(const char *text)
+{
+	static const char *const faults[] = {
+		"login refused", "access token refused", "TLS certificate",
+		"offers no STARTTLS", "password_file", "password_command",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(faults); i++)
+		if (strstr(text, faults[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* One reply line from fd into line (NUL-terminated, CRLF cut); -1 on
+ * error, timeout or end. */
+static int
+smtp_line(int fd, char *line, size_t len)
+{
+	size_t n = 0;
+	char ch;
+
+	for (;;) {
+		ssize_t r = recv(fd, &ch, 1, 0);
+
+		if (r <= 0)
+			return -1;
+		if (ch == '\n')
+			break;
+		if (ch != '\r' && n + 1 < len)
+			line[n++] = ch;
+	}
+	line[n] = '\0';
+	return n >= 3 ? 0 : -1;
+}
+
+/*
+ * Without TLS, does the SMTP server offer AUTH after EHLO?  libcurl skips
+ * the login when it does not, and the probe then passes with a user and
+ * password that are never used.  1 yes, 0 no, -1 cannot tell.
+ */
+static int
+smtp_offers_auth(const char *host, unsigned port, const char *helo)
+{
+	struct addrinfo hints = { 0 }, *res, *ai;
+	struct timeval tv = { 10, 0 };
+	char service[16], line[1024];
+	int fd = -1, offers = 0, rc = -1;
+
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%u", port);
+	if (getaddrinfo(host, service, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype |
+		    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return -1;
+	do {			/* the greeting, maybe several lines */
+		if (smtp_line(fd, line, sizeof(line)) == -1)
+			goto out;
+	} while (line[3] == '-');
+	if (line[0] != '2')
+		goto out;
+	snprintf(line, sizeof(line), "EHLO %s\r\n", helo);
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) == -1)
+		goto out;
+	do {
+		if (smtp_line(fd, line, sizeof(line)) == -1)
+			goto out;
+		if (line[0] != '2')
+			goto out;
+		if (strncasecmp(line + 4, "AUTH", 4) == 0 &&
+		    (line[8] == ' ' || line[8] == '=' || line[8] == '\0'))
+			offers = 1;
+	} while (line[3] == '-');
+	rc = offers;
+	(void)send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL);
+out:
+	close(fd);
+	return rc;
+}
+
+/* A server's secret, fetched once before connecting: 0, or the exit status
+ * for what is wrong (the line is printed). */
+static int
+check_secret(const struct server_conf *sc, const char *what)
+{
+	char err[1024], *secret;
+	int permanent;
+
+	if (sc->host == NULL || sc->user == NULL || *sc->user == '\0')
+		return 0;
+	if ((secret = config_secret_ex(sc, &permanent, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", what, err);
+		return permanent ? EXIT_CONFIG : EXIT_TEMPFAIL;
+	}
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+	return 0;
+}
+
+/*
+ * check-config: the file (already loaded), the database, the templates,
+ * then both servers.  OK lines go to stdout, every problem to stderr; the
+ * exit status is 78 for anything in our configuration (a refused login or
+ * certificate too), 69/75 for a server that is away.
+ */
 static int
 cmd_check_config(struct app *app)
 {
 	struct source *src;
 	struct smtp *smtp;
 	struct smtp_result res;
+	const struct server_conf *sc = &app->cfg->smtp;
 	char err[1024];
-	int temporary, rc = 0;
+	int temporary, rc = 0, r;
 
-	printf("%s: configuration OK\n", app->cfg->file);
+	printf("%s: syntax and values OK; checking the database, templates "
+	    "and servers\n", app->cfg->file);
 	printf("database %s: schema version %d\n", app->cfg->db_path,
 	    store_version(app->st));
-	if (access(app->cfg->template_dir, R_OK) != 0) {
-		printf("templates %s: cannot read ([paths] templates)\n",
-		    app->cfg->template_dir);
-		rc = EXIT_CONFIG;
-	}
-	src = source_open(app->cfg, &temporary, err, sizeof(err));
-	if (src == NULL) {
-		printf("mailbox: %s\n", err);
-		rc = temporary ? EXIT_UNAVAIL : EXIT_CONFIG;
+	if (!templates_readable(app->cfg->template_dir, err, sizeof(err))) {
+		fprintf(stderr, "templates: %s ([paths] templates)\n", err);
+		outcome(&rc, EXIT_CONFIG);
+	} else
+		printf("templates %s: OK\n", app->cfg->template_dir);
+	if ((r = check_secret(&app->cfg->mailbox, "mailbox")) != 0)
+		outcome(&rc, r);
+	else if ((src = source_open(app->cfg, &temporary, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "mailbox: %s\n", err);
+		outcome(&rc, temporary ? EXIT_UNAVAIL : EXIT_CONFIG);
 	} else {
 		printf("mailbox %s: OK\n", source_name(src));
 		source_close(src);
 	}
+	if ((r = check_secret(sc, "smtp")) != 0) {
+		outcome(&rc, r);
+		goto done;
+	}
 	if ((smtp = smtp_new(app->cfg, err, sizeof(err))) == NULL) {
-		printf("smtp: %s\n", err);
-		return EXIT_CONFIG;
+		fprintf(stderr, "smtp: %s\n", err);
+		outcome(&rc, EXIT_CONFIG);
+		goto done;
 	}
 	smtp_probe(smtp, &res);
-	if (res.status == SMTP_SENT)
-		printf("smtp %s: OK\n", app->cfg->smtp.url);
-	else {
-		printf("smtp %s: %s\n", app->cfg->smtp.url, res.text);
-		rc = rc ? rc : EXIT_UNAVAIL;
-	}
 	smtp_free(smtp);
+	if (res.status != SMTP_SENT) {
+		fprintf(stderr, "smtp %s: %s\n", sc->url, res.text);
+		outcome(&rc, smtp_config_fault(res.text) ? EXIT_CONFIG :
+		    EXIT_UNAVAIL);
+	} else if (sc->user && *sc->user && sc->tls == TLS_NONE &&
+	    strcmp(sc->scheme, "smtp") == 0 &&
+	    smtp_offers_auth(sc->host, sc->port, app->domain) == 0) {
+		fprintf(stderr, "smtp %s: the server offers no login (AUTH) "
+		    "without TLS, so [smtp] user and password would never be "
+		    "used: use STARTTLS (tls = required) or remove user/"
+		    "password\n", sc->url);
+		outcome(&rc, EXIT_CONFIG);
+	} else
+		printf("smtp %s: OK\n", sc->url);
+done:
+	if (rc == 0)
+		printf("configuration OK\n");
+	else
+		fprintf(stderr, "%s: configuration NOT OK (see above)\n",
+		    app->cfg->file);
 	return rc;
 }
 
@@ -252,7 +479,7 @@ cmd_digest(struct app *app, int argc, char **argv)
 			    ds.items, ds.items == 1 ? "" : "s");
 		return 0;
 	}
-	if ((rc = take_lock(app)) != 0)
+	if ((rc = need_templates(app)) != 0 || (rc = take_lock(app)) != 0)
 		return rc;
 	if (digest_run(app, time(NULL), DIGEST_SEND, 0, NULL, &ds) == -1)
 		return EXIT_SOFTWARE;
@@ -284,7 +511,14 @@ main(int argc, char *argv[])
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(LOG_LVL_INFO);
-	while ((ch = getopt(argc, argv, "+c:vhV")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "+c:vhV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -310,12 +544,8 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	cmd = argv[0];
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_text, stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "--version") == 0) {
-		printf("leernet %s\n", LEERNET_VERSION);
 		return 0;
 	}
 	if (verbose)
@@ -331,6 +561,15 @@ main(int argc, char *argv[])
 	    strcmp(cmd, "meeting") && strcmp(cmd, "report")) {
 		fputs(usage_text, stdout);
 		return 0;
+	}
+	/* The commands of the mail servers take no arguments: an unknown
+	 * one (once --dry-run) must not be run as if it were understood. */
+	if (argc > 1 && (strcmp(cmd, "init") == 0 || strcmp(cmd, "run") == 0 ||
+	    strcmp(cmd, "once") == 0 || strcmp(cmd, "check-config") == 0)) {
+		fprintf(stderr, "leernet: %s: unexpected argument '%s' (%s "
+		    "takes none)\n", cmd, argv[1], cmd);
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
 	}
 	if (strcmp(cmd, "init") == 0 || strcmp(cmd, "check-config") == 0)
 		schema = 0;
@@ -354,7 +593,8 @@ main(int argc, char *argv[])
 	else if (strcmp(cmd, "once") == 0)
 		rc = cmd_once(&app);
 	else if (strcmp(cmd, "run") == 0)
-		rc = (rc = take_lock(&app)) != 0 ? rc : daemon_run(&app);
+		rc = (rc = need_templates(&app)) != 0 ||
+		    (rc = take_lock(&app)) != 0 ? rc : daemon_run(&app);
 	else if (strcmp(cmd, "check-config") == 0)
 		rc = cmd_check_config(&app);
 	else if (strcmp(cmd, "network") == 0)

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "config.h"
 #include "staff.h"
 #include "store.h"
 #include "util.h"
@@ -529,6 +531,26 @@ row(struct parse *ps, struct record *r, size_t line)
 	return ps->cb->row(&e, ps->cb->arg) == -1 ? -1 : 1;
 }
 
+/* The delimiter of a first line "sep=X" (or "\"sep=X\""), or '\0'. */
+static char
+excel_sep(const char *data, size_t len)
+{
+	size_t q = len > 0 && data[0] == '"';
+	const char *p = data + q;
+
+	if (len < q + 5 || strncasecmp(p, "sep=", 4) != 0)
+		return '\0';
+	p += 4;
+	if (*p == '\r' || *p == '\n')
+		return '\0';
+	if (q && (len < 7 || p[1] != '"'))
+		return '\0';
+	if ((size_t)(p + 1 + q - data) < len &&
+	    eol_len(p + 1 + q, data + len) == 0)
+		return '\0';
+	return *p;
+}
+
 int
 staff_parse(const char *data, size_t len, const struct staff_cb *cb,
     size_t *good, size_t *bad)
@@ -539,6 +561,7 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 	char err[256];
 	size_t line = 1;
 	int rc, got_header = 0, result = 0;
+	char sep;
 
 	*good = *bad = 0;
 	ps.cb = cb;
@@ -559,7 +582,12 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 	rd.p = data;
 	rd.end = data + len;
 	rd.line = 1;
-	rd.delim = ps.delim = staff_delimiter(data, len);
+	if ((sep = excel_sep(data, len)) != '\0') {
+		/* Excel's "sep=;" names the delimiter; the header follows. */
+		skip_line(&rd);
+		rd.delim = ps.delim = sep;
+	} else
+		rd.delim = ps.delim = staff_delimiter(data, len);
 	while ((rc = read_record(&rd, r, &line, err, sizeof(err))) != REC_END) {
 		if (rc == REC_OK && all_empty(r))
 			continue;
@@ -602,6 +630,40 @@ out:
 	return result;
 }
 
+char *
+staff_to_utf8(const char *data, size_t len, size_t *outlen, int *converted)
+{
+	iconv_t cd;
+	char *out, *in = (char *)(uintptr_t)data, *o;
+	size_t inleft = len, cap = len * 3 + 1, oleft = cap;
+
+	*converted = 0;
+	/* UTF-16 is refused by staff_parse with a message of its own. */
+	if (utf8_valid(data, len) || (len >= 2 &&
+	    (((unsigned char)data[0] == 0xff && (unsigned char)data[1] == 0xfe) ||
+	    ((unsigned char)data[0] == 0xfe && (unsigned char)data[1] == 0xff)))) {
+		out = xmalloc(len + 1);
+		memcpy(out, data, len);
+		out[len] = '\0';
+		*outlen = len;
+		return out;
+	}
+	if ((cd = iconv_open("UTF-8", "WINDOWS-1252")) == (iconv_t)-1)
+		return NULL;
+	/* One byte of Windows-1252 is at most three of UTF-8. */
+	out = o = xmalloc(cap);
+	if (iconv(cd, &in, &inleft, &o, &oleft) == (size_t)-1) {
+		iconv_close(cd);
+		free(out);
+		return NULL;
+	}
+	iconv_close(cd);
+	*outlen = cap - oleft;
+	out[*outlen] = '\0';
+	*converted = 1;
+	return out;
+}
+
 /* ---- leernet staff import ---- */
 
 struct import {
@@ -625,6 +687,10 @@ import_row(const struct staff_entry *e, void *arg)
 	struct import *im = arg;
 	int rc;
 
+	if (!config_domain_allowed(im->app->cfg, e->email))
+		fprintf(stderr, "%s:%zu: warning: %s is outside the allowed "
+		    "domains ([organization] domains); imported, but leernet "
+		    "answers no mail from it\n", im->path, e->line, e->email);
 	rc = store_staff_upsert(im->app->st, e->email, e->name, e->school,
 	    e->function, im->now);
 	if (rc == -1) {
@@ -716,9 +782,9 @@ staff_command(struct app *app, int argc, char **argv)
 	    "no longer names is no longer staff";
 	struct staff_cb cb = { import_row, import_bad, import_note, NULL };
 	struct import im = { 0 };
-	size_t len, good, bad;
-	char *data;
-	int rc, status = 0, replace, left = 0;
+	size_t len, rawlen, good, bad;
+	char *data, *raw;
+	int rc, status = 0, replace, left = 0, converted;
 
 	if (argc >= 1 && cli_wants_help(argc, argv)) {
 		printf("usage: %s\n", use);
@@ -730,8 +796,18 @@ staff_command(struct app *app, int argc, char **argv)
 		fprintf(stderr, "usage: %s\n", use);
 		return EXIT_USAGE;
 	}
-	if ((data = read_file(argv[1 + replace], &len, &status)) == NULL)
+	if ((raw = read_file(argv[1 + replace], &rawlen, &status)) == NULL)
 		return status;
+	data = staff_to_utf8(raw, rawlen, &len, &converted);
+	free(raw);
+	if (data == NULL) {
+		fprintf(stderr, "%s: neither UTF-8 nor Windows-1252 text; in "
+		    "Excel save it as \"CSV UTF-8\"\n", argv[1 + replace]);
+		return EXIT_DATAERR;
+	}
+	if (converted)
+		fprintf(stderr, "%s: not UTF-8; read as Windows-1252 (Excel's "
+		    "usual CSV) and converted\n", argv[1 + replace]);
 	im.app = app;
 	im.path = argv[1 + replace];
 	im.now = time(NULL);

@@ -4,8 +4,9 @@
  * The file is what an HR system or Excel exports: a header row naming the
  * columns email, name, school and optionally function (Dutch names too:
  * e-mail, naam, functie), then one person per row.  UTF-8 with or
- * without a BOM; fields separated by ',' or by ';' (Excel in a Dutch
- * locale), detected from the header line; quoting as RFC 4180.  Bad rows
+ * without a BOM (staff_command converts Windows-1252); fields separated by
+ * ',' or by ';' (Excel in a Dutch locale), detected from the header line
+ * or named by Excel's first line "sep=;"; quoting as RFC 4180.  Bad rows
  * are reported and skipped; the good ones are kept.
  *
  * The parser is pure (bytes in, rows out through callbacks) so it can be
@@ -51,6 +52,15 @@ int	staff_parse(const char *data, size_t len, const struct staff_cb *,
 /* The delimiter of a header line: ';' when it has more semicolons than
  * commas outside quotes (and tabs likewise), else ','. */
 char	staff_delimiter(const char *line, size_t len);
+
+/*
+ * The file as UTF-8: a copy when it is UTF-8 already (or UTF-16, which
+ * staff_parse refuses), else converted from Windows-1252, Excel's default
+ * for "CSV" in a Dutch locale, with *converted set.  NULL when it is
+ * neither.  Caller frees; *outlen excludes the terminating NUL.
+ */
+char	*staff_to_utf8(const char *data, size_t len, size_t *outlen,
+	    int *converted);
 
 /* A plausible mail address (local@domain.tld, ASCII, no spaces)? */
 int	staff_email_valid(const char *);

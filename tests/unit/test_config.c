@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -162,7 +163,7 @@ static const struct bad bads[] = {
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = outlook.office365.com", "[mailbox] url: expected imap://" },
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = imap://host:99999/INBOX", "[mailbox] url: bad port" },
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = maildir:relative", "maildir: needs an absolute path" },
-	{ "url = smtp://smtp.office365.com:587", "url = smtp://mail.example.nl:587\ntls = none", "[smtp] tls: 'none' is allowed only for 127.0.0.1/localhost" },
+	{ "url = smtp://smtp.office365.com:587", "url = smtp://mail.example.nl:587\ntls = none", "[smtp] tls: 'none' is allowed only for localhost, ::1 and 127.x.x.x, not for 'mail.example.nl'" },
 	{ "password = geheim", "password = geheim\npassword_file = /etc/passwd", "set only one of password" },
 	{ "password = geheim", "", "[mailbox] password: missing" },
 	{ "from = \"LIDO leernetwerken\" <LIDO@Example.nl>", "", "[smtp] from: missing" },
@@ -323,11 +324,404 @@ test_loopback(void **state)
 	(void)state;
 	assert_true(host_is_loopback("127.0.0.1"));
 	assert_true(host_is_loopback("127.1.2.3"));
+	assert_true(host_is_loopback("127.255.255.255"));
 	assert_true(host_is_loopback("LOCALHOST"));
 	assert_true(host_is_loopback("::1"));
+	assert_true(host_is_loopback("0:0:0:0:0:0:0:1"));
 	assert_false(host_is_loopback("128.0.0.1"));
 	assert_false(host_is_loopback("localhost.evil.test"));
-	assert_false(host_is_loopback("1270.0.0.1") && 0);
+	assert_false(host_is_loopback("1270.0.0.1"));
+	/* A name that starts like an address is a name, anywhere. */
+	assert_false(host_is_loopback("127.evil.com"));
+	assert_false(host_is_loopback("127.0.0.1.evil.com"));
+	assert_false(host_is_loopback("127."));
+	assert_false(host_is_loopback("::2"));
+	assert_false(host_is_loopback(""));
+}
+
+static void
+test_not_a_file(void **state)
+{
+	char err[512];
+
+	(void)state;
+	assert_null(config_load("/tmp", err, sizeof(err)));
+	assert_non_null(strstr(err, "/tmp: cannot open: is a directory"));
+}
+
+/*
+ * The good config with the line "key = ..." after header replaced by
+ * "key = value" (added after header when there is none).
+ */
+static struct config *
+load_replacing(const char *header, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const char *h = strstr(good, header), *at, *end;
+	char find[64];
+	struct config *c;
+	struct buf b;
+	int line;
+
+	assert_non_null(h);
+	snprintf(find, sizeof(find), "\n%s = ", key);
+	at = strstr(h, find);
+	if (at == NULL || (strstr(h + 1, "\n[") && at > strstr(h + 1, "\n[")))
+		return load_with(header, key, value, &line, err, errlen);
+	at++;
+	end = strchr(at, '\n');
+	buf_init(&b, 0);
+	buf_add(&b, good, (size_t)(at - good));
+	buf_addf(&b, "%s = %s", key, value);
+	buf_adds(&b, end);
+	c = config_load(write_conf(buf_str(&b)), err, errlen);
+	buf_free(&b);
+	unlink(path);
+	return c;
+}
+
+/* A list key: what it is set to, and the items it yields or the error. */
+struct list_case {
+	const char	*value;
+	const char	*want;	/* items joined by '|', or an error part */
+	int		 ok;
+};
+
+static const struct list_case domain_cases[] = {
+	{ "jl.nu, school.test", "jl.nu|school.test", 1 },
+	{ "jl.nu;School.test", "jl.nu|school.test", 1 },
+	{ "jl.nu school.test\tx.nl", "jl.nu|school.test|x.nl", 1 },
+	{ "jl.nu,,;school.test,", "jl.nu|school.test", 1 },
+	{ "jl.nu ; the staff domains", "jl.nu", 1 },
+	/* " ;" starts a comment: the domain after it would be lost. */
+	{ "jl.nu ; school.test", "[organization] domains: ' ;' starts a "
+	    "comment, so 'school.test' after it would be ignored", 0 },
+	{ "xn--bcher-kva.nl", "xn--bcher-kva.nl", 1 },
+	{ "jl.nu # our domains", "[organization] domains: '#' is not a mail "
+	    "domain (expected e.g. school.nl; separate domains with ','); '#' "
+	    "starts a comment only at the start of a line", 0 },
+	{ "localhost", "'localhost' is not a mail domain", 0 },
+	{ "@jl.nu", "'@jl.nu' is not a mail domain", 0 },
+	{ "femme@jl.nu", "'femme@jl.nu' is not a mail domain", 0 },
+	{ "jl..nu", "'jl..nu' is not a mail domain", 0 },
+	{ "-jl.nu", "'-jl.nu' is not a mail domain", 0 },
+	{ "jl.nu.", "'jl.nu.' is not a mail domain", 0 },
+	{ "jl_nu.nl", "'jl_nu.nl' is not a mail domain", 0 },
+};
+
+static const struct list_case coordinator_cases[] = {
+	{ "femme@jl.nu, Donna@jl.nu", "femme@jl.nu|donna@jl.nu", 1 },
+	{ "femme@jl.nu;donna@jl.nu dirk@jl.nu", "femme@jl.nu|donna@jl.nu|"
+	    "dirk@jl.nu", 1 },
+	{ "Femme de Vries <Femme@jl.nu>, donna@jl.nu", "femme@jl.nu|"
+	    "donna@jl.nu", 1 },
+	{ "\"Vries, Femme de\" <femme@jl.nu>;Donna <donna@jl.nu>",
+	    "femme@jl.nu|donna@jl.nu", 1 },
+	{ "", "", 1 },
+	{ "femme@jl.nu ; coordinators", "femme@jl.nu", 1 },
+	{ "femme@jl.nu ; donna@jl.nu", "'donna@jl.nu' after it would be "
+	    "ignored", 0 },
+	{ "femme", "[organization] coordinators: 'femme' is not an address", 0 },
+	{ "femme@jl.nu # coordinators", "'#' is not an address", 0 },
+	{ "Femme de Vries", "'Femme' is not an address", 0 },
+	{ "Femme <femme@jl.nu", "'Femme <femme@jl.nu' is not an address", 0 },
+	{ "Femme <femme@jl.nu> extra", "is not an address", 0 },
+	{ "Femme <femme>", "'femme' is not an address", 0 },
+	{ "femme@@jl.nu", "'femme@@jl.nu' is not an address", 0 },
+	{ "femme@jl", "'femme@jl' is not an address", 0 },
+};
+
+static void
+list_cases(const char *key, const struct list_case *cases, size_t n,
+    int coordinators)
+{
+	for (size_t i = 0; i < n; i++) {
+		char err[512] = "";
+		struct config *c;
+		struct buf got;
+
+		c = load_replacing("[organization]\n", key, cases[i].value,
+		    err, sizeof(err));
+		if (!cases[i].ok) {
+			if (c != NULL || strstr(err, cases[i].want) == NULL)
+				fail_msg("%s '%s': want '%s', got '%s'", key,
+				    cases[i].value, cases[i].want,
+				    c ? "(loaded)" : err);
+			config_free(c);
+			continue;
+		}
+		if (c == NULL)
+			fail_msg("%s '%s': %s", key, cases[i].value, err);
+		buf_init(&got, 0);
+		for (char **p = coordinators ? c->coordinators : c->domains;
+		    *p; p++)
+			buf_addf(&got, "%s%s", got.len ? "|" : "", *p);
+		if (strcmp(buf_str(&got), cases[i].want) != 0)
+			fail_msg("%s '%s': want '%s', got '%s'", key,
+			    cases[i].value, cases[i].want, buf_str(&got));
+		buf_free(&got);
+		config_free(c);
+	}
+}
+
+static void
+test_domains(void **state)
+{
+	(void)state;
+	list_cases("domains", domain_cases, ARRAY_LEN(domain_cases), 0);
+}
+
+static void
+test_coordinators(void **state)
+{
+	(void)state;
+	list_cases("coordinators", coordinator_cases,
+	    ARRAY_LEN(coordinator_cases), 1);
+}
+
+/* A key whose value is good or refused with an error containing want. */
+struct value_case {
+	const char	*header;
+	const char	*key;
+	const char	*value;
+	const char	*want;		/* NULL: loads */
+};
+
+static const struct value_case value_cases[] = {
+	{ "[organization]\n", "announce", "Intranet@jl.nu", NULL },
+	{ "[organization]\n", "announce", "intranet", "[organization] "
+	    "announce: 'intranet' is not an address" },
+	{ "[organization]\n", "announce", "Intranet <intranet@jl.nu>",
+	    "is not an address" },
+	{ "[publish]\n", "base_url", "http://intranet.jl.nu/", NULL },
+	{ "[publish]\n", "base_url", "HTTPS://intranet.jl.nu/x/", NULL },
+	{ "[publish]\n", "base_url", "intranet.jl.nu/leernetwerken",
+	    "[publish] base_url: expected an http:// or https:// address" },
+	{ "[publish]\n", "base_url", "ftp://intranet.jl.nu/",
+	    "expected an http:// or https://" },
+	{ "[publish]\n", "base_url", "https://", "expected an http://" },
+	{ "[publish]\n", "base_url", "https://a b/", "expected an http://" },
+	{ "[smtp]\n", "url", "smtp://127.evil.com:25\ntls = none",
+	    "[smtp] tls: 'none' is allowed only for localhost, ::1 and "
+	    "127.x.x.x, not for '127.evil.com'" },
+	{ "[smtp]\n", "url", "smtp://127.0.0.2:25\ntls = none", NULL },
+	{ "[smtp]\n", "url", "smtp://[::1]:25\ntls = none", NULL },
+};
+
+static void
+test_values(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(value_cases); i++) {
+		const struct value_case *vc = &value_cases[i];
+		char err[512] = "";
+		struct config *c;
+
+		c = load_replacing(vc->header, vc->key, vc->value, err,
+		    sizeof(err));
+		if (vc->want == NULL && c == NULL)
+			fail_msg("%s '%s': %s", vc->key, vc->value, err);
+		if (vc->want != NULL && (c != NULL ||
+		    strstr(err, vc->want) == NULL))
+			fail_msg("%s '%s': want '%s', got '%s'", vc->key,
+			    vc->value, vc->want, c ? "(loaded)" : err);
+		config_free(c);
+	}
+}
+
+/* Day names: full, or two or three letters; Dutch or English. */
+static const struct int_case days[] = {
+	{ "weekly mon 07:00", 1 }, { "weekly Monday 07:00", 1 },
+	{ "weekly ma 07:00", 1 }, { "weekly maandag 07:00", 1 },
+	{ "weekly maa 07:00", 1 }, { "weekly tue 07:00", 2 },
+	{ "weekly di 07:00", 2 }, { "weekly woensdag 07:00", 3 },
+	{ "weekly wo 07:00", 3 }, { "weekly thu 07:00", 4 },
+	{ "weekly do 07:00", 4 }, { "weekly vr 07:00", 5 },
+	{ "weekly fri 07:00", 5 }, { "weekly za 07:00", 6 },
+	{ "weekly zondag 07:00", 0 }, { "weekly sun 07:00", 0 },
+	{ "weekly maart 07:00", -1 }, { "weekly mond 07:00", -1 },
+	{ "weekly m 07:00", -1 }, { "weekly donderdagmiddag 07:00", -1 },
+	{ "weekly sunny 07:00", -1 }, { "weekly 1 07:00", -1 },
+};
+
+static int
+get_wday(const struct config *c)
+{
+	return c->digest_wday;
+}
+
+static void
+test_schedule_days(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(days); i++) {
+		char err[512] = "", want[200];
+		struct config *c;
+
+		c = load_replacing("[digest]\n", "schedule", days[i].value, err,
+		    sizeof(err));
+		if (days[i].want >= 0) {
+			if (c == NULL)
+				fail_msg("'%s': %s", days[i].value, err);
+			if (get_wday(c) != days[i].want)
+				fail_msg("'%s': day %d, want %d", days[i].value,
+				    get_wday(c), days[i].want);
+			config_free(c);
+			continue;
+		}
+		if (c != NULL)
+			fail_msg("'%s': loaded", days[i].value);
+		snprintf(want, sizeof(want), "[digest] schedule: expected "
+		    "'daily HH:MM', 'weekly DAY HH:MM' or 'off', got '%s'",
+		    days[i].value);
+		if (strstr(err, want) == NULL)
+			fail_msg("'%s': got '%s'", days[i].value, err);
+	}
+}
+
+/* A config whose [mailbox] secret is the given line instead of
+ * "password = geheim"; *c loaded, or NULL with err. */
+static struct config *
+with_secret(const char *line, const char *file, char *err, size_t errlen)
+{
+	const char *at = strstr(good, "password = geheim\n");
+	struct config *c;
+	struct buf b;
+	FILE *fp;
+
+	buf_init(&b, 0);
+	buf_add(&b, good, (size_t)(at - good));
+	buf_adds(&b, line);
+	buf_adds(&b, at + strlen("password = geheim"));
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs(buf_str(&b), fp);
+	fclose(fp);
+	buf_free(&b);
+	c = config_load(file, err, errlen);
+	return c;
+}
+
+static void
+write_file(const char *name, const char *text)
+{
+	FILE *fp = fopen(name, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void
+test_password_file(void **state)
+{
+	char dir[] = "/tmp/leernet-pw-XXXXXX", conf[128], file[128];
+	char creds[128], err[512] = "", *s;
+	struct config *c;
+	int permanent;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/leernet.conf", dir);
+	snprintf(file, sizeof(file), "%s/mailbox-password", dir);
+	snprintf(creds, sizeof(creds), "%s/creds", dir);
+	assert_int_equal(mkdir(creds, 0700), 0);
+	write_file(file, "next-to-the-config\n");
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	/* Outside systemd: next to the config file, not in the cwd. */
+	assert_int_equal(chdir("/"), 0);
+	c = with_secret("password_file = mailbox-password", conf, err,
+	    sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(c->mailbox.password_file, file);
+	s = config_secret(&c->mailbox, err, sizeof(err));
+	assert_non_null(s);
+	assert_string_equal(s, "next-to-the-config");
+	free(s);
+	config_free(c);
+
+	/* Under systemd: the credential. */
+	setenv("CREDENTIALS_DIRECTORY", creds, 1);
+	c = with_secret("password_file = mailbox-password", conf, err,
+	    sizeof(err));
+	assert_non_null(c);
+	assert_null(config_secret_ex(&c->mailbox, &permanent, err,
+	    sizeof(err)));
+	/* Where it looked, and why there. */
+	assert_non_null(strstr(err, "[mailbox] password_file: cannot read '"));
+	assert_non_null(strstr(err, "/creds/mailbox-password': No such file"));
+	assert_non_null(strstr(err, "$CREDENTIALS_DIRECTORY"));
+	assert_true(permanent);
+	config_free(c);
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	/* An empty file, an empty key. */
+	write_file(file, "\n");
+	c = with_secret("password_file = mailbox-password", conf, err,
+	    sizeof(err));
+	assert_non_null(c);
+	assert_null(config_secret_ex(&c->mailbox, &permanent, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "[mailbox] password_file: '"));
+	assert_non_null(strstr(err, "' is empty"));
+	assert_true(permanent);
+	config_free(c);
+	assert_null(with_secret("password_file =", conf, err, sizeof(err)));
+	assert_non_null(strstr(err, "[mailbox] password_file: empty"));
+
+	unlink(file);
+	unlink(conf);
+	rmdir(creds);
+	rmdir(dir);
+}
+
+static const struct {
+	const char	*command;
+	const char	*want;		/* NULL: the secret "token" */
+	int		 permanent;
+} commands[] = {
+	{ "echo token", NULL, 0 },
+	{ "true", "[mailbox] password_command: 'true' printed nothing", 1 },
+	{ "echo", "printed nothing", 1 },
+	{ "leernet-no-such-helper --secret x", "[mailbox] password_command: "
+	    "'leernet-no-such-helper' not found (exit status 127)", 1 },
+	{ "/etc/passwd", "'/etc/passwd' cannot be run (exit status 126)", 1 },
+	{ "exit 3", "[mailbox] password_command failed (exit status 3)", 0 },
+};
+
+static void
+test_password_command(void **state)
+{
+	char err[512];
+	struct config *c;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		char line[200], *s;
+		int permanent = -1;
+
+		snprintf(line, sizeof(line), "password_command = %s",
+		    commands[i].command);
+		c = with_secret(line, write_conf(""), err, sizeof(err));
+		assert_non_null(c);
+		s = config_secret_ex(&c->mailbox, &permanent, err, sizeof(err));
+		if (commands[i].want == NULL) {
+			assert_non_null(s);
+			assert_string_equal(s, "token");
+			free(s);
+		} else {
+			if (s != NULL || strstr(err, commands[i].want) == NULL)
+				fail_msg("'%s': want '%s', got '%s'",
+				    commands[i].command, commands[i].want,
+				    s ? s : err);
+			/* Never the command's arguments: they may be secret. */
+			assert_null(strstr(err, "--secret"));
+			assert_int_equal(permanent, commands[i].permanent);
+		}
+		config_free(c);
+		unlink(path);
+	}
 }
 
 int
@@ -341,6 +735,13 @@ main(void)
 		cmocka_unit_test(test_keep_sent_days),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_not_a_file),
+		cmocka_unit_test(test_domains),
+		cmocka_unit_test(test_coordinators),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_schedule_days),
+		cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_password_command),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

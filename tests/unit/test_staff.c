@@ -375,6 +375,65 @@ test_email_valid(void **state)
 			fail_msg("'%s' should be invalid", bad[i]);
 }
 
+static void
+test_excel_sep_line(void **state)
+{
+	struct got g = { 0 };
+	size_t good, bad;
+
+	(void)state;
+	/* The delimiter is named, and the header follows on line 2. */
+	assert_int_equal(parse(LIT("sep=,\r\nemail,name,school\r\n"
+	    "a@school.test,Vries; A. de,S\r\n"), &g, &good, &bad), 0);
+	assert_string_equal(buf_str(&g.rows),
+	    "a@school.test|Vries; A. de|S|@3\n");
+	assert_string_equal(buf_str(&g.bad), "");
+	got_free(&g);
+	assert_int_equal(parse(LIT("\xef\xbb\xbf\"sep=;\"\nemail;name;school\n"
+	    "a@school.test;A, B;S\n"), &g, &good, &bad), 0);
+	assert_string_equal(buf_str(&g.rows), "a@school.test|A, B|S|@3\n");
+	got_free(&g);
+	/* Only a whole line "sep=X" is the hint. */
+	assert_int_equal(parse(LIT("sep=;;\nemail;name;school\n"), &g, &good,
+	    &bad), -1);
+	got_free(&g);
+}
+
+static void
+test_windows_1252(void **state)
+{
+	/* Excel's "CSV (puntkomma-gescheiden)" in a Dutch Windows. */
+	static const char cp[] = "email;naam;school\r\n"
+	    "zoe@school.test;Zo\xeb \x80uro;Caf\xe9 \x84t Hoekje\x94\r\n";
+	static const char utf8[] = "email;naam;school\r\n"
+	    "zoe@school.test;Zoë €uro;Café „t Hoekje”\r\n";
+	size_t len;
+	int converted;
+	char *out;
+
+	(void)state;
+	out = staff_to_utf8(cp, sizeof(cp) - 1, &len, &converted);
+	assert_non_null(out);
+	assert_true(converted);
+	assert_string_equal(out, utf8);
+	assert_int_equal(len, strlen(utf8));
+	free(out);
+	/* UTF-8 stays as it is. */
+	out = staff_to_utf8(utf8, sizeof(utf8) - 1, &len, &converted);
+	assert_non_null(out);
+	assert_false(converted);
+	assert_string_equal(out, utf8);
+	free(out);
+	/* UTF-16 is left to staff_parse, which names it. */
+	out = staff_to_utf8("\xff\xfe" "e\0m\0", 6, &len, &converted);
+	assert_non_null(out);
+	assert_false(converted);
+	assert_int_equal(len, 6);
+	free(out);
+	/* 0x81 is no character in Windows-1252 either. */
+	assert_null(staff_to_utf8("a;\x81\xe9", 4, &len, &converted));
+}
+
 int
 main(void)
 {
@@ -387,6 +446,8 @@ main(void)
 		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_many_rows),
 		cmocka_unit_test(test_email_valid),
+		cmocka_unit_test(test_excel_sep_line),
+		cmocka_unit_test(test_windows_1252),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,356 @@
+"""The command line and the config file as an administrator meets them
+(SPEC §2, §3): exit statuses that follow sysexits.h, one clear line on
+stderr naming what is wrong, and nothing done on a command that was not
+understood.  check-config runs against the real Postfix and Dovecot.
+"""
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mailstack import COORDINATOR, address
+
+EX_USAGE = 64
+EX_DATAERR = 65
+EX_UNAVAILABLE = 69
+EX_CONFIG = 78
+
+REPO = Path(os.environ.get("LEERNET_SRC") or Path(__file__).resolve().parents[2])
+
+
+def leernet(run_leernet, cfg, *args, **kw):
+    return run_leernet(cfg, *args, check=False, **kw)
+
+
+def errors(proc):
+    """The error lines: all on stderr (which the log shares)."""
+    return [line for line in proc.stderr.splitlines()
+            if line and not line.startswith("leernet: info: ")]
+
+
+@pytest.fixture
+def cfg(stack, tmp_path, run_leernet):
+    """An initialised database with one network."""
+    config = stack.config(tmp_path)
+    run_leernet(config, "init")
+    run_leernet(config, "network", "add", "rekenen", "--title", "Rekenen",
+                "--lead", "lead@school.test")
+    return config
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- 1. the installed binary finds its templates ------------------------------
+
+def test_make_install_with_another_prefix_rebuilds_what_uses_it(tmp_path):
+    build = tmp_path / "build"
+
+    def make(prefix):
+        return subprocess.run(["make", "-C", str(REPO), f"B={build}", f"PREFIX={prefix}",
+                               str(build / "leernet")], capture_output=True, text=True,
+                              timeout=900, check=True).stdout
+
+    make("/usr/local")
+    assert b"/usr/local/share/leernet/templates" in (build / "leernet").read_bytes()
+    out = make("/usr")
+    assert "obj/config.o" in out, out
+    binary = (build / "leernet").read_bytes()
+    assert b"/usr/share/leernet/templates" in binary
+    assert b"/usr/local/share/leernet" not in binary
+    # The same PREFIX again: nothing to compile.
+    assert "-c -o" not in make("/usr")
+
+
+def test_once_without_templates_stops_with_one_line(stack, tmp_path, run_leernet):
+    config = stack.config(tmp_path, paths_templates=str(tmp_path / "nowhere"))
+    run_leernet(config, "init")
+    stack.send("alice", COORDINATOR, subject="hulp")
+    stack.wait_for(COORDINATOR, 1, timeout=30)
+    for cmd in ("once", "run"):
+        proc = leernet(run_leernet, config, cmd, timeout=30)
+        assert proc.returncode == EX_CONFIG, (cmd, proc.stderr)
+        assert errors(proc) == [
+            f"leernet: templates: {tmp_path}/nowhere/nl: No such file or directory "
+            f"(set [paths] templates in {config} or $LEERNET_TEMPLATES, or install "
+            f"them with 'make install')"], proc.stderr
+    # The request waits in the inbox for a leernet that can answer it.
+    assert len(stack.inbox(COORDINATOR)) == 1
+
+
+# --- 2. lists in [organization] -----------------------------------------------
+
+@pytest.mark.parametrize("value,bad", [
+    ("school.test # our staff", "'#' is not a mail domain"),
+    ("school.test;other.test foo", "'foo' is not a mail domain"),
+    ("school.test ; other.test", "' ;' starts a comment, so 'other.test'"),
+])
+def test_bad_domains_are_config_errors(stack, tmp_path, run_leernet, value, bad):
+    config = stack.config(tmp_path, organization_domains=value)
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert "[organization] domains: " in proc.stderr and bad in proc.stderr, proc.stderr
+    assert "OK" not in proc.stdout
+
+
+def test_domains_and_coordinators_with_other_separators(stack, tmp_path, run_leernet):
+    config = stack.config(tmp_path, organization_domains="other.test;school.test",
+                          organization_coordinators="Femme de Vries <femme@school.test>; "
+                                                    "donna@school.test")
+    run_leernet(config, "init")
+    proc = run_leernet(config, "network", "add", "taal", "--title", "Taal",
+                       "--lead", "lead@school.test")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("key,value,bad", [
+    ("organization_coordinators", "femme, donna@school.test",
+     "[organization] coordinators: 'femme' is not an address"),
+    ("organization_announce", "intranet", "[organization] announce: 'intranet' is not"),
+    ("publish_base_url", "intranet.school.test/leernetwerken",
+     "[publish] base_url: expected an http:// or https:// address"),
+])
+def test_bad_addresses_and_urls(stack, tmp_path, run_leernet, key, value, bad):
+    proc = leernet(run_leernet, stack.config(tmp_path, **{key: value}), "check-config")
+    assert proc.returncode == EX_CONFIG
+    assert bad in proc.stderr, proc.stderr
+
+
+# --- 3, 4. check-config: what is ours to fix is 78, on stderr -------------------
+
+def submission(stack, **kw):
+    """Postfix's submission port: STARTTLS, then AUTH."""
+    return {**dict(smtp_url=f"smtp://localhost:{stack.submission_port}",
+                   smtp_tls="required", smtp_ca_file=stack.ca_file,
+                   smtp_user=address(COORDINATOR),
+                   smtp_password=stack.password(COORDINATOR)), **kw}
+
+
+def test_check_config_ok(stack, tmp_path, run_leernet):
+    proc = leernet(run_leernet, stack.config(tmp_path, **submission(stack)), "check-config")
+    assert proc.returncode == 0, proc.stderr
+    assert errors(proc) == []
+    lines = proc.stdout.splitlines()
+    assert "syntax and values OK" in lines[0]
+    assert lines[-1] == "configuration OK"
+
+
+def test_smtp_login_refused_is_a_config_error(stack, tmp_path, run_leernet):
+    config = stack.config(tmp_path, **submission(stack, smtp_password="fout"))
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert re.search(r"^smtp smtp://localhost:\d+: login refused for lido@school.test",
+                     proc.stderr, re.M), proc.stderr
+    assert "login refused" not in proc.stdout and "configuration OK" not in proc.stdout
+    assert "fout" not in proc.stdout + proc.stderr
+
+
+def test_smtp_certificate_not_trusted_is_a_config_error(stack, tmp_path, run_leernet):
+    config = stack.config(tmp_path, **submission(stack, smtp_ca_file=None))
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert "TLS certificate of localhost not accepted" in proc.stderr, proc.stderr
+
+
+def test_unreachable_smtp_is_temporary(stack, tmp_path, run_leernet):
+    config = stack.config(tmp_path, smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_UNAVAILABLE, proc.stdout + proc.stderr
+    assert re.search(r"^smtp smtp://127\.0\.0\.1:\d+: connect", proc.stderr, re.M)
+
+
+def test_a_later_unreachable_server_keeps_the_config_error(stack, tmp_path, run_leernet):
+    config = stack.config(tmp_path, mailbox_password="fout",
+                          smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert any(l.startswith("mailbox: ") and "login failed" in l for l in errors(proc))
+    assert any(l.startswith("smtp ") for l in errors(proc))
+
+
+def test_credentials_for_a_server_without_auth(stack, tmp_path, run_leernet):
+    """Without TLS the submission port offers no AUTH: libcurl would skip the
+    login and the user and password would never be used."""
+    config = stack.config(tmp_path, smtp_url=f"smtp://127.0.0.1:{stack.submission_port}",
+                          smtp_user=address(COORDINATOR),
+                          smtp_password=stack.password(COORDINATOR))
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert (f"smtp smtp://127.0.0.1:{stack.submission_port}: the server offers no login "
+            f"(AUTH) without TLS, so [smtp] user and password would never be used: use "
+            f"STARTTLS (tls = required) or remove user/password") in errors(proc)
+    # The relay port without a user is fine as it is.
+    proc = leernet(run_leernet, stack.config(tmp_path), "check-config")
+    assert proc.returncode == 0, proc.stderr
+
+
+# --- 5, 12. secrets ----------------------------------------------------------
+
+def test_password_file_next_to_the_config(stack, tmp_path, run_leernet):
+    (tmp_path / "mailbox-password").write_text(stack.password(COORDINATOR) + "\n")
+    config = stack.config(tmp_path, mailbox_password=None,
+                          mailbox_password_file="mailbox-password")
+    proc = leernet(run_leernet, config, "check-config", env={"CREDENTIALS_DIRECTORY": ""})
+    assert proc.returncode == 0, proc.stderr     # run from another directory
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    proc = leernet(run_leernet, config, "check-config",
+                   env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert (f"mailbox: [mailbox] password_file: cannot read '{creds}/mailbox-password': "
+            f"No such file or directory") in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("secret,want", [
+    ({"mailbox_password_file": "empty"}, "[mailbox] password_file: '{tmp}/empty' is empty"),
+    ({"mailbox_password_command": "true"},
+     "[mailbox] password_command: 'true' printed nothing"),
+    ({"mailbox_password_command": "no-such-token-helper --user x"},
+     "[mailbox] password_command: 'no-such-token-helper' not found (exit status 127)"),
+])
+def test_unusable_secrets_are_config_errors(stack, tmp_path, run_leernet, secret, want):
+    (tmp_path / "empty").write_text("")
+    config = stack.config(tmp_path, mailbox_password=None, **secret)
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert want.format(tmp=tmp_path) in proc.stderr, proc.stderr
+
+
+# --- 6, 10. the command line itself --------------------------------------------
+
+@pytest.mark.parametrize("args", [("once", "--dry-run"), ("run", "now"), ("init", "x"),
+                                  ("check-config", "--quiet")])
+def test_extra_arguments_are_refused(stack, cfg, run_leernet, args):
+    stack.send("alice", COORDINATOR, subject="hulp")
+    stack.wait_for(COORDINATOR, 1, timeout=30)
+    proc = leernet(run_leernet, cfg, *args)
+    assert proc.returncode == EX_USAGE, proc.stdout + proc.stderr
+    assert f"leernet: {args[0]}: unexpected argument '{args[1]}'" in proc.stderr
+    assert "usage: leernet" in proc.stderr
+    assert len(stack.inbox(COORDINATOR)) == 1      # nothing was handled
+
+
+def test_help_version_and_a_directory(run_leernet, tmp_path):
+    for opt in ("--help", "-h"):
+        proc = run_leernet(None, opt)
+        assert proc.stdout.startswith("usage: leernet") and proc.stderr == ""
+    proc = run_leernet(None, "--version")
+    assert re.fullmatch(r"leernet \S+\n", proc.stdout), proc.stdout
+    proc = run_leernet(tmp_path, "network", "list", check=False)
+    assert proc.returncode == EX_CONFIG
+    assert errors(proc) == [f"leernet: {tmp_path}: cannot open: is a directory (give "
+                            f"the file, e.g. -c /etc/leernet/leernet.conf)"]
+
+
+# --- 7. tls = none only for loopback -------------------------------------------
+
+def test_tls_none_for_a_name_that_looks_like_loopback(stack, tmp_path, run_leernet):
+    config = stack.config(tmp_path, smtp_url="smtp://127.evil.com:25")
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == EX_CONFIG
+    assert "[smtp] tls: 'none' is allowed only for localhost, ::1 and 127.x.x.x, not " \
+           "for '127.evil.com'" in proc.stderr
+
+
+# --- 8. a database from a newer leernet ------------------------------------------
+
+@pytest.mark.parametrize("args", [("network", "list"), ("once",), ("init",),
+                                  ("check-config",), ("staff", "import", "x.csv")])
+def test_a_newer_database_is_refused(cfg, tmp_path, run_leernet, args):
+    db = tmp_path / "leernet.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    proc = leernet(run_leernet, cfg, *args)
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert len(errors(proc)) == 1, proc.stderr
+    assert re.fullmatch(rf"leernet: {re.escape(str(db))}: schema version 99 is newer than "
+                        rf"this leernet \(\d+\): install the newer leernet again",
+                        errors(proc)[0]), proc.stderr
+
+
+# --- 9. titles ----------------------------------------------------------------
+
+CONTROL = "the title contains a line break, a tab or another control character"
+
+
+@pytest.mark.parametrize("title,why", [
+    ("", "the title is empty"),
+    ("   ", "the title is empty"),
+    ("Rekenen\ngroep 3", CONTROL),
+    ("Rekenen\rgroep 3", CONTROL),
+    ("Rekenen\tgroep 3", CONTROL),
+    ("Rekenen\x07", CONTROL),
+    ("Rekenen\u0085", CONTROL),
+    ("R" * 121, "the title is 121 characters long; at most 120 are allowed"),
+    ("rEKENEN", "network 'rekenen' has this title already; choose another"),
+])
+def test_bad_titles(cfg, run_leernet, title, why):
+    proc = leernet(run_leernet, cfg, "network", "add", "nieuw", "--title", title)
+    assert proc.returncode == EX_DATAERR, proc.stdout + proc.stderr
+    assert errors(proc) == [f"leernet: network add --title: {why}"]
+    assert "nieuw" not in run_leernet(cfg, "network", "list").stdout
+
+
+def test_a_title_that_is_not_utf8(cfg):
+    binary = os.environ.get("LEERNET_BIN") or str(REPO / "build" / "leernet")
+    proc = subprocess.run([binary, "-c", str(cfg), "network", "add", "nieuw", "--title",
+                           b"Caf\xe9"], capture_output=True, timeout=30)
+    assert proc.returncode == EX_DATAERR
+    assert b"the title is not valid UTF-8 text" in proc.stderr
+
+
+def test_good_titles(cfg, run_leernet):
+    proc = run_leernet(cfg, "network", "add", "ijs", "--title", "Ĳsbrand’s café " + "é" * 100)
+    assert proc.returncode == 0
+
+
+# --- 11. staff import from Excel ------------------------------------------------
+
+def test_staff_import_from_dutch_excel(cfg, tmp_path, run_leernet):
+    csv = tmp_path / "personeel.csv"
+    csv.write_bytes("sep=;\r\nE-mail;Naam;School\r\n"
+                    "zoe@school.test;Zoë IJsbrand;Café ‘t Hoekje\r\n"
+                    "piet@gmail.com;Piet;De Wereld\r\n".encode("cp1252"))
+    proc = run_leernet(cfg, "staff", "import", csv)
+    assert proc.returncode == 0, proc.stderr
+    assert errors(proc) == [
+        f"{csv}: not UTF-8; read as Windows-1252 (Excel's usual CSV) and converted",
+        f"{csv}:4: warning: piet@gmail.com is outside the allowed domains ([organization] "
+        f"domains); imported, but leernet answers no mail from it"]
+    assert "2 people added" in proc.stdout
+    show = run_leernet(cfg, "person", "show", "zoe@school.test").stdout
+    assert "Zoë IJsbrand" in show and "Café ‘t Hoekje" in show
+
+
+# --- 12. small things -----------------------------------------------------------
+
+def test_person_reset_when_not_bouncing(cfg, tmp_path, run_leernet):
+    proc = run_leernet(cfg, "person", "reset", "lead@school.test")
+    assert proc.stdout == "lead@school.test was not bouncing; nothing to reset\n"
+    with sqlite3.connect(tmp_path / "leernet.db") as conn:
+        conn.execute("UPDATE people SET bouncing = 1, bounce_reason = '550' "
+                     "WHERE email = 'lead@school.test'")
+    proc = run_leernet(cfg, "person", "reset", "lead@school.test")
+    assert proc.stdout == "lead@school.test: bouncing cleared\n"
+
+
+def test_network_close_twice_and_a_proposal(cfg, tmp_path, run_leernet):
+    assert "closed" in run_leernet(cfg, "network", "close", "rekenen").stdout
+    proc = run_leernet(cfg, "network", "close", "rekenen")
+    assert proc.stdout == "network rekenen is already closed; nothing to do\n"
+    run_leernet(cfg, "network", "add", "lezen", "--title", "Lezen")
+    with sqlite3.connect(tmp_path / "leernet.db") as conn:
+        conn.execute("UPDATE networks SET state = 'proposed' WHERE slug = 'lezen'")
+    proc = leernet(run_leernet, cfg, "network", "close", "lezen")
+    assert proc.returncode == EX_DATAERR
+    assert "is a proposal, not open: a coordinator decides it by replying 'reject " \
+           "REASON'" in proc.stderr
+    assert ",proposed," in run_leernet(cfg, "network", "list", "--csv").stdout
