@@ -4,7 +4,10 @@
  * The list copy is the author's mail with new top-level headers: the
  * author's MIME headers and body go out byte-for-byte, so signatures of
  * the content, attachments and encodings survive; only the envelope-level
- * headers change.  From is the coordinator address, because the author's
+ * headers change.  The footer on leaving goes beside the author's bytes,
+ * never inside them (enum list_footer: appended to plain text, a last part
+ * of a multipart/mixed, or the body wrapped whole in a new multipart/mixed,
+ * as Mailman does).  From is the coordinator address, because the author's
  * domain may publish DMARC p=reject and we cannot sign for it.  One outbox
  * row per recipient, all in the caller's transaction with the processed
  * mark: a crash redistributes nothing twice and loses nothing.
@@ -32,12 +35,23 @@
 #define REFUSAL_WINDOW	(24 * 3600)
 #define SLUG_MAX	60
 
-/* Headers of the author that describe the body: copied as written. */
+/*
+ * Headers of the author that describe the body: copied as written, on top,
+ * or into the first part when the body is wrapped for the footer.
+ */
 static const char *const body_headers[] = {
 	"MIME-Version", "Content-Type", "Content-Transfer-Encoding",
 	"Content-Disposition", "Content-Language", "Content-ID",
 	"Content-Description",
 };
+#define BH(i)		(1u << (i))
+#define BH_MIMEVER	BH(0)
+#define BH_CT		BH(1)
+#define BH_CTE		BH(2)
+#define BH_ALL		((1u << ARRAY_LEN(body_headers)) - 1)
+
+/* Tries at a boundary that occurs nowhere in the body. */
+#define BOUNDARY_TRIES	8
 
 static int
 slug_char(unsigned char c)
@@ -213,107 +227,625 @@ add_crlf(struct buf *b, const char *s, size_t n)
 	return buf_add(b, s + start, n - start);
 }
 
-/* Copy the author's body-describing headers, folds and all. */
+/*
+ * The next header of the block raw[*i, hlen): [*start, *i) is the header
+ * with its folded lines, *colon where its name ends.  0 at the end of the
+ * block.  Lines without a colon are stepped over.
+ */
 static int
-copy_body_headers(struct buf *b, const char *raw, size_t hlen, int *mimever)
+next_header(const char *raw, size_t hlen, size_t *i, size_t *start,
+    size_t *colon)
 {
-	size_t i = 0;
+	while (*i < hlen) {
+		size_t c;
 
-	*mimever = 0;
-	while (i < hlen) {
-		size_t start = i, colon;
-		int keep = 0;
-
-		/* One logical header: its line and the folded ones after it. */
+		*start = *i;
 		do {
-			const char *nl = memchr(raw + i, '\n', hlen - i);
+			const char *nl = memchr(raw + *i, '\n', hlen - *i);
 
-			i = nl ? (size_t)(nl - raw) + 1 : hlen;
-		} while (i < hlen && (raw[i] == ' ' || raw[i] == '\t'));
-		for (colon = start; colon < i && raw[colon] != ':' &&
-		    raw[colon] != '\n'; colon++)
+			*i = nl ? (size_t)(nl - raw) + 1 : hlen;
+		} while (*i < hlen && (raw[*i] == ' ' || raw[*i] == '\t'));
+		for (c = *start; c < *i && raw[c] != ':' && raw[c] != '\n'; c++)
 			;
-		if (colon >= i || raw[colon] != ':')
-			continue;
-		for (size_t k = 0; k < sizeof(body_headers) /
-		    sizeof(body_headers[0]); k++) {
-			size_t nl = strlen(body_headers[k]);
-
-			if (colon - start == nl && strncasecmp(raw + start,
-			    body_headers[k], nl) == 0) {
-				keep = 1;
-				if (k == 0)
-					*mimever = 1;
-			}
+		if (c < *i && raw[c] == ':') {
+			*colon = c;
+			return 1;
 		}
-		if (!keep)
-			continue;
-		if (add_crlf(b, raw + start, i - start) == -1)
-			return -1;
-		if (i - start < 1 || raw[i - 1] != '\n')
-			if (buf_add(b, "\r\n", 2) == -1)
-				return -1;
 	}
 	return 0;
 }
 
-/* "charset" parameter of a Content-Type value, lower-case, into out. */
-static void
-charset_of(const char *ct, char *out, size_t outlen)
+static int
+header_is(const char *raw, size_t start, size_t colon, const char *name)
 {
-	const char *p = ct;
-	size_t n = 0;
+	size_t n = strlen(name);
 
-	out[0] = '\0';
-	while ((p = strcasestr(p, "charset")) != NULL) {
-		p += 7;
-		while (*p == ' ')
-			p++;
-		if (*p != '=')
+	return colon - start == n && strncasecmp(raw + start, name, n) == 0;
+}
+
+/*
+ * Copy the author's body-describing headers in mask keep (BH_*), folds
+ * and all.  *mimever: a MIME-Version was among them.
+ */
+static int
+copy_body_headers(struct buf *b, const char *raw, size_t hlen, unsigned keep,
+    int *mimever)
+{
+	size_t i = 0, start, colon;
+
+	*mimever = 0;
+	while (next_header(raw, hlen, &i, &start, &colon)) {
+		int k;
+
+		for (k = 0; k < (int)ARRAY_LEN(body_headers); k++)
+			if (header_is(raw, start, colon, body_headers[k]))
+				break;
+		if (k == (int)ARRAY_LEN(body_headers) || !(keep & BH(k)))
 			continue;
-		p++;
-		while (*p == ' ' || *p == '"')
-			p++;
-		while (p[n] && p[n] != '"' && p[n] != ';' && p[n] != ' ' &&
-		    n + 1 < outlen) {
-			out[n] = (char)tolower((unsigned char)p[n]);
-			n++;
+		if (k == 0)
+			*mimever = 1;
+		if (add_crlf(b, raw + start, i - start) == -1)
+			return -1;
+		if (raw[i - 1] != '\n' && buf_add(b, "\r\n", 2) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The first header called name, unfolded and trimmed, as written (not
+ * RFC 2047-decoded: a boundary is compared byte for byte); caller frees.
+ * NULL when there is none. */
+static char *
+raw_header(const char *raw, size_t hlen, const char *name)
+{
+	size_t i = 0, start, colon, k = 0;
+	char *v, *t;
+
+	while (next_header(raw, hlen, &i, &start, &colon)) {
+		if (!header_is(raw, start, colon, name))
+			continue;
+		v = xmalloc(i - colon);
+		for (size_t j = colon + 1; j < i; j++)
+			if (raw[j] != '\r' && raw[j] != '\n')
+				v[k++] = raw[j];
+		v[k] = '\0';
+		t = str_trim(v);
+		memmove(v, t, strlen(t) + 1);
+		return v;
+	}
+	return NULL;
+}
+
+/* ---- Content-Type and friends (RFC 2045) ------------------------------- */
+
+static int
+token_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* Past blanks and (comments), which may nest. */
+static const char *
+skip_cfws(const char *p)
+{
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (depth > 0) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+		} else if (*p == '(')
+			depth = 1;
+		else if (*p != ' ' && *p != '\t')
+			break;
+	}
+	return p;
+}
+
+struct param {
+	const char	*start, *end;	/* "name=value" as written */
+	char		 name[32];	/* lower case; "" when too long */
+	char		*value;		/* unquoted; caller frees */
+};
+
+/* The next "; name=value" of a header value at *pp, or 0 at its end.
+ * Whatever cannot be read is skipped up to the next ';'. */
+static int
+next_param(const char **pp, struct param *pa)
+{
+	const char *p = *pp, *name;
+	struct buf v;
+	size_t nlen;
+
+	while (*p) {
+		p = skip_cfws(p);
+		if (*p != ';') {
+			/* Junk: on to the next ';' outside quotes. */
+			for (int q = 0; *p && (q || *p != ';'); p++) {
+				if (*p == '\\' && q && p[1] != '\0')
+					p++;
+				else if (*p == '"')
+					q = !q;
+			}
+			continue;
 		}
-		out[n] = '\0';
-		return;
+		p = skip_cfws(p + 1);
+		pa->start = name = p;
+		while (token_char((unsigned char)*p))
+			p++;
+		nlen = (size_t)(p - name);
+		p = skip_cfws(p);
+		if (nlen == 0 || *p != '=')
+			continue;
+		p = skip_cfws(p + 1);
+		buf_init(&v, 0);
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				(void)buf_addc(&v, *p);
+			}
+			if (*p == '"')
+				p++;
+		} else
+			while (token_char((unsigned char)*p))
+				(void)buf_addc(&v, *p++);
+		pa->end = p;
+		pa->name[0] = '\0';
+		if (nlen < sizeof(pa->name)) {
+			memcpy(pa->name, name, nlen);
+			pa->name[nlen] = '\0';
+			str_lower(pa->name);
+		}
+		pa->value = v.len ? buf_steal(&v) : xstrdup("");
+		buf_free(&v);
+		*pp = p;
+		return 1;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* What the author's top-level headers say about the body. */
+struct body_shape {
+	char	*ct;		/* Content-Type as written, or NULL */
+	char	 type[64];	/* "text/plain", lower case; "" bad */
+	char	 charset[32];	/* lower case; "" when none */
+	char	*boundary;	/* or NULL */
+	int	 named;		/* name= or filename=: a file */
+	char	 cte[32];	/* lower case; "" when none */
+	int	 attachment;	/* Content-Disposition not inline */
+};
+
+/* s[0, n) lower-cased into out; "-" (which names nothing) when it does
+ * not fit. */
+static void
+copy_lower(char *out, size_t outlen, const char *s, size_t n)
+{
+	if (n >= outlen) {
+		s = "-";
+		n = 1;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	str_lower(out);
+}
+
+static void
+read_shape(const char *raw, size_t hlen, struct body_shape *sh)
+{
+	const char *p, *t;
+	struct param pa;
+	char *v;
+	size_t n;
+
+	memset(sh, 0, sizeof(*sh));
+	if ((sh->ct = raw_header(raw, hlen, "Content-Type")) == NULL)
+		copy_lower(sh->type, sizeof(sh->type), "text/plain", 10);
+	else {
+		/* type "/" subtype, each a token. */
+		p = skip_cfws(sh->ct);
+		for (t = p; token_char((unsigned char)*t); t++)
+			;
+		if (*t == '/' && t > p)
+			for (t++; token_char((unsigned char)*t); t++)
+				;
+		n = (size_t)(t - p);
+		if (n > 2 && memchr(p, '/', n) != NULL && p[n - 1] != '/')
+			copy_lower(sh->type, sizeof(sh->type), p, n);
+		while (next_param(&t, &pa)) {
+			if (strcmp(pa.name, "charset") == 0 &&
+			    sh->charset[0] == '\0')
+				copy_lower(sh->charset, sizeof(sh->charset),
+				    pa.value, strlen(pa.value));
+			else if (strcmp(pa.name, "boundary") == 0 &&
+			    sh->boundary == NULL) {
+				sh->boundary = pa.value;
+				pa.value = NULL;
+			} else if (strcmp(pa.name, "name") == 0 ||
+			    strncmp(pa.name, "name*", 5) == 0)
+				sh->named = 1;
+			free(pa.value);
+		}
+	}
+	if ((v = raw_header(raw, hlen, "Content-Transfer-Encoding")) != NULL) {
+		copy_lower(sh->cte, sizeof(sh->cte), v, strlen(v));
+		free(v);
+	}
+	if ((v = raw_header(raw, hlen, "Content-Disposition")) != NULL) {
+		p = skip_cfws(v);
+		sh->attachment = !str_startswith_ci(p, "inline") ||
+		    token_char((unsigned char)p[6]);
+		while (next_param(&p, &pa)) {
+			if (strcmp(pa.name, "filename") == 0 ||
+			    strncmp(pa.name, "filename*", 9) == 0)
+				sh->named = 1;
+			free(pa.value);
+		}
+		free(v);
 	}
 }
 
-int
-list_footer_ok(const struct message *m, const char *raw, size_t len)
+static void
+shape_clear(struct body_shape *sh)
 {
-	const char *ct = message_header(m, "Content-Type", 0);
-	const char *cte = message_header(m, "Content-Transfer-Encoding", 0);
-	char cs[32];
+	free(sh->ct);
+	free(sh->boundary);
+}
 
-	(void)raw;
-	if (m->body_offset > len)
-		return 0;
-	if (ct != NULL && !str_startswith_ci(ct, "text/plain"))
-		return 0;
-	if (cte != NULL && !str_eq_ci(cte, "7bit") && !str_eq_ci(cte, "8bit"))
-		return 0;
-	charset_of(ct ? ct : "", cs, sizeof(cs));
-	if (strcmp(cs, "utf-8") == 0 && cte != NULL && str_eq_ci(cte, "8bit"))
-		return 2;
-	/* An ASCII footer is safe in every charset that extends ASCII. */
-	return cs[0] == '\0' || strcmp(cs, "us-ascii") == 0 ||
-	    strcmp(cs, "utf-8") == 0 || strncmp(cs, "iso-8859-", 9) == 0 ||
-	    strncmp(cs, "windows-125", 11) == 0;
+/* ---- the footer -------------------------------------------------------- */
+
+static const char *const footer_names[] = {
+	[LIST_FOOTER_NONE] = "none",
+	[LIST_FOOTER_APPEND] = "appended",
+	[LIST_FOOTER_RELABEL] = "appended (text relabelled utf-8, 8bit)",
+	[LIST_FOOTER_QP] = "appended quoted-printable",
+	[LIST_FOOTER_PART] = "added as the last part",
+	[LIST_FOOTER_WRAP] = "added after the wrapped body",
+};
+
+const char *
+list_footer_name(enum list_footer f)
+{
+	if ((size_t)f >= ARRAY_LEN(footer_names))
+		return "?";
+	return footer_names[f];
 }
 
 static int
-ascii_only(const char *s)
+ascii_only(const char *s, size_t n)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s > 0x7e)
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80 || s[i] == '\0')
 			return 0;
 	return 1;
+}
+
+static int
+charset_utf8(const char *cs)
+{
+	return strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0;
+}
+
+/* Charsets in which an ASCII footer reads as itself. */
+static int
+ascii_superset(const char *cs)
+{
+	return strncmp(cs, "iso-8859-", 9) == 0 ||
+	    strncmp(cs, "windows-125", 11) == 0;
+}
+
+/* "\r\n--bnd--" (or "--bnd--" at the very start) ending the multipart
+ * s[0, n), as an offset to its "--"; n when there is none. */
+static size_t
+close_delimiter(const char *s, size_t n, const char *bnd)
+{
+	size_t bl = strlen(bnd), i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(s + i, '\n', n - i);
+		size_t e = nl ? (size_t)(nl - s) : n, k = i + bl + 4;
+
+		if (e - i >= bl + 4 && memcmp(s + i, "--", 2) == 0 &&
+		    memcmp(s + i + 2, bnd, bl) == 0 &&
+		    memcmp(s + i + 2 + bl, "--", 2) == 0) {
+			while (k < e && (s[k] == ' ' || s[k] == '\t' ||
+			    s[k] == '\r'))
+				k++;
+			if (k == e)
+				return i;
+		}
+		i = e + 1;
+	}
+	return n;
+}
+
+/*
+ * How the footer goes into a body of this shape, after Mailman's decorate
+ * handler, never changing a byte the author wrote: appended to a single
+ * inline text/plain part it can be written in as it is, else a new last
+ * part of a multipart/mixed, else the body wrapped whole as the first part
+ * of a new multipart/mixed.  body is the body as it will be sent (CRLF).
+ */
+static enum list_footer
+footer_way(const struct body_shape *sh, const char *body, size_t blen,
+    const char *footer, const char **why)
+{
+	int ascii = ascii_only(footer, strlen(footer));
+	int cs_ascii = sh->charset[0] == '\0' ||
+	    strcmp(sh->charset, "us-ascii") == 0;
+	int cs_utf8 = charset_utf8(sh->charset);
+	int cs_fits = cs_utf8 || (ascii && (cs_ascii ||
+	    ascii_superset(sh->charset)));
+
+	*why = NULL;
+	if (strncmp(sh->type, "multipart/", 10) == 0) {
+		if (sh->boundary == NULL || *sh->boundary == '\0') {
+			*why = "a multipart without a boundary";
+			return LIST_FOOTER_NONE;
+		}
+		if (strcmp(sh->type, "multipart/mixed") == 0 &&
+		    (sh->cte[0] == '\0' || strcmp(sh->cte, "7bit") == 0 ||
+		    strcmp(sh->cte, "8bit") == 0 ||
+		    strcmp(sh->cte, "binary") == 0) &&
+		    strstr(footer, sh->boundary) == NULL &&
+		    close_delimiter(body, blen, sh->boundary) < blen)
+			return LIST_FOOTER_PART;
+		return LIST_FOOTER_WRAP;
+	}
+	/* A text file sent as the whole mail keeps its bytes. */
+	if (strcmp(sh->type, "text/plain") != 0 || sh->attachment ||
+	    sh->named)
+		return LIST_FOOTER_WRAP;
+	if (sh->cte[0] == '\0' || strcmp(sh->cte, "7bit") == 0 ||
+	    strcmp(sh->cte, "8bit") == 0) {
+		if (cs_fits && (ascii || strcmp(sh->cte, "8bit") == 0))
+			return LIST_FOOTER_APPEND;
+		/* ASCII is UTF-8: a clean body may be called so, in 8bit. */
+		if (!ascii && (cs_utf8 || (cs_ascii && ascii_only(body,
+		    blen))) && (sh->ct == NULL || ascii_only(sh->ct,
+		    strlen(sh->ct))))
+			return LIST_FOOTER_RELABEL;
+		return LIST_FOOTER_WRAP;
+	}
+	if (strcmp(sh->cte, "quoted-printable") == 0 && cs_fits)
+		return LIST_FOOTER_QP;
+	return LIST_FOOTER_WRAP;
+}
+
+static int
+ends_with(const struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	return b->len >= n && memcmp(b->data + b->len - n, s, n) == 0;
+}
+
+/* The footer text without its final line breaks, LF made CRLF. */
+static int
+add_footer_text(struct buf *b, const char *footer)
+{
+	size_t fl = strlen(footer);
+
+	while (fl > 0 && (footer[fl - 1] == '\n' || footer[fl - 1] == '\r'))
+		fl--;
+	return add_crlf(b, footer, fl);
+}
+
+/* After the author's text (body of blen bytes at the end of b): its last
+ * line ended, a blank line, the footer. */
+static int
+append_footer(struct buf *b, size_t blen, const char *footer, int qp)
+{
+	struct buf f;
+	int rc;
+
+	if (blen > 0 && !ends_with(b, "\r\n") && buf_add(b, "\r\n", 2) == -1)
+		return -1;
+	/* A soft line break at the very end joins nothing: end the line. */
+	if (qp && blen >= 3 && ends_with(b, "=\r\n") &&
+	    buf_add(b, "\r\n", 2) == -1)
+		return -1;
+	if (blen > 0 && buf_add(b, "\r\n", 2) == -1)
+		return -1;
+	if (!qp)
+		return add_footer_text(b, footer) == -1 ||
+		    buf_add(b, "\r\n", 2) == -1 ? -1 : 0;
+	buf_init(&f, 0);
+	rc = add_footer_text(&f, footer) == -1 ||
+	    mime_qp(b, f.data, f.len) == -1 ||
+	    (!ends_with(b, "\r\n") && buf_add(b, "\r\n", 2) == -1) ? -1 : 0;
+	buf_free(&f);
+	return rc;
+}
+
+/* The footer as a part of its own, after the delimiter line: inline
+ * text/plain, UTF-8, quoted-printable unless it is short plain ASCII. */
+static int
+footer_part(struct buf *b, const char *footer)
+{
+	struct buf f;
+	int plain, rc;
+
+	buf_init(&f, 0);
+	if (add_footer_text(&f, footer) == -1) {
+		buf_free(&f);
+		return -1;
+	}
+	plain = ascii_only(f.data ? f.data : "", f.len);
+	for (size_t i = 0, ll = 0; plain && i < f.len; i++) {
+		ll = f.data[i] == '\n' ? 0 : ll + 1;
+		if (ll > 76)
+			plain = 0;
+	}
+	rc = buf_addf(b, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: %s\r\n"
+	    "Content-Disposition: inline\r\n\r\n",
+	    plain ? "7bit" : "quoted-printable");
+	if (rc == 0)
+		rc = plain ? buf_add(b, f.data, f.len) :
+		    mime_qp(b, f.data, f.len);
+	if (rc == 0 && !ends_with(b, "\r\n"))
+		rc = buf_add(b, "\r\n", 2);
+	buf_free(&f);
+	return rc;
+}
+
+/* A random boundary found neither in the body nor in the footer; caller
+ * frees.  NULL when BOUNDARY_TRIES were all taken (never in practice). */
+static char *
+free_boundary(const char *body, size_t blen, const char *footer)
+{
+	for (int i = 0; i < BOUNDARY_TRIES; i++) {
+		char *bd = mime_boundary();
+
+		if (memmem(body, blen, bd, strlen(bd)) == NULL &&
+		    strstr(footer, bd) == NULL)
+			return bd;
+		free(bd);
+	}
+	return NULL;
+}
+
+/* The Content-Type of a us-ascii text relabelled UTF-8: its other
+ * parameters kept as written. */
+static char *
+utf8_content_type(const char *ct)
+{
+	struct buf v;
+	struct param pa;
+	const char *p;
+
+	buf_init(&v, 0);
+	(void)buf_adds(&v, "text/plain; charset=utf-8");
+	/* The media type is skipped as junk before the first ';'. */
+	if ((p = ct) != NULL)
+		while (next_param(&p, &pa)) {
+			if (strcmp(pa.name, "charset") != 0)
+				(void)buf_addf(&v, "; %.*s",
+				    (int)(pa.end - pa.start), pa.start);
+			free(pa.value);
+		}
+	return buf_steal(&v);
+}
+
+/* The author's body headers for a text relabelled UTF-8 in 8bit (ASCII
+ * is UTF-8), and the blank line after them. */
+static int
+relabelled_headers(struct buf *b, const char *raw, size_t hlen,
+    const struct body_shape *sh)
+{
+	char *ct;
+	int mimever, rc;
+
+	ct = charset_utf8(sh->charset) && sh->ct != NULL ? xstrdup(sh->ct) :
+	    utf8_content_type(sh->ct);
+	rc = copy_body_headers(b, raw, hlen, BH_ALL & ~(BH_CT | BH_CTE),
+	    &mimever) == -1 ||
+	    (!mimever && buf_adds(b, "MIME-Version: 1.0\r\n") == -1) ||
+	    mime_header_raw(b, "Content-Type", ct) == -1 ||
+	    buf_adds(b, "Content-Transfer-Encoding: 8bit\r\n\r\n") == -1 ?
+	    -1 : 0;
+	free(ct);
+	return rc;
+}
+
+/*
+ * The author's body-describing headers, a blank line and the body, with the
+ * footer put in the way footer_way chooses (li->footer_way set, and
+ * li->footer_why when there is no footer).
+ */
+static int
+add_body(struct buf *b, const char *raw, size_t hlen, size_t rawlen,
+    struct list_info *li)
+{
+	struct body_shape sh;
+	struct buf body;
+	char *bd = NULL;
+	size_t at;
+	int mimever, rc = -1;
+	enum list_footer way = LIST_FOOTER_NONE;
+
+	li->footer_way = LIST_FOOTER_NONE;
+	li->footer_why = "no footer text";
+	read_shape(raw, hlen, &sh);
+	/* Bare LF made CRLF can double the size. */
+	buf_init(&body, 2 * (rawlen - hlen) + 1);
+	if (add_crlf(&body, raw + hlen, rawlen - hlen) == -1)
+		goto out;
+	if (li->footer != NULL &&
+	    li->footer[strspn(li->footer, "\r\n")] != '\0')
+		way = footer_way(&sh, body.data ? body.data : "", body.len,
+		    li->footer, &li->footer_why);
+	if (way == LIST_FOOTER_WRAP && (bd = free_boundary(body.data ?
+	    body.data : "", body.len, li->footer)) == NULL) {
+		way = LIST_FOOTER_NONE;
+		li->footer_why = "no boundary that the body does not contain";
+	}
+
+	switch (way) {
+	case LIST_FOOTER_WRAP:
+		if (copy_body_headers(b, raw, hlen, BH_MIMEVER,
+		    &mimever) == -1 ||
+		    (!mimever && buf_adds(b, "MIME-Version: 1.0\r\n") == -1) ||
+		    buf_addf(b, "Content-Type: multipart/mixed; boundary=\"%s\""
+		    "\r\n\r\n--%s\r\n", bd, bd) == -1 ||
+		    copy_body_headers(b, raw, hlen, BH_ALL & ~BH_MIMEVER,
+		    &mimever) == -1 ||
+		    buf_add(b, "\r\n", 2) == -1 ||
+		    buf_add(b, body.data, body.len) == -1 ||
+		    buf_addf(b, "\r\n--%s\r\n", bd) == -1 ||
+		    footer_part(b, li->footer) == -1 ||
+		    buf_addf(b, "\r\n--%s--\r\n", bd) == -1)
+			goto out;
+		break;
+	case LIST_FOOTER_RELABEL:
+		if (relabelled_headers(b, raw, hlen, &sh) == -1 ||
+		    buf_add(b, body.data, body.len) == -1 ||
+		    append_footer(b, body.len, li->footer, 0) == -1)
+			goto out;
+		break;
+	default:
+		if (copy_body_headers(b, raw, hlen, BH_ALL, &mimever) == -1 ||
+		    (!mimever && sh.ct != NULL &&
+		    buf_adds(b, "MIME-Version: 1.0\r\n") == -1) ||
+		    buf_add(b, "\r\n", 2) == -1)
+			goto out;
+		if (way != LIST_FOOTER_PART) {
+			if (buf_add(b, body.data, body.len) == -1)
+				goto out;
+			if ((way == LIST_FOOTER_APPEND ||
+			    way == LIST_FOOTER_QP) && append_footer(b, body.len,
+			    li->footer, way == LIST_FOOTER_QP) == -1)
+				goto out;
+			break;
+		}
+		/* Before the closing delimiter, whose CRLF stays its own. */
+		at = close_delimiter(body.data, body.len, sh.boundary);
+		if (at > 0)
+			at -= 2;
+		if (buf_add(b, body.data, at) == -1 ||
+		    buf_addf(b, "%s--%s\r\n", at > 0 ? "\r\n" : "",
+		    sh.boundary) == -1 ||
+		    footer_part(b, li->footer) == -1 ||
+		    (at == 0 && buf_add(b, "\r\n", 2) == -1) ||
+		    buf_add(b, body.data + at, body.len - at) == -1)
+			goto out;
+		break;
+	}
+	li->footer_way = way;
+	if (way != LIST_FOOTER_NONE)
+		li->footer_why = NULL;
+	rc = 0;
+out:
+	free(bd);
+	buf_free(&body);
+	shape_clear(&sh);
+	return rc;
 }
 
 static char *
@@ -353,21 +885,23 @@ add_msgids(struct buf *b, const char *name, char *const *ids, size_t n)
 
 char *
 list_compose(const struct config *cfg, const struct message *m,
-    const char *raw, size_t rawlen, const struct list_info *li, size_t *len,
+    const char *raw, size_t rawlen, struct list_info *li, size_t *len,
     char **msgid)
 {
 	const char *at = strrchr(cfg->from_addr, '@');
 	struct buf b;
 	char date[64], *listaddr, *v, *id = NULL, *subj;
 	const char *author;
-	int mimever, fok;
 	size_t hlen = m->body_offset <= rawlen ? m->body_offset : rawlen;
 
 	*msgid = NULL;
 	*len = 0;
+	li->footer_way = LIST_FOOTER_NONE;
+	li->footer_why = NULL;
 	if (at == NULL || !mime_addr_valid(m->from.addr))
 		return NULL;
-	buf_init(&b, rawlen + 128 * 1024);
+	/* Bare LF made CRLF can double the body. */
+	buf_init(&b, 2 * rawlen + 128 * 1024);
 	listaddr = list_address(cfg, li->slug);
 
 	if (!m->message_id_derived) {
@@ -440,32 +974,8 @@ list_compose(const struct config *cfg, const struct message *m,
 	if (mime_header_raw(&b, "Precedence", "list") == -1 ||
 	    mime_header_raw(&b, "X-Loop", cfg->from_addr) == -1)
 		goto fail;
-	if (copy_body_headers(&b, raw, hlen, &mimever) == -1)
+	if (add_body(&b, raw, hlen, rawlen, li) == -1)
 		goto fail;
-	if (!mimever && message_header(m, "Content-Type", 0) != NULL &&
-	    buf_adds(&b, "MIME-Version: 1.0\r\n") == -1)
-		goto fail;
-	if (buf_add(&b, "\r\n", 2) == -1)
-		goto fail;
-	if (add_crlf(&b, raw + hlen, rawlen - hlen) == -1)
-		goto fail;
-	/* The footer only where it needs no re-encoding (README: notes). */
-	fok = li->footer && *li->footer ? list_footer_ok(m, raw, rawlen) : 0;
-	if (fok == 2 || (fok == 1 && ascii_only(li->footer))) {
-		size_t fl = strlen(li->footer);
-
-		while (fl > 0 && (li->footer[fl - 1] == '\n' ||
-		    li->footer[fl - 1] == '\r'))
-			fl--;
-		/* A blank line between the author's text and ours. */
-		if (b.len >= 2 && memcmp(b.data + b.len - 2, "\r\n", 2) != 0 &&
-		    buf_add(&b, "\r\n", 2) == -1)
-			goto fail;
-		if (buf_add(&b, "\r\n", 2) == -1 ||
-		    add_crlf(&b, li->footer, fl) == -1 ||
-		    buf_add(&b, "\r\n", 2) == -1)
-			goto fail;
-	}
 	free(listaddr);
 	*len = b.len;
 	*msgid = id;
@@ -612,8 +1122,7 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	int rc = -1, g;
 
 	listaddr = list_address(cfg, net->slug);
-	if (list_footer_ok(m, raw, len))
-		footer = render_footer(r, net, listaddr, leave);
+	footer = render_footer(r, net, listaddr, leave);
 	li.slug = net->slug;
 	li.title = net->title;
 	li.footer = footer;
@@ -668,8 +1177,12 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	    r->person_id, r->now) == -1)
 		goto out;
 	r->app->changed = 1;
-	log_info("list %s: %s to %zu member(s)%s", net->slug, msgid, sent,
-	    footer ? "" : " (no footer)");
+	if (li.footer_way == LIST_FOOTER_NONE)
+		log_info("list %s: %s to %zu member(s), no footer: %s",
+		    net->slug, msgid, sent, li.footer_why);
+	else
+		log_info("list %s: %s to %zu member(s), footer %s", net->slug,
+		    msgid, sent, list_footer_name(li.footer_way));
 	r->outcome = "list";
 	rc = 0;
 out:

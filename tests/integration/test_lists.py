@@ -1,7 +1,8 @@
 """Network lists (SPEC §4b) against the real Postfix + Dovecot: mail to
 lido+SLUG@school.test from a member reaches every member with direct
 delivery, DMARC-safe (From is the coordinator, Reply-To the author), with
-the author's body and attachments unchanged."""
+the author's body and attachments unchanged and a footer on leaving
+(every shape of mail: test_list_footer.py)."""
 
 from __future__ import annotations
 
@@ -131,9 +132,14 @@ def test_member_post_with_attachment_reaches_direct_members(lists):
         assert email.utils.parseaddr(str(got["Reply-To"]))[1] == \
             "alice@school.test"
         assert "Alice Jansen via" in str(got["From"])
-        parts = [p for p in got.iter_attachments()]
+        parts = [p for p in got.iter_attachments() if p.is_attachment()]
         assert len(parts) == 1
         assert parts[0].get_filename() == "tafels.bin"
+        # The footer: a last, inline part of the author's multipart/mixed.
+        foot = list(got.iter_parts())[-1]
+        assert foot.get_content_type() == "text/plain"
+        assert foot.get_content_disposition() == "inline"
+        assert 'met onderwerp "afmelden rekenen"' in foot.get_content()
         payload = parts[0].get_payload(decode=True)
         assert hashlib.sha256(payload).digest() == hashlib.sha256(blob).digest()
         assert "Hierbij het werkblad." in body_text(got)
@@ -170,7 +176,7 @@ def test_plain_text_post_gets_footer_and_keeps_thread(lists):
     lists.nothing("bob", "carol")
 
 
-def test_quoted_printable_body_is_not_touched(lists):
+def test_quoted_printable_body_keeps_its_lines_and_gets_an_encoded_footer(lists):
     raw = ("From: bob@school.test\r\nTo: " + LIST + "\r\n"
            "Subject: Koffie\r\nMessage-ID: <qp-1@school.test>\r\n"
            "MIME-Version: 1.0\r\n"
@@ -181,8 +187,13 @@ def test_quoted_printable_body_is_not_touched(lists):
     lists.once()
     got = lists.one("alice")
     body = got.raw.split(b"\r\n\r\n", 1)[1]
-    assert body == b"Caf=C3=A9 om drie uur=\r\n, tot dan.\r\n"
-    assert body_text(got) == "Caf\u00e9 om drie uur, tot dan.\n"
+    # The author's encoded lines as they were, ours after them.
+    assert body.startswith(b"Caf=C3=A9 om drie uur=\r\n, tot dan.\r\n\r\n")
+    assert got["Content-Transfer-Encoding"] == "quoted-printable"
+    text = body_text(got)
+    assert text.startswith("Caf\u00e9 om drie uur, tot dan.\n\n-- \n")
+    assert 'Afmelden: mail lido@school.test met onderwerp "afmelden rekenen"' \
+        in text
 
 
 def test_non_member_is_refused_once_a_day(lists):
