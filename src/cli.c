@@ -434,12 +434,27 @@ cli_person(struct app *app, int argc, char **argv)
 			free(email);
 			return 0;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			/* What they missed while bouncing is sent with the
+			 * reset, in one transaction. */
+			struct req r = { 0 };
+
+			r.app = app;
+			r.now = time(NULL);
+			r.sender = "leernet person reset";
+			r.sender_name = "";
+			if ((rc = store_begin(app->st)) == 0 &&
+			    (rc = store_person_reset(app->st, email)) == 0 &&
+			    (rc = meeting_catch_up(&r, p.id)) == 0)
+				rc = store_commit(app->st);
+			if (rc != 0)
+				store_rollback(app->st);
 			person_clear(&p);
+		}
 		if (rc == 0)
-			rc = store_person_reset(app->st, email);
-		if (rc == 0)
-			printf("%s: bouncing cleared\n", email);
+			printf("%s: bouncing cleared; their future meetings are "
+			    "sent again (with the next 'once' or by the "
+			    "daemon)\n", email);
 		else if (rc == 1)
 			fprintf(stderr, "leernet: no person %s\n", email);
 		free(email);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actions.h"
 #include "app.h"
 #include "classify.h"
 #include "command.h"
@@ -1203,11 +1204,12 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 	struct tvars *v = NULL;
 	const char *lang;
 	char *listaddr = NULL, size[32];
-	int rc, count;
+	int rc, count, was_bouncing;
 
 	if ((rc = store_person_get(st, r->sender, &p)) == -1)
 		return -1;
 	lang = lang_of(r, rc == 0 ? &p : NULL);
+	was_bouncing = rc == 0 && p.bouncing;
 
 	if (!config_domain_allowed(cfg, r->sender)) {
 		log_info("%s is outside the allowed domains", r->sender);
@@ -1233,8 +1235,10 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 		rc = answer_unknown(r, slug, lang);
 		goto out;
 	}
+	/* Writing clears `bouncing`: what was sent meanwhile follows. */
 	if (store_person_touch(st, r->sender, r->sender_name, NULL, r->now,
-	    &r->person_id) == -1) {
+	    &r->person_id) == -1 || (was_bouncing &&
+	    meeting_catch_up(r, r->person_id) == -1)) {
 		rc = -1;
 		goto out;
 	}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "actions.h"
 #include "config.h"
@@ -237,6 +238,59 @@ clean_title(const char *s)
 	return out;
 }
 
+/*
+ * The learning question goes to every coordinator and into the call: not
+ * the proposer's signature.  Cut from a "--" line or a closing line on
+ * ("Met vriendelijke groet, Piet Jansen", "Kind regards", "Verzonden
+ * vanaf mijn iPhone"), never the first line.
+ */
+static void
+cut_signature(char *q)
+{
+	static const char *const closings[] = {
+		"met vriendelijke groet", "vriendelijke groet",
+		"met hartelijke groet", "hartelijke groet", "met groet",
+		"groetjes", "groeten", "groet", "mvg", "kind regards",
+		"best regards", "warm regards", "regards", "cheers",
+	};
+	static const char *const footers[] = {
+		"verzonden vanaf", "verstuurd vanaf", "verzonden met",
+		"sent from my", "get outlook for",
+	};
+	char *line = strchr(q, '\n');
+
+	while (line != NULL) {
+		char *p = ++line, *e;
+		size_t n;
+
+		p += strspn(p, " \t");
+		e = p + strcspn(p, "\r\n");
+		if (e - p >= 2 && p[0] == '-' && p[1] == '-' &&
+		    strspn(p + 2, " \t") == (size_t)(e - p - 2)) {
+			*line = '\0';
+			break;
+		}
+		for (size_t i = 0; i < ARRAY_LEN(footers); i++)
+			if (strncasecmp(p, footers[i], strlen(footers[i])) == 0)
+				e = NULL;
+		for (size_t i = 0; e != NULL && i < ARRAY_LEN(closings); i++) {
+			n = strlen(closings[i]);
+			if (strncasecmp(p, closings[i], n) != 0)
+				continue;
+			n += strspn(p + n, " \t");
+			if (p[n] == ',')	/* "Groet, Piet" */
+				e = NULL;
+			else if (p + n + strspn(p + n, " \t.!") == e)
+				e = NULL;
+		}
+		if (e == NULL) {
+			*line = '\0';
+			break;
+		}
+		line = strchr(line, '\n');
+	}
+}
+
 int
 act_start(struct req *r)
 {
@@ -244,10 +298,12 @@ act_start(struct req *r)
 	struct network n = { 0 };
 	struct tvars *v = act_vars(r);
 	char *question = xstrdup(c->body ? c->body : "");
-	char *q = str_trim(question);
+	char *q;
 	char *title = clean_title(c->args ? c->args : "");
 	int rc;
 
+	cut_signature(question);
+	q = str_trim(question);
 	if (*title == '\0' || *q == '\0') {
 		tvars_set_bool(v, "no_title", *title == '\0');
 		tvars_set_bool(v, "no_question", *q == '\0');

@@ -52,7 +52,11 @@ reply_queue(struct app *app, const struct reply *r, time_t now)
 		/* Templates say "Re: {{subject}}": not "Re: Re: ...". */
 		char *subj = command_strip_subject(r->in->subject);
 
-		tvars_set(r->vars, "subject", subj);
+		/* A command in the body of mail without a Subject: not a
+		 * bare "Re:" in the inbox. */
+		tvars_set(r->vars, "subject", *subj ? subj :
+		    r->lang && strcmp(r->lang, "en") == 0 ? "your message" :
+		    "je bericht");
 		free(subj);
 	} else
 		tvars_set(r->vars, "subject", "");

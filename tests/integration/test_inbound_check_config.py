@@ -39,7 +39,8 @@ def check_config(run_leernet, config):
 
 
 def mailbox_line(proc) -> str:
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("mailbox")]
+    # OK lines are on stdout, problems on stderr.
+    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.startswith("mailbox")]
     assert len(lines) == 1, proc.stdout + proc.stderr
     return lines[0]
 

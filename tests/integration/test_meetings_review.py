@@ -158,3 +158,36 @@ def test_a_proposal_with_the_title_of_an_open_network_points_to_it(meet):
     meet.nothing("femme", "donna")
     with meet.db() as db:
         assert db.execute("SELECT count(*) FROM networks").fetchone() == (1,)
+
+
+def test_person_reset_sends_what_was_missed(meet):
+    meet.join("alice")
+    with meet.db() as db:
+        db.execute("UPDATE people SET bouncing = 1 WHERE email = ?", (address("alice"),))
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    meet.new("lead"), meet.invites("lead")
+    assert meet.invites("alice") == []
+    out = meet.run(meet.cfg, "person", "reset", address("alice")).stdout
+    assert "bouncing cleared" in out
+    meet.once()
+    [inv] = meet.invites("alice")
+    assert (inv.uid, inv.sequence, inv.method) == (meet.uid(n), 0, "REQUEST")
+
+
+def test_a_proposal_goes_out_without_the_signature(meet):
+    meet.mail("alice", "nieuw netwerk Samen lezen",
+              "Hoe lezen kinderen beter samen?\n\nMet vriendelijke groet, Piet Jansen,"
+              " Leerkracht groep 5 | De Regenboog\nTel. 06-12345678\n")
+    meet.once()
+    meet.one("alice", subject="^Voorstel ontvangen")
+    mod = meet.one("femme", "Hoe lezen kinderen beter samen?")
+    body = mod.get_body(preferencelist=("plain",)).get_content()
+    assert "Piet Jansen" not in body and "06-12345678" not in body
+    assert f"\n<{address('alice')}> stelt een nieuw leernetwerk voor" in body
+
+
+def test_an_answer_to_mail_without_a_subject_has_one(meet):
+    meet.mail("alice", "", "aanmelden rekene\n")
+    meet.once()
+    msg = meet.one("alice", "aanmelden rekenen")
+    assert msg["Subject"] == "Re: je bericht"
