@@ -445,8 +445,13 @@ authenticate(struct imap_source *s, const struct server_conf *mb,
 	}
 	for (int attempt = 0;; attempt++) {
 		/* Every login: password_command may hand out a fresh token. */
-		if ((secret = config_secret(mb, why, sizeof(why))) == NULL) {
-			*temporary = mb->password_command != NULL;
+		int permanent;
+
+		if ((secret = config_secret_ex(mb, &permanent, why,
+		    sizeof(why))) == NULL) {
+			/* A token helper may fail for a while; a command that
+			 * does not exist or a missing file will not mend. */
+			*temporary = mb->password_command != NULL && !permanent;
 			snprintf(err, errlen, "%s: password: %s", s->where, why);
 			return -1;
 		}

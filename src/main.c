@@ -24,6 +24,7 @@
 #include "dates.h"
 #include "digest.h"
 #include "handle.h"
+#include "ical.h"
 #include "log.h"
 #include "outbox.h"
 #include "publish.h"
@@ -74,6 +75,13 @@ app_open(struct app *app, const char *file, int need_schema)
 	}
 	if ((app->zone = dt_zone_load(app->cfg->timezone, err,
 	    sizeof(err))) == NULL) {
+		fprintf(stderr, "leernet: %s: [organization] timezone: %s\n",
+		    app->cfg->file, err);
+		return EXIT_CONFIG;
+	}
+	/* Refused where the config is read, not at the first invitation:
+	 * no meeting could ever be sent in a zone calendars cannot carry. */
+	if (ical_zone_check(app->cfg->timezone, err, sizeof(err)) == -1) {
 		fprintf(stderr, "leernet: %s: [organization] timezone: %s\n",
 		    app->cfg->file, err);
 		return EXIT_CONFIG;

@@ -191,3 +191,20 @@ def test_an_answer_to_mail_without_a_subject_has_one(meet):
     meet.once()
     msg = meet.one("alice", "aanmelden rekenen")
     assert msg["Subject"] == "Re: je bericht"
+
+
+def test_a_zone_calendars_cannot_carry_is_refused_up_front(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path, organization_timezone="Africa/Casablanca")
+    proc = run_leernet(cfg, "check-config", check=False)
+    assert proc.returncode == 78, proc.stdout + proc.stderr
+    assert "[organization] timezone" in proc.stderr and "Africa/Casablanca" in proc.stderr
+    assert run_leernet(cfg, "once", check=False).returncode == 78
+
+
+def test_a_password_command_that_does_not_exist_is_a_config_error(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path, mailbox_password=None,
+                       mailbox_password_command="/nonexistent/token-helper --for lido")
+    run_leernet(cfg, "init")
+    proc = run_leernet(cfg, "once", check=False)
+    assert proc.returncode == 78, proc.stdout + proc.stderr
+    assert "/nonexistent/token-helper" in proc.stderr
