@@ -22,6 +22,22 @@ def meet(stack, tmp_path, run_leernet):
     return Meet(stack, run_leernet, cfg)
 
 
+def alice_and_a_meeting(meet) -> int:
+    """alice a member, meeting 14 May 15:00-17:00 in Lokaal 3 planned and
+    its invitations read; its number."""
+    meet.join("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
+    return n
+
+
+def answer(meet, who, n, fixture, sequence):
+    """who answers meeting n from Outlook with this fixture's PARTSTAT."""
+    ics = fixture_reply(fixture, meet.uid(n), sequence, address(who))
+    meet.raw(who, outlook_reply(address(who), ics, "Antwoord: bijeenkomst"))
+    meet.once()
+
+
 def member_state(meet, who):
     with meet.db() as db:
         return db.execute(
@@ -52,14 +68,8 @@ def test_the_only_lead_cannot_leave_a_co_lead_can(meet):
 
 
 def test_a_move_to_the_same_time_and_place_changes_nothing(meet):
-    meet.join("alice")
-    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
-    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
-    uid = meet.uid(n)
-    meet.raw("alice", outlook_reply(address("alice"),
-                                    fixture_reply("outlook-accept.ics", uid, 0, address("alice")),
-                                    "Geaccepteerd: bijeenkomst"))
-    meet.once()
+    n = alice_and_a_meeting(meet)
+    answer(meet, "alice", n, "outlook-accept.ics", 0)
     assert meet.counts(n)[0] == 1
 
     meet.mail("lead", f"verplaats {SLUG} {n}",
@@ -72,24 +82,15 @@ def test_a_move_to_the_same_time_and_place_changes_nothing(meet):
 
 
 def test_an_answer_to_a_higher_sequence_does_not_block_later_answers(meet):
-    meet.join("alice")
-    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
-    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
-    uid = meet.uid(n)
-    meet.raw("alice", outlook_reply(address("alice"),
-                                    fixture_reply("outlook-accept.ics", uid, 5, address("alice")),
-                                    "Geaccepteerd"))
-    meet.once()
+    n = alice_and_a_meeting(meet)
+    answer(meet, "alice", n, "outlook-accept.ics", 5)
     assert meet.counts(n)[0] == 1
     meet.mail("lead", f"verplaats {SLUG} {n}", "tijd: 16:00-18:00\n")
     meet.once()
     meet.new("lead")
     [inv] = meet.invites("alice")
     assert inv.sequence == 1
-    meet.raw("alice", outlook_reply(address("alice"),
-                                    fixture_reply("outlook-decline-nl.ics", uid, 1, address("alice")),
-                                    "Geweigerd"))
-    meet.once()
+    answer(meet, "alice", n, "outlook-decline-nl.ics", 1)
     assert meet.counts(n)[:2] == (0, 1)
 
 
@@ -111,11 +112,7 @@ def test_a_member_who_bounced_gets_what_was_sent_meanwhile(meet):
 
     # She answers a calendar mail from before: she is back, and gets both
     # meetings as they stand now.
-    uid = meet.uid(n1)
-    meet.raw("alice", outlook_reply(address("alice"),
-                                    fixture_reply("outlook-accept.ics", uid, 0, address("alice")),
-                                    "Geaccepteerd"))
-    meet.once()
+    answer(meet, "alice", n1, "outlook-accept.ics", 0)
     got = {(i.uid, i.sequence) for i in meet.invites("alice")}
     assert got == {(meet.uid(n1), 1), (meet.uid(n2), 0)}, got
     with meet.db() as db:
@@ -124,9 +121,7 @@ def test_a_member_who_bounced_gets_what_was_sent_meanwhile(meet):
 
 
 def test_writing_again_after_bouncing_brings_the_cancellation(meet):
-    meet.join("alice")
-    n1 = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
-    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
+    n1 = alice_and_a_meeting(meet)
     with meet.db() as db:
         db.execute("UPDATE people SET bouncing = 1 WHERE email = ?", (address("alice"),))
     meet.mail("lead", f"annuleer {SLUG} {n1}")
@@ -141,9 +136,7 @@ def test_writing_again_after_bouncing_brings_the_cancellation(meet):
 
 
 def test_attendance_for_a_meeting_still_to_come_is_flagged(meet):
-    meet.join("alice")
-    n = meet.plan("14-05-2027", "15:00-17:00")
-    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
+    n = alice_and_a_meeting(meet)
     meet.mail("lead", f"presentie {SLUG} {n}", f"{address('alice')}\n")
     meet.once()
     meet.one("lead", "Aanwezig (1)", "nog niet geweest", f"status {SLUG}")
