@@ -386,6 +386,43 @@ check_secret(const struct server_conf *sc, const char *what)
 	return 0;
 }
 
+static void
+template_problem(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "templates: %s\n", line);
+}
+
+/*
+ * Every template parses and uses only names leernet sets: an edit that
+ * went wrong is found here rather than by the first teacher who needs it.
+ */
+static int
+check_templates(const char *dir)
+{
+	const char *shipped = template_shipped_dir();
+	int n;
+
+	if ((n = template_check(dir, template_problem, NULL)) > 0) {
+		if (template_names_checked(dir))
+			fprintf(stderr, "templates %s: %d problem%s; until "
+			    "fixed, those mails are written from the shipped "
+			    "copies in %s ([paths] templates)\n", dir, n,
+			    n == 1 ? "" : "s", shipped);
+		else
+			fprintf(stderr, "templates %s: %d problem%s ([paths] "
+			    "templates)\n", dir, n, n == 1 ? "" : "s");
+		return EXIT_CONFIG;
+	}
+	if (template_names_checked(dir))
+		printf("templates %s: OK (names checked against %s)\n", dir,
+		    shipped);
+	else
+		printf("templates %s: OK (names not checked: no shipped "
+		    "templates besides these in %s)\n", dir, shipped);
+	return 0;
+}
+
 /*
  * check-config: the file (already loaded), the database, the templates,
  * then both servers.  OK lines go to stdout, every problem to stderr; the
@@ -410,7 +447,7 @@ cmd_check_config(struct app *app)
 		fprintf(stderr, "templates: %s ([paths] templates)\n", err);
 		outcome(&rc, EXIT_CONFIG);
 	} else
-		printf("templates %s: OK\n", app->cfg->template_dir);
+		outcome(&rc, check_templates(app->cfg->template_dir));
 	if ((r = check_secret(&app->cfg->mailbox, "mailbox")) != 0)
 		outcome(&rc, r);
 	else if ((src = source_open(app->cfg, &temporary, err,

@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "template.h"
 #include "util.h"
 
@@ -389,6 +391,27 @@ parse(struct parser *p, struct node **root)
 	return 0;
 }
 
+/* Parse src whose first line is line0: 0 and *root, or -1 with err. */
+static int
+parse_src(const char *src, size_t len, int line0, struct node **root,
+    char *err, size_t errlen)
+{
+	struct parser p;
+
+	memset(&p, 0, sizeof(p));
+	p.src = src;
+	p.len = len;
+	p.line = line0;
+	p.err = err;
+	p.errlen = errlen;
+	if (parse(&p, root) == -1) {
+		nodes_free(*root);
+		*root = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- rendering ---- */
 
 struct render {
@@ -591,7 +614,6 @@ render_src(const char *src, size_t len, int line0, const struct tvars *vars,
     enum tmpl_escape esc, int strict, struct buf *out, char *err,
     size_t errlen)
 {
-	struct parser p;
 	struct render r;
 	struct node *root;
 	size_t len0 = out->len;
@@ -603,16 +625,8 @@ render_src(const char *src, size_t len, int line0, const struct tvars *vars,
 		    "at most %u)", line0, len, TMPL_MAX_SRC);
 		return -1;
 	}
-	memset(&p, 0, sizeof(p));
-	p.src = src;
-	p.len = len;
-	p.line = line0;
-	p.err = err;
-	p.errlen = errlen;
-	if (parse(&p, &root) == -1) {
-		nodes_free(root);
+	if (parse_src(src, len, line0, &root, err, errlen) == -1)
 		return -1;
-	}
 	memset(&r, 0, sizeof(r));
 	r.ctx[0] = vars ? vars : &empty;
 	r.depth = 1;
@@ -653,92 +667,157 @@ struct tfile {
 	char		*path;
 	char		*data;		/* NULL: the file does not exist */
 	size_t		 len;
+	char		*lang, *name;	/* read_dir's files only */
+	int		 html;
 	struct tfile	*next;
 };
 
+/* Files read so far, and the directories read whole (see dir_load). */
 static struct tfile *cache;
+static struct strlist {
+	char		*s;
+	struct strlist	*next;
+} *loaded, *warned;
+
+static void
+tfiles_free(struct tfile *f)
+{
+	struct tfile *n;
+
+	for (; f; f = n) {
+		n = f->next;
+		free(f->path);
+		free(f->data);
+		free(f->lang);
+		free(f->name);
+		free(f);
+	}
+}
+
+static void
+strlist_free(struct strlist *l)
+{
+	struct strlist *n;
+
+	for (; l; l = n) {
+		n = l->next;
+		free(l->s);
+		free(l);
+	}
+}
+
+static int
+strlist_has(const struct strlist *l, const char *s)
+{
+	for (; l; l = l->next)
+		if (strcmp(l->s, s) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+strlist_add(struct strlist **l, const char *s)
+{
+	struct strlist *e = xcalloc(1, sizeof(*e));
+
+	e->s = xstrdup(s);
+	e->next = *l;
+	*l = e;
+}
 
 void
 template_cache_clear(void)
 {
-	struct tfile *f, *n;
-
-	for (f = cache; f; f = n) {
-		n = f->next;
-		free(f->path);
-		free(f->data);
-		free(f);
-	}
+	tfiles_free(cache);
 	cache = NULL;
+	strlist_free(loaded);
+	loaded = NULL;
+	/* A reload may have fixed or broken a template: say so again. */
+	strlist_free(warned);
+	warned = NULL;
 }
 
-/* 0 and *fp (data NULL when absent), or -1 with err. */
+const char *
+template_shipped_dir(void)
+{
+	static char dir[4096];
+	const char *env = getenv("LEERNET_DATADIR");
+	int n;
+
+	if (env == NULL || *env == '\0')
+		return LEERNET_DATADIR "/templates";
+	n = snprintf(dir, sizeof(dir), "%s/templates", env);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return LEERNET_DATADIR "/templates";
+	return dir;
+}
+
+/* Is a the same directory as b (however the paths are spelled)? */
 static int
-tfile_get(const char *path, const struct tfile **fp, char *err,
+same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return strcmp(a, b) == 0;
+}
+
+/* 0 with *data (NULL when the file does not exist) and *len, or -1 with
+ * "PATH: why" in err.  Caller frees *data. */
+static int
+file_read(const char *path, char **datap, size_t *lenp, char *err,
     size_t errlen)
 {
-	struct tfile *f;
 	struct stat st;
-	char *data = NULL;
+	const char *why = NULL;
+	char *data;
 	size_t got = 0;
-	int fd, absent = 0;
+	int fd;
 
-	for (f = cache; f; f = f->next)
-		if (strcmp(f->path, path) == 0) {
-			*fp = f;
-			return 0;
-		}
+	*datap = NULL;
+	*lenp = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		absent = 1;
-	} else {
-		const char *why = NULL;
-
-		if (fstat(fd, &st) == -1)
-			why = strerror(errno);
-		else if (!S_ISREG(st.st_mode))
-			why = "not a regular file";
-		else if ((size_t)st.st_size > TMPL_MAX_SRC)
-			why = "too large";
-		if (why) {
-			snprintf(err, errlen, "%s: %s", path, why);
-			close(fd);
-			return -1;
-		}
-		data = xmalloc((size_t)st.st_size + 1);
-		while (got < (size_t)st.st_size) {
-			ssize_t r = read(fd, data + got,
-			    (size_t)st.st_size - got);
-
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-		}
-		close(fd);
-		if (got != (size_t)st.st_size) {
-			snprintf(err, errlen, "%s: short read", path);
-			free(data);
-			return -1;
-		}
-		data[got] = '\0';
-		if (!utf8_valid(data, got) || memchr(data, '\0', got)) {
-			snprintf(err, errlen, "%s: not UTF-8 text", path);
-			free(data);
-			return -1;
-		}
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	}
-	f = xcalloc(1, sizeof(*f));
-	f->path = xstrdup(path);
-	f->data = absent ? NULL : data;
-	f->len = got;
-	f->next = cache;
-	cache = f;
-	*fp = f;
+	if (fstat(fd, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if ((size_t)st.st_size > TMPL_MAX_SRC)
+		why = "too large";
+	if (why) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		close(fd);
+		return -1;
+	}
+	data = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (got != (size_t)st.st_size) {
+		snprintf(err, errlen, "%s: short read", path);
+		free(data);
+		return -1;
+	}
+	data[got] = '\0';
+	if (!utf8_valid(data, got) || memchr(data, '\0', got)) {
+		snprintf(err, errlen, "%s: not UTF-8 text", path);
+		free(data);
+		return -1;
+	}
+	*datap = data;
+	*lenp = got;
 	return 0;
 }
 
@@ -755,6 +834,171 @@ component_ok(const char *s)
 		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
 			return 0;
 	return 1;
+}
+
+static int
+no_dot(const struct dirent *de)
+{
+	return de->d_name[0] != '.';
+}
+
+/*
+ * Every DIR/LANG/NAME.txt and NAME.html, sorted; absent ones are not
+ * listed.  Other files (an editor's help.txt~, a README) are not
+ * templates and are left alone.  Unreadable ones go to bad (if not NULL)
+ * as "PATH: why"; the return value is how many.
+ */
+static int
+read_dir(const char *dir, struct tfile **list,
+    void (*bad)(void *, const char *), void *arg)
+{
+	struct dirent **langs = NULL, **files;
+	struct tfile **tail = list;
+	char err[1024];
+	int nl, nf, nbad = 0;
+
+	*list = NULL;
+	if ((nl = scandir(dir, &langs, no_dot, alphasort)) == -1) {
+		snprintf(err, sizeof(err), "%s: %s", dir, strerror(errno));
+		if (bad)
+			bad(arg, err);
+		return 1;
+	}
+	for (int i = 0; i < nl; i++) {
+		char *ldir = xasprintf("%s/%s", dir, langs[i]->d_name);
+
+		files = NULL;
+		nf = 0;
+		/* A stray file beside the language directories: nothing. */
+		if (component_ok(langs[i]->d_name) &&
+		    (nf = scandir(ldir, &files, no_dot, alphasort)) == -1)
+			nf = 0;
+		for (int j = 0; j < nf; j++) {
+			const char *fn = files[j]->d_name, *dot = strrchr(fn, '.');
+			struct tfile *f;
+			char *stem, *data;
+			size_t len;
+
+			if (dot == NULL || (strcmp(dot, ".txt") != 0 &&
+			    strcmp(dot, ".html") != 0))
+				goto next;
+			stem = xstrndup(fn, (size_t)(dot - fn));
+			if (!component_ok(stem)) {
+				free(stem);
+				goto next;
+			}
+			f = xcalloc(1, sizeof(*f));
+			f->path = xasprintf("%s/%s", ldir, fn);
+			if (file_read(f->path, &data, &len, err,
+			    sizeof(err)) == -1) {
+				if (bad)
+					bad(arg, err);
+				nbad++;
+			}
+			if (data == NULL) {
+				free(stem);
+				tfiles_free(f);
+				goto next;
+			}
+			f->data = data;
+			f->len = len;
+			f->lang = xstrdup(langs[i]->d_name);
+			f->name = stem;
+			f->html = strcmp(dot, ".html") == 0;
+			*tail = f;
+			tail = &f->next;
+next:
+			free(files[j]);
+		}
+		free(files);
+		free(ldir);
+		free(langs[i]);
+	}
+	free(langs);
+	return nbad;
+}
+
+/*
+ * The first mail from a directory reads all of it, so the running daemon
+ * holds one consistent set of texts; template_reload() replaces that set
+ * only with one that passed template_check().
+ */
+static void
+dir_load(const char *dir)
+{
+	struct tfile *list, *f, *n;
+
+	if (strlist_has(loaded, dir))
+		return;
+	(void)read_dir(dir, &list, NULL, NULL);
+	for (f = list; f; f = n) {
+		n = f->next;
+		f->next = cache;
+		cache = f;
+	}
+	strlist_add(&loaded, dir);
+}
+
+/* 0 and *fp (data NULL when absent), or -1 with err. */
+static int
+tfile_get(const char *path, const struct tfile **fp, char *err,
+    size_t errlen)
+{
+	struct tfile *f;
+	char *data;
+	size_t len;
+
+	for (f = cache; f; f = f->next)
+		if (strcmp(f->path, path) == 0) {
+			*fp = f;
+			return 0;
+		}
+	if (file_read(path, &data, &len, err, errlen) == -1)
+		return -1;
+	f = xcalloc(1, sizeof(*f));
+	f->path = xstrdup(path);
+	f->data = data;
+	f->len = len;
+	f->next = cache;
+	cache = f;
+	*fp = f;
+	return 0;
+}
+
+/*
+ * A .txt template's Subject (*subj, *slen) and body: 0, or -1 with
+ * "line N: why" in err.
+ */
+static int
+txt_split(const char *d, size_t len, const char **subj, size_t *slen,
+    const char **body, char *err, size_t errlen)
+{
+	const char *eol, *s, *b;
+
+	if (strncmp(d, "Subject:", 8) != 0) {
+		snprintf(err, errlen, "line 1: expected \"Subject: ...\"");
+		return -1;
+	}
+	s = d + 8;
+	while (is_blank(*s))
+		s++;
+	eol = strchr(s, '\n');
+	*slen = (size_t)((eol ? eol : d + len) - s);
+	if (*slen > 0 && s[*slen - 1] == '\r')
+		(*slen)--;
+	b = eol ? eol + 1 : d + len;
+	if (*b == '\r' && b[1] == '\n')
+		b += 2;
+	else if (*b == '\n')
+		b++;
+	else if (*b != '\0') {
+		snprintf(err, errlen, "line 2: expected an empty line after "
+		    "the Subject line");
+		return -1;
+	}
+	*subj = s;
+	*body = b;
+	return 0;
 }
 
 /* Render and prefix errors with the file's path. */
@@ -775,24 +1019,20 @@ render_file(const char *path, const char *src, size_t len, int line0,
 	return buf_steal(&out);
 }
 
-int
-template_mail(const char *dir, const char *name, const char *lang,
-    const struct tvars *vars, struct rendered *rd, char *err, size_t errlen)
+/* template_mail from one directory; *absent when it has no such text. */
+static int
+mail_from(const char *dir, const char *name, const char *lang,
+    const struct tvars *vars, struct rendered *rd, int *absent, char *err,
+    size_t errlen)
 {
 	const struct tfile *txt, *html;
-	const char *d, *eol, *subj, *body;
-	char *path = NULL, *hpath = NULL;
+	const char *d, *subj, *body;
+	char *path = NULL, *hpath = NULL, e[256];
 	size_t slen;
 	int rv = -1;
 
-	memset(rd, 0, sizeof(*rd));
-	if (lang == NULL || *lang == '\0')
-		lang = DEFAULT_LANG;
-	if (!component_ok(name) || !component_ok(lang)) {
-		snprintf(err, errlen, "bad template name '%.40s' or language "
-		    "'%.10s'", name, lang);
-		return -1;
-	}
+	*absent = 0;
+	dir_load(dir);
 	path = xasprintf("%s/%s/%s.txt", dir, lang, name);
 	if (tfile_get(path, &txt, err, errlen) == -1)
 		goto done;
@@ -806,6 +1046,7 @@ template_mail(const char *dir, const char *name, const char *lang,
 		if (txt->data == NULL) {
 			snprintf(err, errlen, "%s: no such template (nor %s)",
 			    path, fb);
+			*absent = 1;
 			free(fb);
 			goto done;
 		}
@@ -814,6 +1055,7 @@ template_mail(const char *dir, const char *name, const char *lang,
 		lang = DEFAULT_LANG;
 	} else if (txt->data == NULL) {
 		snprintf(err, errlen, "%s: no such template", path);
+		*absent = 1;
 		goto done;
 	}
 	/* The HTML part comes from the same language as the text part. */
@@ -822,29 +1064,10 @@ template_mail(const char *dir, const char *name, const char *lang,
 		goto done;
 
 	d = txt->data;
-	if (strncmp(d, "Subject:", 8) != 0) {
-		snprintf(err, errlen, "%s: line 1: expected \"Subject: ...\"",
-		    path);
+	if (txt_split(d, txt->len, &subj, &slen, &body, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, e);
 		goto done;
 	}
-	subj = d + 8;
-	while (is_blank(*subj))
-		subj++;
-	eol = strchr(subj, '\n');
-	slen = (size_t)((eol ? eol : d + txt->len) - subj);
-	if (slen > 0 && subj[slen - 1] == '\r')
-		slen--;
-	body = eol ? eol + 1 : d + txt->len;
-	if (*body == '\r' && body[1] == '\n')
-		body += 2;
-	else if (*body == '\n')
-		body++;
-	else if (*body != '\0') {
-		snprintf(err, errlen, "%s: line 2: expected an empty line "
-		    "after the Subject line", path);
-		goto done;
-	}
-
 	if ((rd->subject = render_file(path, subj, slen, 1, vars, TMPL_TEXT,
 	    err, errlen)) == NULL)
 		goto done;
@@ -873,6 +1096,49 @@ done:
 	return rv;
 }
 
+int
+template_mail(const char *dir, const char *name, const char *lang,
+    const struct tvars *vars, struct rendered *rd, char *err, size_t errlen)
+{
+	const char *shipped = template_shipped_dir();
+	char e[512], *key;
+	size_t n;
+	int absent;
+
+	memset(rd, 0, sizeof(*rd));
+	if (lang == NULL || *lang == '\0')
+		lang = DEFAULT_LANG;
+	if (!component_ok(name) || !component_ok(lang)) {
+		snprintf(err, errlen, "bad template name '%.40s' or language "
+		    "'%.10s'", name, lang);
+		return -1;
+	}
+	if (mail_from(dir, name, lang, vars, rd, &absent, err, errlen) == 0)
+		return 0;
+	/*
+	 * An administrator's edit that went wrong: the teacher still gets
+	 * the text leernet came with, and the log says once what to fix.
+	 */
+	if (same_dir(dir, shipped))
+		return -1;
+	if (mail_from(shipped, name, lang, vars, rd, &absent, e,
+	    sizeof(e)) == -1) {
+		n = strlen(err);
+		if (!absent && n < errlen)
+			snprintf(err + n, errlen - n, "; the shipped copy "
+			    "fails too: %s", e);
+		return -1;
+	}
+	key = xasprintf("%s/%s/%s", dir, lang, name);
+	if (!strlist_has(warned, key)) {
+		log_warnx("template %s; until it is fixed, %s mail uses the "
+		    "shipped copy in %s", err, name, shipped);
+		strlist_add(&warned, key);
+	}
+	free(key);
+	return 0;
+}
+
 void
 rendered_free(struct rendered *rd)
 {
@@ -880,4 +1146,381 @@ rendered_free(struct rendered *rd)
 	free(rd->text);
 	free(rd->html);
 	memset(rd, 0, sizeof(*rd));
+}
+
+/* ---- checking a directory ---- */
+
+/*
+ * reply_queue() (reply.c) sets these in every mail, and the digest
+ * preview (digest.c) does the same.  list-footer is rendered by list.c
+ * with only its own names.
+ */
+static const char *const every_mail[] = {
+	"org", "coordinator", "to_name", "to_addr", "subject",
+};
+#define NOT_EVERY_MAIL	"list-footer"
+
+/* The names a template uses: as text ({{x}}) and as sections. */
+struct names {
+	struct strlist	*text, *sect;
+	int		 found;		/* a shipped copy was read */
+};
+
+struct use {
+	const char	*s;
+	size_t		 len;
+	int		 line;
+	int		 sect;		/* {{#x}} or {{^x}} */
+	int		 depth;		/* sections around it */
+	int		 guarded;	/* inside {{#itself}} */
+};
+
+struct uses {
+	struct use	*v;
+	size_t		 n, cap;
+};
+
+/* The tags under n; around holds the depth sections n is inside. */
+static void
+uses_collect(const struct node *n, const struct node **around, int depth,
+    struct uses *u)
+{
+	for (; n; n = n->next) {
+		struct use *use;
+
+		if (n->type == N_TEXT)
+			continue;
+		if (u->n == u->cap) {
+			u->cap = u->cap ? 2 * u->cap : 32;
+			u->v = xreallocarray(u->v, u->cap, sizeof(*u->v));
+		}
+		use = &u->v[u->n++];
+		*use = (struct use){ n->s, n->len, n->line,
+		    n->type == N_SECTION || n->type == N_INVERTED, depth, 0 };
+		for (int i = 0; i < depth; i++)
+			if (around[i]->type == N_SECTION &&
+			    around[i]->len == n->len &&
+			    memcmp(around[i]->s, n->s, n->len) == 0)
+				use->guarded = 1;
+		/* Cannot overflow: the parser caps nesting. */
+		around[depth] = n;
+		uses_collect(n->body, around, depth + 1, u);
+	}
+}
+
+/*
+ * The tags of one template file, parsed as template_mail reads it: 0, or
+ * -1 with "line N: why".  The uses point into data.
+ */
+static int
+file_uses(const char *data, size_t len, int html, struct uses *u,
+    char *err, size_t errlen)
+{
+	const struct node *around[TMPL_MAX_DEPTH + 1];
+	struct node *root;
+	const char *subj, *body;
+	size_t slen;
+
+	if (html) {
+		if (parse_src(data, len, 1, &root, err, errlen) == -1)
+			return -1;
+		uses_collect(root, around, 0, u);
+		nodes_free(root);
+		return 0;
+	}
+	if (txt_split(data, len, &subj, &slen, &body, err, errlen) == -1 ||
+	    parse_src(subj, slen, 1, &root, err, errlen) == -1)
+		return -1;
+	uses_collect(root, around, 0, u);
+	nodes_free(root);
+	if (parse_src(body, (size_t)(data + len - body), 3, &root, err,
+	    errlen) == -1)
+		return -1;
+	uses_collect(root, around, 0, u);
+	nodes_free(root);
+	return 0;
+}
+
+/* What the shipped copies of NAME use, in any language, .txt and .html. */
+static void
+shipped_names(const struct tfile *shipped, const char *name,
+    struct names *nm)
+{
+	char err[256];
+
+	memset(nm, 0, sizeof(*nm));
+	for (const struct tfile *f = shipped; f; f = f->next) {
+		struct uses u = { 0 };
+
+		if (strcmp(f->name, name) != 0 ||
+		    file_uses(f->data, f->len, f->html, &u, err,
+		    sizeof(err)) == -1) {
+			free(u.v);
+			continue;
+		}
+		nm->found = 1;
+		for (size_t i = 0; i < u.n; i++) {
+			char *s = xstrndup(u.v[i].s, u.v[i].len);
+			struct strlist **l = u.v[i].sect ? &nm->sect : &nm->text;
+
+			if (!strlist_has(*l, s))
+				strlist_add(l, s);
+			free(s);
+		}
+		free(u.v);
+	}
+	if (nm->found && strcmp(name, NOT_EVERY_MAIL) != 0)
+		for (size_t i = 0; i < ARRAY_LEN(every_mail); i++)
+			if (!strlist_has(nm->text, every_mail[i]))
+				strlist_add(&nm->text, every_mail[i]);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "a, b, c" from one or two lists, sorted, without repeats; caller
+ * frees. */
+static char *
+names_str(const struct strlist *a, const struct strlist *b)
+{
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	struct buf out;
+
+	for (int k = 0; k < 2; k++)
+		for (const struct strlist *l = k ? b : a; l; l = l->next) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 32;
+				v = xreallocarray(v, cap, sizeof(*v));
+			}
+			v[n++] = l->s;
+		}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_str);
+	buf_init(&out, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		if (out.len > 300) {
+			buf_adds(&out, ", ...");
+			break;
+		}
+		buf_addf(&out, "%s%s", out.len ? ", " : "", v[i]);
+	}
+	free(v);
+	if (out.len == 0)
+		buf_adds(&out, "none");
+	return buf_steal(&out);
+}
+
+struct check {
+	template_report_fn	*report;
+	void			*arg;
+	int			 problems;
+};
+
+static void
+problem(struct check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+problem(struct check *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->problems++;
+	if (c->report)
+		c->report(c->arg, line);
+}
+
+static void
+problem_cb(void *arg, const char *line)
+{
+	problem(arg, "%s", line);
+}
+
+/* One template file: syntax, then (when nm is not NULL) its names. */
+static void
+check_file(struct check *c, const struct tfile *f, const struct names *nm)
+{
+	struct uses u = { 0 };
+	char err[256], *allowed;
+	const char *ext = f->html ? "html" : "txt";
+
+	if (file_uses(f->data, f->len, f->html, &u, err, sizeof(err)) == -1) {
+		problem(c, "%s: %s", f->path, err);
+		goto done;
+	}
+	for (size_t i = 0; i < u.n; i++) {
+		const struct use *s = &u.v[i];
+		char *name = xstrndup(s->s, s->len);
+
+		/* Only a section's item has a "." of its own. */
+		if (!s->sect && strcmp(name, ".") == 0 && s->depth == 0)
+			problem(c, "%s: line %d: {{.}} outside a section "
+			    "(it stands for the item of a list)", f->path,
+			    s->line);
+		else if (nm == NULL)
+			;
+		else if (!s->sect && !strlist_has(nm->text, name) &&
+		    !(s->guarded && strlist_has(nm->sect, name))) {
+			allowed = names_str(nm->text, NULL);
+			/* Set only sometimes ({{#lead}} in confirm), or not
+			 * a text at all: only inside its own section can
+			 * it be right. */
+			if (strlist_has(nm->sect, name))
+				problem(c, "%s: line %d: '%s' is not always "
+				    "set, or not a text: %s.%s uses it only "
+				    "as {{#%s}}...{{/%s}} (as text it can "
+				    "use: %s)", f->path, s->line, name,
+				    f->name, ext, name, name, allowed);
+			else
+				problem(c, "%s: line %d: unknown variable "
+				    "'%s' (%s.%s can use: %s)", f->path,
+				    s->line, name, f->name, ext, allowed);
+			free(allowed);
+		} else if (s->sect && !strlist_has(nm->sect, name) &&
+		    !strlist_has(nm->text, name)) {
+			allowed = names_str(nm->sect, nm->text);
+			problem(c, "%s: line %d: unknown section '%s' (%s.%s "
+			    "can use: %s)", f->path, s->line, name, f->name,
+			    ext, allowed);
+			free(allowed);
+		}
+		free(name);
+	}
+done:
+	free(u.v);
+}
+
+/*
+ * Read every template of dir into *list and check it against the shipped
+ * directory; returns the number of problems.
+ */
+static int
+check_dir(const char *dir, struct tfile **list, template_report_fn *report,
+    void *arg)
+{
+	struct check c = { report, arg, 0 };
+	const char *sdir = template_shipped_dir();
+	struct tfile *shipped = NULL;
+	struct stat st;
+
+	*list = NULL;
+	if (stat(dir, &st) == -1) {
+		problem(&c, "%s: %s", dir, strerror(errno));
+		return c.problems;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		problem(&c, "%s: not a directory", dir);
+		return c.problems;
+	}
+	(void)read_dir(dir, list, problem_cb, &c);
+	/* The shipped texts are the measure of what leernet sets; they are
+	 * not measured against themselves. */
+	if (!same_dir(dir, sdir))
+		(void)read_dir(sdir, &shipped, NULL, NULL);
+	for (const struct tfile *f = *list; f; f = f->next) {
+		struct names nm;
+
+		shipped_names(shipped, f->name, &nm);
+		check_file(&c, f, nm.found ? &nm : NULL);
+		strlist_free(nm.text);
+		strlist_free(nm.sect);
+	}
+	/* Without its Dutch text a mail cannot be written in any language. */
+	for (const struct tfile *s = shipped; s; s = s->next) {
+		const struct tfile *f;
+
+		if (s->html || strcmp(s->lang, DEFAULT_LANG) != 0)
+			continue;
+		for (f = *list; f; f = f->next)
+			if (!f->html && strcmp(f->lang, DEFAULT_LANG) == 0 &&
+			    strcmp(f->name, s->name) == 0)
+				break;
+		if (f == NULL)
+			problem(&c, "%s/%s/%s.txt: missing (copy it from %s)",
+			    dir, DEFAULT_LANG, s->name, s->path);
+	}
+	tfiles_free(shipped);
+	return c.problems;
+}
+
+int
+template_check(const char *dir, template_report_fn *report, void *arg)
+{
+	struct tfile *list;
+	int n = check_dir(dir, &list, report, arg);
+
+	tfiles_free(list);
+	return n;
+}
+
+int
+template_names_checked(const char *dir)
+{
+	struct stat st;
+	const char *sdir = template_shipped_dir();
+
+	return !same_dir(dir, sdir) && stat(sdir, &st) == 0 &&
+	    S_ISDIR(st.st_mode);
+}
+
+struct collect {
+	char	*err;
+	size_t	 errlen, used;
+	int	 full;
+};
+
+static void
+collect_line(void *arg, const char *line)
+{
+	struct collect *c = arg;
+	size_t need = strlen(line) + (c->used ? 1 : 0);
+
+	if (c->full)
+		return;
+	if (c->used + need + 5 > c->errlen) {
+		/* Room for "\n..." is kept. */
+		if (c->used + 4 < c->errlen)
+			snprintf(c->err + c->used, c->errlen - c->used,
+			    "%s...", c->used ? "\n" : "");
+		c->full = 1;
+		return;
+	}
+	snprintf(c->err + c->used, c->errlen - c->used, "%s%s",
+	    c->used ? "\n" : "", line);
+	c->used += need;
+}
+
+int
+template_check_dir(const char *dir, char *err, size_t errlen)
+{
+	struct collect c = { err, errlen, 0, 0 };
+
+	if (errlen > 0)
+		*err = '\0';
+	return template_check(dir, collect_line, &c) == 0 ? 0 : -1;
+}
+
+int
+template_reload(const char *dir, template_report_fn *report, void *arg)
+{
+	struct tfile *list;
+
+	if (check_dir(dir, &list, report, arg) > 0) {
+		tfiles_free(list);
+		return -1;
+	}
+	template_cache_clear();
+	cache = list;
+	strlist_add(&loaded, dir);
+	return 0;
 }

@@ -68,13 +68,61 @@ struct rendered {
 
 /*
  * Load DIR/LANG/NAME.{txt,html} (falling back to DIR/nl/...) and render.
- * 0 or -1 with a reason naming the file in err.  Free with rendered_free.
- * Template files are cached after their first read; template_cache_clear()
- * drops the cache (SIGHUP).
+ * When that fails and DIR is not template_shipped_dir(), the shipped copy
+ * is rendered instead and the failure is logged as a warning once per
+ * template until the cache is cleared: an administrator's slip must not
+ * leave a teacher without an answer.  0, or -1 (the shipped copy failed
+ * too, or there is none) with a reason naming the file in err.  Free with
+ * rendered_free.
+ * The first mail from a directory reads all of its templates into a cache;
+ * template_cache_clear() drops the cache.
  */
 int		 template_mail(const char *dir, const char *name, const char *lang,
 		    const struct tvars *, struct rendered *, char *err, size_t errlen);
 void		 rendered_free(struct rendered *);
 void		 template_cache_clear(void);
+
+/*
+ * The templates leernet comes with, what `make install` copies:
+ * $LEERNET_DATADIR/templates when that is set in the environment, else
+ * LEERNET_DATADIR "/templates" as compiled in.  Static storage.
+ */
+const char	*template_shipped_dir(void);
+
+/*
+ * Check the templates in dir before they are used: every DIR/LANG/NAME.txt
+ * and NAME.html must parse as template_mail reads it (the Subject line,
+ * balanced sections, closed tags), and every name it uses must be one
+ * leernet sets for NAME.  That is a name the shipped copy of NAME uses
+ * (either language, .txt or .html: as text for {{x}}, either way for
+ * {{#x}}), plus org, coordinator, to_name, to_addr and subject, which
+ * every mail but list-footer has.  Names are checked by name only, not by
+ * where they stand; the render-time fallback covers the rest.  Names are
+ * not checked when dir is the shipped directory or there is no shipped
+ * copy of NAME.  A DIR/nl/NAME.txt the shipped directory has and dir
+ * lacks is a problem too.  Other files are ignored.
+ *
+ * Each problem is one line naming the file, e.g. "DIR/nl/help.txt: line 1:
+ * unknown variable 'x' (help.txt can use: coordinator, org, ...)", passed
+ * to report (which may be NULL).  Returns the number of problems.
+ */
+typedef void	 template_report_fn(void *arg, const char *problem);
+int		 template_check(const char *dir, template_report_fn *report,
+		    void *arg);
+/* template_check with the problems in err, one per line, as many as fit
+ * (then "..."): 0, or -1. */
+int		 template_check_dir(const char *dir, char *err, size_t errlen);
+/* Whether template_check(dir) checks names: a shipped directory exists
+ * and dir is not it. */
+int		 template_names_checked(const char *dir);
+
+/*
+ * For SIGHUP: check dir as template_check does.  When it is clean its
+ * templates, as read for the check, replace the cache (so what is sent is
+ * what was checked) and 0 is returned.  Otherwise every problem goes to
+ * report, the cache is left as it was, and -1 is returned.
+ */
+int		 template_reload(const char *dir, template_report_fn *report,
+		    void *arg);
 
 #endif

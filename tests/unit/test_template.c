@@ -521,6 +521,264 @@ test_template_mail_errors(void **state)
 	expect_mail_err("", "nl", "bad template name '' or language 'nl'");
 }
 
+/* ---- checking an edited directory against the shipped one ---- */
+
+static char root[64];
+
+static void
+put(const char *rel, const char *content)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(content, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char help_nl[] = "Subject: Hulp bij {{org}}\n\n"
+    "Beste {{to_name}},\n{{#is_coordinator}}\nJij bent coordinator."
+    "\n{{/is_coordinator}}\n";
+
+/* root/share/templates is what leernet came with, root/conf the copy an
+ * administrator edits. */
+static int
+check_setup(void **state)
+{
+	static const char *dirs[] = { "share", "share/templates",
+	    "share/templates/nl", "share/templates/en", "conf", "conf/nl",
+	    "conf/en" };
+	char p[128];
+
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/leernet-check-XXXXXX");
+	if (mkdtemp(root) == NULL)
+		return -1;
+	for (size_t i = 0; i < ARRAY_LEN(dirs); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
+		mkdir(p, 0700);
+	}
+	put("share/templates/nl/help.txt", help_nl);
+	put("share/templates/en/help.txt", "Subject: Help\n\n"
+	    "Dear {{to_name}}, {{keyword}}\n");
+	put("share/templates/nl/status.txt", "Subject: {{title}}\n\n"
+	    "{{#members}}\n- {{name}}\n{{/members}}\n"
+	    "{{#lead}}Er is een trekker.{{/lead}}\n");
+	put("conf/nl/help.txt", help_nl);
+	put("conf/en/help.txt", "Subject: Help\n\nDear {{to_name}},\n");
+	put("conf/nl/status.txt", "Subject: {{title}}\n\n{{title}}\n");
+	/* An editor's backup is no template. */
+	put("conf/nl/help.txt~", "{{#kapot");
+	snprintf(p, sizeof(p), "%s/share", root);
+	setenv("LEERNET_DATADIR", p, 1);
+	return 0;
+}
+
+static int
+check_teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	template_cache_clear();
+	unsetenv("LEERNET_DATADIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+expect_problems(const char *want)
+{
+	char dir[128], err[2048], exp[2048];
+
+	snprintf(dir, sizeof(dir), "%s/conf", root);
+	if (want == NULL) {
+		assert_int_equal(template_check_dir(dir, err, sizeof(err)), 0);
+		assert_string_equal(err, "");
+		return;
+	}
+	/* want: the problems with "%1$s" for the directory. */
+	snprintf(exp, sizeof(exp), want, dir, dir, dir, dir);
+	assert_int_equal(template_check_dir(dir, err, sizeof(err)), -1);
+	assert_string_equal(err, exp);
+}
+
+static void
+test_template_check(void **state)
+{
+	static const struct {
+		const char *file, *text, *problems;
+	} cases[] = {
+		/* Names the shipped help uses, in either language, and the
+		 * five every mail has. */
+		{ "conf/nl/help.txt", "Subject: {{subject}} {{keyword}}\n\n"
+		    "{{to_addr}} {{coordinator}}\n", NULL },
+		{ "conf/nl/help.txt", "Subject: Hulp {{nonexistent_var}}\n\n"
+		    "x\n", "%s/nl/help.txt: line 1: unknown variable "
+		    "'nonexistent_var' (help.txt can use: coordinator, keyword, "
+		    "org, subject, to_addr, to_name)" },
+		{ "conf/nl/help.txt", "Subject: Hulp\n\nBeste {{to_name}},\n"
+		    "{{#is_coordinator}}\nx\n", "%s/nl/help.txt: line 4: "
+		    "section 'is_coordinator' is not closed" },
+		{ "conf/nl/help.txt", "Hulp\n\nx\n", "%s/nl/help.txt: "
+		    "line 1: expected \"Subject: ...\"" },
+		{ "conf/nl/help.txt", "Subject: x\nx\n", "%s/nl/help.txt: "
+		    "line 2: expected an empty line after the Subject line" },
+		{ "conf/nl/help.txt", "Subject: x\n\n{{to_name}\n",
+		    "%s/nl/help.txt: line 3: unterminated tag" },
+		{ "conf/nl/help.txt", "Subject: x\n\n{{#is_coordinatr}}y"
+		    "{{/is_coordinatr}}\n", "%s/nl/help.txt: line 3: unknown "
+		    "section 'is_coordinatr' (help.txt can use: coordinator, "
+		    "is_coordinator, keyword, org, subject, to_addr, to_name)" },
+		/* A boolean is no text. */
+		{ "conf/nl/help.txt", "Subject: x\n\n{{is_coordinator}}\n",
+		    "%s/nl/help.txt: line 3: 'is_coordinator' is not always "
+		    "set, or not a text: help.txt uses it only as "
+		    "{{#is_coordinator}}...{{/is_coordinator}} (as text it can "
+		    "use: coordinator, keyword, org, subject, to_addr, "
+		    "to_name)" },
+		/* Inside its own section a name that is set only sometimes
+		 * is right; a list's item names only inside a section. */
+		{ "conf/nl/status.txt", "Subject: {{title}}\n\n{{#lead}}"
+		    "{{lead}}{{/lead}} {{#members}}{{name}}{{/members}}\n",
+		    NULL },
+		{ "conf/nl/status.txt", "Subject: x\n\n{{lead}} {{.}}\n",
+		    "%s/nl/status.txt: line 3: 'lead' is not always set, or "
+		    "not a text: status.txt uses it only as {{#lead}}..."
+		    "{{/lead}} (as text it can use: coordinator, name, org, "
+		    "subject, title, to_addr, to_name)\n"
+		    "%s/nl/status.txt: line 3: {{.}} outside a section (it "
+		    "stands for the item of a list)" },
+		/* An HTML part is checked like the text. */
+		{ "conf/en/help.html", "<p>{{to_name}} {{naam}}</p>\n",
+		    "%s/en/help.html: line 1: unknown variable 'naam' "
+		    "(help.html can use: coordinator, keyword, org, subject, "
+		    "to_addr, to_name)" },
+		/* No shipped copy: only the syntax is checked. */
+		{ "conf/nl/eigen.txt", "Subject: {{wat_dan_ook}}\n\nx\n",
+		    NULL },
+		{ "conf/nl/eigen.txt", "Subject: x\n\n{{/y}}\n",
+		    "%s/nl/eigen.txt: line 3: {{/y}} closes no section" },
+	};
+	char p[256], shipped[128];
+
+	(void)state;
+	expect_problems(NULL);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		put(cases[i].file, cases[i].text);
+		expect_problems(cases[i].problems);
+		snprintf(p, sizeof(p), "%s/%s", root, cases[i].file);
+		assert_int_equal(unlink(p), 0);
+		put("conf/nl/help.txt", help_nl);
+		put("conf/nl/status.txt", "Subject: {{title}}\n\nx\n");
+	}
+
+	/* A text the shipped directory has and the copy lacks. */
+	snprintf(p, sizeof(p), "%s/conf/nl/status.txt", root);
+	assert_int_equal(unlink(p), 0);
+	snprintf(shipped, sizeof(shipped), "%s/share/templates/nl/status.txt",
+	    root);
+	snprintf(p, sizeof(p), "%%s/nl/status.txt: missing (copy it from "
+	    "%s)", shipped);
+	expect_problems(p);
+
+	/* The shipped directory itself: syntax only. */
+	snprintf(p, sizeof(p), "%s/share/templates", root);
+	assert_int_equal(template_check(p, NULL, NULL), 0);
+	assert_int_equal(template_names_checked(p), 0);
+	snprintf(p, sizeof(p), "%s/conf", root);
+	assert_int_equal(template_names_checked(p), 1);
+	snprintf(p, sizeof(p), "%s/nowhere", root);
+	assert_int_equal(template_check(p, NULL, NULL), 1);
+}
+
+static void
+test_template_fallback(void **state)
+{
+	struct tvars *v = tvars_new();
+	struct rendered r;
+	char dir[128], err[512], p[512];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/conf", root);
+	tvars_set(v, "org", "LIDO");
+	tvars_set(v, "to_name", "Piet");
+	tvars_set_bool(v, "is_coordinator", 0);
+
+	/* A broken edit: the teacher gets the shipped text. */
+	put("conf/nl/help.txt", "Subject: Hulp {{nonexistent_var}}\n\nx\n");
+	assert_int_equal(template_mail(dir, "help", "nl", v, &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.subject, "Hulp bij LIDO");
+	assert_string_equal(r.text, "Beste Piet,\n");
+	rendered_free(&r);
+	/* Also for a text the edited directory lacks altogether. */
+	put("share/templates/nl/nieuw.txt", "Subject: Nieuw\n\n{{org}}\n");
+	assert_int_equal(template_mail(dir, "nieuw", "en", v, &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.text, "LIDO\n");
+	rendered_free(&r);
+
+	/* Both broken: an error naming the edited file and why the
+	 * shipped one failed too. */
+	template_cache_clear();
+	put("share/templates/nl/help.txt", "Subject: {{kapot}}\n\nx\n");
+	assert_int_equal(template_mail(dir, "help", "nl", v, &r, err,
+	    sizeof(err)), -1);
+	snprintf(p, sizeof(p), "%s/nl/help.txt: line 1: unknown variable "
+	    "'nonexistent_var'; the shipped copy fails too: %s/share/"
+	    "templates/nl/help.txt: line 1: unknown variable 'kapot'", dir,
+	    root);
+	assert_string_equal(err, p);
+	assert_null(r.text);
+
+	/* The shipped directory has no second chance. */
+	snprintf(p, sizeof(p), "%s/share/templates", root);
+	assert_int_equal(template_mail(p, "help", "nl", v, &r, err,
+	    sizeof(err)), -1);
+	tvars_free(v);
+}
+
+static void
+test_template_reload(void **state)
+{
+	struct tvars *v = tvars_new();
+	struct rendered r;
+	char dir[128], err[512];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/conf", root);
+	tvars_set(v, "org", "LIDO");
+	tvars_set(v, "to_name", "Piet");
+	put("conf/nl/help.txt", "Subject: Eerste\n\n{{org}}\n");
+	assert_int_equal(template_reload(dir, NULL, NULL), 0);
+	/* A broken edit is refused: the checked texts stay in use, even
+	 * the ones not rendered yet. */
+	put("conf/nl/help.txt", "Subject: Tweede {{nonexistent_var}}\n\n"
+	    "x\n");
+	put("conf/nl/status.txt", "Subject: {{title}}\n\n{{#open}}\n");
+	assert_int_equal(template_reload(dir, NULL, NULL), -1);
+	assert_int_equal(template_mail(dir, "help", "nl", v, &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.subject, "Eerste");
+	rendered_free(&r);
+	tvars_set(v, "title", "Rekenen");
+	assert_int_equal(template_mail(dir, "status", "nl", v, &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.text, "Rekenen\n");
+	rendered_free(&r);
+	/* Fixed: the new text is used. */
+	put("conf/nl/help.txt", "Subject: Derde\n\n{{org}}\n");
+	put("conf/nl/status.txt", "Subject: {{title}}\n\nNieuw\n");
+	assert_int_equal(template_reload(dir, NULL, NULL), 0);
+	assert_int_equal(template_mail(dir, "help", "nl", v, &r, err,
+	    sizeof(err)), 0);
+	assert_string_equal(r.subject, "Derde");
+	rendered_free(&r);
+	tvars_free(v);
+}
+
 int
 main(void)
 {
@@ -535,6 +793,12 @@ main(void)
 		    files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_template_mail_errors,
 		    files_setup, files_teardown),
+		cmocka_unit_test_setup_teardown(test_template_check,
+		    check_setup, check_teardown),
+		cmocka_unit_test_setup_teardown(test_template_fallback,
+		    check_setup, check_teardown),
+		cmocka_unit_test_setup_teardown(test_template_reload,
+		    check_setup, check_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,72 @@
+"""An administrator edits the mail texts (templates/README.md) and makes a
+slip: `{{nonexistent_var}}` in nl/help.txt.  check-config names the file
+and fails; the teacher who asks for help still gets the answer, written
+from the shipped copy, and the log says which file to fix.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+from mailstack import COORDINATOR
+
+EX_CONFIG = 78
+
+REPO = Path(os.environ.get("LEERNET_SRC") or Path(__file__).resolve().parents[2])
+# The repository's templates stand in for the installed ones
+# (LEERNET_DATADIR/templates, what `make install` copies).
+SHIPPED = {"LEERNET_DATADIR": str(REPO)}
+
+
+def edited_templates(tmp_path):
+    """The shipped texts copied for editing, with help.txt broken."""
+    mine = tmp_path / "mijn-teksten"
+    shutil.copytree(REPO / "templates", mine)
+    help_txt = mine / "nl" / "help.txt"
+    help_txt.write_text(help_txt.read_text().replace(
+        "Subject: Hulp: zo werkt {{org}} leernetwerken",
+        "Subject: Hulp van {{nonexistent_var}}", 1))
+    return mine
+
+
+def test_a_broken_help_text_is_named_and_the_teacher_still_gets_help(
+        stack, tmp_path, run_leernet):
+    mine = edited_templates(tmp_path)
+    broken = mine / "nl" / "help.txt"
+    config = stack.config(tmp_path, paths_templates=str(mine))
+    run_leernet(config, "init")
+
+    check = run_leernet(config, "check-config", check=False, env=SHIPPED)
+    assert check.returncode == EX_CONFIG, check.stdout + check.stderr
+    assert (f"templates: {broken}: line 1: unknown variable 'nonexistent_var' "
+            f"(help.txt can use: ") in check.stderr, check.stderr
+    assert f"templates {mine}: 1 problem;" in check.stderr, check.stderr
+    assert "configuration OK" not in check.stdout
+
+    stack.send("alice", COORDINATOR, subject="hulp")
+    stack.wait_for(COORDINATOR, 1, timeout=30)
+    once = run_leernet(config, "once", env=SHIPPED)
+
+    [answer] = stack.wait_for("alice", 1, timeout=30)
+    assert answer["Subject"] == "Hulp: zo werkt Stichting Test leernetwerken"
+    assert "Je stuurt een opdracht" in answer.get_body(
+        preferencelist=("plain",)).get_content()
+    warnings = [line for line in once.stderr.splitlines()
+                if f"{broken}: line 1: unknown variable 'nonexistent_var'" in line]
+    assert len(warnings) == 1, once.stderr
+    assert "warning" in warnings[0] and str(REPO / "templates") in warnings[0]
+    # Handled, not left in the inbox to fail again.
+    assert stack.inbox(COORDINATOR) == []
+
+
+def test_the_shipped_texts_pass_and_a_fixed_copy_passes_again(
+        stack, tmp_path, run_leernet):
+    mine = edited_templates(tmp_path)
+    (mine / "nl" / "help.txt").write_text(
+        (REPO / "templates" / "nl" / "help.txt").read_text())
+    config = stack.config(tmp_path, paths_templates=str(mine))
+    run_leernet(config, "init")
+    check = run_leernet(config, "check-config", check=False, env=SHIPPED)
+    assert f"templates {mine}: OK (names checked against {REPO}/templates)" \
+        in check.stdout, check.stdout + check.stderr
+    assert "templates" not in check.stderr, check.stderr
