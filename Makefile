@@ -58,7 +58,7 @@ $(B)/datadir.stamp: FORCE | $(B)/obj
 	@echo '$(PREFIX)/share/leernet' | cmp -s - $@ || \
 	    echo '$(PREFIX)/share/leernet' >$@
 
-$(B)/obj/config.o: $(B)/datadir.stamp
+$(B)/obj/config.o $(B)/obj/template.o: $(B)/datadir.stamp
 
 .PHONY: FORCE
 FORCE:

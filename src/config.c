@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "template.h"
 #include "util.h"
 
 struct loader {
@@ -822,6 +824,49 @@ set_defaults(struct config *c)
 	c->list_max_size = 10 * 1024 * 1024;
 }
 
+/* The same IMAP folder?  INBOX in any case; '/' and '.' both separate. */
+static int
+same_folder(const char *a, const char *b)
+{
+	if (strcasecmp(a, "INBOX") == 0 || strcasecmp(b, "INBOX") == 0)
+		return strcasecmp(a, b) == 0;
+	for (; *a && *b; a++, b++) {
+		int sa = *a == '/' || *a == '.', sb = *b == '/' || *b == '.';
+
+		if (sa != sb || (!sa && *a != *b))
+			return 0;
+	}
+	return *a == *b;
+}
+
+/*
+ * Handled mail moved into the folder being watched is fetched again at
+ * once, for ever (1,400 times in 8 s); the done and failed folders must
+ * also differ, or nobody can tell them apart.
+ */
+static void
+check_folders(struct loader *l)
+{
+	struct config *c = l->c;
+	const char *watched = c->mailbox.path && *c->mailbox.path ?
+	    c->mailbox.path : "INBOX";
+
+	if (c->mailbox.scheme && strncmp(c->mailbox.scheme, "imap", 4) != 0)
+		return;
+	if (same_folder(c->done_folder, watched))
+		fail(l, "mailbox", "done_folder", "'%s' is the mailbox leernet "
+		    "watches (%s): handled mail would come back at once; use "
+		    "e.g. leernet/done", c->done_folder, watched);
+	else if (same_folder(c->failed_folder, watched))
+		fail(l, "mailbox", "failed_folder", "'%s' is the mailbox "
+		    "leernet watches (%s); use e.g. leernet/failed",
+		    c->failed_folder, watched);
+	else if (same_folder(c->done_folder, c->failed_folder))
+		fail(l, "mailbox", "failed_folder", "'%s' is also the "
+		    "done_folder: failed mail must stay apart; use e.g. "
+		    "leernet/failed", c->failed_folder);
+}
+
 struct config *
 config_load(const char *file, char *err, size_t errlen)
 {
@@ -858,6 +903,8 @@ config_load(const char *file, char *err, size_t errlen)
 	if (!l.failed)
 		check_server(&l, &c->mailbox, 1);
 	if (!l.failed)
+		check_folders(&l);
+	if (!l.failed)
 		check_server(&l, &c->smtp, 0);
 	if (!l.failed)
 		check_from(&l);
@@ -870,7 +917,7 @@ config_load(const char *file, char *err, size_t errlen)
 		const char *env = getenv("LEERNET_TEMPLATES");
 
 		c->template_dir = xstrdup(env && *env ? env :
-		    LEERNET_DATADIR "/templates");
+		    template_shipped_dir());
 	}
 	if (l.failed) {
 		config_free(c);

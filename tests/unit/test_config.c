@@ -152,6 +152,10 @@ struct bad {
 static const struct bad bads[] = {
 	{ "auth = xoauth2", "auth = kerberos", ":5: [mailbox] auth: expected plain, login or xoauth2, got 'kerberos'" },
 	{ "idle = no", "idle = misschien", ":7: [mailbox] idle: expected yes or no" },
+	/* handled mail moved into the watched folder comes back for ever */
+	{ "done_folder = leernet/klaar", "done_folder = inbox", "[mailbox] done_folder: 'inbox' is the mailbox leernet watches (INBOX)" },
+	{ "done_folder = leernet/klaar", "failed_folder = INBOX", "[mailbox] failed_folder: 'INBOX' is the mailbox" },
+	{ "idle = no", "idle = no\nfailed_folder = leernet.klaar", "[mailbox] failed_folder: 'leernet.klaar' is also the done_folder" },
 	{ "poll_interval = 90", "poll_interval = 1", ":6: [mailbox] poll_interval" },
 	{ "poll_interval = 90", "poll_interval = 9O", ":6: [mailbox] poll_interval" },
 	{ "[lists]", "[listen]", "unknown section [listen]" },
