@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -23,11 +24,38 @@ static const char *const level_name[] = {
 	[LOG_LVL_DEBUG] = "debug",
 };
 
+/* Priorities in the "<N>" form journald reads at the start of a line
+ * (sd-daemon.h), so that journalctl -p warning shows the warnings. */
+static const char *const journal_prio[] = {
+	[LOG_LVL_ERR] = "<3>",
+	[LOG_LVL_WARN] = "<4>",
+	[LOG_LVL_INFO] = "<6>",
+	[LOG_LVL_DEBUG] = "<7>",
+};
+static int	journal;	/* stderr is the journal's stream */
+
+/* $JOURNAL_STREAM names the journal's socket as "device:inode"; only when
+ * it is stderr itself (not a pipe a child inherited it past). */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(fileno(stderr), &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(enum log_level l)
 {
 	level = l;
 	msgid[0] = '\0';
+	journal = stderr_is_journal();
 }
 
 void
@@ -63,11 +91,11 @@ vlog(enum log_level l, const char *fmt, va_list ap, const char *errstr)
 	if (l > level)
 		return;
 	if (msgid[0])
-		n = snprintf(line, sizeof(line), "leernet: %s: <%s>: ",
-		    level_name[l], msgid);
+		n = snprintf(line, sizeof(line), "%sleernet: %s: <%s>: ",
+		    journal ? journal_prio[l] : "", level_name[l], msgid);
 	else
-		n = snprintf(line, sizeof(line), "leernet: %s: ",
-		    level_name[l]);
+		n = snprintf(line, sizeof(line), "%sleernet: %s: ",
+		    journal ? journal_prio[l] : "", level_name[l]);
 	len = n < 0 ? 0 : (size_t)n;
 	if (len < sizeof(line)) {
 		n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
