@@ -130,13 +130,23 @@ handle_person(struct app *app, struct req *r)
 	const struct message *m = r->msg;
 	struct request *cmd = xcalloc(1, sizeof(*cmd));
 	struct person p = { 0 };
-	int count, rc, was_bouncing;
+	const char *dflt;
+	int count, rc, was_bouncing = 0;
 
 	command_parse(m->subject, m->text, cmd);
 	r->cmd = cmd;
+	/* Writing again clears `bouncing` (store_person_touch); what was
+	 * sent meanwhile is caught up after the request. */
+	if ((rc = store_person_get(app->st, r->sender, &p)) == -1)
+		goto out;
+	was_bouncing = rc == 0 && p.bouncing;
+	/* "status rekenen" says nothing of its language: the one the person
+	 * last wrote in, else the organisation's. */
+	dflt = rc == 0 && p.lang && *p.lang ? p.lang : cfg->language;
 	r->lang = cmd->verb != VERB_NONE && cmd->lang_known ? cmd->lang :
-	    command_guess_lang(m->full_text, strcmp(cfg->language, "en") == 0 ?
+	    command_guess_lang(m->full_text, strcmp(dflt, "en") == 0 ?
 	    LANG_EN : LANG_NL);
+	person_clear(&p);
 
 	if (!config_domain_allowed(cfg, r->sender)) {
 		log_info("%s is outside the allowed domains", r->sender);
@@ -158,12 +168,6 @@ handle_person(struct app *app, struct req *r)
 		rc = 0;
 		goto out;
 	}
-	/* Writing again clears `bouncing` (store_person_touch); what was
-	 * sent meanwhile is caught up after the request. */
-	if ((rc = store_person_get(app->st, r->sender, &p)) == -1)
-		goto out;
-	was_bouncing = rc == 0 && p.bouncing;
-	person_clear(&p);
 	if (store_person_touch(app->st, r->sender, r->sender_name,
 	    cmd->verb != VERB_NONE ? lang_code(r->lang) : NULL, r->now,
 	    &r->person_id) == -1) {

@@ -155,3 +155,12 @@ def test_our_own_list_address_is_never_answered(story):
     story.once()
     assert story.inbox_left() == []
     assert [m for m in story.stack.inbox("lido") if m["Subject"].startswith("Re:")] == []
+
+
+def test_a_bare_status_is_answered_in_the_language_last_written(story):
+    story.mail("bob", "help")
+    story.once()
+    story.one("bob", 'Send "help" for all commands')
+    story.mail("bob", "status rekenen")           # "status" is both languages
+    story.once()
+    story.one("bob", 'You are not a member of "Rekenen in groep 3"')
