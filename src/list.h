@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "footer.h"
+
 struct config;
 struct message;
 struct req;
@@ -50,29 +52,10 @@ int	 list_handle(struct req *, const char *slug, const char *raw,
 	    size_t len);
 
 /*
- * How the footer on leaving went into a list copy (SPEC §4b: "a short
- * footer in the text part"), after Mailman's decorate handler.  The
- * author's bytes are never changed: a single inline text/plain part the
- * footer can be written in gets it at the end, a multipart/mixed gets it as
- * a new last part (inline text/plain, UTF-8), anything else (HTML,
- * multipart/alternative, multipart/signed, base64, other charsets) is
- * wrapped whole as the first part of a new multipart/mixed.
- */
-enum list_footer {
-	LIST_FOOTER_NONE,	/* malformed (list_info.footer_why says why) */
-	LIST_FOOTER_APPEND,	/* after the text, in 7bit/8bit */
-	LIST_FOOTER_RELABEL,	/* after the text, relabelled utf-8, 8bit */
-	LIST_FOOTER_QP,		/* after quoted-printable text, in QP */
-	LIST_FOOTER_PART,	/* a new last part of the author's multipart */
-	LIST_FOOTER_WRAP,	/* a part after the wrapped body */
-};
-const char	*list_footer_name(enum list_footer);
-
-/*
  * What list_handle sends, exported for tests.  Compose the list copy of
  * raw: the list headers, then the author's MIME headers and body
- * byte-for-byte (line ends made CRLF) with the footer put in as
- * enum list_footer says (footer may be NULL: none).  Caller frees; *len
+ * byte-for-byte (line ends made CRLF) with the footer put in by
+ * footer_add (footer may be NULL: none).  Caller frees; *len
  * set; li->footer_way and li->footer_why set.  NULL when the author's
  * address cannot go in a header.
  */
@@ -84,7 +67,7 @@ struct list_info {
 	const char	*domain;	/* for a Message-ID when the mail had none */
 	time_t		 now;
 	/* Set by list_compose: */
-	enum list_footer footer_way;
+	enum footer_way	 footer_way;
 	const char	*footer_why;	/* why none (static), or NULL */
 };
 char	*list_compose(const struct config *, const struct message *,
