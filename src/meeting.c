@@ -48,13 +48,17 @@ lang_of(const char *code)
 	return code && strcmp(code, "en") == 0 ? LANG_EN : LANG_NL;
 }
 
+/* What a calendar mail is, and for a cancellation why: the text differs
+ * ("gaat niet door" / "gaat voor jou niet door" / the network closed). */
+enum cal_kind { CAL_REQUEST = 0, CAL_CANCELLED, CAL_LEFT, CAL_CLOSED };
+
 /*
  * One invitation (REQUEST) or cancellation (CANCEL) for one person, at
  * the given SEQUENCE.  Bouncing addresses get nothing (SPEC §4).
  */
 static int
 send_calendar(struct req *r, const struct network *n, const struct meeting *m,
-    int64_t person_id, int cancel, int sequence)
+    int64_t person_id, enum cal_kind cancel, int sequence)
 {
 	struct app *app = r->app;
 	struct person p = { 0 };
@@ -101,6 +105,8 @@ send_calendar(struct req *r, const struct network *n, const struct meeting *m,
 	set_meeting_vars(app, v, m, lang_of(p.lang));
 	tvars_setf(v, "sequence", "%d", sequence);
 	tvars_set_bool(v, "update", sequence > 0 && !cancel);
+	tvars_set_bool(v, "left", cancel == CAL_LEFT);
+	tvars_set_bool(v, "closed", cancel == CAL_CLOSED);
 	rp.tmpl = cancel ? "invite-cancel" : "invite";
 	rp.kind = "invite";
 	rp.to_addr = p.email;
@@ -123,7 +129,7 @@ send_calendar(struct req *r, const struct network *n, const struct meeting *m,
 /* Every active member and lead of the network gets the meeting. */
 static int
 send_to_all(struct req *r, const struct network *n, const struct meeting *m,
-    int cancel)
+    enum cal_kind cancel)
 {
 	struct member *mem;
 	size_t count;
@@ -161,7 +167,7 @@ meeting_invite_person(struct req *r, const struct network *n,
 			rc = store_meeting_update(r->app->st, &ms[i], r->now);
 		}
 		if (rc == 0)
-			rc = send_calendar(r, n, &ms[i], person_id, 0,
+			rc = send_calendar(r, n, &ms[i], person_id, CAL_REQUEST,
 			    ms[i].sequence);
 	}
 	meetings_free(ms, count);
@@ -209,11 +215,11 @@ meeting_catch_up(struct req *r, int64_t person_id)
 				continue;
 			if (ms[k].status == MT_PLANNED)
 				rc = send_calendar(r, &nets[i], &ms[k],
-				    person_id, 0, ms[k].sequence);
+				    person_id, CAL_REQUEST, ms[k].sequence);
 			else if ((rc = store_meeting_sent_to(r->app->st,
 			    ms[k].id, person_id)) == 1)
 				rc = send_calendar(r, &nets[i], &ms[k],
-				    person_id, 1, ms[k].sequence);
+				    person_id, CAL_CANCELLED, ms[k].sequence);
 		}
 		meetings_free(ms, count);
 	}
@@ -242,7 +248,7 @@ meeting_uninvite_person(struct req *r, const struct network *n,
 		ms[i].sequence++;
 		if ((rc = store_meeting_update(r->app->st, &ms[i],
 		    r->now)) == 0)
-			rc = send_calendar(r, n, &ms[i], person_id, 1,
+			rc = send_calendar(r, n, &ms[i], person_id, CAL_LEFT,
 			    ms[i].sequence);
 	}
 	meetings_free(ms, count);
@@ -262,7 +268,7 @@ meeting_cancel_all(struct req *r, const struct network *n)
 		ms[i].sequence++;
 		ms[i].status = MT_CANCELLED;
 		if ((rc = store_meeting_update(r->app->st, &ms[i], r->now)) == 0)
-			rc = send_to_all(r, n, &ms[i], 1);
+			rc = send_to_all(r, n, &ms[i], CAL_CLOSED);
 	}
 	meetings_free(ms, count);
 	return rc;
@@ -373,7 +379,7 @@ do_plan(struct req *r, const struct network *n, time_t start, time_t end,
 		return -1;
 	r->app->changed = 1;
 	log_info("%s planned %s meeting %d", r->sender, n->slug, m.number);
-	if ((rc = send_to_all(r, n, &m, 0)) == 0) {
+	if ((rc = send_to_all(r, n, &m, CAL_REQUEST)) == 0) {
 		v = act_vars(r);
 		act_set_network(v, n);
 		set_meeting_vars(r->app, v, &m, r->lang);
@@ -480,7 +486,7 @@ do_move(struct req *r, const struct network *n, struct meeting *m,
 	r->app->changed = 1;
 	log_info("%s moved %s meeting %d (sequence %d)", r->sender, n->slug,
 	    m->number, m->sequence);
-	if ((rc = send_to_all(r, n, m, 0)) != 0)
+	if ((rc = send_to_all(r, n, m, CAL_REQUEST)) != 0)
 		return rc;
 	v = act_vars(r);
 	act_set_network(v, n);
@@ -605,7 +611,7 @@ do_cancel(struct req *r, const struct network *n, struct meeting *m)
 		return -1;
 	r->app->changed = 1;
 	log_info("%s cancelled %s meeting %d", r->sender, n->slug, m->number);
-	if ((rc = send_to_all(r, n, m, 1)) != 0)
+	if ((rc = send_to_all(r, n, m, CAL_CANCELLED)) != 0)
 		return rc;
 	v = act_vars(r);
 	act_set_network(v, n);

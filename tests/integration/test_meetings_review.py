@@ -132,6 +132,9 @@ def test_writing_again_after_bouncing_brings_the_cancellation(meet):
     meet.once()
     [cancel] = meet.invites("alice")
     assert cancel.method == "CANCEL"
+    # Said as what happened: the lead cancelled it, not "off for you".
+    words = " ".join(cancel.msg.get_body(preferencelist=("plain",)).get_content().split())
+    assert "de netwerktrekker heeft haar geannuleerd" in words, words
     meet.one("alice", subject="Hulp|Help")
 
 
