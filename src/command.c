@@ -278,8 +278,10 @@ match_keyword(const char *p, const char *e, const char **rest)
 	return k;
 }
 
-/* The Subject without its prefixes and tags; *prefixed is set when a
- * reply or forward prefix was among them. */
+#define SUBJ_PREFIXED	1	/* a reply or forward prefix was there */
+#define SUBJ_FORWARD	2	/* the outermost one forwards */
+
+/* The Subject without its prefixes and tags; SUBJ_* in *prefixed. */
 static char *
 strip_subject(const char *subject, int *prefixed)
 {
@@ -331,7 +333,12 @@ strip_subject(const char *subject, int *prefixed)
 			p = q + 3;	/* full-width colon */
 		else
 			break;
-		*prefixed = 1;
+		/* The outermost prefix says what the sender did last. */
+		if (*prefixed == 0 && (strcmp(w, "fwd") == 0 ||
+		    strcmp(w, "fw") == 0 || strcmp(w, "doorst") == 0 ||
+		    strcmp(w, "wg") == 0 || strcmp(w, "tr") == 0))
+			*prefixed |= SUBJ_FORWARD;
+		*prefixed |= SUBJ_PREFIXED;
 	}
 	return xstrndup(p, (size_t)(trim_end(p, e) - p));
 }
@@ -350,7 +357,16 @@ command_subject_is_reply(const char *subject)
 	int prefixed;
 
 	free(strip_subject(subject, &prefixed));
-	return prefixed;
+	return (prefixed & SUBJ_PREFIXED) != 0;
+}
+
+int
+command_subject_is_forward(const char *subject)
+{
+	int prefixed;
+
+	free(strip_subject(subject, &prefixed));
+	return (prefixed & SUBJ_FORWARD) != 0;
 }
 
 /* Copy [s, e), trimmed and cut to max bytes on a UTF-8 boundary. */

@@ -50,6 +50,8 @@ char		*command_strip_subject(const char *subject);
 /* Did the Subject carry a reply or forward prefix (so, after a reply to
  * our mail, its words are ours and not the sender's)? */
 int		 command_subject_is_reply(const char *subject);
+/* Is the outermost prefix a forward (Fwd:, FW:, Doorst:, WG:, TR:)? */
+int		 command_subject_is_forward(const char *subject);
 
 /*
  * Find the command: the first word of the stripped Subject, else the first

@@ -487,8 +487,11 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	/* The post is news first, so direct recipients can be told apart
 	 * in their digests (they got it already). */
 	subj = command_strip_subject(m->subject);
+	/* A forward's point is what it forwards, which the new text cuts at
+	 * the forwarded headers: the news keeps all of it. */
 	if (store_news_add(st, net->id, r->person_id, subj,
-	    *m->text ? m->text : m->full_text, r->now, &news_id) == -1) {
+	    *m->text && !command_subject_is_forward(m->subject) ? m->text :
+	    m->full_text, r->now, &news_id) == -1) {
 		free(subj);
 		goto out;
 	}

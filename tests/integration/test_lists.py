@@ -336,3 +336,19 @@ def test_reply_to_the_plain_address_in_a_list_thread_goes_to_the_list(lists):
     lists.nothing("alice", "lead")
     assert lists.outcomes()[:2] == ["list", "list"]
     assert lists.outcomes()[2] != "list"
+
+
+def test_a_forwarded_announcement_is_news_in_full(lists):
+    """The news (digest, intranet page) of a forward keeps what was
+    forwarded: the new text alone stops at the forwarded headers."""
+    lists.stack.send("lead", LIST, subject="Doorst: Nascholing breuken",
+                     body="Zie hieronder, interessant voor ons netwerk!\n\nLea\n\n"
+                          "Van: PABO Nascholing <info@pabo.test>\n"
+                          "Verzonden: maandag 23 november 2026 10:00\n"
+                          "Aan: lead@school.test\nOnderwerp: Nascholing breuken\n\n"
+                          "Op 20 januari geven we een nascholing over breuken.\n")
+    lists.once()
+    with sqlite3.connect(lists.cfg.parent / "leernet.db") as db:
+        [(subject, body)] = db.execute("SELECT subject, body FROM news").fetchall()
+    assert subject == "Nascholing breuken"
+    assert "Zie hieronder" in body and "Op 20 januari geven we een nascholing" in body
