@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,8 +90,24 @@ app_open(struct app *app, const char *file, int need_schema)
 	at = strrchr(app->cfg->from_addr, '@');
 	app->domain = xstrdup(at ? at + 1 : "localhost");
 	if ((app->st = store_open(app->cfg->db_path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "leernet: %s ([database] path in %s)\n", err,
-		    app->cfg->file);
+		char *dir = xstrdup(app->cfg->db_path), *slash;
+		struct stat st;
+
+		/* Before the service's first start systemd has not made its
+		 * StateDirectory yet: say so rather than "cannot open". */
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+			*slash = '\0';
+		if (slash != NULL && slash != dir && stat(dir, &st) == -1 &&
+		    errno == ENOENT)
+			fprintf(stderr, "leernet: %s: the directory %s does not "
+			    "exist ([database] path in %s): create it for the "
+			    "service user (install -d -o leernet -g leernet %s) "
+			    "or start the service once (systemd makes it)\n",
+			    app->cfg->db_path, dir, app->cfg->file, dir);
+		else
+			fprintf(stderr, "leernet: %s ([database] path in %s)\n",
+			    err, app->cfg->file);
+		free(dir);
 		return EXIT_CONFIG;
 	}
 	/* A newer leernet migrated it: this one would misread its tables. */

@@ -204,3 +204,11 @@ def test_a_password_command_that_does_not_exist_is_a_config_error(stack, tmp_pat
     proc = run_leernet(cfg, "once", check=False)
     assert proc.returncode == 78, proc.stdout + proc.stderr
     assert "/nonexistent/token-helper" in proc.stderr
+
+
+def test_a_database_directory_not_made_yet_is_named(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path, database_path=str(tmp_path / "state" / "leernet.db"))
+    proc = run_leernet(cfg, "check-config", check=False)
+    assert proc.returncode == 78
+    assert f"the directory {tmp_path / 'state'} does not exist" in proc.stderr
+    assert "install -d -o leernet -g leernet" in proc.stderr
