@@ -109,7 +109,10 @@ check: deps lint
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) SAN=1 integration
 
-demo: deps all
+# Only what the demo needs (no test tools, no nginx or chromium).
+demo:
+	scripts/install-deps --demo
+	$(MAKE) all
 	scripts/demo
 
 # install-deps --bench first (mlmmj, the reference, is not needed by check);
