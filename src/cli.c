@@ -182,6 +182,7 @@ network_add(struct app *app, int argc, char **argv)
 		store_rollback(app->st);
 		return EXIT_SOFTWARE;
 	}
+	store_wake_daemon(app->st);
 	printf("network %s added: %s\n", slug, title);
 	return 0;
 }
@@ -342,9 +343,12 @@ network_close_cli(struct app *app, int argc, char **argv)
 		if (rc != 0)
 			store_rollback(app->st);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		store_wake_daemon(app->st);
 		printf("network %s closed; its future meetings are cancelled "
-		    "(sent with the next 'once' or by the daemon)\n", n.slug);
+		    "(sent by the running daemon now, or with the next "
+		    "'once')\n", n.slug);
+	}
 	network_clear(&n);
 	return rc == 0 ? 0 : EXIT_SOFTWARE;
 }
@@ -451,11 +455,12 @@ cli_person(struct app *app, int argc, char **argv)
 				store_rollback(app->st);
 			person_clear(&p);
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			store_wake_daemon(app->st);
 			printf("%s: bouncing cleared; their future meetings are "
-			    "sent again (with the next 'once' or by the "
-			    "daemon)\n", email);
-		else if (rc == 1)
+			    "sent again (by the running daemon now, or with the "
+			    "next 'once')\n", email);
+		} else if (rc == 1)
 			fprintf(stderr, "leernet: no person %s\n", email);
 		free(email);
 		return rc == 0 ? 0 : rc == 1 ? EXIT_DATAERR : EXIT_SOFTWARE;
@@ -506,6 +511,7 @@ cli_outbox(struct app *app, int argc, char **argv)
 			return usage(use);
 		if (store_outbox_release(app->st, time(NULL), &count) == -1)
 			return EXIT_SOFTWARE;
+		store_wake_daemon(app->st);
 		printf("%d message%s queued for delivery now\n", count,
 		    count == 1 ? "" : "s");
 		return 0;
@@ -549,5 +555,11 @@ cli_outbox(struct app *app, int argc, char **argv)
 int
 cli_staff(struct app *app, int argc, char **argv)
 {
-	return staff_command(app, argc, argv);
+	int rc = staff_command(app, argc, argv);
+
+	/* 65 may follow a commit too: the good rows of an import with a
+	 * bad one are in.  A wake-up with nothing new costs one round. */
+	if (rc == 0 || rc == EXIT_DATAERR)
+		store_wake_daemon(app->st);
+	return rc;
 }

@@ -2,7 +2,8 @@
  * daemon.c - the main loop.  Signal handlers only set flags; the loop
  * computes its next deadline, waits on the mailbox (IDLE or a poll
  * interval), and does all work itself.  SIGTERM finishes the message in
- * hand; SIGHUP reloads config and templates between messages.
+ * hand; SIGHUP reloads config and templates between messages; SIGUSR1
+ * (a command changed something, store_wake_daemon) runs the loop again.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,7 +37,8 @@
 #define IDLE_PERIOD	(20 * 60)	/* servers drop IDLE after 29-30 min */
 #define PRUNE_PERIOD	3600		/* dropping old mail text: hourly */
 
-static volatile sig_atomic_t quit, reload;
+static const int caught[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+static volatile sig_atomic_t quit, reload, wake;
 static sigset_t our_signals;
 
 static void
@@ -44,6 +46,8 @@ on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload = 1;
+	else if (sig == SIGUSR1)
+		wake = 1;
 	else {
 		quit = 1;
 		handle_stop = 1;
@@ -59,13 +63,11 @@ install_signals(void)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: a signal must end the wait at once. */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	sigemptyset(&our_signals);
-	sigaddset(&our_signals, SIGTERM);
-	sigaddset(&our_signals, SIGINT);
-	sigaddset(&our_signals, SIGHUP);
+	for (size_t i = 0; i < ARRAY_LEN(caught); i++) {
+		sigaction(caught[i], &sa, NULL);
+		sigaddset(&our_signals, caught[i]);
+	}
 }
 
 static time_t
@@ -83,25 +85,30 @@ mono_now(void)
  * wait: so the signals are blocked from the flag check on, and let in
  * again only inside the wait's ppoll() (source_poll), as pselect(2) is
  * meant to be used.  Otherwise a SIGTERM could sit out a 20-minute IDLE.
+ * SIGUSR1 stays blocked outside the wait (store_lock): a command's
+ * wake-up must not break off a read, it is pending until the wait.
  */
 static void
 wait_for_work(struct source **src, time_t wait, time_t *reconnect_at)
 {
-	sigset_t orig;
+	sigset_t orig, during;
 	struct timespec ts;
 
 	sigprocmask(SIG_BLOCK, &our_signals, &orig);
-	if (!quit && !reload && *src != NULL &&
+	during = orig;
+	for (size_t i = 0; i < ARRAY_LEN(caught); i++)
+		sigdelset(&during, caught[i]);
+	if (!quit && !reload && !wake && *src != NULL &&
 	    source_wait(*src, (int)(wait * 1000)) == SOURCE_WAIT_ERROR) {
 		log_warnx("mailbox connection lost while waiting; "
 		    "reconnecting");
 		source_close(*src);
 		*src = NULL;
 		*reconnect_at = mono_now();
-	} else if (!quit && !reload && *src == NULL && wait > 0) {
+	} else if (!quit && !reload && !wake && *src == NULL && wait > 0) {
 		ts.tv_sec = wait;
 		ts.tv_nsec = 0;
-		ppoll(NULL, 0, &ts, &orig);
+		ppoll(NULL, 0, &ts, &during);
 	}
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 }
@@ -173,6 +180,14 @@ daemon_run(struct app *app)
 		if (reload) {
 			reload = 0;
 			do_reload(app, &src, &smtp);
+		}
+		if (wake) {
+			/* A command changed the database: what it queued goes
+			 * out now, backoff or not, and the pages follow. */
+			wake = 0;
+			smtp_at = 0;
+			app->changed = 1;
+			log_debug("woken: a command changed something");
 		}
 		if (src == NULL && now >= reconnect_at) {
 			src = source_open(app->cfg, &temporary, err, sizeof(err));

@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -745,8 +747,12 @@ store_close(struct store *st)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db)
 		sqlite3_close(st->db);
-	if (st->lockfd != -1)
+	if (st->lockfd != -1) {
+		/* A PID left behind could name somebody else later. */
+		if (ftruncate(st->lockfd, 0) == -1)
+			log_debug("%s.lock: %s", st->path, strerror(errno));
 		close(st->lockfd);
+	}
 	free(st->path);
 	free(st);
 }
@@ -816,6 +822,29 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	return from;
 }
 
+/*
+ * The holder's PID goes into the lock file, for store_wake_daemon().
+ * SIGUSR1 is blocked from here on (threads started later inherit that),
+ * so a wake-up neither kills a `once` nor breaks off a read: only the
+ * daemon's wait lets it in.  Without the PID a command's change waits
+ * for the daemon's next round; worth a line, not a failure.
+ */
+static void
+lock_note_holder(struct store *st)
+{
+	char buf[32];
+	sigset_t usr1;
+	int n;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(st->lockfd, 0) == -1 ||
+	    pwrite(st->lockfd, buf, (size_t)n, 0) != n)
+		log_warn("%s.lock: cannot record our PID", st->path);
+}
+
 int
 store_lock(struct store *st)
 {
@@ -840,7 +869,47 @@ store_lock(struct store *st)
 		st->lockfd = -1;
 		return busy ? 1 : -1;
 	}
+	lock_note_holder(st);
 	return 0;
+}
+
+/*
+ * Nobody may signal a PID read from a lock that is free: that process
+ * may be gone and its number reused.  A lock that cannot be taken (our
+ * own try fails with EWOULDBLOCK) names a live holder.  The probe is a
+ * shared lock, so two commands do not trip over each other.
+ */
+void
+store_wake_daemon(struct store *st)
+{
+	char *lockpath, buf[32], *end;
+	ssize_t n;
+	long pid;
+	int fd;
+
+	if (st->lockfd != -1)
+		return;		/* we are the holder */
+	lockpath = xasprintf("%s.lock", st->path);
+	fd = open(lockpath, O_RDONLY | O_CLOEXEC);
+	free(lockpath);
+	if (fd == -1)
+		return;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
+		close(fd);
+		return;
+	}
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* Without its newline the holder is still writing it. */
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno != 0 || end == buf || *end != '\n' || pid <= 1 ||
+	    pid > INT_MAX || pid == (long)getpid())
+		return;
+	(void)kill((pid_t)pid, SIGUSR1);
 }
 
 /*

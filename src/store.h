@@ -30,8 +30,19 @@ int		 store_version(struct store *);
 /*
  * The one-process-handles-mail lock (flock on PATH.lock).  0 taken,
  * 1 held by another process, -1 error.  Released by store_close().
+ * The holder's PID is written into the file, and SIGUSR1 is blocked in
+ * the calling thread: store_wake_daemon() sends it, and only a wait that
+ * lets it in (the daemon's) sees it.
  */
 int		 store_lock(struct store *);
+
+/*
+ * After a command committed a change: tell the process holding the lock
+ * (SIGUSR1), so that a running daemon sends and publishes now instead
+ * of at its next wake-up.  Nothing when the lock is free or on any error:
+ * no daemon running is normal.
+ */
+void		 store_wake_daemon(struct store *);
 
 /*
  * From now on a thread of its own copies the write-ahead log into the

@@ -1,10 +1,11 @@
 /*
  * test_store.c - the store: migrations (idempotent, refuse the future),
- * constraints, and each family of statements.
+ * constraints, each family of statements, and the mail lock.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,6 +542,93 @@ test_lock(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The PID in DB.lock, 0 when it is empty. */
+static long
+lock_pid(const struct fx *f)
+{
+	char *path = xasprintf("%s.lock", f->path);
+	FILE *fp = fopen(path, "r");
+	long pid = 0;
+
+	assert_non_null(fp);
+	if (fscanf(fp, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(fp);
+	free(path);
+	return pid;
+}
+
+/* What a command does after its commit, from a process of its own. */
+static void
+wake_from_child(const struct fx *f)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[256];
+		struct store *cli = store_open(f->path, err, sizeof(err));
+
+		if (cli)
+			store_wake_daemon(cli);
+		store_close(cli);
+		_exit(cli ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int
+usr1_pending(void)
+{
+	sigset_t set;
+
+	assert_int_equal(sigpending(&set), 0);
+	return sigismember(&set, SIGUSR1);
+}
+
+static void
+test_lock_wake(void **state)
+{
+	static const struct timespec now = { 0, 0 };
+	struct fx *f = *state;
+	char err[256], *path = xasprintf("%s.lock", f->path);
+	sigset_t usr1;
+	FILE *fp;
+
+	/* As store_lock() will: a wrong wake-up is then a failed
+	 * assertion, not a killed test. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &usr1, NULL), 0);
+
+	/* A PID left in a free lock may be anybody's by now. */
+	assert_non_null(fp = fopen(path, "w"));
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+	wake_from_child(f);
+	assert_false(usr1_pending());
+
+	/* The holder writes its own, and a command's wake-up reaches it;
+	 * the holder itself sends none. */
+	assert_int_equal(store_lock(f->st), 0);
+	assert_int_equal(lock_pid(f), (long)getpid());
+	store_wake_daemon(f->st);
+	assert_false(usr1_pending());
+	wake_from_child(f);
+	assert_true(usr1_pending());
+	assert_int_equal(sigtimedwait(&usr1, NULL, &now), SIGUSR1);
+
+	/* Released, the lock names nobody. */
+	store_close(f->st);
+	f->st = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->st);
+	assert_int_equal(lock_pid(f), 0);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -562,6 +650,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_wake, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
