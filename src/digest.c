@@ -116,6 +116,8 @@ struct netdata {
 	size_t			 nmem;
 	struct meeting		*mt;		/* planned, not ended */
 	size_t			 nmt;
+	struct meeting		*all;		/* every meeting, cancelled too */
+	size_t			 nall;
 	struct rsvp_counts	*counts;	/* per mt */
 	char			*leads;
 	char			*proposer;	/* proposed networks */
@@ -127,6 +129,7 @@ struct ctx {
 	time_t			 now;
 	time_t			 window;	/* the oldest time that counts */
 	time_t			 horizon;	/* the latest meeting start */
+	time_t			 last_run;	/* the previous digests, or 0 */
 	enum digest_mode	 mode;
 	struct network		*nets;
 	size_t			 nnets;
@@ -184,6 +187,7 @@ ctx_free(struct ctx *c)
 		news_free(nd->news, nd->nnews);
 		members_free(nd->mem, nd->nmem);
 		meetings_free(nd->mt, nd->nmt);
+		meetings_free(nd->all, nd->nall);
 		free(nd->counts);
 		free(nd->leads);
 		free(nd->proposer);
@@ -225,7 +229,8 @@ load_network(struct ctx *c, struct netdata *nd)
 	nd->leads = store_network_leads(st, n->id);
 	if (n->state != NET_OPEN)
 		return 0;
-	if ((nd->mt = store_meetings(st, n->id, 1, c->now, &nd->nmt)) == NULL)
+	if ((nd->mt = store_meetings(st, n->id, 1, c->now, &nd->nmt)) == NULL ||
+	    (nd->all = store_meetings(st, n->id, 0, c->now, &nd->nall)) == NULL)
 		return -1;
 	nd->counts = xcalloc(nd->nmt ? nd->nmt : 1, sizeof(*nd->counts));
 	for (size_t i = 0; i < nd->nmt; i++)
@@ -244,7 +249,8 @@ ctx_load(struct ctx *c, struct app *app, time_t now, enum digest_mode mode)
 	c->window = now - DIGEST_WINDOW;
 	c->horizon = now + (app->cfg->digest == DIGEST_DAILY ? HORIZON_DAILY :
 	    HORIZON_WEEKLY);
-	if ((c->nets = store_networks(app->st, &c->nnets)) == NULL)
+	if (store_digest_last_run(app->st, &c->last_run) == -1 ||
+	    (c->nets = store_networks(app->st, &c->nnets)) == NULL)
 		return -1;
 	c->nd = xcalloc(c->nnets ? c->nnets : 1, sizeof(*c->nd));
 	for (size_t i = 0; i < c->nnets; i++) {
@@ -297,19 +303,55 @@ when_of(struct app *app, const struct meeting *m, enum lang lang)
 	return dt_format_span(&span, lang);
 }
 
-/* At most NEWS_BODY_MAX bytes, cut at a line or word, never inside a
- * UTF-8 sequence; trailing blank lines dropped.  Caller frees. */
+/* s with at most one empty line between paragraphs and none before the
+ * first: the digest puts its own around it.  Caller frees. */
 static char *
-news_body(const char *body)
+one_blank_line(const char *s, size_t n)
 {
-	size_t n = strlen(body), cut;
-	char *r;
+	char *r = xmalloc(n + 1), *w = r;
+	int blanks = 1;
 
-	while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r' ||
-	    body[n - 1] == ' ' || body[n - 1] == '\t'))
+	for (size_t i = 0; i < n;) {
+		size_t e = i;
+		int blank = 1;
+
+		while (e < n && s[e] != '\n') {
+			if (s[e] != ' ' && s[e] != '\t' && s[e] != '\r')
+				blank = 0;
+			e++;
+		}
+		blanks = blank ? blanks + 1 : 0;
+		if (blanks <= 1) {
+			if (!blank) {
+				memcpy(w, s + i, e - i);
+				w += e - i;
+			}
+			if (e < n)
+				*w++ = '\n';
+		}
+		i = e < n ? e + 1 : e;
+	}
+	*w = '\0';
+	return r;
+}
+
+/* At most NEWS_BODY_MAX bytes, cut at a line or word, never inside a
+ * UTF-8 sequence; trailing blank lines dropped, runs of blank lines made
+ * one.  Caller frees. */
+static char *
+news_body(const char *text)
+{
+	char *body, *r;
+	size_t n, cut;
+
+	n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
+	    text[n - 1] == ' ' || text[n - 1] == '\t'))
 		n--;
+	body = one_blank_line(text, n);
+	n = strlen(body);
 	if (n <= NEWS_BODY_MAX)
-		return xstrndup(body, n);
+		return body;
 	cut = NEWS_BODY_MAX;
 	while (cut > NEWS_BODY_MAX / 2 && body[cut] != '\n' && body[cut] != ' ')
 		cut--;
@@ -318,6 +360,7 @@ news_body(const char *body)
 		    ((unsigned char)body[cut] & 0xc0) == 0x80; cut--)
 			;
 	r = xasprintf("%.*s [\u2026]", (int)cut, body);
+	free(body);
 	return r;
 }
 
@@ -392,6 +435,44 @@ set_person_name(struct tvars *v, const char *name, const char *email)
 		tvars_set(v, "name", email);
 }
 
+/* 1 when a digest told pid of meeting m as it was at a sequence below
+ * `below`, 0 when none did, -1 on error. */
+static int
+told_meeting(struct store *st, int64_t pid, const struct meeting *m,
+    int below)
+{
+	for (int q = 0; q < below; q++) {
+		int r = store_digest_seen(st, pid, "meeting", m->id, q);
+
+		if (r != 1)
+			return r == 0 ? 1 : -1;
+	}
+	return 0;
+}
+
+/*
+ * A cancelled meeting is news to pid when it still lay ahead, was
+ * cancelled after `from`, was not told as cancelled yet, and pid knew of
+ * it: a digest told them, or it was planned after the previous digests
+ * (followers get no CANCEL mail).  1, 0 or -1.
+ */
+static int
+cancel_is_news(struct ctx *c, int64_t pid, const struct meeting *m,
+    time_t from)
+{
+	int r;
+
+	if (m->status != MT_CANCELLED || m->start <= c->now ||
+	    m->updated < from)
+		return 0;
+	if ((r = store_digest_seen(c->app->st, pid, "cancelled", m->id,
+	    0)) != 1)
+		return r;
+	if ((r = told_meeting(c->app->st, pid, m, m->sequence + 1)) != 0)
+		return r;
+	return m->created > c->last_run && m->start <= c->horizon;
+}
+
 /*
  * The new items of one network for person pid (0: nobody in particular),
  * counting from `from`, as one "networks" item of d->v.  Returns how many
@@ -406,7 +487,9 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 	size_t *in = xcalloc(nd->nnews + 1, sizeof(size_t));
 	size_t *im = xcalloc(nd->nmem + 1, sizeof(size_t));
 	size_t *it = xcalloc(nd->nmt + 1, sizeof(size_t));
-	size_t nn = 0, nm = 0, nt = 0;
+	size_t *ix = xcalloc(nd->nall + 1, sizeof(size_t));
+	int *changed = xcalloc(nd->nmt + 1, sizeof(int));
+	size_t nn = 0, nm = 0, nt = 0, nx = 0;
 	int closed = 0, r, total = -1;
 	struct tvars *v;
 	char *rule;
@@ -424,10 +507,10 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 	for (size_t i = 0; i < nd->nmem; i++) {
 		const struct member *x = &nd->mem[i];
 
-		/* Those who joined after the recipient (or within the
-		 * window): not who was there when they came. */
+		/* Those who joined with or after the recipient (or within
+		 * the window): not who was there when they came. */
 		if (x->state != MS_ACTIVE || x->role == ROLE_FOLLOWER ||
-		    x->since <= from || x->person_id == pid)
+		    x->since < from || x->person_id == pid)
 			continue;
 		if ((r = store_digest_seen(st, pid, "member", x->person_id,
 		    n->id)) == -1)
@@ -443,15 +526,26 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 		if ((r = store_digest_seen(st, pid, "meeting", x->id,
 		    x->sequence)) == -1)
 			goto out;
+		if (r == 0)
+			continue;
+		/* Told before at an earlier sequence: it was moved. */
+		if ((r = told_meeting(st, pid, x, x->sequence)) == -1)
+			goto out;
+		changed[nt] = r;
+		it[nt++] = i;
+	}
+	for (size_t i = 0; i < nd->nall; i++) {
+		if ((r = cancel_is_news(c, pid, &nd->all[i], from)) == -1)
+			goto out;
 		if (r == 1)
-			it[nt++] = i;
+			ix[nx++] = i;
 	}
 	if (nd->closed) {
 		if ((r = store_digest_seen(st, pid, "closed", n->id, 0)) == -1)
 			goto out;
 		closed = r == 1;
 	}
-	total = (int)(nn + nm + nt) + closed;
+	total = (int)(nn + nm + nt + nx) + closed;
 	if (total == 0)
 		goto out;
 
@@ -498,7 +592,8 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 		tvars_set_bool(e, "is_lead", x->role == ROLE_LEAD);
 		dg_seen(d, "member", x->person_id, n->id);
 	}
-	tvars_set_bool(v, "has_meetings", nt > 0);
+	tvars_set_bool(v, "has_meetings", nt + nx > 0);
+	tvars_set_bool(v, "has_upcoming", nt > 0);
 	for (size_t k = 0; k < nt; k++) {
 		const struct meeting *x = &nd->mt[it[k]];
 		const struct rsvp_counts *rc = &nd->counts[it[k]];
@@ -513,13 +608,24 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 		tvars_setf(e, "declined", "%zu", rc->declined);
 		tvars_setf(e, "tentative", "%zu", rc->tentative);
 		tvars_setf(e, "needs_action", "%zu", rc->needs_action);
+		tvars_set_bool(e, "changed", changed[k]);
 		free(when);
 		dg_seen(d, "meeting", x->id, x->sequence);
+	}
+	for (size_t k = 0; k < nx; k++) {
+		const struct meeting *x = &nd->all[ix[k]];
+		struct tvars *e = tvars_add_item(v, "cancelled");
+
+		tvars_setf(e, "number", "%d", x->number);
+		set_day(c->app, e, "day", x->start, lang);
+		dg_seen(d, "cancelled", x->id, 0);
 	}
 out:
 	free(in);
 	free(im);
 	free(it);
+	free(ix);
+	free(changed);
 	return total;
 }
 
@@ -612,13 +718,16 @@ build_member(struct ctx *c, const struct person *p, const struct sub *subs,
 		if ((r = add_network(c, d, &c->nd[subs[i].net], p->id, from,
 		    subs[i].role, lang)) == -1)
 			return -1;
-		if (r > 0 && d->unsub_slug == NULL) {
-			d->unsub_slug = c->nd[subs[i].net].n->slug;
-			d->unsub_follower = subs[i].role == ROLE_FOLLOWER;
-		}
 		total += (size_t)r;
 	}
-	if (d->unsub_slug == NULL && n > 0) {
+	/*
+	 * List-Unsubscribe names a network only when it is the one this
+	 * digest is about and the person has no other, and not for a lead
+	 * (who cannot simply leave).  Otherwise a bare "afmelden", which is
+	 * answered with the networks and how to leave each.
+	 */
+	if (n == 1 && d->nnets > 0 && subs[0].role != ROLE_LEAD &&
+	    c->nd[subs[0].net].n->state == NET_OPEN) {
 		d->unsub_slug = c->nd[subs[0].net].n->slug;
 		d->unsub_follower = subs[0].role == ROLE_FOLLOWER;
 	}
@@ -650,6 +759,56 @@ build_member(struct ctx *c, const struct person *p, const struct sub *subs,
 
 /* ---- the coordinators' overview ---- */
 
+/* What an outbox row is, in words (its kind is a name for the code). */
+static const char *
+kind_words(const char *kind, enum lang lang)
+{
+	static const struct {
+		const char	*kind, *nl, *en;
+	} words[] = {
+		{ "reply",	"antwoord",		"answer" },
+		{ "confirm",	"bevestigingsvraag",	"request to confirm" },
+		{ "refusal",	"weigering",		"refusal" },
+		{ "invite",	"uitnodiging",		"invitation" },
+		{ "moderate",	"voorstel ter beoordeling",
+		    "proposal to decide on" },
+		{ "call",	"oproep voor deelnemers", "call for participants" },
+		{ "digest",	"samenvatting",		"digest" },
+		{ "reminder",	"herinnering",		"reminder" },
+		{ "list",	"netwerkmail",		"network mail" },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (strcmp(kind, words[i].kind) == 0)
+			return lang == LANG_EN ? words[i].en : words[i].nl;
+	return kind;
+}
+
+/*
+ * A delivery failure as one readable line: a server that puts the
+ * recipient's "<x>: Recipient address rejected: " before a text that
+ * already starts with it says it once.  Caller frees.
+ */
+static char *
+reason_once(const char *why)
+{
+	char *r = xstrdup(*why ? why : "?");
+	size_t n = strlen(r);
+
+	for (size_t i = 0; i < n; i++) {
+		/* The longest run at i, ending in ": ", that follows itself. */
+		for (size_t len = (n - i) / 2; len >= 8; len--) {
+			if (r[i + len - 2] != ':' || r[i + len - 1] != ' ' ||
+			    memcmp(r + i, r + i + len, len) != 0)
+				continue;
+			memmove(r + i, r + i + len, n - i - len + 1);
+			n -= len;
+			len = (n - i) / 2 + 1;
+		}
+	}
+	return r;
+}
+
 static int
 add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 {
@@ -658,6 +817,7 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 	struct ob_row *o;
 	struct kept_row *k;
 	size_t nb, no, nk, old_b = 0, old_f = 0, nnb = 0, nnf = 0, nnk = 0;
+	char *why;
 	int r, rc = -1;
 
 	if ((b = store_bouncing(st, &nb)) == NULL)
@@ -681,7 +841,9 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 		e = tvars_add_item(d->v, "bouncing");
 		tvars_set(e, "email", b[i].email);
 		tvars_set(e, "name", b[i].name);
-		tvars_set(e, "reason", *b[i].reason ? b[i].reason : "?");
+		why = reason_once(b[i].reason);
+		tvars_set(e, "reason", why);
+		free(why);
 		set_day(c->app, e, "date", b[i].at, lang);
 		dg_seen(d, "bounce", b[i].person_id, (int64_t)b[i].at);
 		nnb++;
@@ -699,9 +861,11 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 		}
 		e = tvars_add_item(d->v, "failed");
 		tvars_setf(e, "id", "%lld", (long long)o[i].id);
-		tvars_set(e, "kind", o[i].kind);
+		tvars_set(e, "kind", kind_words(o[i].kind, lang));
 		tvars_set(e, "rcpt", o[i].rcpt);
-		tvars_set(e, "error", *o[i].last_error ? o[i].last_error : "?");
+		why = reason_once(o[i].last_error);
+		tvars_set(e, "error", why);
+		free(why);
 		set_day(c->app, e, "date", o[i].created, lang);
 		dg_seen(d, "failed", o[i].id, 0);
 		nnf++;
@@ -724,7 +888,7 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 	tvars_set_bool(d->v, "has_bouncing", nnb > 0);
 	tvars_set_bool(d->v, "has_failed", nnf > 0);
 	tvars_set_bool(d->v, "has_kept", nnk > 0);
-	tvars_set_bool(d->v, "has_problems", nnb + nnf + nnk > 0);
+	tvars_set_bool(d->v, "has_problems", nnb + nnf > 0);
 	tvars_set_bool(d->v, "still_open", old_b + old_f > 0);
 	tvars_setf(d->v, "still_bouncing", "%zu", old_b);
 	tvars_setf(d->v, "still_failed", "%zu", old_f);
@@ -842,19 +1006,17 @@ deliver(struct ctx *c, const struct person *p, struct dg *d, int coordinator,
 	local = xstrndup(cfg->from_addr, at ? (size_t)(at - cfg->from_addr) :
 	    strlen(cfg->from_addr));
 	list_id = xasprintf("<digest.%s.%s>", local, app->domain);
-	if (coordinator)
-		unsub = xasprintf("<mailto:%s?subject=%s>", cfg->from_addr,
-		    lang == LANG_EN ? "help" : "hulp");
-	else {
+	if (!coordinator && d->unsub_slug != NULL) {
 		const char *kw = d->unsub_follower ? (lang == LANG_EN ?
 		    "unfollow" : "ontvolg") : (lang == LANG_EN ? "leave" :
 		    "afmelden");
 
-		/* The first network the digest speaks of: one mail to
-		 * leave it (members confirm that first, SPEC §4). */
+		/* Members confirm leaving first (SPEC §4). */
 		unsub = xasprintf("<mailto:%s?subject=%s%%20%s>",
-		    cfg->from_addr, kw, d->unsub_slug ? d->unsub_slug : "");
-	}
+		    cfg->from_addr, kw, d->unsub_slug);
+	} else
+		unsub = xasprintf("<mailto:%s?subject=%s>", cfg->from_addr,
+		    lang == LANG_EN ? "leave" : "afmelden");
 	{
 		struct reply rp = { 0 };
 

@@ -11,7 +11,13 @@
  *
  * Every item a digest carried is remembered per recipient (table
  * digest_seen), so no digest repeats one; a moved meeting (new SEQUENCE)
- * is a new item.  Bouncing addresses get no digest (SPEC §4).
+ * is a new item, marked as changed, and a cancelled one that the person
+ * knew of is told once as cancelled (followers get no CANCEL mail).
+ * Bouncing addresses get no digest (SPEC §4).
+ *
+ * List-Unsubscribe names a network only for a member or follower of that
+ * one network alone, in a digest about it; otherwise it is a bare
+ * "afmelden"/"leave", answered with how to leave each network.
  *
  * Templates: digest.txt and digest-coordinators.txt (nl, en); variables
  * are listed at the top of each.

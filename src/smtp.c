@@ -685,6 +685,7 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 	const char *stage = stage_names[l->stage];
 	const char *why = l->errbuf[0] ? l->errbuf : curl_easy_strerror(rc);
 	int in_transaction = l->stage >= ST_MAIL && l->stage <= ST_BODY;
+	char echo[32];
 
 	res->code = in_transaction ? (int)code : 0;
 	if (rc == CURLE_OK) {
@@ -731,9 +732,13 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 		 * refusal there is about our sender address. */
 		res->status = SMTP_PERMFAIL;
 	}
-	if (l->reply[0] && code > 0)
+	/* libcurl's "RCPT failed: 550" only repeats the server's reply. */
+	snprintf(echo, sizeof(echo), "failed: %ld", code);
+	if (l->reply[0] && code > 0 && strstr(why, echo) == NULL)
 		set_text(res, "%s: %s (%s)", stage,
 		    l->reply, why);
+	else if (l->reply[0] && code > 0)
+		set_text(res, "%s: %s", stage, l->reply);
 	else
 		set_text(res, "%s: %s", stage, why);
 }

@@ -232,8 +232,9 @@ setup(void **state)
 	    "Hoe leren kinderen breuken?", NET_OPEN, 0, f->t0, &f->rekenen), 0);
 	assert_int_equal(store_network_add(st, "taal", "Taal & lezen", "",
 	    NET_OPEN, 0, f->t0, &f->taal), 0);
+	/* The lead was there first, an hour before the others. */
 	assert_int_equal(store_membership_set(st, f->rekenen, f->lead,
-	    ROLE_LEAD, MS_ACTIVE, f->t0), 0);
+	    ROLE_LEAD, MS_ACTIVE, f->t0 - 3600), 0);
 	assert_int_equal(store_membership_set(st, f->rekenen, f->alice,
 	    ROLE_MEMBER, MS_ACTIVE, f->t0), 0);
 	assert_int_equal(store_membership_set(st, f->rekenen, f->bob,
@@ -330,11 +331,17 @@ test_first_run_then_nothing_new(void **state)
 	struct digest_stats ds;
 	char *all, *a;
 
-	/* The memberships are in the window: members see each other join
-	 * only when they joined later; the coordinator sees them all. */
+	/* The memberships are in the window: members see who joined with
+	 * or after them; the coordinator sees them all. */
 	all = preview(f, MON_0800, &ds);
 	a = part_for(all, "alice@jl.nu");
-	assert_string_equal(a, "");	/* she joined with the lead: no news */
+	assert_string_equal(a, "");	/* the lead was there before her */
+	free(a);
+	a = part_for(all, "lead@jl.nu");
+	assert_has(a, "- Alice Jansen (alice@jl.nu)\n");
+	free(a);
+	a = part_for(all, "bob@jl.nu");	/* he came in the same second */
+	assert_has(a, "- Alice Jansen (alice@jl.nu)\n");
 	free(a);
 	a = part_for(all, "femme@jl.nu");
 	assert_has(a, "Overzicht leernetwerken voor coördinatoren");
@@ -343,8 +350,8 @@ test_first_run_then_nothing_new(void **state)
 	free(a);
 	free(all);
 	send(f, MON_0800, &ds);
-	assert_int_equal(ds.recipients, 1);
-	assert_int_equal(outbox_count(f, "digest"), 1);
+	assert_int_equal(ds.recipients, 3);
+	assert_int_equal(outbox_count(f, "digest"), 3);
 	/* A second run at once has nothing new for anyone. */
 	all = preview(f, MON_0800 + 60, &ds);
 	assert_int_equal(ds.recipients, 0);
@@ -352,7 +359,7 @@ test_first_run_then_nothing_new(void **state)
 	free(all);
 	send(f, MON_0800 + 60, &ds);
 	assert_int_equal(ds.recipients, 0);
-	assert_int_equal(outbox_count(f, "digest"), 1);
+	assert_int_equal(outbox_count(f, "digest"), 3);
 }
 
 static void
@@ -444,7 +451,8 @@ test_news_members_meetings(void **state)
 	meeting_clear(&m);
 	all = preview(f, now + 7200, &ds);
 	a = part_for(all, "alice@jl.nu");
-	assert_has(a, "Bijeenkomst 1: donderdag 13 mei 2027, 16:00\u201318:00");
+	assert_has(a, "Bijeenkomst 1 (gewijzigd): donderdag 13 mei 2027, "
+	    "16:00\u201318:00");
 	assert_lacks(a, "Agenda");
 	free(a);
 	free(all);
@@ -504,8 +512,9 @@ test_coordinator_problems(void **state)
 	assert_int_equal(ds.recipients, 1);
 	fm = part_for(all, "femme@jl.nu");
 	assert_has(fm, "Bezorgproblemen\n===============\n");
-	assert_has(fm, "- reply aan gone@elders.nl (zondag 9 mei 2027): "
+	assert_has(fm, "- antwoord aan gone@elders.nl (zondag 9 mei 2027): "
 	    "RCPT TO: 550 5.1.1 unknown\n");
+	assert_has(fm, "Mail voor mensen\n================\n");
 	assert_has(fm, "- van ouder@jl.nu, zondag 9 mei 2027\n");
 	assert_has(fm, "- van druk@jl.nu, zondag 9 mei 2027 (te veel verzoeken");
 	assert_lacks(fm, "alice@jl.nu, zondag");
@@ -647,6 +656,299 @@ test_long_news_is_cut(void **state)
 	free(all);
 }
 
+/* A person at time t (caller has the id). */
+static int64_t
+someone(struct fx *f, const char *email, const char *lang, time_t t)
+{
+	int64_t id;
+
+	assert_int_equal(store_person_touch(f->app.st, email, "", lang, t, &id),
+	    0);
+	return id;
+}
+
+/* The List-Unsubscribe of the last digest queued for rcpt; caller frees. */
+static char *
+unsubscribe_of(struct fx *f, const char *rcpt)
+{
+	struct ob_row *o;
+	size_t n;
+	char *v = NULL;
+
+	assert_non_null(o = store_outbox_due(f->app.st, MON_0800 + DAY, 100,
+	    &n));
+	for (size_t i = 0; i < n; i++) {
+		const char *h, *e;
+
+		if (strcmp(o[i].kind, "digest") != 0 ||
+		    strcmp(o[i].rcpt, rcpt) != 0 ||
+		    (h = strstr(o[i].data, "\r\nList-Unsubscribe: ")) == NULL)
+			continue;
+		h += strlen("\r\nList-Unsubscribe: ");
+		e = strstr(h, "\r\n");
+		free(v);
+		v = xstrndup(h, (size_t)(e - h));
+	}
+	ob_rows_free(o, n);
+	if (v == NULL)
+		fail_msg("no digest for %s", rcpt);
+	return v;
+}
+
+static void
+assert_unsubscribe(struct fx *f, const char *rcpt, const char *want)
+{
+	char *got = unsubscribe_of(f, rcpt);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_list_unsubscribe_never_surprises(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = f->app.st;
+	struct digest_stats ds;
+	int64_t erik, natuur;
+
+	/* Erik is only in taal; carol is in taal and rekenen. */
+	erik = someone(f, "erik@jl.nu", "en", f->t0);
+	assert_int_equal(store_membership_set(st, f->taal, erik, ROLE_MEMBER,
+	    MS_ACTIVE, f->t0), 0);
+	assert_int_equal(store_membership_set(st, f->rekenen, f->carol,
+	    ROLE_MEMBER, MS_ACTIVE, f->t0), 0);
+	send(f, MON_0800 - 7 * DAY, &ds);
+	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "Nieuws", "x",
+	    MON_0800 - DAY, NULL), 0);
+	/* A new network: for Erik a digest with nothing but its call. */
+	assert_int_equal(store_network_add(st, "natuur", "Natuur", "",
+	    NET_OPEN, 0, MON_0800 - DAY, &natuur), 0);
+	send(f, MON_0800, &ds);
+	/* One network and nothing else: that one, as it is left. */
+	assert_unsubscribe(f, "alice@jl.nu",
+	    "<mailto:lido@jl.nu?subject=afmelden%20rekenen>");
+	assert_unsubscribe(f, "bob@jl.nu",
+	    "<mailto:lido@jl.nu?subject=unfollow%20rekenen>");
+	/* A lead, two networks, only a call, a coordinator: no network
+	 * named; "afmelden" alone is answered with how to leave each. */
+	assert_unsubscribe(f, "lead@jl.nu", "<mailto:lido@jl.nu?subject=afmelden>");
+	assert_unsubscribe(f, "carol@jl.nu",
+	    "<mailto:lido@jl.nu?subject=afmelden>");
+	assert_unsubscribe(f, "erik@jl.nu", "<mailto:lido@jl.nu?subject=leave>");
+	assert_unsubscribe(f, "femme@jl.nu",
+	    "<mailto:lido@jl.nu?subject=afmelden>");
+}
+
+static void
+test_cancelled_and_changed_meetings(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = f->app.st;
+	struct digest_stats ds;
+	struct meeting m;
+	time_t now = MON_0800, planned = MON_0800 - 8 * DAY;
+	char *all, *a, *b;
+
+	/* Two meetings told last week, one beyond that digest's horizon. */
+	assert_int_equal(store_meeting_add(st, f->rekenen, "c1@jl.nu",
+	    now + 3 * DAY + 7 * 3600, now + 3 * DAY + 9 * 3600, "Lokaal 3", "",
+	    planned, &m), 0);
+	meeting_clear(&m);
+	assert_int_equal(store_meeting_add(st, f->rekenen, "c2@jl.nu",
+	    now + 5 * DAY, now + 5 * DAY + 7200, "", "", planned, &m), 0);
+	meeting_clear(&m);
+	assert_int_equal(store_meeting_add(st, f->rekenen, "c3@jl.nu",
+	    now + 20 * DAY, now + 20 * DAY + 7200, "", "", planned, &m), 0);
+	meeting_clear(&m);
+	send(f, now - 7 * DAY, &ds);
+
+	/* 1 is cancelled, 2 moves, 3 is cancelled (nobody had heard of
+	 * it), and 4 is planned and cancelled between two digests. */
+	assert_int_equal(store_meeting_get(st, f->rekenen, 1, &m), 0);
+	m.status = MT_CANCELLED;
+	m.sequence++;
+	assert_int_equal(store_meeting_update(st, &m, now - 2 * DAY), 0);
+	meeting_clear(&m);
+	assert_int_equal(store_meeting_get(st, f->rekenen, 2, &m), 0);
+	m.start += 3600;
+	m.end += 3600;
+	m.sequence++;
+	assert_int_equal(store_meeting_update(st, &m, now - 2 * DAY), 0);
+	meeting_clear(&m);
+	assert_int_equal(store_meeting_get(st, f->rekenen, 3, &m), 0);
+	m.status = MT_CANCELLED;
+	m.sequence++;
+	assert_int_equal(store_meeting_update(st, &m, now - 2 * DAY), 0);
+	meeting_clear(&m);
+	assert_int_equal(store_meeting_add(st, f->rekenen, "c4@jl.nu",
+	    now + 6 * DAY, now + 6 * DAY + 7200, "", "", now - DAY, &m), 0);
+	m.status = MT_CANCELLED;
+	m.sequence++;
+	assert_int_equal(store_meeting_update(st, &m, now - DAY + 60), 0);
+	meeting_clear(&m);
+
+	all = preview(f, now, &ds);
+	a = part_for(all, "alice@jl.nu");
+	b = part_for(all, "bob@jl.nu");
+	assert_has(a, "- Bijeenkomst 1, donderdag 13 mei 2027: gaat niet door\n");
+	assert_has(a, "- Bijeenkomst 2 (gewijzigd): zaterdag 15 mei 2027");
+	assert_has(a, "- Bijeenkomst 4, zondag 16 mei 2027: gaat niet door\n");
+	assert_lacks(a, "Bijeenkomst 3");
+	/* Bob follows: no CANCEL mail, this is how he hears of it. */
+	assert_has(b, "- Meeting 1, Thursday 13 May 2027: cancelled\n");
+	assert_has(b, "- Meeting 2 (changed): Saturday 15 May 2027");
+	assert_has(b, "- Meeting 4, Sunday 16 May 2027: cancelled\n");
+	assert_has(part_for(all, "femme@jl.nu"), "gaat niet door");
+	free(a);
+	free(b);
+	free(all);
+	/* Told once. */
+	send(f, now, &ds);
+	all = preview(f, now + 60, &ds);
+	assert_int_equal(ds.recipients, 0);
+	free(all);
+}
+
+static void
+test_joined_in_the_same_second(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = f->app.st;
+	struct digest_stats ds;
+	int64_t frank, gina, hans;
+	time_t t = MON_0800 - DAY;
+	char *all, *x;
+
+	send(f, MON_0800 - 7 * DAY, &ds);
+	frank = someone(f, "frank@jl.nu", "nl", t);
+	gina = someone(f, "gina@jl.nu", "nl", t);
+	hans = someone(f, "hans@jl.nu", "nl", t + 5);
+	assert_int_equal(store_membership_set(st, f->rekenen, frank,
+	    ROLE_MEMBER, MS_ACTIVE, t), 0);
+	assert_int_equal(store_membership_set(st, f->rekenen, gina,
+	    ROLE_MEMBER, MS_ACTIVE, t), 0);
+	assert_int_equal(store_membership_set(st, f->rekenen, hans,
+	    ROLE_MEMBER, MS_ACTIVE, t + 5), 0);
+	all = preview(f, MON_0800, &ds);
+	x = part_for(all, "frank@jl.nu");
+	assert_has(x, "- gina@jl.nu\n");
+	assert_has(x, "- hans@jl.nu\n");
+	assert_lacks(x, "- frank@jl.nu");
+	free(x);
+	x = part_for(all, "gina@jl.nu");
+	assert_has(x, "- frank@jl.nu\n");
+	assert_lacks(x, "- gina@jl.nu");
+	free(x);
+	x = part_for(all, "hans@jl.nu");
+	assert_string_equal(x, "");	/* they were there before him */
+	free(x);
+	free(all);
+}
+
+static void
+test_overview_in_words(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = f->app.st;
+	struct digest_stats ds;
+	int64_t id;
+	char *all, *fm;
+
+	send(f, MON_0800 - 7 * DAY, &ds);
+	/* Only mail kept for people: no delivery problems. */
+	assert_int_equal(store_processed_add(st, "k1", "q1@elders.nl",
+	    "ouder@jl.nu", "human", MON_0800 - DAY), 0);
+	all = preview(f, MON_0800, &ds);
+	fm = part_for(all, "femme@jl.nu");
+	assert_has(fm, "\n\nMail voor mensen\n================\n\n");
+	assert_lacks(fm, "Bezorgproblemen");
+	free(fm);
+	free(all);
+	send(f, MON_0800, &ds);
+
+	/* In English, with the server's text said once. */
+	assert_int_equal(store_person_touch(st, "femme@jl.nu", "Femme", "en",
+	    MON_0800, &id), 0);
+	assert_int_equal(store_outbox_add(st, "invite", "lido@jl.nu",
+	    "x@jl.nu", "i1@jl.nu", "data", 4, MON_0800 + 60, &id), 0);
+	assert_int_equal(store_outbox_failed(st, id, "RCPT TO: 550 5.1.1 "
+	    "<x@jl.nu>: Recipient address rejected: <x@jl.nu>: Recipient "
+	    "address rejected: User unknown", MON_0800 + 60), 0);
+	assert_int_equal(store_outbox_add(st, "refusal", "lido@jl.nu",
+	    "y@elders.nl", "r1@jl.nu", "data", 4, MON_0800 + 60, &id), 0);
+	assert_int_equal(store_outbox_failed(st, id, "RCPT TO: 550 no",
+	    MON_0800 + 60), 0);
+	all = preview(f, MON_0800 + 120, &ds);
+	fm = part_for(all, "femme@jl.nu");
+	assert_has(fm, "Delivery problems\n=================\n");
+	assert_has(fm, "- invitation to x@jl.nu (Monday 10 May 2027): RCPT TO: "
+	    "550 5.1.1 <x@jl.nu>: Recipient address rejected: User unknown\n");
+	assert_has(fm, "- refusal to y@elders.nl (");
+	assert_lacks(fm, "Mail for people");
+	free(fm);
+	free(all);
+}
+
+/* Every text of a busy week: one blank line between blocks, never two. */
+static void
+test_one_blank_line_between_blocks(void **state)
+{
+	struct fx *f = *state;
+	struct store *st = f->app.st;
+	struct digest_stats ds;
+	struct meeting m;
+	int64_t erik, natuur, id;
+	char *all;
+
+	erik = someone(f, "erik@jl.nu", "nl", f->t0);
+	assert_int_equal(store_membership_set(st, f->taal, erik, ROLE_MEMBER,
+	    MS_ACTIVE, f->t0), 0);
+	assert_int_equal(store_meeting_add(st, f->rekenen, "b1@jl.nu",
+	    MON_0800 + 3 * DAY, MON_0800 + 3 * DAY + 7200, "", "",
+	    MON_0800 - 8 * DAY, &m), 0);
+	meeting_clear(&m);
+	send(f, MON_0800 - 7 * DAY, &ds);
+	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "",
+	    "\n\n  \nEerste alinea.\n\n\n\nTweede.\n \n\t\nDerde.\n\n",
+	    MON_0800 - DAY, NULL), 0);
+	assert_int_equal(store_meeting_get(st, f->rekenen, 1, &m), 0);
+	m.status = MT_CANCELLED;
+	m.sequence++;
+	assert_int_equal(store_meeting_update(st, &m, MON_0800 - DAY), 0);
+	meeting_clear(&m);
+	/* Taal closes (Carol's final digest), natuur opens (Erik's digest
+	 * is then only its call); the coordinator has every section. */
+	assert_int_equal(store_network_set_state(st, f->taal, NET_CLOSED,
+	    "lead", "", MON_0800 - DAY), 0);
+	assert_int_equal(store_network_add(st, "natuur", "Natuur", "Vraag?",
+	    NET_OPEN, 0, MON_0800 - DAY, &natuur), 0);
+	assert_int_equal(store_person_set_bouncing(st, "alice@jl.nu",
+	    "550 5.1.1 no such user", MON_0800 - DAY), 0);
+	assert_int_equal(store_outbox_add(st, "reply", "lido@jl.nu",
+	    "gone@elders.nl", "x1@jl.nu", "data", 4, MON_0800 - DAY, &id), 0);
+	assert_int_equal(store_outbox_failed(st, id, "RCPT TO: 550 unknown",
+	    MON_0800 - DAY), 0);
+	assert_int_equal(store_processed_add(st, "k1", "q1@elders.nl",
+	    "ouder@jl.nu", "human", MON_0800 - DAY), 0);
+	for (int en = 0; en < 2; en++) {
+		assert_int_equal(store_person_touch(st, "femme@jl.nu", "Femme",
+		    en ? "en" : "nl", MON_0800 - DAY, &id), 0);
+		assert_int_equal(store_person_touch(st, "carol@jl.nu", "Carol",
+		    en ? "en" : "nl", MON_0800 - DAY, &id), 0);
+		assert_int_equal(store_person_touch(st, "erik@jl.nu", "",
+		    en ? "en" : "nl", MON_0800 - DAY, &id), 0);
+		all = preview(f, MON_0800, &ds);
+		assert_int_equal(ds.recipients, 5);	/* bob lead carol erik femme */
+		assert_has(all, en ? "closed" : "afgesloten");
+		assert_has(all, ":\n\nEerste alinea.\n\nTweede.\n\nDerde.\n\n");
+		assert_has(all, en ? "Meeting 1, Thursday 13 May 2027: cancelled" :
+		    "Bijeenkomst 1, donderdag 13 mei 2027: gaat niet door");
+		assert_lacks(all, "\n\n\n");
+		free(all);
+	}
+}
+
 static int
 group_setup(void **state)
 {
@@ -679,6 +981,16 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_news_is_cut,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_list_unsubscribe_never_surprises, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cancelled_and_changed_meetings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_joined_in_the_same_second,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overview_in_words,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_one_blank_line_between_blocks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
