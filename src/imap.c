@@ -288,7 +288,8 @@ verify_peer(struct imap_source *s, const struct server_conf *mb,
 	if (chain != NULL)
 		mailstream_certificate_chain_free(chain);
 	if (r == -1) {
-		snprintf(err, errlen, "%s: %s", s->where, why);
+		snprintf(err, errlen, "%s: %s (fix the server certificate or "
+		    "[mailbox] ca_file)", s->where, why);
 		/* Not a word more to a server we cannot trust, not even
 		 * LOGOUT: it would only wait for the answer of an impostor. */
 		lose(s);

@@ -222,14 +222,14 @@ def test_another_ca_is_refused(stack, run_leernet, tmp_path):
     ca_file = write_pem(tmp_path / "other-ca.pem", other)
     line = refused(run_leernet, stack, tmp_path, stack.imaps_port, ca_file)
     assert line.endswith(f"imap localhost:{stack.imaps_port}: certificate not "
-                         f"trusted: issuer unknown"), line
+                         f"trusted: issuer unknown (fix the server certificate or [mailbox] ca_file)"), line
 
 
 def test_another_name_is_refused(stack, run_leernet, tmp_path, greeter):
     ca, ca_key = stack_ca(stack)
     g = greeter(*make_leaf(ca, ca_key, ["elders.school.test"]), ca=ca)
     line = refused(run_leernet, stack, tmp_path, g.port, stack.ca_file)
-    assert line.endswith("certificate not trusted: name does not match"), line
+    assert line.endswith("certificate not trusted: name does not match (fix the server certificate or [mailbox] ca_file)"), line
     assert g.handshakes >= 1
     # Not a word to a server that failed the check (not even LOGOUT).
     assert g.received == b"", g.received
@@ -249,21 +249,21 @@ def test_a_name_resolving_to_the_stack_but_not_in_its_certificate(stack, run_lee
         pytest.skip("this machine's name does not resolve to 127.0.0.1")
     line = refused(run_leernet, stack, tmp_path, stack.imaps_port, stack.ca_file,
                    host=other)
-    assert line.endswith("certificate not trusted: name does not match"), line
+    assert line.endswith("certificate not trusted: name does not match (fix the server certificate or [mailbox] ca_file)"), line
 
 
 def test_expired_certificate_is_refused(stack, run_leernet, tmp_path, greeter):
     ca, ca_key = stack_ca(stack)
     g = greeter(*make_leaf(ca, ca_key, ["localhost"], days=(-30, -1)), ca=ca)
     line = refused(run_leernet, stack, tmp_path, g.port, stack.ca_file)
-    assert line.endswith("certificate not trusted: expired"), line
+    assert line.endswith("certificate not trusted: expired (fix the server certificate or [mailbox] ca_file)"), line
 
 
 def test_self_signed_certificate_is_refused(stack, run_leernet, tmp_path, greeter):
     ca, ca_key = make_ca("localhost")
     g = greeter(*make_leaf(ca, ca_key, ["localhost"]))
     line = refused(run_leernet, stack, tmp_path, g.port, stack.ca_file)
-    assert line.endswith("certificate not trusted: issuer unknown"), line
+    assert line.endswith("certificate not trusted: issuer unknown (fix the server certificate or [mailbox] ca_file)"), line
 
 
 def test_daemon_keeps_refusing_a_bad_certificate(stack, leernet, tmp_path, greeter):
@@ -274,7 +274,8 @@ def test_daemon_keeps_refusing_a_bad_certificate(stack, leernet, tmp_path, greet
     config = prepare(stack, tmp_path, mailbox_url=f"imaps://localhost:{g.port}/INBOX",
                      mailbox_tls="required", mailbox_ca_file=stack.ca_file)
     daemon = leernet.start(config, "run")
-    daemon.wait_log(r"name does not match; trying again in 2s", timeout=15)
+    daemon.wait_log(r"name does not match \(fix the server certificate or \[mailbox\] ca_file\); "
+                    r"trying again in 2s", timeout=15)
     assert "watching" not in daemon.log()
     assert g.received == b"", g.received
     assert daemon.stop() == 0
