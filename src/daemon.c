@@ -22,6 +22,7 @@
 #include "dates.h"
 #include "digest.h"
 #include "handle.h"
+#include "ical.h"
 #include "log.h"
 #include "outbox.h"
 #include "publish.h"
@@ -113,6 +114,13 @@ wait_for_work(struct source **src, time_t wait, time_t *reconnect_at)
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 }
 
+static void
+report_template(void *arg, const char *problem)
+{
+	(void)arg;
+	log_warnx("reload: templates: %s", problem);
+}
+
 /* Swap in a freshly read config; keep the old one when it is broken. */
 static void
 do_reload(struct app *app, struct source **src, struct smtp **smtp)
@@ -123,12 +131,24 @@ do_reload(struct app *app, struct source **src, struct smtp **smtp)
 	struct dt_zone *zone = NULL;
 
 	if (n != NULL && strcmp(n->timezone, app->cfg->timezone) != 0 &&
-	    (zone = dt_zone_load(n->timezone, err, sizeof(err))) == NULL) {
+	    ((zone = dt_zone_load(n->timezone, err, sizeof(err))) == NULL ||
+	    ical_zone_check(n->timezone, err, sizeof(err)) == -1)) {
+		dt_zone_free(zone);
+		zone = NULL;
 		config_free(n);
 		n = NULL;
 	}
 	if (n == NULL) {
 		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	/* Checked before they are used, and swapped in as checked: an edit
+	 * with a slip keeps the running texts (each problem logged). */
+	if (template_reload(n->template_dir, report_template, NULL) == -1) {
+		log_warnx("reload: the templates in %s have problems; keeping "
+		    "the running configuration and templates", n->template_dir);
+		dt_zone_free(zone);
+		config_free(n);
 		return;
 	}
 	if (zone) {
@@ -141,7 +161,6 @@ do_reload(struct app *app, struct source **src, struct smtp **smtp)
 	n->db_path = xstrdup(app->cfg->db_path);
 	config_free(app->cfg);
 	app->cfg = n;
-	template_cache_clear();
 	/* Reconnect with the new settings. */
 	if (*src) {
 		source_close(*src);
@@ -168,6 +187,11 @@ daemon_run(struct app *app)
 	struct digest_timer *digests = digest_timer_new(app, time(NULL));
 
 	install_signals();
+	/* The texts as started with, so that a reload refused later keeps
+	 * serving them rather than what is on disk by then. */
+	if (template_reload(app->cfg->template_dir, report_template, NULL) == -1)
+		log_warnx("templates in %s have problems: those mails are "
+		    "written from the shipped copies", app->cfg->template_dir);
 	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
 		wd_usec = 0;
 	while (!quit) {

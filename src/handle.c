@@ -556,7 +556,7 @@ handle_pending(struct app *app, struct source *src, size_t *handled)
 	*handled = 0;
 	pthread_mutex_init(&f.mu, NULL);
 	pthread_cond_init(&f.cv, NULL);
-	if ((err = pthread_create(&thread, NULL, feed, &f)) != 0)
+	if ((err = thread_start(&thread, feed, &f)) != 0)
 		fatalx("pthread_create: %s", strerror(err));
 	while (!handle_stop) {
 		struct source_batch *b = take_batch(&f);

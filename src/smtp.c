@@ -426,22 +426,14 @@ lane_run(void *arg)
 static int
 start_threads(struct smtp *s, char *err, size_t errlen)
 {
-	static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-	    SIGABRT, SIGTRAP };
-	sigset_t all, old;
 	int rc = 0;
 
-	sigfillset(&all);
-	for (size_t i = 0; i < ARRAY_LEN(faults); i++)
-		sigdelset(&all, faults[i]);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 0; i < s->nlanes && rc == 0; i++) {
 		struct lane *l = &s->lanes[i];
 
-		if ((rc = pthread_create(&l->thread, NULL, lane_run, l)) == 0)
+		if ((rc = thread_start(&l->thread, lane_run, l)) == 0)
 			l->started = 1;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start an SMTP session thread: %s",
 		    strerror(rc));

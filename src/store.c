@@ -709,7 +709,7 @@ store_checkpoint_aside(struct store *st)
 	sqlite3_busy_timeout(c->db, 10000);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if ((err = pthread_create(&c->thread, NULL, ckpt_run, c)) != 0)
+	if ((err = thread_start(&c->thread, ckpt_run, c)) != 0)
 		fatalx("pthread_create: %s", strerror(err));
 	st->ckpt = c;
 	sqlite3_wal_hook(st->db, ckpt_hook, c);

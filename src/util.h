@@ -5,6 +5,7 @@
 #ifndef LEERNET_UTIL_H
 #define LEERNET_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,5 +73,12 @@ void	 random_bytes(void *, size_t);
 /* A random token of n chars from an unambiguous lower-case alphabet;
  * caller frees. */
 char	*random_token(size_t n);
+
+/*
+ * pthread_create with every signal but the faults blocked in the new
+ * thread: SIGTERM, SIGHUP and SIGUSR1 must reach the main thread, whose
+ * wait they end, not a worker that ignores them.  0 or an errno value.
+ */
+int	 thread_start(pthread_t *, void *(*)(void *), void *);
 
 #endif

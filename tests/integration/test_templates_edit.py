@@ -70,3 +70,42 @@ def test_the_shipped_texts_pass_and_a_fixed_copy_passes_again(
     assert f"templates {mine}: OK (names checked against {REPO}/templates)" \
         in check.stdout, check.stdout + check.stderr
     assert "templates" not in check.stderr, check.stderr
+
+
+def test_a_reload_with_a_broken_text_keeps_the_running_texts(stack, tmp_path, leernet):
+    """SIGHUP after a slip: the daemon says what is wrong and goes on with
+    the texts it had, edited ones included; fixed, the next reload takes
+    the edit."""
+    import signal
+
+    mine = tmp_path / "mijn-teksten"
+    shutil.copytree(REPO / "templates", mine)
+    help_txt = mine / "nl" / "help.txt"
+    original = help_txt.read_text()
+    help_txt.write_text(original.replace(
+        "Subject: Hulp: zo werkt {{org}} leernetwerken",
+        "Subject: Hulp (eigen tekst) van {{org}}", 1))
+    config = stack.config(tmp_path, paths_templates=str(mine))
+    leernet.run(config, "init")
+    daemon = leernet.start(config, "run", env=SHIPPED)
+    daemon.wait_log(r"watching ", timeout=20)
+
+    help_txt.write_text(original.replace(
+        "Subject: Hulp: zo werkt {{org}} leernetwerken",
+        "Subject: Hulp van {{nonexistent_var}}", 1))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"reload: templates: .*help.txt: line 1: unknown variable "
+                    r"'nonexistent_var'", timeout=10)
+    daemon.wait_log(r"keeping the running configuration and templates", timeout=10)
+    stack.send("alice", COORDINATOR, subject="hulp")
+    [answer] = stack.wait_for("alice", 1, timeout=30)
+    assert answer["Subject"] == "Hulp (eigen tekst) van Stichting Test"
+
+    help_txt.write_text(original.replace(
+        "Subject: Hulp: zo werkt {{org}} leernetwerken",
+        "Subject: Hulp, opnieuw bewerkt", 1))
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"configuration and templates reloaded", timeout=10)
+    stack.send("bob", COORDINATOR, subject="hulp")
+    [answer] = stack.wait_for("bob", 1, timeout=30)
+    assert answer["Subject"] == "Hulp, opnieuw bewerkt"
