@@ -328,6 +328,9 @@ act_start(struct req *r)
 		 * name neither of them. */
 		act_set_network(v, &n);
 		tvars_set_bool(v, "open", n.state == NET_OPEN);
+	tvars_set_bool(v, "closed", n.state == NET_CLOSED);
+	tvars_set_bool(v, "proposed", n.state == NET_PROPOSED);
+	tvars_set_bool(v, "rejected", n.state == NET_REJECTED);
 		network_clear(&n);
 		free(question);
 		free(title);
@@ -772,6 +775,9 @@ act_status(struct req *r)
 	v = act_vars(r);
 	act_set_network(v, &n);
 	tvars_set_bool(v, "open", n.state == NET_OPEN);
+	tvars_set_bool(v, "closed", n.state == NET_CLOSED);
+	tvars_set_bool(v, "proposed", n.state == NET_PROPOSED);
+	tvars_set_bool(v, "rejected", n.state == NET_REJECTED);
 	if (!act_is_member(r, &n) && !act_is_lead(r, &n)) {
 		rc = act_reply(r, "not-member", v);
 		goto out;

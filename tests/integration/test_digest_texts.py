@@ -32,7 +32,7 @@ def test_the_status_of_a_closed_network_is_in_dutch(meet):
     meet.new("alice")
     meet.mail("alice", "status rekenen")
     meet.once()
-    got = meet.one("alice", "Rekenen in groep 3 (rekenen): niet open", "(geen)")
+    got = meet.one("alice", "Rekenen in groep 3 (rekenen): gesloten", "(geen)")
     body = text(got)
     assert "closed" not in body
     assert "nog niets gepland" not in body
