@@ -79,22 +79,43 @@ reply_simple(struct req *r, const char *tmpl)
 	return rc;
 }
 
-/* List the open networks into v as "networks" items. */
+/*
+ * List the open networks into v as "networks" items.  For afmelden and
+ * ontvolg (also what a digest's List-Unsubscribe sends without a network)
+ * only the sender's own, each with the word that leaves it: "mine".
+ */
 static int
-add_open_networks(struct req *r, struct tvars *v)
+add_open_networks(struct req *r, struct tvars *v, char **example)
 {
+	enum verb verb = r->cmd ? r->cmd->verb : VERB_NONE;
+	int mine = verb == VERB_LEAVE || verb == VERB_UNFOLLOW, listed = 0;
 	struct network *nets;
 	size_t n;
 
 	if ((nets = store_networks(r->app->st, &n)) == NULL)
 		return -1;
+	tvars_set_bool(v, "mine", mine);
 	for (size_t i = 0; i < n; i++) {
 		struct tvars *item;
+		enum role role;
+		enum mstate state;
 
 		if (nets[i].state != NET_OPEN)
 			continue;
+		if (mine && (store_membership(r->app->st, nets[i].id,
+		    r->person_id, &role, &state) != 0 || state != MS_ACTIVE))
+			continue;
 		item = tvars_add_item(v, "networks");
 		act_set_network(item, &nets[i]);
+		if (mine && listed++ == 0) {
+			/* The example leaves one of their own. */
+			free(*example);
+			*example = xstrdup(nets[i].slug);
+		}
+		if (mine)
+			tvars_set(item, "keyword", role == ROLE_FOLLOWER ?
+			    (r->lang == LANG_EN ? "unfollow" : "ontvolg") :
+			    (r->lang == LANG_EN ? "leave" : "afmelden"));
 	}
 	networks_free(nets, n);
 	return 0;
@@ -248,10 +269,11 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 			example = first_open_slug(nets, n);
 			networks_free(nets, n);
 		}
+		if (nets != NULL && add_open_networks(r, v, &example) == -1)
+			nets = NULL;
 		set_example(r, v, example);
 		free(example);
-		if (nets == NULL || add_open_networks(r, v) == -1 ||
-		    act_reply(r, "missing-network", v) == -1)
+		if (nets == NULL || act_reply(r, "missing-network", v) == -1)
 			rc = -1;
 		else
 			rc = 1;

@@ -164,3 +164,21 @@ def test_a_bare_status_is_answered_in_the_language_last_written(story):
     story.mail("bob", "status rekenen")           # "status" is both languages
     story.once()
     story.one("bob", 'You are not a member of "Rekenen in groep 3"')
+
+
+def test_afmelden_without_a_network_lists_the_senders_own(story):
+    """What a digest's List-Unsubscribe sends for someone in several
+    networks: the answer lists theirs, each with the word that leaves it."""
+    story.run(story.cfg, "network", "add", "taal", "--title", "Taal", "--lead",
+              "lead@school.test")
+    story.run(story.cfg, "network", "add", "natuur", "--title", "Natuur", "--lead",
+              "lead@school.test")
+    join_all(story, ("alice", "aanmelden"))
+    story.mail("alice", "volg taal")
+    story.once()
+    story.one("alice")
+    story.mail("alice", "afmelden")
+    story.once()
+    msg = story.one("alice", "Jouw netwerken", "Rekenen in groep 3: afmelden rekenen",
+                    "Taal: ontvolg taal")
+    assert "natuur" not in msg.get_body(preferencelist=("plain",)).get_content()
