@@ -182,3 +182,14 @@ def test_afmelden_without_a_network_lists_the_senders_own(story):
     msg = story.one("alice", "Jouw netwerken", "Rekenen in groep 3: afmelden rekenen",
                     "Taal: ontvolg taal")
     assert "natuur" not in msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_answers_greet_by_the_staff_directory_name(story, tmp_path):
+    staff = tmp_path / "staff.csv"
+    staff.write_text("email,name,school\nalice@school.test,Anne-Marie van 't Hof,De Regenboog\n")
+    story.run(story.cfg, "staff", "import", str(staff))
+    story.mail("alice", "hulp", headers={"From": "\"Hof, A.M. van 't\" <alice@school.test>"})
+    story.mail("bob", "hulp")
+    story.once()
+    story.one("alice", "Beste Anne-Marie van 't Hof,")
+    story.one("bob", "Beste bob@school.test,")
