@@ -6,23 +6,8 @@ none) says how to leave each network."""
 
 from __future__ import annotations
 
-import pytest
-
-from meetings_kit import AUTHSERV, Meet
 from outbound_util import outbox, text
-from test_digest import digests, in_days
-
-
-@pytest.fixture
-def meet(stack, tmp_path, run_leernet):
-    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV,
-                       organization_max_requests_per_hour="1000")
-    run_leernet(cfg, "init")
-    run_leernet(cfg, "network", "add", "rekenen", "--title", "Rekenen in groep 3",
-                "--lead", "lead@school.test")
-    run_leernet(cfg, "network", "add", "taal", "--title", "Taal & lezen",
-                "--lead", "carol@school.test")
-    return Meet(stack, run_leernet, cfg)
+from test_digest import digests, in_days, meet  # noqa: F401  (meet: a fixture)
 
 
 def test_the_status_of_a_closed_network_is_in_dutch(meet):

@@ -297,6 +297,19 @@ send(struct fx *f, time_t now, struct digest_stats *ds)
 	assert_int_equal(digest_run(&f->app, now, DIGEST_SEND, 1, NULL, ds), 0);
 }
 
+/* Send what is due at now; a minute later nothing is due any more. */
+static void
+send_then_nothing(struct fx *f, time_t now)
+{
+	struct digest_stats ds;
+	char *all;
+
+	send(f, now, &ds);
+	all = preview(f, now + 60, &ds);
+	assert_int_equal(ds.recipients, 0);
+	free(all);
+}
+
 static size_t
 outbox_count(struct fx *f, const char *kind)
 {
@@ -524,10 +537,7 @@ test_coordinator_problems(void **state)
 	    "volgers: 0\n");
 	free(fm);
 	free(all);
-	send(f, MON_0800, &ds);
-	all = preview(f, MON_0800 + 60, &ds);
-	assert_int_equal(ds.recipients, 0);
-	free(all);
+	send_then_nothing(f, MON_0800);
 }
 
 static void
@@ -560,10 +570,7 @@ test_calls_and_closing(void **state)
 	free(a);
 	free(c);
 	free(all);
-	send(f, MON_0800, &ds);
-	all = preview(f, MON_0800 + 60, &ds);
-	assert_int_equal(ds.recipients, 0);
-	free(all);
+	send_then_nothing(f, MON_0800);
 }
 
 static void
@@ -806,10 +813,7 @@ test_cancelled_and_changed_meetings(void **state)
 	free(b);
 	free(all);
 	/* Told once. */
-	send(f, now, &ds);
-	all = preview(f, now + 60, &ds);
-	assert_int_equal(ds.recipients, 0);
-	free(all);
+	send_then_nothing(f, now);
 }
 
 static void
