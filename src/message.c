@@ -1100,6 +1100,7 @@ struct h2t {
 	int		 stopped;	/* all that follows is history */
 	int		 pre;
 	int		 space;		/* whitespace seen, not yet written */
+	size_t		 a_start;	/* where the open <a>'s text began */
 };
 
 static int
@@ -1302,6 +1303,34 @@ h2t_kind(xmlNode *n)
 	return H2T_INLINE;
 }
 
+/*
+ * "Zie <a href=https://x.test/a>de site</a>." keeps where it points:
+ * "Zie de site <https://x.test/a>."  Only web links, only when the text
+ * does not show the address already.
+ */
+static void
+h2t_link(struct h2t *h, xmlNode *n)
+{
+	xmlChar *href = xmlGetProp(n, (const xmlChar *)"href");
+	const char *u = (const char *)href, *shown;
+	size_t len;
+
+	if (u == NULL)
+		return;
+	len = strlen(u);
+	shown = h->a_start <= h->out.len && h->out.data != NULL ?
+	    h->out.data + h->a_start : "";
+	if ((strncasecmp(u, "http://", 7) == 0 ||
+	    strncasecmp(u, "https://", 8) == 0) && len <= 2048 &&
+	    u[strcspn(u, " \t\r\n<>")] == '\0' && strstr(shown, u) == NULL &&
+	    h->out.len > h->a_start) {
+		(void)buf_adds(&h->out, " <");
+		(void)buf_adds(&h->out, u);
+		(void)buf_addc(&h->out, '>');
+	}
+	xmlFree(href);
+}
+
 /* 1: walk into the node; 0: leave it out. */
 static int
 h2t_enter(struct h2t *h, xmlNode *n)
@@ -1359,6 +1388,8 @@ h2t_enter(struct h2t *h, xmlNode *n)
 	default:
 		break;
 	}
+	if (strcmp(name, "a") == 0)
+		h->a_start = h->out.len;
 	if (strcmp(name, "li") == 0)
 		(void)buf_adds(&h->out, "- ");
 	else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)
@@ -1379,6 +1410,8 @@ h2t_leave(struct h2t *h, xmlNode *n)
 		h->pre--;
 	if (h->stopped)
 		return;
+	if (strcmp(name, "a") == 0)
+		h2t_link(h, n);
 	switch (h2t_kind(n)) {
 	case H2T_PARA:
 		h2t_para(h);

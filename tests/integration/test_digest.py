@@ -54,6 +54,7 @@ def test_members_and_followers_get_what_is_new_once(meet):
     stack, run, cfg = meet.stack, meet.run, meet.cfg
     time.sleep(1.1)     # times are seconds: Alice joins after the lead did
     meet.join("alice")                               # member
+    time.sleep(1.1)     # and Bob after her: joiners of the same second are new to each other
     meet.mail("bob", "follow rekenen")               # follower, in English
     meet.once()
     meet.one("bob", subject="rekenen|Rekenen")

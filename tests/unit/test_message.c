@@ -1235,6 +1235,13 @@ static const struct {
 	  "This is a HTML reply ;)" },
 	{ "<div>a</div><div><br></div><div>b</div>", "a\n\nb" },
 	{ "<p>een</p><p>twee</p>", "een\n\ntwee" },
+	/* a link keeps where it points, once */
+	{ "Zie <a href='https://x.test/a?b=1&amp;c=2'>de site</a>.",
+	  "Zie de site <https://x.test/a?b=1&c=2>." },
+	{ "<a href=\"https://x.test/\">https://x.test/</a>", "https://x.test/" },
+	{ "<a href=\"mailto:piet@school.nl\">Piet</a>", "Piet" },
+	{ "<a href=\"javascript:alert(1)\">klik</a>", "klik" },
+	{ "<a href=\"https://x.test/\"><img src=x></a>", "" },
 	{ "regel<br>regel<br/>regel", "regel\nregel\nregel" },
 	{ "&lt;tag&gt; &amp; &quot;q&quot; &eacute;&#233;&#xe9; caf&eacute;",
 	  "<tag> & \"q\" \xc3\xa9\xc3\xa9\xc3\xa9 caf\xc3\xa9" },
