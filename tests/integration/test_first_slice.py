@@ -129,7 +129,7 @@ def test_message_is_moved_only_after_its_effect_is_committed(stack, cfg, run_lee
       "aanmelden rekenen"], ["Bevestig"]),
     ("aanmelden",
      ['Bij "aanmelden" hoort de naam van een netwerk', "aanmelden rekenen",
-      "rekenen: Rekenen in groep 3"], ["Bevestig"]),
+      "Rekenen in groep 3: aanmelden rekenen"], ["Bevestig"]),
 ])
 def test_bad_command_gets_one_clear_answer_and_changes_nothing(
         stack, cfg, run_leernet, subject, expect, forbid):
