@@ -44,18 +44,11 @@ act_reply_ctx(struct req *r, const char *tmpl, struct tvars *v,
     const char *kind, const char *token, int64_t network_id)
 {
 	struct reply rp = { 0 };
-	struct person p = { 0 };
-	int rc;
 
-	/* The staff directory's "Anne-Marie van 't Hof" greets better than a
-	 * display name ("Hof, A.M. van 't") or none at all. */
-	if (r->person_id != 0 && store_person_by_id(r->app->st, r->person_id,
-	    &p) == -1)
-		return -1;
 	rp.tmpl = tmpl;
 	rp.kind = kind;
 	rp.to_addr = r->sender;
-	rp.to_name = p.in_staff && p.name && *p.name ? p.name : r->sender_name;
+	rp.to_name = r->sender_name;
 	rp.lang = lang_code(r->lang);
 	rp.vars = v;
 	rp.in = r->msg;
@@ -63,9 +56,7 @@ act_reply_ctx(struct req *r, const char *tmpl, struct tvars *v,
 	rp.network_id = network_id;
 	rp.person_id = r->person_id;
 	rp.auto_submitted = AUTO_REPLIED;
-	rc = reply_queue(r->app, &rp, r->now);
-	person_clear(&p);
-	if (rc == -1)
+	if (reply_queue(r->app, &rp, r->now) == -1)
 		return -1;
 	r->outcome = "answered";
 	return 0;

@@ -131,22 +131,22 @@ handle_person(struct app *app, struct req *r)
 	struct request *cmd = xcalloc(1, sizeof(*cmd));
 	struct person p = { 0 };
 	const char *dflt;
-	int count, rc, was_bouncing = 0;
+	int count, rc;
 
 	command_parse(m->subject, m->text, cmd);
 	r->cmd = cmd;
-	/* Writing again clears `bouncing` (store_person_touch); what was
-	 * sent meanwhile is caught up after the request. */
-	if ((rc = store_person_get(app->st, r->sender, &p)) == -1)
+	/* Read once for all that follows: the language, bouncing, the
+	 * directory, and store_person_touch_as. */
+	if (store_person_get(app->st, r->sender, &p) == -1) {
+		rc = -1;
 		goto out;
-	was_bouncing = rc == 0 && p.bouncing;
+	}
 	/* "status rekenen" says nothing of its language: the one the person
 	 * last wrote in, else the organisation's. */
-	dflt = rc == 0 && p.lang && *p.lang ? p.lang : cfg->language;
+	dflt = p.lang && *p.lang ? p.lang : cfg->language;
 	r->lang = cmd->verb != VERB_NONE && cmd->lang_known ? cmd->lang :
 	    command_guess_lang(m->full_text, strcmp(dflt, "en") == 0 ?
 	    LANG_EN : LANG_NL);
-	person_clear(&p);
 
 	if (!config_domain_allowed(cfg, r->sender)) {
 		log_info("%s is outside the allowed domains", r->sender);
@@ -168,26 +168,29 @@ handle_person(struct app *app, struct req *r)
 		rc = 0;
 		goto out;
 	}
-	if (store_person_touch(app->st, r->sender, r->sender_name,
+	/* Writing again clears `bouncing`; what was sent meanwhile is
+	 * caught up after the request. */
+	if (store_person_touch_as(app->st, &p, r->sender, r->sender_name,
 	    cmd->verb != VERB_NONE ? lang_code(r->lang) : NULL, r->now,
 	    &r->person_id) == -1) {
 		rc = -1;
 		goto out;
 	}
-	if (cfg->staff_only && !config_is_coordinator(cfg, r->sender)) {
-		if ((rc = store_person_by_id(app->st, r->person_id, &p)) != 0)
-			goto out;
-		if (!p.in_staff) {
-			rc = refuse(r, "not-staff");
-			if (rc == 0 && cmd->verb == VERB_NONE)
-				r->outcome = "human";
-			goto out;
-		}
+	if (cfg->staff_only && !config_is_coordinator(cfg, r->sender) &&
+	    !p.in_staff) {
+		rc = refuse(r, "not-staff");
+		if (rc == 0 && cmd->verb == VERB_NONE)
+			r->outcome = "human";
+		goto out;
 	}
+	/* The directory's "Anne-Marie van 't Hof" greets better than a
+	 * display name ("Hof, A.M. van 't") or none at all. */
+	if (p.in_staff && p.name && *p.name)
+		r->sender_name = p.name;
 	r->proof = auth_trusted_pass(m, cfg->trusted_authserv_id,
 	    domain_of(r->sender));
 	rc = action_handle(r);
-	if (rc == 0 && was_bouncing)
+	if (rc == 0 && p.bouncing)
 		rc = meeting_catch_up(r, r->person_id);
 out:
 	person_clear(&p);

@@ -1063,13 +1063,23 @@ store_person_touch(struct store *st, const char *email, const char *name,
     const char *lang, time_t now, int64_t *id)
 {
 	struct person p = { 0 };
-	sqlite3_stmt *s;
 	int r;
 
-	r = store_person_get(st, email, &p);
-	if (r == -1)
+	if ((r = store_person_get(st, email, &p)) == -1)
 		return -1;
-	if (r == 1) {
+	r = store_person_touch_as(st, &p, email, name, lang, now, id);
+	person_clear(&p);
+	return r;
+}
+
+int
+store_person_touch_as(struct store *st, const struct person *was,
+    const char *email, const char *name, const char *lang, time_t now,
+    int64_t *id)
+{
+	sqlite3_stmt *s;
+
+	if (was->id == 0) {
 		s = prep(st, S_PERSON_INSERT);
 		bind(s, "ttti", email, name ? name : "", lang ? lang : "nl",
 		    (int64_t)now);
@@ -1078,8 +1088,7 @@ store_person_touch(struct store *st, const char *email, const char *name,
 		*id = sqlite3_last_insert_rowid(st->db);
 		return 0;
 	}
-	*id = p.id;
-	person_clear(&p);
+	*id = was->id;
 	s = prep(st, S_PERSON_UPDATE);
 	bind(s, "ttti", email, name ? name : "", lang, (int64_t)now);
 	return exec_stmt(st, s, "update person");

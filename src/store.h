@@ -93,6 +93,11 @@ int	 store_person_by_id(struct store *, int64_t id, struct person *);
  */
 int	 store_person_touch(struct store *, const char *email, const char *name,
 	    const char *lang, time_t now, int64_t *id);
+/* The same, for a caller that has just read the person (store_person_get;
+ * id 0 when there was none), so that the row is not read twice. */
+int	 store_person_touch_as(struct store *, const struct person *was,
+	    const char *email, const char *name, const char *lang, time_t now,
+	    int64_t *id);
 /* Create when missing, change nothing otherwise (coordinators, new leads). */
 int	 store_person_ensure(struct store *, const char *email, const char *lang,
 	    time_t now, int64_t *id);
