@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from test_lists import LIST, TITLE, Lists, check_list_headers
+from test_lists import LIST, check_list_headers, new_lists
 
 from mailstack import REPO
 
@@ -25,15 +25,7 @@ LEAVE = 'Afmelden: mail lido@school.test met onderwerp "afmelden {slug}"'
 
 @pytest.fixture
 def lists(stack, tmp_path, run_leernet):
-    cfg = stack.config(tmp_path)
-    run_leernet(cfg, "init")
-    run_leernet(cfg, "network", "add", "rekenen", "--title", TITLE,
-                "--lead", "lead@school.test")
-    lst = Lists(stack, run_leernet, cfg)
-    lst.member("lead", role="lead")
-    lst.member("alice")
-    lst.member("bob")
-    return lst
+    return new_lists(stack, tmp_path, run_leernet)
 
 
 def split(raw: bytes) -> tuple[bytes, bytes]:

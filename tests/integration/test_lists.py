@@ -73,8 +73,8 @@ class Lists:
                 "SELECT outcome FROM processed ORDER BY handled, rowid")]
 
 
-@pytest.fixture
-def lists(stack, tmp_path, run_leernet):
+def new_lists(stack, tmp_path, run_leernet) -> Lists:
+    """The network rekenen with its lead and two direct members."""
     cfg = stack.config(tmp_path)
     run_leernet(cfg, "init")
     run_leernet(cfg, "network", "add", "rekenen", "--title", TITLE,
@@ -83,6 +83,12 @@ def lists(stack, tmp_path, run_leernet):
     lst.member("lead", role="lead")
     lst.member("alice")
     lst.member("bob")
+    return lst
+
+
+@pytest.fixture
+def lists(stack, tmp_path, run_leernet):
+    lst = new_lists(stack, tmp_path, run_leernet)
     lst.member("carol", delivery="digest")
     return lst
 

@@ -297,6 +297,18 @@ send(struct fx *f, time_t now, struct digest_stats *ds)
 	assert_int_equal(digest_run(&f->app, now, DIGEST_SEND, 1, NULL, ds), 0);
 }
 
+/* A mail the server refused for good: queued at t, failed with error. */
+static void
+failed_mail(struct fx *f, const char *kind, const char *rcpt,
+    const char *msgid, const char *error, time_t t)
+{
+	int64_t id;
+
+	assert_int_equal(store_outbox_add(f->app.st, kind, "lido@jl.nu", rcpt,
+	    msgid, "data", 4, t, &id), 0);
+	assert_int_equal(store_outbox_failed(f->app.st, id, error, t), 0);
+}
+
 /* Send what is due at now; a minute later nothing is due any more. */
 static void
 send_then_nothing(struct fx *f, time_t now)
@@ -507,14 +519,11 @@ test_coordinator_problems(void **state)
 	struct fx *f = *state;
 	struct store *st = f->app.st;
 	struct digest_stats ds;
-	int64_t id;
 	char *all, *fm;
 
 	send(f, MON_0800 - 7 * DAY, &ds);
-	assert_int_equal(store_outbox_add(st, "reply", "lido@jl.nu",
-	    "gone@elders.nl", "x1@jl.nu", "data", 4, MON_0800 - DAY, &id), 0);
-	assert_int_equal(store_outbox_failed(st, id, "RCPT TO: 550 5.1.1 "
-	    "unknown", MON_0800 - DAY), 0);
+	failed_mail(f, "reply", "gone@elders.nl", "x1@jl.nu",
+	    "RCPT TO: 550 5.1.1 unknown", MON_0800 - DAY);
 	assert_int_equal(store_processed_add(st, "k1", "q1@elders.nl",
 	    "ouder@jl.nu", "human", MON_0800 - DAY), 0);
 	assert_int_equal(store_processed_add(st, "k2", "q2@elders.nl",
@@ -876,15 +885,12 @@ test_overview_in_words(void **state)
 	/* In English, with the server's text said once. */
 	assert_int_equal(store_person_touch(st, "femme@jl.nu", "Femme", "en",
 	    MON_0800, &id), 0);
-	assert_int_equal(store_outbox_add(st, "invite", "lido@jl.nu",
-	    "x@jl.nu", "i1@jl.nu", "data", 4, MON_0800 + 60, &id), 0);
-	assert_int_equal(store_outbox_failed(st, id, "RCPT TO: 550 5.1.1 "
-	    "<x@jl.nu>: Recipient address rejected: <x@jl.nu>: Recipient "
-	    "address rejected: User unknown", MON_0800 + 60), 0);
-	assert_int_equal(store_outbox_add(st, "refusal", "lido@jl.nu",
-	    "y@elders.nl", "r1@jl.nu", "data", 4, MON_0800 + 60, &id), 0);
-	assert_int_equal(store_outbox_failed(st, id, "RCPT TO: 550 no",
-	    MON_0800 + 60), 0);
+	failed_mail(f, "invite", "x@jl.nu", "i1@jl.nu",
+	    "RCPT TO: 550 5.1.1 <x@jl.nu>: Recipient address rejected: "
+	    "<x@jl.nu>: Recipient address rejected: User unknown",
+	    MON_0800 + 60);
+	failed_mail(f, "refusal", "y@elders.nl", "r1@jl.nu", "RCPT TO: 550 no",
+	    MON_0800 + 60);
 	all = preview(f, MON_0800 + 120, &ds);
 	fm = part_for(all, "femme@jl.nu");
 	assert_has(fm, "Delivery problems\n=================\n");
@@ -931,10 +937,8 @@ test_one_blank_line_between_blocks(void **state)
 	    NET_OPEN, 0, MON_0800 - DAY, &natuur), 0);
 	assert_int_equal(store_person_set_bouncing(st, "alice@jl.nu",
 	    "550 5.1.1 no such user", MON_0800 - DAY), 0);
-	assert_int_equal(store_outbox_add(st, "reply", "lido@jl.nu",
-	    "gone@elders.nl", "x1@jl.nu", "data", 4, MON_0800 - DAY, &id), 0);
-	assert_int_equal(store_outbox_failed(st, id, "RCPT TO: 550 unknown",
-	    MON_0800 - DAY), 0);
+	failed_mail(f, "reply", "gone@elders.nl", "x1@jl.nu",
+	    "RCPT TO: 550 unknown", MON_0800 - DAY);
 	assert_int_equal(store_processed_add(st, "k1", "q1@elders.nl",
 	    "ouder@jl.nu", "human", MON_0800 - DAY), 0);
 	for (int en = 0; en < 2; en++) {
