@@ -6,15 +6,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -285,104 +281,6 @@ outcome(int *rc, int r)
 		*rc = r;
 }
 
-/*
- * Is a failed probe our configuration's fault?  smtp_result has no such
- * flag, so this reads the sentences smtp.c writes for login, certificate
- * and STARTTLS failures (smtp.c classify()); anything else is a server
- * that is away for now.
- */
-static int
-smtp_config_fault(const char *text)
-{
-	static const char *const faults[] = {
-		"login refused", "access token refused", "TLS certificate",
-		"offers no STARTTLS", "password_file", "password_command",
-	};
-
-	for (size_t i = 0; i < ARRAY_LEN(faults); i++)
-		if (strstr(text, faults[i]) != NULL)
-			return 1;
-	return 0;
-}
-
-/* One reply line from fd into line (NUL-terminated, CRLF cut); -1 on
- * error, timeout or end. */
-static int
-smtp_line(int fd, char *line, size_t len)
-{
-	size_t n = 0;
-	char ch;
-
-	for (;;) {
-		ssize_t r = recv(fd, &ch, 1, 0);
-
-		if (r <= 0)
-			return -1;
-		if (ch == '\n')
-			break;
-		if (ch != '\r' && n + 1 < len)
-			line[n++] = ch;
-	}
-	line[n] = '\0';
-	return n >= 3 ? 0 : -1;
-}
-
-/*
- * Without TLS, does the SMTP server offer AUTH after EHLO?  libcurl skips
- * the login when it does not, and the probe then passes with a user and
- * password that are never used.  1 yes, 0 no, -1 cannot tell.
- */
-static int
-smtp_offers_auth(const char *host, unsigned port, const char *helo)
-{
-	struct addrinfo hints = { 0 }, *res, *ai;
-	struct timeval tv = { 10, 0 };
-	char service[16], line[1024];
-	int fd = -1, offers = 0, rc = -1;
-
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(service, sizeof(service), "%u", port);
-	if (getaddrinfo(host, service, &hints, &res) != 0)
-		return -1;
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype |
-		    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		return -1;
-	do {			/* the greeting, maybe several lines */
-		if (smtp_line(fd, line, sizeof(line)) == -1)
-			goto out;
-	} while (line[3] == '-');
-	if (line[0] != '2')
-		goto out;
-	snprintf(line, sizeof(line), "EHLO %s\r\n", helo);
-	if (send(fd, line, strlen(line), MSG_NOSIGNAL) == -1)
-		goto out;
-	do {
-		if (smtp_line(fd, line, sizeof(line)) == -1)
-			goto out;
-		if (line[0] != '2')
-			goto out;
-		if (strncasecmp(line + 4, "AUTH", 4) == 0 &&
-		    (line[8] == ' ' || line[8] == '=' || line[8] == '\0'))
-			offers = 1;
-	} while (line[3] == '-');
-	rc = offers;
-	(void)send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL);
-out:
-	close(fd);
-	return rc;
-}
-
 /* A server's secret, fetched once before connecting: 0, or the exit status
  * for what is wrong (the line is printed). */
 static int
@@ -488,8 +386,7 @@ cmd_check_config(struct app *app)
 	smtp_free(smtp);
 	if (res.status != SMTP_SENT) {
 		fprintf(stderr, "smtp %s: %s\n", sc->url, res.text);
-		outcome(&rc, smtp_config_fault(res.text) ? EXIT_CONFIG :
-		    EXIT_UNAVAIL);
+		outcome(&rc, res.config_fault ? EXIT_CONFIG : EXIT_UNAVAIL);
 	} else if (sc->user && *sc->user && sc->tls == TLS_NONE &&
 	    strcmp(sc->scheme, "smtp") == 0 &&
 	    smtp_offers_auth(sc->host, sc->port, app->domain) == 0) {

@@ -26,6 +26,7 @@
  * so that a 5xx is permanent only when it answers this message, and so
  * the server's own words end up in the result text.
  */
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,7 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -641,6 +645,7 @@ refresh_secret(struct smtp *s, const struct lane *l, struct smtp_result *res)
 		return 0;
 	res->status = SMTP_TEMPFAIL;
 	res->code = 0;
+	res->config_fault = 1;
 	set_text(res, "no [smtp] secret: %s", err);
 	return -1;
 }
@@ -688,6 +693,12 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 		return;
 	}
 	res->status = SMTP_TEMPFAIL;
+	/* Cases ours to fix: refused login, untrusted certificate, no
+	 * STARTTLS.  Anything else is a server that is away for now. */
+	res->config_fault = rc == CURLE_LOGIN_DENIED ||
+	    rc == CURLE_PEER_FAILED_VERIFICATION ||
+	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
+	    rc == CURLE_USE_SSL_FAILED;
 	switch (rc) {
 	case CURLE_LOGIN_DENIED:
 		/* A refused XOAUTH2 ends on "334 <base64 JSON>", the
@@ -969,4 +980,79 @@ smtp_probe(struct smtp *s, struct smtp_result *res)
 		lane_start(s, l);
 	}
 	smtp_wait(s, &tag, res);
+}
+
+/* ---- a plain-TCP look at what the server offers (check-config) ---- */
+
+/* One reply line from fd into line (NUL-terminated, CRLF cut); -1 on
+ * error, timeout or end. */
+static int
+smtp_line(int fd, char *line, size_t len)
+{
+	size_t n = 0;
+	char ch;
+
+	for (;;) {
+		ssize_t r = recv(fd, &ch, 1, 0);
+
+		if (r <= 0)
+			return -1;
+		if (ch == '\n')
+			break;
+		if (ch != '\r' && n + 1 < len)
+			line[n++] = ch;
+	}
+	line[n] = '\0';
+	return n >= 3 ? 0 : -1;
+}
+
+int
+smtp_offers_auth(const char *host, unsigned port, const char *helo)
+{
+	struct addrinfo hints = { 0 }, *res, *ai;
+	struct timeval tv = { 10, 0 };
+	char service[16], line[1024];
+	int fd = -1, offers = 0, rc = -1;
+
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%u", port);
+	if (getaddrinfo(host, service, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype |
+		    SOCK_CLOEXEC, ai->ai_protocol)) == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return -1;
+	do {			/* the greeting, maybe several lines */
+		if (smtp_line(fd, line, sizeof(line)) == -1)
+			goto out;
+	} while (line[3] == '-');
+	if (line[0] != '2')
+		goto out;
+	snprintf(line, sizeof(line), "EHLO %s\r\n", helo);
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) == -1)
+		goto out;
+	do {
+		if (smtp_line(fd, line, sizeof(line)) == -1)
+			goto out;
+		if (line[0] != '2')
+			goto out;
+		if (strncasecmp(line + 4, "AUTH", 4) == 0 &&
+		    (line[8] == ' ' || line[8] == '=' || line[8] == '\0'))
+			offers = 1;
+	} while (line[3] == '-');
+	rc = offers;
+	(void)send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL);
+out:
+	close(fd);
+	return rc;
 }

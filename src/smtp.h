@@ -22,6 +22,8 @@ struct smtp_result {
 	enum smtp_status status;
 	int		 code;		/* last SMTP reply code, 0 if none */
 	char		 text[256];	/* one line for logs and the outbox */
+	int		 config_fault;	/* ours to fix: login refused,
+					 * certificate, no STARTTLS, secret */
 };
 /*
  * code is the reply to this message's MAIL FROM, RCPT TO or DATA.  It is
@@ -76,5 +78,12 @@ void		 smtp_probe(struct smtp *, struct smtp_result *);
 
 /* How many TCP connections this handle opened (for tests and bench). */
 long		 smtp_connections(const struct smtp *);
+
+/*
+ * Without TLS, does the SMTP server offer AUTH after EHLO?  libcurl skips
+ * the login when it does not, so a probe passes with a user and password
+ * that are never used (check-config).  1 yes, 0 no, -1 cannot tell.
+ */
+int	 smtp_offers_auth(const char *host, unsigned port, const char *helo);
 
 #endif
