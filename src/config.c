@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "mimeout.h"
 #include "template.h"
 #include "util.h"
 
@@ -172,29 +173,9 @@ parse_list(const char *v)
 int
 config_domain_valid(const char *d)
 {
-	size_t len = strlen(d), dots = 0;
-	const char *label = d;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (const char *p = d;; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch == '.' || ch == '\0') {
-			if (p == label || *label == '-' || p[-1] == '-' ||
-			    p - label > 63)
-				return 0;
-			if (ch == '\0')
-				break;
-			dots++;
-			label = p + 1;
-			continue;
-		}
-		/* Letters, digits, '-'; UTF-8 for internationalised names. */
-		if (!(isalnum(ch) || ch == '-' || ch >= 0x80))
-			return 0;
-	}
-	return dots > 0;
+	/* A mail domain has a dot: "localhost" or "jl" is a slip. */
+	return strlen(d) <= 253 && strchr(d, '.') != NULL &&
+	    mime_domain_valid(d);
 }
 
 int
@@ -202,15 +183,8 @@ config_address_valid(const char *a)
 {
 	const char *at = strrchr(a, '@');
 
-	if (at == NULL || at == a || at - a > 64)
-		return 0;
-	for (const char *p = a; p < at; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch <= ' ' || ch == 0x7f || strchr("@<>()[],;:\"\\", ch))
-			return 0;
-	}
-	return config_domain_valid(at + 1);
+	/* What leernet can send to (mime_addr_valid), at a mail domain. */
+	return at != NULL && mime_addr_valid(a) && config_domain_valid(at + 1);
 }
 
 /* Why an item that is no domain or address was refused: a hint. */

@@ -420,8 +420,8 @@ mime_header_addr(struct buf *b, const char *name, const char *display,
 	return 0;
 }
 
-static int
-domain_valid(const char *d)
+int
+mime_domain_valid(const char *d)
 {
 	size_t label = 0;
 
@@ -473,7 +473,7 @@ mime_addr_valid(const char *addr)
 		} else if (!is_atext((unsigned char)*p))
 			return 0;
 	}
-	return domain_valid(at + 1);
+	return mime_domain_valid(at + 1);
 }
 
 /*
@@ -618,7 +618,8 @@ mime_message_id(const char *domain)
 	char *tok = random_token(24), *id;
 
 	/* An id must be unique, not informative: 24 chars of 31 ≈ 119 bits. */
-	if (domain == NULL || !domain_valid(domain) || strlen(domain) > 200)
+	if (domain == NULL || !mime_domain_valid(domain) ||
+	    strlen(domain) > 200)
 		domain = "leernet.invalid";
 	id = xasprintf("<%s@%s>", tok, domain);
 	free(tok);

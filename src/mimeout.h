@@ -27,6 +27,8 @@ int	mime_header_addr(struct buf *, const char *name, const char *display,
 	    const char *addr);
 /* An addr-spec we are willing to put in a header or envelope. */
 int	mime_addr_valid(const char *addr);
+/* A host name of letters, digits and '-' labels (the domain of one). */
+int	mime_domain_valid(const char *domain);
 
 /* Body encodings, CRLF line endings, lines of at most 76 characters. */
 int	mime_qp(struct buf *, const char *, size_t);
