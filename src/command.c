@@ -186,17 +186,6 @@ trim_end(const char *s, const char *e)
 	return e;
 }
 
-/* n, or less so that s[0..n) does not end inside a UTF-8 sequence. */
-static size_t
-utf8_cut(const char *s, size_t len, size_t n)
-{
-	if (len <= n)
-		return len;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return n;
-}
-
 /* The end of the line starting at p (before its CR, LF or CRLF), and in
  * *next the start of the following line. */
 static const char *

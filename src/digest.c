@@ -879,6 +879,7 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 			continue;
 		e = tvars_add_item(d->v, "kept");
 		tvars_set(e, "sender", k[i].sender);
+		tvars_set(e, "subject", k[i].subject);
 		tvars_set_bool(e, "ratelimited",
 		    strcmp(k[i].outcome, "ratelimited") == 0);
 		set_day(c->app, e, "date", k[i].handled, lang);

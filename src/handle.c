@@ -30,6 +30,7 @@
 
 #define BATCH		500
 #define REFUSAL_WINDOW	(24 * 3600)
+#define KEPT_SUBJECT_MAX 160	/* bytes */
 
 volatile int handle_stop;
 
@@ -42,6 +43,34 @@ const char *
 disposition_name(enum disposition d)
 {
 	return disp_names[d];
+}
+
+/* Mail left in the inbox for a person to read. */
+static int
+outcome_kept(const char *outcome)
+{
+	return strcmp(outcome, "human") == 0 ||
+	    strcmp(outcome, "ratelimited") == 0;
+}
+
+/*
+ * The processed row of one outcome.  Kept mail keeps its Subject (cut
+ * to a line's worth) so the coordinators' digest can name it.
+ */
+static int
+processed_add(struct app *app, const char *key, const struct message *m,
+    const char *sender, const char *outcome, time_t now)
+{
+	char *subject = NULL;
+	int rc;
+
+	if (outcome_kept(outcome))
+		subject = xstrndup(m->subject, utf8_cut(m->subject,
+		    strlen(m->subject), KEPT_SUBJECT_MAX));
+	rc = store_processed_add(app->st, key, m->message_id, sender, outcome,
+	    subject, now);
+	free(subject);
+	return rc;
 }
 
 /*
@@ -225,8 +254,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		free(addr);
 		if ((rc = store_processed_get(app->st, key, outcome,
 		    sizeof(outcome))) != 1) {
-			if (rc == 0 && (strcmp(outcome, "human") == 0 ||
-			    strcmp(outcome, "ratelimited") == 0))
+			if (rc == 0 && outcome_kept(outcome))
 				human = 1;
 			free(key);
 			continue;
@@ -252,11 +280,10 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		}
 		if (rc == 0 && r.outcome == NULL)
 			r.outcome = "human";
-		if (rc == 0 && (strcmp(r.outcome, "human") == 0 ||
-		    strcmp(r.outcome, "ratelimited") == 0))
+		if (rc == 0 && outcome_kept(r.outcome))
 			human = 1;
-		if (rc == 0 && store_processed_add(app->st, key, m->message_id,
-		    r.sender, r.outcome, now) == -1)
+		if (rc == 0 && processed_add(app, key, m, r.sender, r.outcome,
+		    now) == -1)
 			rc = -1;
 		if (rc == 0)
 			log_info("from %s to list %s: %s", r.sender, slugs[i],
@@ -309,8 +336,7 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		goto out;
 	if (rc == 0) {
 		log_info("handled before (%s); not answering again", outcome);
-		d = strcmp(outcome, "human") == 0 ||
-		    strcmp(outcome, "ratelimited") == 0 ? DISP_HUMAN : DISP_DONE;
+		d = outcome_kept(outcome) ? DISP_HUMAN : DISP_DONE;
 		goto out;
 	}
 	if (store_begin(app->st) == -1)
@@ -346,8 +372,8 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 	}
 	if (rc == -1 || r.outcome == NULL)
 		r.outcome = rc == -1 ? NULL : "human";
-	if (rc == -1 || store_processed_add(app->st, key, m->message_id,
-	    r.sender, r.outcome, now) == -1 || store_commit(app->st) == -1) {
+	if (rc == -1 || processed_add(app, key, m, r.sender, r.outcome,
+	    now) == -1 || store_commit(app->st) == -1) {
 		store_rollback(app->st);
 		log_warnx("not handled; it stays in the inbox and is tried "
 		    "again");
@@ -355,8 +381,7 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		goto out;
 	}
 	log_info("from %s: %s", r.sender, r.outcome);
-	d = strcmp(r.outcome, "human") == 0 ||
-	    strcmp(r.outcome, "ratelimited") == 0 ? DISP_HUMAN : DISP_DONE;
+	d = outcome_kept(r.outcome) ? DISP_HUMAN : DISP_DONE;
 out:
 	log_set_msgid(NULL);
 	free(key);

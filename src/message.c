@@ -144,14 +144,7 @@ span_blank(struct span s)
 static void
 buf_add_trunc(struct buf *b, const char *s, size_t n)
 {
-	size_t room = b->max - b->len;
-
-	if (n > room) {
-		n = room;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	(void)buf_add(b, s, n);
+	(void)buf_add(b, s, utf8_cut(s, n, b->max - b->len));
 }
 
 /* clist_begin() dereferences its argument; libetpan leaves lists NULL. */

@@ -172,6 +172,12 @@ static const char *const migrations[] = {
 	 * mail ever sent: 19 ms at 300,000 rows, per meeting, per join.
 	 */
 	"CREATE INDEX IF NOT EXISTS sent_meeting ON sent(meeting_id, person_id);",
+	/*
+	 * 5: the Subject of mail kept for people, so the coordinators'
+	 * digest can say which message in the inbox is meant.  Empty for
+	 * everything handled: it is only ever shown for kept mail.
+	 */
+	"ALTER TABLE processed ADD COLUMN subject TEXT NOT NULL DEFAULT '';",
 };
 _Static_assert(ARRAY_LEN(migrations) == STORE_SCHEMA_VERSION,
     "one migration per schema version");
@@ -292,7 +298,7 @@ static const char *const sql[S__COUNT] = {
 	    " FROM sent WHERE msgid = ?1",
 	[S_PROC_GET] = "SELECT outcome FROM processed WHERE key = ?1",
 	[S_PROC_ADD] = "INSERT INTO processed (key, msgid, sender, outcome,"
-	    " handled) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    " handled, subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	/* Not "NOT IN (...)": a list of constants is a temporary b-tree. */
 	[S_PROC_SINCE] = "SELECT count(*) FROM processed WHERE sender = ?1"
 	    " AND handled >= ?2 AND outcome <> 'machine'"
@@ -408,7 +414,7 @@ static const char *const sql[S__COUNT] = {
 	    " ORDER BY n.created, n.id",
 	[S_BOUNCING] = "SELECT id, email, name, bounce_reason, bounced_at"
 	    " FROM people WHERE bouncing = 1 ORDER BY bounced_at, email",
-	[S_KEPT_SINCE] = "SELECT rowid, msgid, sender, outcome, handled"
+	[S_KEPT_SINCE] = "SELECT rowid, msgid, sender, outcome, handled, subject"
 	    " FROM processed WHERE outcome IN ('human', 'ratelimited')"
 	    " AND handled >= ?1 ORDER BY handled, rowid",
 	[S_DG_SEEN] = "SELECT 1 FROM digest_seen WHERE person_id = ?1"
@@ -1873,11 +1879,12 @@ store_processed_get(struct store *st, const char *key, char *outcome,
 
 int
 store_processed_add(struct store *st, const char *key, const char *msgid,
-    const char *sender, const char *outcome, time_t now)
+    const char *sender, const char *outcome, const char *subject, time_t now)
 {
 	sqlite3_stmt *s = prep(st, S_PROC_ADD);
 
-	bind(s, "tttti", key, msgid, sender, outcome, (int64_t)now);
+	bind(s, "ttttit", key, msgid, sender, outcome, (int64_t)now,
+	    subject ? subject : "");
 	return exec_stmt(st, s, "processed");
 }
 
@@ -2210,6 +2217,7 @@ kept_fill(sqlite3_stmt *s, void *row)
 	k->sender = col_str(s, 2);
 	k->outcome = col_str(s, 3);
 	k->handled = sqlite3_column_int64(s, 4);
+	k->subject = col_str(s, 5);
 }
 
 struct kept_row *
@@ -2234,6 +2242,7 @@ kept_free(struct kept_row *v, size_t n)
 		free(v[i].msgid);
 		free(v[i].sender);
 		free(v[i].outcome);
+		free(v[i].subject);
 	}
 	free(v);
 }

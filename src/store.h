@@ -16,7 +16,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure. */
 struct store	*store_open(const char *path, char *err, size_t errlen);
@@ -299,8 +299,10 @@ int	 store_sent_get(struct store *, const char *msgid, struct sent_ctx *);
 /* 0: handled before (outcome copied when non-NULL), 1: new. */
 int	 store_processed_get(struct store *, const char *key, char *outcome,
 	    size_t outlen);
+/* subject: kept mail's Subject for the coordinators' digest, or NULL. */
 int	 store_processed_add(struct store *, const char *key, const char *msgid,
-	    const char *sender, const char *outcome, time_t now);
+	    const char *sender, const char *outcome, const char *subject,
+	    time_t now);
 /* Requests from this sender since `since`. */
 int	 store_requests_since(struct store *, const char *sender, time_t since,
 	    int *count);
@@ -383,7 +385,7 @@ void	 bounces_free(struct bounce_row *, size_t n);
 /* Mail kept for people (processed outcome human or ratelimited). */
 struct kept_row {
 	int64_t	 id;
-	char	*msgid, *sender, *outcome;
+	char	*msgid, *sender, *outcome, *subject;
 	time_t	 handled;
 };
 struct kept_row *store_kept_since(struct store *, time_t since, size_t *n);

@@ -281,6 +281,16 @@ utf8_valid(const char *str, size_t len)
 	return 1;
 }
 
+size_t
+utf8_cut(const char *s, size_t len, size_t n)
+{
+	if (len <= n)
+		return len;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
 void
 random_bytes(void *p, size_t n)
 {

@@ -67,6 +67,8 @@ int	 str_eq_ci(const char *, const char *);
 
 /* Valid UTF-8?  (Overlongs, surrogates and > U+10FFFF are invalid.) */
 int	 utf8_valid(const char *, size_t);
+/* n, or less so that s[0..n) does not end inside a UTF-8 sequence. */
+size_t	 utf8_cut(const char *s, size_t len, size_t n);
 
 /* Fill with cryptographically random bytes (getrandom); aborts on failure. */
 void	 random_bytes(void *, size_t);

@@ -215,8 +215,31 @@ def test_mail_kept_for_people_is_in_the_coordinators_overview(meet):
     assert "Mail voor mensen\n================\n\nDeze mail staat in de inbox van " \
            "lido@school.test" in c
     assert "Bezorgproblemen" not in c
-    assert re.search(r"- van alice@school\.test, \S+ \d+ \w+ \d{4}\n", c), c
+    assert re.search(r"- van alice@school\.test, \S+ \d+ \w+ \d{4}: "
+                     r"\"Vraagje over subsidie\"\n", c), c
     assert digests(meet, "alice") == []
+
+
+def test_a_kept_mails_long_subject_is_cut_whole_characters(meet):
+    """The Subject that names kept mail is cut to a line's worth, never
+    inside a character, and the next digest does not list it again."""
+    stack, run, cfg = meet.stack, meet.run, meet.cfg
+    long = "Één vraag over de begroting " + "ëé" * 100
+    meet.mail("bob", long, "Beste LIDO, zie onderwerp.", trusted=False)
+    meet.once()
+    run(cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    [d] = digests(meet, "femme")
+    line = next(ln for ln in text(d).splitlines() if "bob@school.test" in ln)
+    shown = line.split(': "', 1)[1].rstrip('"')
+    assert long.startswith(shown) and 60 < len(shown) < len(long), line
+    assert len(shown.encode()) <= 160, line
+    post(meet, "lead", "Nieuws", "Iets nieuws.")
+    meet.once()
+    run(cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    [d2] = digests(meet, "femme")
+    assert "Mail voor mensen" not in text(d2) and "bob@school.test" not in text(d2)
 
 
 def test_the_daemon_sends_the_digest_at_its_time(stack, tmp_path, run_leernet, leernet):

@@ -525,11 +525,11 @@ test_coordinator_problems(void **state)
 	failed_mail(f, "reply", "gone@elders.nl", "x1@jl.nu",
 	    "RCPT TO: 550 5.1.1 unknown", MON_0800 - DAY);
 	assert_int_equal(store_processed_add(st, "k1", "q1@elders.nl",
-	    "ouder@jl.nu", "human", MON_0800 - DAY), 0);
+	    "ouder@jl.nu", "human", "Vraag over groep 3", MON_0800 - DAY), 0);
 	assert_int_equal(store_processed_add(st, "k2", "q2@elders.nl",
-	    "druk@jl.nu", "ratelimited", MON_0800 - DAY), 0);
+	    "druk@jl.nu", "ratelimited", NULL, MON_0800 - DAY), 0);
 	assert_int_equal(store_processed_add(st, "k3", "q3@elders.nl",
-	    "alice@jl.nu", "answered", MON_0800 - DAY), 0);
+	    "alice@jl.nu", "answered", NULL, MON_0800 - DAY), 0);
 	all = preview(f, MON_0800, &ds);
 	assert_int_equal(ds.recipients, 1);
 	fm = part_for(all, "femme@jl.nu");
@@ -537,7 +537,8 @@ test_coordinator_problems(void **state)
 	assert_has(fm, "- antwoord aan gone@elders.nl (zondag 9 mei 2027): "
 	    "RCPT TO: 550 5.1.1 unknown\n");
 	assert_has(fm, "Mail voor mensen\n================\n");
-	assert_has(fm, "- van ouder@jl.nu, zondag 9 mei 2027\n");
+	assert_has(fm, "- van ouder@jl.nu, zondag 9 mei 2027: "
+	    "\"Vraag over groep 3\"\n");
 	assert_has(fm, "- van druk@jl.nu, zondag 9 mei 2027 (te veel verzoeken");
 	assert_lacks(fm, "alice@jl.nu, zondag");
 	assert_has(fm, "- Rekenen in groep 3 (rekenen)\n  trekker(s): lead@jl.nu; "
@@ -873,7 +874,7 @@ test_overview_in_words(void **state)
 	send(f, MON_0800 - 7 * DAY, &ds);
 	/* Only mail kept for people: no delivery problems. */
 	assert_int_equal(store_processed_add(st, "k1", "q1@elders.nl",
-	    "ouder@jl.nu", "human", MON_0800 - DAY), 0);
+	    "ouder@jl.nu", "human", "", MON_0800 - DAY), 0);
 	all = preview(f, MON_0800, &ds);
 	fm = part_for(all, "femme@jl.nu");
 	assert_has(fm, "\n\nMail voor mensen\n================\n\n");
@@ -940,7 +941,7 @@ test_one_blank_line_between_blocks(void **state)
 	failed_mail(f, "reply", "gone@elders.nl", "x1@jl.nu",
 	    "RCPT TO: 550 unknown", MON_0800 - DAY);
 	assert_int_equal(store_processed_add(st, "k1", "q1@elders.nl",
-	    "ouder@jl.nu", "human", MON_0800 - DAY), 0);
+	    "ouder@jl.nu", "human", "", MON_0800 - DAY), 0);
 	for (int en = 0; en < 2; en++) {
 		assert_int_equal(store_person_touch(st, "femme@jl.nu", "Femme",
 		    en ? "en" : "nl", MON_0800 - DAY, &id), 0);

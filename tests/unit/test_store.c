@@ -99,6 +99,7 @@ test_migrate_outbox_data(void **state)
 	/* Back to the version 2 shape, with a queued row in it. */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE outbox_data;"
+	    "ALTER TABLE processed DROP COLUMN subject;"
 	    "ALTER TABLE outbox ADD COLUMN data BLOB NOT NULL DEFAULT x'';"
 	    "INSERT INTO outbox (kind, env_from, rcpt, msgid, data, created,"
 	    " next_attempt) VALUES ('reply', 'lido@x', 'a@x', 'id@x',"
@@ -276,17 +277,17 @@ test_processed(void **state)
 	assert_int_equal(store_processed_get(f->st, "m1 lido@x", outcome,
 	    sizeof(outcome)), 1);
 	assert_int_equal(store_processed_add(f->st, "m1 lido@x", "m1",
-	    "a@school.test", "answered", 100), 0);
+	    "a@school.test", "answered", NULL, 100), 0);
 	assert_int_equal(store_processed_get(f->st, "m1 lido@x", outcome,
 	    sizeof(outcome)), 0);
 	assert_string_equal(outcome, "answered");
 	/* The same key twice is refused by the schema. */
 	assert_int_equal(store_processed_add(f->st, "m1 lido@x", "m1",
-	    "a@school.test", "answered", 100), -1);
+	    "a@school.test", "answered", NULL, 100), -1);
 	assert_int_equal(store_processed_add(f->st, "m2 lido@x", "m2",
-	    "A@school.test", "machine", 110), 0);
+	    "A@school.test", "machine", NULL, 110), 0);
 	assert_int_equal(store_processed_add(f->st, "m3 lido@x", "m3",
-	    "a@school.test", "answered", 120), 0);
+	    "a@school.test", "answered", NULL, 120), 0);
 	/* Machines do not count towards the rate limit. */
 	assert_int_equal(store_requests_since(f->st, "a@school.test", 0,
 	    &count), 0);
