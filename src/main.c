@@ -58,8 +58,50 @@ static const char usage_text[] =
 "            /etc/leernet/leernet.conf)\n"
 "  -v        debug logging\n";
 
+/* What a command needs of the database before it runs. */
+enum db_need {
+	DB_SCHEMA,	/* initialised and current: every command of the data */
+	DB_ANY,		/* any version: init migrates it */
+	DB_PEEK,	/* check-config: looks, and creates no file */
+};
+
+/* The directory a database path names ("." for a bare name). */
+static char *
+db_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	return slash == path ? xstrdup("/") : xstrndup(path, slash - path);
+}
+
 static int
-app_open(struct app *app, const char *file, int need_schema)
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A database file absent in a directory that exists: init's to make. */
+static int
+db_not_made_yet(const char *path)
+{
+	struct stat st;
+	char *dir;
+	int r;
+
+	if (stat(path, &st) == 0 || errno != ENOENT)
+		return 0;
+	dir = db_dir(path);
+	r = is_dir(dir);
+	free(dir);
+	return r;
+}
+
+static int
+app_open(struct app *app, const char *file, enum db_need need)
 {
 	char err[1024];
 	const char *at;
@@ -85,16 +127,16 @@ app_open(struct app *app, const char *file, int need_schema)
 	}
 	at = strrchr(app->cfg->from_addr, '@');
 	app->domain = xstrdup(at ? at + 1 : "localhost");
+	/* A check made as root must not leave a database root owns. */
+	if (need == DB_PEEK && db_not_made_yet(app->cfg->db_path))
+		return 0;
 	if ((app->st = store_open(app->cfg->db_path, err, sizeof(err))) == NULL) {
-		char *dir = xstrdup(app->cfg->db_path), *slash;
+		char *dir = db_dir(app->cfg->db_path);
 		struct stat st;
 
 		/* Before the service's first start systemd has not made its
 		 * StateDirectory yet: say so rather than "cannot open". */
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
-			*slash = '\0';
-		if (slash != NULL && slash != dir && stat(dir, &st) == -1 &&
-		    errno == ENOENT)
+		if (stat(dir, &st) == -1 && errno == ENOENT)
 			fprintf(stderr, "leernet: %s: the directory %s does not "
 			    "exist ([database] path in %s): create it for the "
 			    "service user (install -d -o leernet -g leernet %s) "
@@ -113,7 +155,7 @@ app_open(struct app *app, const char *file, int need_schema)
 		    app->cfg->db_path, v, STORE_SCHEMA_VERSION);
 		return EXIT_CONFIG;
 	}
-	if (need_schema && v < STORE_SCHEMA_VERSION) {
+	if (need == DB_SCHEMA && v < STORE_SCHEMA_VERSION) {
 		fprintf(stderr, "leernet: database %s is %s; run 'leernet -c %s "
 		    "init' first\n", app->cfg->db_path, v <= 0 ?
 		    "not initialised" : "of an older version", app->cfg->file);
@@ -356,8 +398,14 @@ cmd_check_config(struct app *app)
 
 	printf("%s: syntax and values OK; checking the database, templates "
 	    "and servers\n", app->cfg->file);
-	printf("database %s: schema version %d\n", app->cfg->db_path,
-	    store_version(app->st));
+	if (app->st != NULL)
+		printf("database %s: schema version %d%s\n", app->cfg->db_path,
+		    store_version(app->st), store_version(app->st) <
+		    STORE_SCHEMA_VERSION ? "; 'leernet init' brings it up to "
+		    "date" : "");
+	else
+		printf("database %s: not made yet; 'leernet -c %s init' makes "
+		    "it\n", app->cfg->db_path, app->cfg->file);
 	if (!templates_readable(app->cfg->template_dir, err, sizeof(err))) {
 		fprintf(stderr, "templates: %s ([paths] templates)\n", err);
 		outcome(&rc, EXIT_CONFIG);
@@ -466,7 +514,8 @@ main(int argc, char *argv[])
 {
 	const char *file = NULL, *cmd;
 	struct app app;
-	int ch, rc, verbose = 0, schema = 1;
+	int ch, rc, verbose = 0;
+	enum db_need need = DB_SCHEMA;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(LOG_LVL_INFO);
@@ -530,8 +579,10 @@ main(int argc, char *argv[])
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(cmd, "init") == 0 || strcmp(cmd, "check-config") == 0)
-		schema = 0;
+	if (strcmp(cmd, "init") == 0)
+		need = DB_ANY;
+	else if (strcmp(cmd, "check-config") == 0)
+		need = DB_PEEK;
 	else if (strcmp(cmd, "run") && strcmp(cmd, "once") &&
 	    strcmp(cmd, "network") && strcmp(cmd, "member") &&
 	    strcmp(cmd, "person") && strcmp(cmd, "outbox") &&
@@ -542,7 +593,7 @@ main(int argc, char *argv[])
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
-	if ((rc = app_open(&app, file, schema)) != 0) {
+	if ((rc = app_open(&app, file, need)) != 0) {
 		if (app.cfg || app.st)
 			app_close(&app);
 		return rc;

@@ -135,12 +135,24 @@ def submission(stack, **kw):
 
 
 def test_check_config_ok(stack, tmp_path, run_leernet):
-    proc = leernet(run_leernet, stack.config(tmp_path, **submission(stack)), "check-config")
+    config = stack.config(tmp_path, **submission(stack))
+    db_path = tmp_path / "leernet.db"
+    assert not db_path.exists()
+    proc = leernet(run_leernet, config, "check-config")
     assert proc.returncode == 0, proc.stderr
     assert errors(proc) == []
     lines = proc.stdout.splitlines()
     assert "syntax and values OK" in lines[0]
     assert lines[-1] == "configuration OK"
+    # Checked before init (as the README has it): the database is not made
+    # by the check, so a check run as root leaves nothing root owns.
+    assert f"database {db_path}: not made yet; 'leernet -c {config} init' makes it" \
+        in lines, lines
+    assert sorted(p.name for p in tmp_path.glob("leernet.db*")) == []
+    run_leernet(config, "init")
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == 0 and re.search(r"^database \S+: schema version \d+$",
+                                              proc.stdout, re.M), proc.stdout
 
 
 def test_smtp_login_refused_is_a_config_error(stack, tmp_path, run_leernet):
