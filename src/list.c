@@ -30,12 +30,13 @@
 #include "message.h"
 #include "mimeout.h"
 #include "reply.h"
+#include "slug.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
 
 #define REFUSAL_WINDOW	(24 * 3600)
-#define SLUG_MAX	60
+#define DETAIL_MAX	60	/* the +detail read as a slug; longer is no list */
 
 static int
 slug_char(unsigned char c)
@@ -67,7 +68,7 @@ slug_of(const char *addr, const struct config *cfg)
 	if ((a = memchr(s, '@', (size_t)(e - s))) == NULL)
 		return NULL;
 	n = (size_t)(a - s);
-	if (n == 0 || n > SLUG_MAX)
+	if (n == 0 || n > DETAIL_MAX)
 		return NULL;
 	for (p = s; p < a; p++)
 		if (!slug_char((unsigned char)*p))
@@ -194,6 +195,24 @@ list_address(const struct config *cfg, const char *slug)
 }
 
 
+/* Does the subject carry the tag, however the author's client wrote it
+ * (a Mac's decomposed é, another case, other spacing)? */
+static int
+has_tag(const char *subject, const char *tag)
+{
+	char *fs, *ft;
+	int r;
+
+	if (strcasestr(subject, tag) != NULL)
+		return 1;
+	fs = slug_fold_text(subject);
+	ft = slug_fold_text(tag);
+	r = strstr(fs, ft) != NULL;
+	free(fs);
+	free(ft);
+	return r;
+}
+
 static char *
 tagged_subject(const char *subject, const char *title)
 {
@@ -201,7 +220,7 @@ tagged_subject(const char *subject, const char *title)
 
 	if (*subject == '\0')
 		s = xstrdup(tag);
-	else if (strcasestr(subject, tag) != NULL)
+	else if (has_tag(subject, tag))
 		s = xstrdup(subject);
 	else
 		s = xasprintf("%s %s", tag, subject);

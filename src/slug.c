@@ -156,38 +156,69 @@ cut(const char *s, size_t len, size_t max)
 	return len;
 }
 
-char *
-slug_from_title(const char *title)
+/*
+ * Fold UTF-8 text s into out (room for max bytes and a NUL): letters and
+ * digits as fold() makes them, the bytes of `keep` as themselves, every
+ * other run of characters one `sep` between words.  Returns the length;
+ * stops once max bytes are written.
+ */
+static size_t
+fold_text(const char *s, char *out, size_t max, const char *keep, char sep)
 {
-	const unsigned char *p = (const unsigned char *)title;
-	char out[SLUG_MAX * 2 + 8];
+	const unsigned char *p = (const unsigned char *)s;
 	size_t len = 0, n;
-	int dash = 0;
+	int gap = 0;
 
-	/* Collect a little more than SLUG_MAX so the cut can find a '-'. */
-	while (*p && len <= SLUG_MAX) {
+	while (*p && len < max) {
 		char one[2];
 		const char *f;
 		long cp = utf8_next(p, &n);
 
 		p += n;
-		f = (cp < 0) ? NULL : fold(cp, one);
-		if (f == NULL) {
-			dash = 1;
+		if (cp > 0 && cp < 0x80 && strchr(keep, (int)cp) != NULL) {
+			one[0] = (char)cp;
+			one[1] = '\0';
+			f = one;
+		} else if ((f = cp < 0 ? NULL : fold(cp, one)) == NULL) {
+			gap = 1;
 			continue;
 		}
 		if (*f == '\0')
 			continue;
-		if (dash && len > 0)
-			out[len++] = '-';
-		dash = 0;
-		for (; *f; f++)
+		/* No separator just inside brackets: "[ Taal ]" is "[taal]". */
+		if (gap && len > 0 && len < max && out[len - 1] != '[' &&
+		    *f != ']')
+			out[len++] = sep;
+		gap = 0;
+		for (; *f && len < max; f++)
 			out[len++] = *f;
 	}
+	out[len] = '\0';
+	return len;
+}
+
+char *
+slug_from_title(const char *title)
+{
+	char out[SLUG_MAX * 2 + 8];
+	size_t len;
+
+	/* A little more than SLUG_MAX so the cut can find a '-'. */
+	len = fold_text(title, out, SLUG_MAX + 4, "", '-');
 	len = cut(out, len, SLUG_MAX);
 	if (len == 0)
 		return xstrdup("netwerk");
 	return xstrndup(out, len);
+}
+
+char *
+slug_fold_text(const char *s)
+{
+	size_t max = strlen(s) * 2 + 1;	/* ß → ss, ĳ → ij: at most twice */
+	char *out = xmalloc(max + 1);
+
+	fold_text(s, out, max, "[]", ' ');
+	return out;
 }
 
 char *

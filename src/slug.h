@@ -21,6 +21,14 @@
  */
 char	*slug_from_title(const char *utf8_title);
 
+/*
+ * Text folded for comparing titles however a mail client wrote them:
+ * composed or decomposed (NFC/NFD), any case, any punctuation or spacing.
+ * Letters and digits as in a slug, '[' and ']' kept, every other run one
+ * space.  Caller frees.
+ */
+char	*slug_fold_text(const char *utf8);
+
 /* slug-2, slug-3 ...: base cut (at a '-' if it can) so the result stays
  * within SLUG_MAX.  base must be slug_valid().  Caller frees. */
 char	*slug_with_suffix(const char *base, unsigned n);

@@ -240,6 +240,59 @@ test_compose_multipart_mixed_gets_a_last_part(void **state)
 	free(id);
 }
 
+/* The Subject of a composed copy, as a reader's client decodes it. */
+static char *
+copy_subject(const char *raw)
+{
+	size_t len;
+	char *out, *id, *subj;
+	struct message *m;
+
+	out = compose(raw, NULL, &len, &id);
+	assert_non_null(out);
+	m = parse(out);
+	subj = xstrdup(m->subject);
+	message_free(m);
+	free(out);
+	free(id);
+	return subj;
+}
+
+static void
+test_compose_tag_once_however_written(void **state)
+{
+	static const char *const same[] = {
+	    /* "Re: [Één taal] vraag" from a Mac: decomposed (NFD) */
+	    "Subject: =?utf-8?q?Re=3A_=5BE=CC=81e=CC=81n_taal=5D_vraag?=",
+	    /* composed (NFC), as the tag was sent */
+	    "Subject: =?utf-8?q?Re=3A_=5B=C3=89=C3=A9n_taal=5D_vraag?=",
+	    /* another case and spacing */
+	    "Subject: =?utf-8?q?Re=3A_=5B=C3=A9=C3=A9N__Taal_=5D_vraag?=",
+	};
+	const char *saved = title;
+	char raw[512], *subj;
+
+	(void)state;
+	title = "\xc3\x89\xc3\xa9n taal";
+	for (size_t i = 0; i < ARRAY_LEN(same); i++) {
+		snprintf(raw, sizeof(raw), "From: bob@school.test\r\n"
+		    "To: lido+rekenen@school.test\r\n%s\r\n"
+		    "Message-ID: <t%zu@school.test>\r\n\r\nbody\r\n",
+		    same[i], i);
+		subj = copy_subject(raw);
+		if (strncmp(subj, "Re: [", 5) != 0)
+			fail_msg("subject %zu tagged again: %s", i, subj);
+		free(subj);
+	}
+	/* A subject that only names the network is still tagged. */
+	subj = copy_subject("From: bob@school.test\r\nSubject: =?utf-8?q?"
+	    "Over_=C3=A9=C3=A9n_taal?=\r\n\r\nbody\r\n");
+	assert_string_equal(subj, "[\xc3\x89\xc3\xa9n taal] Over "
+	    "\xc3\xa9\xc3\xa9n taal");
+	free(subj);
+	title = saved;
+}
+
 static void
 test_compose_plain_lf_footer_and_tag(void **state)
 {
@@ -409,6 +462,7 @@ main(void)
 		cmocka_unit_test(test_list_address),
 		cmocka_unit_test(test_compose_multipart_mixed_gets_a_last_part),
 		cmocka_unit_test(test_compose_plain_lf_footer_and_tag),
+		cmocka_unit_test(test_compose_tag_once_however_written),
 		cmocka_unit_test(test_compose_real_clients),
 		cmocka_unit_test(test_compose_hostile),
 	};

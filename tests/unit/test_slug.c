@@ -126,6 +126,58 @@ test_from_title_random(void **state)
 	}
 }
 
+static void
+test_fold_text(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} c[] = {
+		{ "Re: [\xc3\x89\xc3\xa9n taal] vraag", "re [een taal] vraag" },
+		/* the same, decomposed: E + U+0301, e + U+0301 */
+		{ "Re: [E\xcc\x81" "e\xcc\x81" "n taal] vraag",
+		  "re [een taal] vraag" },
+		{ "  [Taal  &  lezen]!! ", "[taal lezen]" },
+		{ "Stra\xc3\x9f\xc3\x9f\xc3\x9f \xc4\xb2sselmeer",
+		  "strassssss ijsselmeer" },
+		{ "", "" },
+		{ "!!!", "" },
+		/* invalid UTF-8 and characters without a fold separate words */
+		{ "a\xff\xfe" "b \xe2\x82\xac c", "a b c" },
+		{ "\xc3", "" },
+	};
+	unsigned char buf[64];
+	unsigned seed = 7;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(c); i++) {
+		char *f = slug_fold_text(c[i].in);
+
+		if (strcmp(f, c[i].want) != 0)
+			fail_msg("slug_fold_text(\"%s\") = \"%s\", want \"%s\"",
+			    c[i].in, f, c[i].want);
+		free(f);
+	}
+	/* Any bytes: within bounds (ASan) and only letters, digits, [] and
+	 * single spaces between words. */
+	for (size_t i = 0; i < 20000; i++) {
+		size_t len = i % sizeof(buf);
+		char *f;
+
+		for (size_t j = 0; j < len; j++) {
+			seed = seed * 1103515245 + 12345;
+			buf[j] = (unsigned char)(seed >> 16) | 1;
+		}
+		buf[len] = '\0';
+		f = slug_fold_text((const char *)buf);
+		for (const char *p = f; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' &&
+			    *p <= '9') || *p == '[' || *p == ']' ||
+			    (*p == ' ' && p > f && p[-1] != ' ' && p[1])))
+				fail_msg("case %zu: \"%s\"", i, f);
+		free(f);
+	}
+}
+
 static const struct {
 	const char	*s;
 	int		 valid;
@@ -253,6 +305,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_from_title),
 		cmocka_unit_test(test_from_title_random),
+		cmocka_unit_test(test_fold_text),
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_with_suffix),
 		cmocka_unit_test(test_distance_near),
