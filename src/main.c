@@ -175,11 +175,13 @@ app_close(struct app *app)
 }
 
 static int
-cmd_init(struct app *app)
+cmd_init(struct app *app, int argc, char **argv)
 {
 	char err[1024];
 	int from = store_migrate(app->st, err, sizeof(err));
 
+	(void)argc;
+	(void)argv;
 	if (from < 0) {
 		fprintf(stderr, "leernet: %s\n", err);
 		return EXIT_SOFTWARE;
@@ -265,7 +267,7 @@ need_templates(struct app *app)
 }
 
 static int
-cmd_once(struct app *app)
+cmd_once(struct app *app, int argc, char **argv)
 {
 	struct source *src;
 	struct smtp *smtp = NULL;
@@ -274,6 +276,8 @@ cmd_once(struct app *app)
 	size_t handled = 0;
 	int temporary, rc = 0;
 
+	(void)argc;
+	(void)argv;
 	if ((rc = need_templates(app)) != 0 || (rc = take_lock(app)) != 0)
 		return rc;
 	src = source_open(app->cfg, &temporary, err, sizeof(err));
@@ -387,7 +391,7 @@ check_templates(const char *dir)
  * certificate too), 69/75 for a server that is away.
  */
 static int
-cmd_check_config(struct app *app)
+cmd_check_config(struct app *app, int argc, char **argv)
 {
 	struct source *src;
 	struct smtp *smtp;
@@ -396,6 +400,8 @@ cmd_check_config(struct app *app)
 	char err[1024];
 	int temporary, rc = 0, r;
 
+	(void)argc;
+	(void)argv;
 	printf("%s: syntax and values OK; checking the database, templates "
 	    "and servers\n", app->cfg->file);
 	if (app->st != NULL)
@@ -463,7 +469,7 @@ cmd_digest(struct app *app, int argc, char **argv)
 	struct smtp *smtp = NULL;
 	int send = 0, rc;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--send") == 0)
 			send = 1;
 		else {
@@ -503,19 +509,49 @@ cmd_digest(struct app *app, int argc, char **argv)
 }
 
 static int
-not_yet(const char *what)
+cmd_run(struct app *app, int argc, char **argv)
 {
-	fprintf(stderr, "leernet: %s: not implemented yet\n", what);
-	return EXIT_SOFTWARE;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = need_templates(app)) != 0 || (rc = take_lock(app)) != 0)
+		return rc;
+	return daemon_run(app);
 }
+
+/* Every command: what it needs of the database, and how it takes words. */
+#define CMD_NO_ARGS	0x1	/* a word after it is a mistake, not ignored */
+#define CMD_OWN_HELP	0x2	/* has subcommands and answers --help itself */
+
+static const struct command {
+	const char	*name;
+	enum db_need	 need;
+	int		 flags;
+	int		(*fn)(struct app *, int argc, char **argv);
+} commands[] = {
+	{ "init",		DB_ANY,		CMD_NO_ARGS,	cmd_init },
+	{ "run",		DB_SCHEMA,	CMD_NO_ARGS,	cmd_run },
+	{ "once",		DB_SCHEMA,	CMD_NO_ARGS,	cmd_once },
+	{ "check-config",	DB_PEEK,	CMD_NO_ARGS,	cmd_check_config },
+	{ "network",		DB_SCHEMA,	CMD_OWN_HELP,	cli_network },
+	{ "member",		DB_SCHEMA,	CMD_OWN_HELP,	cli_member },
+	{ "person",		DB_SCHEMA,	CMD_OWN_HELP,	cli_person },
+	{ "outbox",		DB_SCHEMA,	CMD_OWN_HELP,	cli_outbox },
+	{ "meeting",		DB_SCHEMA,	CMD_OWN_HELP,	cli_meeting },
+	{ "report",		DB_SCHEMA,	CMD_OWN_HELP,	cli_report },
+	{ "staff",		DB_SCHEMA,	0,		cli_staff },
+	{ "digest",		DB_SCHEMA,	0,		cmd_digest },
+	{ "publish",		DB_SCHEMA,	0,		publish_cmd },
+};
 
 int
 main(int argc, char *argv[])
 {
 	const char *file = NULL, *cmd;
 	struct app app;
+	const struct command *c;
 	int ch, rc, verbose = 0;
-	enum db_need need = DB_SCHEMA;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(LOG_LVL_INFO);
@@ -561,72 +597,35 @@ main(int argc, char *argv[])
 	if (file == NULL)
 		file = config_default_path();
 
-	/* Commands with nothing after them answer --help before anything
-	 * is opened. */
-	if (argc > 1 && cli_wants_help(argc - 1, argv + 1) &&
-	    strcmp(cmd, "network") && strcmp(cmd, "member") &&
-	    strcmp(cmd, "person") && strcmp(cmd, "outbox") &&
-	    strcmp(cmd, "meeting") && strcmp(cmd, "report")) {
+	for (c = commands; c < commands + ARRAY_LEN(commands); c++)
+		if (strcmp(cmd, c->name) == 0)
+			break;
+	if (c == commands + ARRAY_LEN(commands)) {
+		fprintf(stderr, "leernet: unknown command '%s'\n", cmd);
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	/* Commands without subcommands answer --help before anything is
+	 * opened. */
+	if (argc > 1 && !(c->flags & CMD_OWN_HELP) &&
+	    cli_wants_help(argc - 1, argv + 1)) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
 	/* The commands of the mail servers take no arguments: an unknown
 	 * one (once --dry-run) must not be run as if it were understood. */
-	if (argc > 1 && (strcmp(cmd, "init") == 0 || strcmp(cmd, "run") == 0 ||
-	    strcmp(cmd, "once") == 0 || strcmp(cmd, "check-config") == 0)) {
+	if (argc > 1 && (c->flags & CMD_NO_ARGS)) {
 		fprintf(stderr, "leernet: %s: unexpected argument '%s' (%s "
 		    "takes none)\n", cmd, argv[1], cmd);
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(cmd, "init") == 0)
-		need = DB_ANY;
-	else if (strcmp(cmd, "check-config") == 0)
-		need = DB_PEEK;
-	else if (strcmp(cmd, "run") && strcmp(cmd, "once") &&
-	    strcmp(cmd, "network") && strcmp(cmd, "member") &&
-	    strcmp(cmd, "person") && strcmp(cmd, "outbox") &&
-	    strcmp(cmd, "staff") && strcmp(cmd, "meeting") &&
-	    strcmp(cmd, "report") && strcmp(cmd, "digest") &&
-	    strcmp(cmd, "publish")) {
-		fprintf(stderr, "leernet: unknown command '%s'\n", cmd);
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
-	if ((rc = app_open(&app, file, need)) != 0) {
+	if ((rc = app_open(&app, file, c->need)) != 0) {
 		if (app.cfg || app.st)
 			app_close(&app);
 		return rc;
 	}
-	if (strcmp(cmd, "init") == 0)
-		rc = cmd_init(&app);
-	else if (strcmp(cmd, "once") == 0)
-		rc = cmd_once(&app);
-	else if (strcmp(cmd, "run") == 0)
-		rc = (rc = need_templates(&app)) != 0 ||
-		    (rc = take_lock(&app)) != 0 ? rc : daemon_run(&app);
-	else if (strcmp(cmd, "check-config") == 0)
-		rc = cmd_check_config(&app);
-	else if (strcmp(cmd, "network") == 0)
-		rc = cli_network(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "member") == 0)
-		rc = cli_member(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "person") == 0)
-		rc = cli_person(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "outbox") == 0)
-		rc = cli_outbox(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "staff") == 0)
-		rc = cli_staff(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "meeting") == 0)
-		rc = cli_meeting(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "report") == 0)
-		rc = cli_report(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "publish") == 0)
-		rc = publish_cmd(&app, argc - 1, argv + 1);
-	else if (strcmp(cmd, "digest") == 0)
-		rc = cmd_digest(&app, argc, argv);
-	else
-		rc = not_yet(cmd);
+	rc = c->fn(&app, argc - 1, argv + 1);
 	app_close(&app);
 	return rc;
 }
