@@ -3,7 +3,6 @@
  * subcommands that need the mail servers (init, once, run, check-config),
  * and dispatch to the admin commands in cli.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -211,54 +210,13 @@ take_lock(struct app *app)
 	return r == 0 ? 0 : EXIT_SOFTWARE;
 }
 
-/*
- * Can the mail texts be read?  Without them every message would fail in
- * turn and stay in the inbox; better one clear line and exit 78.
- * At least one DIR/nl/NAME.txt must open (nl is every text's fallback).
- */
-static int
-templates_readable(const char *dir, char *err, size_t errlen)
-{
-	char *nl = xasprintf("%s/nl", dir);
-	struct dirent *de;
-	DIR *d;
-	int ok = 0, e = ENOENT;
-
-	if ((d = opendir(nl)) == NULL) {
-		snprintf(err, errlen, "%s: %s", nl, strerror(errno));
-		free(nl);
-		return 0;
-	}
-	while (!ok && (de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-		char *path;
-		FILE *fp;
-
-		if (n < 5 || strcmp(de->d_name + n - 4, ".txt") != 0)
-			continue;
-		path = xasprintf("%s/%s", nl, de->d_name);
-		if ((fp = fopen(path, "r")) != NULL) {
-			ok = 1;
-			fclose(fp);
-		} else
-			e = errno;
-		free(path);
-	}
-	closedir(d);
-	if (!ok)
-		snprintf(err, errlen, "%s: no readable NAME.txt: %s", nl,
-		    strerror(e));
-	free(nl);
-	return ok;
-}
-
 /* For once, run and digest: say so once instead of failing per message. */
 static int
 need_templates(struct app *app)
 {
 	char err[1024];
 
-	if (templates_readable(app->cfg->template_dir, err, sizeof(err)))
+	if (template_dir_readable(app->cfg->template_dir, err, sizeof(err)))
 		return 0;
 	fprintf(stderr, "leernet: templates: %s (set [paths] templates in %s "
 	    "or $LEERNET_TEMPLATES, or install them with 'make install')\n",
@@ -412,7 +370,7 @@ cmd_check_config(struct app *app, int argc, char **argv)
 	else
 		printf("database %s: not made yet; 'leernet -c %s init' makes "
 		    "it\n", app->cfg->db_path, app->cfg->file);
-	if (!templates_readable(app->cfg->template_dir, err, sizeof(err))) {
+	if (!template_dir_readable(app->cfg->template_dir, err, sizeof(err))) {
 		fprintf(stderr, "templates: %s ([paths] templates)\n", err);
 		outcome(&rc, EXIT_CONFIG);
 	} else

@@ -1464,6 +1464,42 @@ template_check(const char *dir, template_report_fn *report, void *arg)
 }
 
 int
+template_dir_readable(const char *dir, char *err, size_t errlen)
+{
+	char *nl = xasprintf("%s/nl", dir);
+	struct dirent *de;
+	DIR *d;
+	int ok = 0, e = ENOENT;
+
+	if ((d = opendir(nl)) == NULL) {
+		snprintf(err, errlen, "%s: %s", nl, strerror(errno));
+		free(nl);
+		return 0;
+	}
+	while (!ok && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		char *path;
+		FILE *fp;
+
+		if (n < 5 || strcmp(de->d_name + n - 4, ".txt") != 0)
+			continue;
+		path = xasprintf("%s/%s", nl, de->d_name);
+		if ((fp = fopen(path, "r")) != NULL) {
+			ok = 1;
+			fclose(fp);
+		} else
+			e = errno;
+		free(path);
+	}
+	closedir(d);
+	if (!ok)
+		snprintf(err, errlen, "%s: no readable NAME.txt: %s", nl,
+		    strerror(e));
+	free(nl);
+	return ok;
+}
+
+int
 template_names_checked(const char *dir)
 {
 	struct stat st;

@@ -112,6 +112,13 @@ int		 template_check(const char *dir, template_report_fn *report,
 /* template_check with the problems in err, one per line, as many as fit
  * (then "..."): 0, or -1. */
 int		 template_check_dir(const char *dir, char *err, size_t errlen);
+/*
+ * Can the mail texts be read at all?  For once, run and digest at start:
+ * without them every message would fail in turn and stay in the inbox.
+ * At least one DIR/nl/NAME.txt must open (nl is every text's fallback).
+ * 1, or 0 with the reason in err.  What is in them is template_check's.
+ */
+int		 template_dir_readable(const char *dir, char *err, size_t errlen);
 /* Whether template_check(dir) checks names: a shipped directory exists
  * and dir is not it. */
 int		 template_names_checked(const char *dir);
