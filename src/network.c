@@ -18,12 +18,12 @@
 #include "staff.h"
 #include "store.h"
 #include "template.h"
+#include "title.h"
 #include "util.h"
 
 #define TOKEN_LEN	12
 #define MODERATE_TTL	(30 * 24 * 3600)
 #define STATUS_MEETINGS	5		/* next meetings shown by status */
-#define TITLE_MAX	120		/* bytes of a proposed network's title */
 
 static int
 reply_v(struct req *r, const char *tmpl, struct tvars *v)
@@ -208,29 +208,28 @@ ask_coordinators(struct req *r, const struct network *n)
 
 /*
  * A title as it will be shown everywhere: one line, runs of white space
- * and control characters one space, at most TITLE_MAX bytes (cut on a
- * character boundary).  Caller frees.
+ * and control characters one space, at most TITLE_MAX_CHARS characters,
+ * as `network add` allows.  Caller frees.
  */
 static char *
 clean_title(const char *s)
 {
 	char *out = xmalloc(strlen(s) + 1);
-	size_t n = 0;
+	size_t n = 0, chars = 0;
 
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
 		if (ch <= ' ' || ch == 0x7f) {
-			if (n > 0 && out[n - 1] != ' ')
+			if (n > 0 && out[n - 1] != ' ' &&
+			    ++chars <= TITLE_MAX_CHARS)
 				out[n++] = ' ';
 			continue;
 		}
+		/* A character starts at every byte but a continuation. */
+		if ((ch & 0xc0) != 0x80 && ++chars > TITLE_MAX_CHARS)
+			break;
 		out[n++] = *s;
-	}
-	if (n > TITLE_MAX) {
-		n = TITLE_MAX;
-		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
-			n--;
 	}
 	while (n > 0 && out[n - 1] == ' ')
 		n--;

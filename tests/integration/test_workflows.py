@@ -536,6 +536,19 @@ def test_proposal_in_english_rejected_with_a_reason(story):
     story.one("alice", "niet goedgekeurd")
 
 
+def test_a_mailed_title_is_cut_at_120_characters_as_the_cli_allows(story):
+    """`network add` allows 120 characters; a mailed `start` keeps as many,
+    not 120 bytes (60 characters of é)."""
+    long = "Één taal " + "é" * 150
+    story.mail("alice", f"nieuw netwerk {long}", body="Hoe doen we dat?")
+    story.once()
+    story.one("alice", subject="^Voorstel ontvangen")
+    [title] = [n["title"] for n in story.networks().values() if n["state"] == "proposed"]
+    assert title == long[:120], (len(title), title)
+    # The same length passes the CLI's rule.
+    story.run(story.cfg, "network", "add", "kort", "--title", title[:-1] + "x")
+
+
 def test_naming_networks_slugs_titles_and_near_misses(story):
     story.run(story.cfg, "network", "add", "rekenen-groep-3", "--title", "Rekenen groep 3")
     story.mail("alice", "nieuw netwerk Taal & Lezen: één aanpak",
