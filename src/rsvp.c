@@ -4,7 +4,7 @@
  *
  * Replies are matched by UID; the attendee is the one of ours among the
  * ATTENDEEs (then SENT-BY, then From), because clients disagree on who
- * they name (CALENDAR.md).  A reply to an older SEQUENCE is kept but
+ * they name (CALENDAR.md), and only the sender's own answer counts.  A reply to an older SEQUENCE is kept but
  * flagged stale: the member accepted the old time.
  */
 #include <stdio.h>
@@ -101,6 +101,30 @@ writes_again(struct app *app, const struct message *msg, int64_t pid,
 	return rc;
 }
 
+/*
+ * A reply counts as the sender's own answer: the member found (cands[c]
+ * in record) must be whoever sent it, named as the ATTENDEE or as its
+ * SENT-BY (a delegate), or the sender itself (c == 2: the client named
+ * another address of theirs).  Otherwise one member, or anyone who read
+ * a UID in the published calendar, could answer for all the others.
+ */
+static int
+answers_for_self(const struct message *msg, const struct ical_attendee *a,
+    size_t c)
+{
+	const char *from = msg->from.addr;
+
+	switch (c) {
+	case 0:
+		return str_eq_ci(a->addr, from) ||
+		    (a->sent_by != NULL && str_eq_ci(a->sent_by, from));
+	case 1:
+		return str_eq_ci(a->sent_by, from);
+	default:
+		return 1;
+	}
+}
+
 static int
 record(struct app *app, const struct message *msg, const struct ical_reply *rp,
     time_t now)
@@ -120,6 +144,7 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 		enum partstat ps;
 		int64_t pid = 0;
 		int seq = 0, stale;
+		size_t c;
 		/* No client can answer a version we never sent; a higher
 		 * SEQUENCE recorded as is would make every later real answer
 		 * look older. */
@@ -128,7 +153,7 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 
 		if (partstat_of(a->partstat, &ps) == -1)
 			continue;
-		for (size_t c = 0; c < ARRAY_LEN(cands); c++) {
+		for (c = 0; c < ARRAY_LEN(cands); c++) {
 			/* From counts only for a reply naming one attendee. */
 			if (c == 2 && rp->nattendees != 1)
 				break;
@@ -141,6 +166,13 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 			log_info("calendar reply from %s for meeting %d: %s is "
 			    "not a member; ignored", msg->from.addr, m.number,
 			    a->addr);
+			continue;
+		}
+		if (!answers_for_self(msg, a, c)) {
+			log_warnx("calendar reply from %s for meeting %d "
+			    "answers for %s; only a member's own answer "
+			    "counts: ignored", msg->from.addr, m.number,
+			    cands[c]);
 			continue;
 		}
 		/* Mail overtakes mail: an answer to an older version than

@@ -210,3 +210,42 @@ def test_a_reply_to_an_older_sequence_is_recorded_as_stale(meet):
     meet.once()
     assert rsvp_rows(meet, n)[address("fleur")][:3] == ("accepted", 1, 0)
     assert meet.counts(n) == (2, 1, 0, 2)
+
+
+def test_only_a_members_own_answer_counts(meet):
+    """A reply naming another member is not that member's answer: not from
+    another member, not from outside (the UID is in the published calendar),
+    not for several members at once.  A delegate who says so (SENT-BY, as
+    Outlook writes for an assistant) answers for the one named."""
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    before = outbox_size(meet)
+
+    # alice names bob, without SENT-BY
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("bob"),
+                        partstat="DECLINED")
+    assert "SENT-BY" not in ics
+    meet.raw("alice", thunderbird_reply(address("alice"), ics, "Afgewezen"))
+    # an outsider names carol
+    meet.stack.add_user("mallory@other.test")
+    ics = fixture_reply("google-accept-comment.ics", uid, 0, address("carol"),
+                        partstat="DECLINED")
+    meet.raw("mallory@other.test", google_reply("mallory@other.test", ics, "Declined"))
+    meet.once()
+    assert rsvp_rows(meet, n) == {}
+    assert meet.counts(n) == (0, 0, 0, 6)
+
+    # erik answers for fleur and says he does so on her behalf
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("fleur"))
+    ics = ics.replace(f"ATTENDEE;", f'ATTENDEE;SENT-BY="mailto:{address("erik")}";', 1)
+    assert "SENT-BY" in ics
+    meet.raw("erik", thunderbird_reply(address("erik"), ics, "Geaccepteerd"))
+    # bob answers for himself: recorded as before
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("bob"))
+    meet.raw("bob", thunderbird_reply(address("bob"), ics, "Geaccepteerd"))
+    meet.once()
+    rows = rsvp_rows(meet, n)
+    assert {k: v[0] for k, v in rows.items()} == \
+        {address("fleur"): "accepted", address("bob"): "accepted"}, rows
+    assert_no_answers(meet, before)
