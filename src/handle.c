@@ -21,6 +21,7 @@
 #include "list.h"
 #include "log.h"
 #include "message.h"
+#include "mimeout.h"
 #include "reply.h"
 #include "rsvp.h"
 #include "source.h"
@@ -367,6 +368,16 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		break;
 	case MAIL_PERSON:
 	default:
+		/* An answer could never be written to it (a..b@, a quoted
+		 * or non-ASCII local part): for people, not retried forever
+		 * on a reply that cannot be made. */
+		if (!mime_addr_valid(r.sender)) {
+			log_warnx("from %s: an answer cannot be sent to this "
+			    "address; kept for people", r.sender);
+			r.outcome = "human";
+			rc = 0;
+			break;
+		}
 		rc = handle_person(app, &r);
 		break;
 	}

@@ -394,6 +394,33 @@ def test_mail_for_people_is_not_fetched_again(stack, run_leernet, tmp_path):
     assert answers(stack, "alice") == []
 
 
+@pytest.mark.parametrize("frm", [
+    "a..b@school.test",                 # obs-local-part, old Exchange
+    '"jan de vries"@school.test',       # a quoted local part
+    "jöhn@school.test",                 # an SMTPUTF8 address
+    "bob@school.test@other.test",       # anyone can write this
+])
+def test_a_sender_no_answer_can_reach_is_kept_for_people(stack, run_leernet, tmp_path,
+                                                         frm):
+    """A request whose From cannot be written into an answer was rolled back
+    and retried on every run, kept for nobody (found by a security review).
+    It is kept for people, once."""
+    config = prepare(stack, tmp_path)
+    raw = (f"From: {frm}\r\nTo: lido@school.test\r\nSubject: aanmelden rekenen\r\n"
+           f"Message-ID: <unanswerable.{abs(hash(frm))}@school.test>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           "Content-Transfer-Encoding: 8bit\r\n\r\nGraag!\r\n").encode()
+    stack.send("alice", "lido", raw=raw, envelope_from="alice@school.test")
+    stack.wait_for("lido")
+    first = run_leernet(config, "once")
+    second = run_leernet(config, "-v", "once")
+    [left] = stack.flags("lido")
+    assert "leernet-human" in left.flags, first.stderr
+    assert "tried again" not in first.stderr + second.stderr
+    assert re.search(r"\b0 pending message", second.stderr), second.stderr
+    assert answers(stack, "alice") == []
+
+
 def test_unreadable_mail_goes_to_failed(stack, run_leernet, tmp_path):
     """Mail only IMAP APPEND can put there (Postfix would add a From)."""
     config = prepare(stack, tmp_path)
