@@ -36,6 +36,9 @@ struct req {
 	enum lang		 lang;
 	int			 proof;		/* trusted DMARC/DKIM pass */
 	const char		*outcome;	/* recorded in processed */
+	/* Mail to several lists: one of them was already answered as
+	 * unknown, so the others are not (one answer per mail). */
+	int			 unknown_answered;
 };
 
 #endif

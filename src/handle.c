@@ -242,7 +242,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 	enum mail_kind kind;
 	const char *why;
 	char outcome[64];
-	int rc = 0, human = 0, bounced = 0;
+	int rc = 0, human = 0, bounced = 0, unknown = 0;
 
 	if (store_begin(app->st) == -1)
 		return DISP_RETRY;
@@ -265,6 +265,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		r.now = now;
 		r.sender = m->from.addr;
 		r.sender_name = m->from.name;
+		r.unknown_answered = unknown;
 		if (kind == MAIL_PERSON)
 			rc = list_handle(&r, slugs[i], raw, len);
 		else if (kind == MAIL_BOUNCE) {
@@ -283,6 +284,8 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 			r.outcome = "human";
 		if (rc == 0 && outcome_kept(r.outcome))
 			human = 1;
+		if (rc == 0 && strcmp(r.outcome, "list-unknown") == 0)
+			unknown = 1;
 		if (rc == 0 && processed_add(app, key, m, r.sender, r.outcome,
 		    now) == -1)
 			rc = -1;

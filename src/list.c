@@ -407,6 +407,13 @@ answer_unknown(struct req *r, const char *slug, const char *lang)
 	size_t n = 0;
 	int rc;
 
+	r->outcome = "list-unknown";
+	if (r->unknown_answered) {
+		log_info("%s was answered about another unknown list in this "
+		    "mail already", r->sender);
+		tvars_free(v);
+		return 0;
+	}
 	if ((nets = store_networks(r->app->st, &n)) == NULL) {
 		tvars_free(v);
 		return -1;
@@ -428,7 +435,6 @@ answer_unknown(struct req *r, const char *slug, const char *lang)
 	networks_free(nets, n);
 	rc = answer(r, "list-unknown", "reply", lang, v, 0);
 	tvars_free(v);
-	r->outcome = "list-unknown";
 	return rc;
 }
 

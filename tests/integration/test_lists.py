@@ -285,6 +285,19 @@ def test_unknown_list_is_answered_with_the_open_lists(lists):
     assert lists.outcomes() == ["list-unknown"]
 
 
+def test_one_mail_to_many_unknown_lists_gets_one_answer(lists):
+    """SPEC §4: one answer per mail, not one per address in its Cc (up to
+    16 for one mail before; found by a security review)."""
+    cc = [f"lido+bestaatniet{i}@school.test" for i in range(16)]
+    lists.stack.send("alice", cc[0], subject="Vraag aan iedereen", body="Hallo\n",
+                     cc=cc[1:])
+    lists.once()
+    got = lists.one("alice")
+    assert '"bestaatniet' in body_text(got)
+    lists.nothing("alice", "bob", "lead")
+    assert lists.outcomes() == ["list-unknown"] * 16
+
+
 def test_oversize_post_is_refused(stack, tmp_path, run_leernet):
     cfg = stack.config(tmp_path, lists_max_size="1k")
     run_leernet(cfg, "init")
