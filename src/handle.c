@@ -75,31 +75,70 @@ processed_add(struct app *app, const char *key, const struct message *m,
 }
 
 /*
+ * Did we send the mail this report returns to p?  A report anyone can
+ * write must not silence a member: it counts only when the Message-ID it
+ * returns is one of ours, queued for that address.  1 yes, 0 no, -1 error.
+ */
+static int
+returns_ours(struct app *app, const struct message *m, const char *email,
+    const char *named)
+{
+	int r;
+
+	if (m->returned_id == NULL)
+		return 0;
+	if ((r = store_outbox_was_sent(app->st, m->returned_id, email)) != 0 ||
+	    strcmp(email, named) == 0)
+		return r;
+	return store_outbox_was_sent(app->st, m->returned_id, named);
+}
+
+/*
  * A permanent failure in a DSN marks the address; delays are only logged.
- * -1 when the mark could not be stored: the bounce is then tried again
- * rather than forgotten.
+ * The recipient is the Original-Recipient when that is someone we know
+ * (mail forwarded elsewhere bounces for the forward's address), else the
+ * Final-Recipient.  0 done, 1 a failure for someone we know that returns
+ * none of our mail to them (kept for people, believed by nobody), -1 when
+ * the mark could not be stored (then tried again rather than forgotten).
  */
 static int
 handle_bounce(struct app *app, const struct message *m, time_t now)
 {
+	int kept = 0;
+
 	for (size_t i = 0; i < m->ndsn; i++) {
 		const struct dsn_rcpt *d = &m->dsn[i];
+		const char *named = d->final_recipient;
 		struct person p = { 0 };
-		int rc;
+		int rc = 1;
 
-		if (d->final_recipient == NULL)
-			continue;
 		if (d->status == NULL || d->status[0] != '5') {
-			log_info("delivery to %s delayed (%s)", d->final_recipient,
+			log_info("delivery to %s delayed (%s)", named,
 			    d->status ? d->status : "no status");
 			continue;
 		}
-		if ((rc = store_person_get(app->st, d->final_recipient,
-		    &p)) == -1)
+		if (d->original_recipient != NULL && (rc = store_person_get(
+		    app->st, d->original_recipient, &p)) == 0)
+			named = d->original_recipient;
+		if (rc == 1 && (rc = store_person_get(app->st, named, &p)) == -1)
+			return -1;
+		if (rc == -1)
 			return -1;
 		if (rc != 0) {
-			log_info("bounce for unknown address %s (%s)",
-			    d->final_recipient, d->status);
+			log_info("bounce for unknown address %s (%s)", named,
+			    d->status);
+			continue;
+		}
+		if ((rc = returns_ours(app, m, p.email, named)) != 1) {
+			if (rc == 0)
+				log_warnx("a bounce for %s returns no mail we "
+				    "sent there (%s); not marking it, kept "
+				    "for people", p.email, m->returned_id ?
+				    m->returned_id : "no Message-ID in it");
+			person_clear(&p);
+			if (rc == -1)
+				return -1;
+			kept = 1;
 			continue;
 		}
 		log_info("%s is bouncing (%s)", p.email, d->status);
@@ -109,7 +148,7 @@ handle_bounce(struct app *app, const struct message *m, time_t now)
 		if (rc == -1)
 			return -1;
 	}
-	return 0;
+	return kept;
 }
 
 /* One polite refusal per sender per day, never more. */
@@ -272,7 +311,9 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 			if (!bounced)
 				rc = handle_bounce(app, m, now);
 			bounced = 1;
-			r.outcome = "bounce";
+			r.outcome = rc == 1 ? "human" : "bounce";
+			if (rc == 1)
+				rc = 0;
 		} else {
 			/* Machines and our own mail: never passed on. */
 			log_info("not passing %s on to list %s: %s", r.sender,
@@ -363,7 +404,9 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		break;
 	case MAIL_BOUNCE:
 		rc = handle_bounce(app, m, now);
-		r.outcome = "bounce";
+		r.outcome = rc == 1 ? "human" : "bounce";
+		if (rc == 1)
+			rc = 0;
 		break;
 	case MAIL_RSVP:
 		rc = rsvp_handle(app, m, now);

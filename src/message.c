@@ -2236,6 +2236,79 @@ struct scan {
 	size_t		 nparts;
 };
 
+/* The first Message-ID of a returned message, kept as the report's. */
+static void
+returned_id_set(struct message *m, const char *v)
+{
+	struct ids ids = { NULL, 0, 0 };
+
+	if (m->returned_id != NULL || v == NULL)
+		return;
+	ids_parse(&ids, v);
+	if (ids.n > 0) {
+		m->returned_id = ids.v[0];
+		ids.v[0] = NULL;
+	}
+	ids_free(&ids);
+}
+
+/* text/rfc822-headers: the header block of the returned message. */
+static void
+returned_headers(struct message *m, struct mailmime *mm,
+    const struct partinfo *pi)
+{
+	char *t = part_text(mm, pi->charset, CLEAN_TEXT), *v = NULL;
+	struct buf b;
+
+	buf_init(&b, 4096);
+	for (const char *p = t; *p && *p != '\n'; ) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+
+		if (v == NULL && n >= 11 &&
+		    strncasecmp(p, "message-id:", 11) == 0) {
+			(void)buf_add(&b, p + 11, n - 11);
+			/* its folded lines */
+			for (p = e ? e + 1 : p + n; *p == ' ' || *p == '\t'; ) {
+				e = strchr(p, '\n');
+				n = e ? (size_t)(e - p) : strlen(p);
+				(void)buf_add(&b, p, n);
+				p = e ? e + 1 : p + n;
+			}
+			v = xstrdup(buf_str(&b));
+			continue;
+		}
+		p = e ? e + 1 : p + n;
+	}
+	returned_id_set(m, v);
+	free(v);
+	buf_free(&b);
+	free(t);
+}
+
+/* message/rfc822: libetpan read the returned message's header. */
+static void
+returned_message(struct message *m, struct mailmime *mm)
+{
+	struct mailimf_fields *f = mm->mm_data.mm_message.mm_fields;
+
+	if (f == NULL)
+		return;
+	for (clistiter *c = list_first(f->fld_list); c; c = clist_next(c)) {
+		struct mailimf_field *fl = c->data;
+
+		if (fl->fld_type == MAILIMF_FIELD_MESSAGE_ID &&
+		    fl->fld_data.fld_message_id != NULL &&
+		    fl->fld_data.fld_message_id->mid_value != NULL &&
+		    msgid_ok(fl->fld_data.fld_message_id->mid_value)) {
+			if (m->returned_id == NULL)
+				m->returned_id = xstrdup(
+				    fl->fld_data.fld_message_id->mid_value);
+			return;
+		}
+	}
+}
+
 static int
 is_calendar(const struct partinfo *pi)
 {
@@ -2263,7 +2336,9 @@ scan_walk(struct scan *sc, struct mailmime *mm, int depth)
 		    strcmp(pi.type, "message/global-delivery-status") == 0) {
 			sc->m->is_report = 1;
 			dsn_parse(sc->m, mm, &pi);
-		}
+		} else if (strcmp(pi.type, "text/rfc822-headers") == 0 ||
+		    strcmp(pi.type, "message/global-headers") == 0)
+			returned_headers(sc->m, mm, &pi);
 		return;
 	case MAILMIME_MULTIPLE:
 		part_info(mm, &pi);
@@ -2281,7 +2356,9 @@ scan_walk(struct scan *sc, struct mailmime *mm, int depth)
 		return;
 	default:
 		/* An attached message's calendars and reports are its own: a
-		 * bounce that carries our REQUEST is a bounce, not a reply. */
+		 * bounce that carries our REQUEST is a bounce, not a reply.
+		 * Its Message-ID says which of our mails a report returns. */
+		returned_message(sc->m, mm);
 		return;
 	}
 }
@@ -2701,6 +2778,7 @@ message_free(struct message *m)
 		free(m->dsn[i].diagnostic);
 	}
 	free(m->dsn);
+	free(m->returned_id);
 	free(m);
 }
 

@@ -77,6 +77,9 @@ struct message {
 							 * dropped */
 	int		 is_report;	/* multipart/report; report-type=delivery-status */
 	struct dsn_rcpt	*dsn;		size_t ndsn;
+	char		*returned_id;	/* a report's returned message (message/
+					 * rfc822 or text/rfc822-headers): its
+					 * Message-ID without <>, or NULL */
 
 	size_t		 body_offset;	/* offset of the top-level body (after the
 					 * blank line) in the raw bytes */

@@ -194,6 +194,7 @@ enum stmt_id {
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_REFUSAL_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
 	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
+	S_OB_WAS_SENT,
 	S_OB_PRUNE,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
 	/* meetings */
@@ -326,6 +327,9 @@ static const char *const sql[S__COUNT] = {
 	[S_OB_LIST_ALL] = "SELECT id, kind, env_from, rcpt, msgid, NULL, state,"
 	    " attempts, created, next_attempt, sent_at, last_error"
 	    " FROM outbox ORDER BY id",
+	/* By outbox_rcpt: one person's rows, not every mail sent. */
+	[S_OB_WAS_SENT] = "SELECT 1 FROM outbox WHERE rcpt = ?1 AND msgid = ?2"
+	    " LIMIT 1",
 	[S_OB_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?2,"
 	    " attempts = attempts + 1, last_error = '' WHERE id = ?1",
 	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
@@ -2040,6 +2044,22 @@ store_outbox_sent(struct store *st, int64_t id, time_t now)
 
 	bind(s, "ii", id, (int64_t)now);
 	return exec_stmt(st, s, "outbox sent");
+}
+
+int
+store_outbox_was_sent(struct store *st, const char *msgid, const char *rcpt)
+{
+	sqlite3_stmt *s = prep(st, S_OB_WAS_SENT);
+	int r;
+
+	bind(s, "tt", rcpt, msgid);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		db_error(st, "outbox");
+		return -1;
+	}
+	return r == SQLITE_ROW;
 }
 
 int

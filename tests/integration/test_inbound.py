@@ -312,6 +312,15 @@ def send_raw(stack, raw: bytes, envelope_from: str = "") -> None:
         smtp.sendmail(envelope_from, [address("lido")], raw)
 
 
+def sent_msgid(tmp_path, rcpt: str) -> str:
+    """The Message-ID of the one mail leernet queued for rcpt."""
+    import sqlite3
+    with sqlite3.connect(tmp_path / "leernet.db") as db:
+        [(msgid,)] = db.execute("SELECT msgid FROM outbox WHERE rcpt = ?",
+                                (rcpt,)).fetchall()
+    return msgid
+
+
 def test_bounces_mark_the_address(stack, run_leernet, tmp_path):
     config = prepare(stack, tmp_path)
     # bob and carol are known: they asked for help.
@@ -323,8 +332,10 @@ def test_bounces_mark_the_address(stack, run_leernet, tmp_path):
     assert person_show(config, "bob")["bouncing"].startswith("no")
 
     # A permanent failure for bob (the fixture names piet, in mixed case)
-    # and a delay for carol.
-    send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test"}))
+    # returning the answer leernet sent him, and a delay for carol.
+    bobs = sent_msgid(tmp_path, address("bob"))
+    send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test",
+                                                "invite.rekenen.2.0@jl.nu": bobs}))
     send_raw(stack, dsn("dsn_postfix_delayed_441.eml",
                         {"karin@basisschool.test": "carol@school.test"}))
     with Mailbox(stack, "lido") as mb:
@@ -345,6 +356,38 @@ def test_bounces_mark_the_address(stack, run_leernet, tmp_path):
     run_leernet(config, "once")
     wait_answer(stack, "bob", msgid)
     assert person_show(config, "bob")["bouncing"].startswith("no")
+
+
+def test_a_bounce_counts_only_for_mail_we_sent_there(stack, run_leernet, tmp_path):
+    """Anyone can write a delivery report: one that returns no mail leernet
+    sent to the address it names silences nobody, and is kept for people
+    (found by a security review: one forged report could stop anyone's
+    invitations).  Neither does a real answer's Message-ID returned for
+    someone else."""
+    config = prepare(stack, tmp_path)
+    for user in ("bob", "carol"):
+        msgid = stack.send(user, "lido", subject="hulp")
+        stack.wait_for("lido")
+        run_leernet(config, "once")
+        wait_answer(stack, user, msgid)
+    bobs = sent_msgid(tmp_path, address("bob"))
+    # returns a Message-ID we never sent; returns bob's answer, for carol;
+    # returns nothing at all (the Gmail fixture without its message part)
+    send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test"}))
+    send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "carol@school.test",
+                                                "invite.rekenen.2.0@jl.nu": bobs,
+                                                "4Vb2Kx0cNmz9sWn": "another"}),
+             envelope_from="mallory@other.test")
+    bare = dsn("dsn_gmail_551.eml", {"piet.pietersen@school.test": "bob@school.test"})
+    bare = bare.split(b"Content-Type: message/rfc822")[0].rstrip() + \
+        b"\r\n\r\n--000000000000a1b2c30615d2a0c4--\r\n"
+    send_raw(stack, bare)
+    stack.wait_for("lido", count=3)
+    proc = run_leernet(config, "once")
+    for who in ("bob", "carol"):
+        assert person_show(config, who)["bouncing"].startswith("no"), proc.stderr
+    assert proc.stderr.count("returns no mail we sent there") == 3, proc.stderr
+    assert len([m for m in stack.flags("lido") if "leernet-human" in m.flags]) == 3
 
 
 def test_one_refusal_per_outside_sender_per_day(stack, run_leernet, tmp_path):

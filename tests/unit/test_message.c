@@ -978,6 +978,36 @@ test_dsn(void **state)
 	assert_null(m->dsn[1].status);
 	message_free(m);
 
+	/* The Message-ID of the returned mail: from message/rfc822 (Postfix,
+	 * Gmail) and from text/rfc822-headers (Exchange). */
+	m = parse_fixture("mail/dsn_postfix_551.eml");
+	assert_string_equal(m->returned_id, "invite.rekenen.2.0@jl.nu");
+	message_free(m);
+	m = parse_fixture("mail/dsn_gmail_551.eml");
+	assert_string_equal(m->returned_id, "invite.rekenen.2.5@jl.nu");
+	message_free(m);
+	m = parse_fixture("mail/dsn_exchange_551.eml");
+	assert_string_equal(m->returned_id, "invite.rekenen.2.3@jl.nu");
+	message_free(m);
+	/* Folded, after other headers; the first returned message counts;
+	 * none when the headers part has no id or only junk. */
+	m = parse_str("From: MAILER-DAEMON@x.nl\nContent-Type: multipart/"
+	    "report; report-type=delivery-status; boundary=b\n\n--b\n"
+	    "Content-Type: message/delivery-status\n\nFinal-Recipient: "
+	    "rfc822; jan@x.nl\nStatus: 5.1.1\n--b\nContent-Type: text/"
+	    "rfc822-headers\n\nFrom: lido@x.nl\nmessage-id:\n  <een@x.nl>"
+	    "\nSubject: x\n\nMessage-ID: <body@x.nl>\n--b\nContent-Type: "
+	    "text/rfc822-headers\n\nMessage-ID: <twee@x.nl>\n--b--\n");
+	assert_string_equal(m->returned_id, "een@x.nl");
+	message_free(m);
+	m = parse_str("From: MAILER-DAEMON@x.nl\nContent-Type: multipart/"
+	    "report; report-type=delivery-status; boundary=b\n\n--b\n"
+	    "Content-Type: text/rfc822-headers\n\nSubject: x\n\n"
+	    "Message-ID: <body@x.nl>\n--b\nContent-Type: text/"
+	    "rfc822-headers\n\nMessage-ID: <<<>>>\n--b--\n");
+	assert_null(m->returned_id);
+	message_free(m);
+
 	/* Other reports (read receipts) are no delivery reports. */
 	m = parse_str("From: a@x.nl\nContent-Type: multipart/report; "
 	    "report-type=disposition-notification; boundary=b\n\n--b\n"
