@@ -490,7 +490,7 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	const char *leave = strcmp(cfg->language, "en") == 0 ? "leave" :
 	    "afmelden";
 	size_t n = 0, dlen, sent = 0;
-	int64_t news_id = 0;
+	int64_t news_id = 0, first = 0;
 	int rc = -1, g;
 
 	listaddr = list_address(cfg, net->slug);
@@ -533,8 +533,11 @@ distribute(struct req *r, const struct network *net, const char *raw,
 		    str_eq_ci(p->email, cfg->from_addr) ||
 		    !mime_addr_valid(p->email))
 			continue;
-		if (store_outbox_add(st, "list", cfg->from_addr, p->email, msgid,
-		    data, dlen, r->now, NULL) == -1 ||
+		/* One text for every copy: they are the same bytes. */
+		if ((first == 0 ? store_outbox_add(st, "list", cfg->from_addr,
+		    p->email, msgid, data, dlen, r->now, &first) :
+		    store_outbox_add_shared(st, "list", cfg->from_addr,
+		    p->email, msgid, first, r->now, NULL)) == -1 ||
 		    digest_mark_delivered(r->app, p->person_id, news_id,
 		    r->now) == -1) {
 			members_free(mem, n);

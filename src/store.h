@@ -16,7 +16,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure. */
 struct store	*store_open(const char *path, char *err, size_t errlen);
@@ -333,6 +333,11 @@ void	 ob_rows_free(struct ob_row *, size_t n);
 int	 store_outbox_add(struct store *, const char *kind, const char *env_from,
 	    const char *rcpt, const char *msgid, const char *data, size_t len,
 	    time_t now, int64_t *id);
+/* Another row with the text of row data_of (queued before it, in the
+ * same transaction): the copies of one list post. */
+int	 store_outbox_add_shared(struct store *, const char *kind,
+	    const char *env_from, const char *rcpt, const char *msgid,
+	    int64_t data_of, time_t now, int64_t *id);
 /* Queued rows due at `now`, oldest first, at most max (with data). */
 struct ob_row *store_outbox_due(struct store *, time_t now, size_t max,
 	    size_t *n);

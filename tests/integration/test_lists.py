@@ -298,6 +298,41 @@ def test_one_mail_to_many_unknown_lists_gets_one_answer(lists):
     assert lists.outcomes() == ["list-unknown"] * 16
 
 
+def test_a_posts_copies_share_one_stored_text(stack, tmp_path, run_leernet):
+    """Every copy of a post is the same bytes: stored once, not once per
+    member (a 5 MB attachment to 300 members wrote 1.5 GB; found by a
+    security review).  Each copy still goes out, whole."""
+    lst = new_lists(stack, tmp_path, run_leernet)
+    for i in range(20):
+        lst.member(f"m{i}")
+    closed = stack.config(tmp_path, smtp_url="smtp://127.0.0.1:9")  # rewrites it
+    msg = EmailMessage()
+    msg["From"] = address("alice")
+    msg["To"] = LIST
+    msg["Subject"] = "Het verslag"
+    msg.set_content("Zie bijlage.\n")
+    msg.add_attachment(bytes(range(256)) * 2048, maintype="application",
+                       subtype="octet-stream", filename="verslag.bin")
+    stack.send("alice", LIST, raw=msg.as_bytes())
+    stack.wait_for("lido")
+    run_leernet(closed, "once", check=False)
+    with lst.db() as db:
+        copies, texts, stored = db.execute(
+            "SELECT count(*), count(DISTINCT coalesce(o.data_id, o.id)),"
+            " (SELECT sum(length(data)) FROM outbox_data)"
+            " FROM outbox o WHERE kind = 'list'").fetchone()
+        [(one,)] = db.execute("SELECT length(data) FROM outbox_data").fetchall()
+    assert (copies, texts) == (22, 1)       # the lead, bob and m0..m19
+    assert stored == one > len(msg.as_bytes())
+    # Sent later, every member gets the whole post.
+    assert stack.config(tmp_path) == lst.cfg     # the same file, SMTP open again
+    run_leernet(lst.cfg, "once")
+    stack.wait_queue_empty()
+    got = lst.one("bob")
+    [part] = [p for p in got.walk() if p.get_filename() == "verslag.bin"]
+    assert part.get_payload(decode=True) == bytes(range(256)) * 2048
+
+
 def test_oversize_post_is_refused(stack, tmp_path, run_leernet):
     cfg = stack.config(tmp_path, lists_max_size="1k")
     run_leernet(cfg, "init")

@@ -100,6 +100,7 @@ test_migrate_outbox_data(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE outbox_data;"
 	    "ALTER TABLE processed DROP COLUMN subject;"
+	    "DROP INDEX outbox_shared; ALTER TABLE outbox DROP COLUMN data_id;"
 	    "ALTER TABLE outbox ADD COLUMN data BLOB NOT NULL DEFAULT x'';"
 	    "INSERT INTO outbox (kind, env_from, rcpt, msgid, data, created,"
 	    " next_attempt) VALUES ('reply', 'lido@x', 'a@x', 'id@x',"
@@ -148,6 +149,53 @@ test_outbox_prune(void **state)
 	assert_int_equal(rows[0].len, 4);
 	assert_int_equal(rows[1].id, id[3]);
 	ob_rows_free(rows, n);
+	assert_int_equal(store_outbox_prune(f->st, 1000, &dropped), 0);
+	assert_int_equal(dropped, 1);
+}
+
+/* The copies of a list post share one text; it is dropped only when no
+ * copy can need it any more. */
+static void
+test_outbox_shared_text(void **state)
+{
+	struct fx *f = *state;
+	struct ob_row *rows;
+	int64_t id[3];
+	size_t n;
+	int dropped;
+
+	assert_int_equal(store_outbox_add(f->st, "list", "lido@x", "a@x",
+	    "post@x", "the post", 8, 100, &id[0]), 0);
+	for (int i = 1; i < 3; i++)
+		assert_int_equal(store_outbox_add_shared(f->st, "list",
+		    "lido@x", i == 1 ? "b@x" : "c@x", "post@x", id[0], 100,
+		    &id[i]), 0);
+	rows = store_outbox_due(f->st, 100, 10, &n);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rows[i].id, id[i]);
+		assert_int_equal(rows[i].len, 8);
+		assert_memory_equal(rows[i].data, "the post", 8);
+	}
+	assert_string_equal(rows[2].rcpt, "c@x");
+	ob_rows_free(rows, n);
+	/* The text's own row and one copy sent long ago; one copy waits. */
+	assert_int_equal(store_outbox_sent(f->st, id[0], 200), 0);
+	assert_int_equal(store_outbox_sent(f->st, id[1], 200), 0);
+	assert_int_equal(store_outbox_failed(f->st, id[2], "452 full", 200),
+	    0);
+	assert_int_equal(store_outbox_prune(f->st, 500, &dropped), 0);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(store_outbox_release(f->st, 1000, &dropped), 0);
+	rows = store_outbox_due(f->st, 1000, 10, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, id[2]);
+	assert_memory_equal(rows[0].data, "the post", 8);
+	ob_rows_free(rows, n);
+	/* Sent recently: still kept; sent before the cut: dropped. */
+	assert_int_equal(store_outbox_sent(f->st, id[2], 900), 0);
+	assert_int_equal(store_outbox_prune(f->st, 500, &dropped), 0);
+	assert_int_equal(dropped, 0);
 	assert_int_equal(store_outbox_prune(f->st, 1000, &dropped), 0);
 	assert_int_equal(dropped, 1);
 }
@@ -638,6 +686,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_future, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_outbox_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_shared_text, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_people, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
