@@ -191,6 +191,27 @@ domain_of(const char *addr)
 	return at ? at + 1 : "";
 }
 
+/* Does a trusted Authentication-Results vouch for the From address? */
+static int
+sender_proven(const struct app *app, const struct message *m,
+    const char *sender)
+{
+	return auth_trusted_pass(m, app->cfg->trusted_authserv_id,
+	    domain_of(sender));
+}
+
+/*
+ * The display name to remember: only from mail that proves its sender (a
+ * forged From must not name a lead on every page and invitation), or
+ * from the answer to a confirmation code (membership.c).
+ */
+static const char *
+name_to_keep(const struct req *r)
+{
+	return r->proof && r->sender_name && *r->sender_name ?
+	    r->sender_name : NULL;
+}
+
 /* The person-written part: who may, how many, what they asked. */
 static int
 handle_person(struct app *app, struct req *r)
@@ -237,9 +258,10 @@ handle_person(struct app *app, struct req *r)
 		rc = 0;
 		goto out;
 	}
+	r->proof = sender_proven(app, m, r->sender);
 	/* Writing again clears `bouncing`; what was sent meanwhile is
 	 * caught up after the request. */
-	if (store_person_touch_as(app->st, &p, r->sender, r->sender_name,
+	if (store_person_touch_as(app->st, &p, r->sender, name_to_keep(r),
 	    cmd->verb != VERB_NONE ? lang_code(r->lang) : NULL, r->now,
 	    &r->person_id) == -1) {
 		rc = -1;
@@ -256,8 +278,6 @@ handle_person(struct app *app, struct req *r)
 	 * display name ("Hof, A.M. van 't") or none at all. */
 	if (p.in_staff && p.name && *p.name)
 		r->sender_name = p.name;
-	r->proof = auth_trusted_pass(m, cfg->trusted_authserv_id,
-	    domain_of(r->sender));
 	rc = action_handle(r);
 	if (rc == 0 && p.bouncing)
 		rc = meeting_catch_up(r, r->person_id);
@@ -305,6 +325,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		r.sender = m->from.addr;
 		r.sender_name = m->from.name;
 		r.unknown_answered = unknown;
+		r.proof = sender_proven(app, m, r.sender);
 		if (kind == MAIL_PERSON)
 			rc = list_handle(&r, slugs[i], raw, len);
 		else if (kind == MAIL_BOUNCE) {

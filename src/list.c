@@ -613,8 +613,9 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 		goto out;
 	}
 	/* Writing clears `bouncing`: what was sent meanwhile follows. */
-	if (store_person_touch_as(st, &p, r->sender, r->sender_name, NULL,
-	    r->now, &r->person_id) == -1 || (was_bouncing &&
+	if (store_person_touch_as(st, &p, r->sender, r->proof ?
+	    r->sender_name : NULL, NULL, r->now, &r->person_id) == -1 ||
+	    (was_bouncing &&
 	    meeting_catch_up(r, r->person_id) == -1)) {
 		rc = -1;
 		goto out;

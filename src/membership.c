@@ -389,8 +389,16 @@ act_confirm(struct req *r, const char *ctx_token, int no)
 		if (rc == 0 && (rc = act_reply(r, "token-invalid", v)) == 0)
 			r->outcome = "declined";
 	} else if ((rc = store_token_use(r->app->st, t.token, r->sender,
-	    r->now)) == 0)
-		rc = act_run_confirmed(r, t.action, t.network_id, t.arg);
+	    r->now)) == 0) {
+		/* The code reached this mailbox: its owner wrote this, and
+		 * their client's name for them may be kept. */
+		if (r->sender_name && *r->sender_name && !r->proof)
+			rc = store_person_set_name(r->app->st, r->person_id,
+			    r->sender_name);
+		if (rc == 0)
+			rc = act_run_confirmed(r, t.action, t.network_id,
+			    t.arg);
+	}
 	tvars_free(v);
 	token_clear(&t);
 	return rc == -1 ? -1 : 0;

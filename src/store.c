@@ -203,7 +203,7 @@ enum stmt_id {
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_REFUSAL_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
 	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
-	S_OB_WAS_SENT, S_OB_ADD_SHARED,
+	S_OB_WAS_SENT, S_OB_ADD_SHARED, S_PERSON_NAME,
 	S_OB_PRUNE,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
 	/* meetings */
@@ -229,10 +229,13 @@ static const char *const sql[S__COUNT] = {
 	    " FROM people WHERE id = ?1",
 	[S_PERSON_INSERT] = "INSERT INTO people (email, name, lang, created,"
 	    " last_seen) VALUES (lower(?1), ?2, ?3, ?4, ?4)",
+	/* The directory's name stays; a name from proven mail replaces. */
 	[S_PERSON_UPDATE] = "UPDATE people SET"
-	    " name = CASE WHEN name = '' THEN ?2 ELSE name END,"
+	    " name = CASE WHEN ?2 IS NULL OR in_staff = 1 THEN name ELSE ?2 END,"
 	    " lang = coalesce(?3, lang), last_seen = ?4,"
 	    " bouncing = 0, bounce_reason = '' WHERE email = ?1",
+	[S_PERSON_NAME] = "UPDATE people SET name = ?2"
+	    " WHERE id = ?1 AND in_staff <> 1",
 	[S_PERSON_BOUNCING] = "UPDATE people SET bouncing = 1,"
 	    " bounce_reason = ?2, bounced_at = ?3 WHERE email = ?1",
 	[S_PERSON_RESET] = "UPDATE people SET bouncing = 0, bounce_reason = ''"
@@ -1116,8 +1119,17 @@ store_person_touch_as(struct store *st, const struct person *was,
 	}
 	*id = was->id;
 	s = prep(st, S_PERSON_UPDATE);
-	bind(s, "ttti", email, name ? name : "", lang, (int64_t)now);
+	bind(s, "ttti", email, name && *name ? name : NULL, lang, (int64_t)now);
 	return exec_stmt(st, s, "update person");
+}
+
+int
+store_person_set_name(struct store *st, int64_t id, const char *name)
+{
+	sqlite3_stmt *s = prep(st, S_PERSON_NAME);
+
+	bind(s, "it", id, name);
+	return exec_stmt(st, s, "person name");
 }
 
 int

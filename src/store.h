@@ -87,9 +87,11 @@ void	 person_clear(struct person *);
 int	 store_person_get(struct store *, const char *email, struct person *);
 int	 store_person_by_id(struct store *, int64_t id, struct person *);
 /*
- * Create on first contact or update: the display name when we had none,
- * the language they last wrote in (lang may be NULL: unchanged), last
- * seen; a person who writes again stops bouncing.  *id is set.
+ * Create on first contact or update: the display name (NULL or "": keep
+ * the one stored; the staff directory's is always kept), the language they
+ * last wrote in (lang may be NULL: unchanged), last seen; a person who
+ * writes again stops bouncing.  *id is set.  A From header's name is
+ * anyone's to write: callers pass it only when the mail proves its sender.
  */
 int	 store_person_touch(struct store *, const char *email, const char *name,
 	    const char *lang, time_t now, int64_t *id);
@@ -98,6 +100,8 @@ int	 store_person_touch(struct store *, const char *email, const char *name,
 int	 store_person_touch_as(struct store *, const struct person *was,
 	    const char *email, const char *name, const char *lang, time_t now,
 	    int64_t *id);
+/* The name a person's own mail gave (not over the directory's). */
+int	 store_person_set_name(struct store *, int64_t id, const char *name);
 /* Create when missing, change nothing otherwise (coordinators, new leads). */
 int	 store_person_ensure(struct store *, const char *email, const char *lang,
 	    time_t now, int64_t *id);

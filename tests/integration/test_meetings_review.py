@@ -212,3 +212,43 @@ def test_a_database_directory_not_made_yet_is_named(stack, tmp_path, run_leernet
     assert proc.returncode == 78
     assert f"the directory {tmp_path / 'state'} does not exist" in proc.stderr
     assert "install -d -o leernet -g leernet" in proc.stderr
+
+
+def test_a_forged_display_name_is_not_kept(meet):
+    """A From header's name is anyone's to write: one forged mail named a
+    lead on every page and invitation, for good (found by a security
+    review).  A name is kept only from mail that proves its sender, or
+    from the answer to a confirmation code; the lead's own proven mail
+    sets hers."""
+    def name(who):
+        with meet.db() as db:
+            return db.execute("SELECT name FROM people WHERE email = ?",
+                              (address(who),)).fetchone()[0]
+
+    meet.mail("lead", "hulp", trusted=False,
+              headers={"From": f'"Bel 0900-1234 voor je uren" <{address("lead")}>'})
+    meet.once()
+    assert name("lead") == ""
+    meet.mail("lead", f"status {SLUG}",
+              headers={"From": f"Lea de Trekker <{address('lead')}>"})
+    meet.once()
+    assert name("lead") == "Lea de Trekker"
+    meet.mail("lead", "hulp", trusted=False,
+              headers={"From": f'"Bel 0900-1234" <{address("lead")}>'})
+    meet.once()
+    assert name("lead") == "Lea de Trekker"
+    assert "0900" not in meet.run(meet.cfg, "member", "list", SLUG, "--csv").stdout
+
+    # Without proof, joining takes a confirmation: its answer names her.
+    meet.mail("alice", f"aanmelden {SLUG}", trusted=False,
+              headers={"From": f"Alice Jansen <{address('alice')}>"})
+    meet.once()
+    assert name("alice") == ""
+    code = meet.one("alice", subject="Bevestig")
+    refs = (code.get("References", "") + " " + code["Message-ID"]).strip()
+    meet.mail("alice", "Re: " + code["Subject"], "ja\n", trusted=False,
+              headers={"From": f"Alice Jansen <{address('alice')}>",
+                       "In-Reply-To": code["Message-ID"], "References": refs})
+    meet.once()
+    meet.one("alice", subject="Welkom")
+    assert name("alice") == "Alice Jansen"

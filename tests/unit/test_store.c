@@ -209,15 +209,25 @@ test_people(void **state)
 
 	assert_int_equal(store_person_touch(f->st, "Alice@School.test",
 	    "Alice de Vries", "nl", 100, &id), 0);
-	/* Same person, any case; the name stays, the language follows. */
+	/* Same person, any case; no name keeps it, the language follows. */
 	assert_int_equal(store_person_touch(f->st, "alice@school.test",
-	    "Other Name", "en", 200, &id2), 0);
+	    NULL, "en", 200, &id2), 0);
 	assert_int_equal(id, id2);
 	assert_int_equal(store_person_get(f->st, "ALICE@school.test", &p), 0);
 	assert_string_equal(p.email, "alice@school.test");
 	assert_string_equal(p.name, "Alice de Vries");
 	assert_string_equal(p.lang, "en");
 	assert_int_equal(p.last_seen, 200);
+	person_clear(&p);
+	/* A name given (from proven mail) replaces it; not the directory's. */
+	assert_int_equal(store_person_touch(f->st, "alice@school.test",
+	    "Alice Jansen-de Vries", NULL, 210, &id2), 0);
+	assert_int_equal(store_person_get(f->st, "alice@school.test", &p), 0);
+	assert_string_equal(p.name, "Alice Jansen-de Vries");
+	person_clear(&p);
+	assert_int_equal(store_person_set_name(f->st, id, "Alice"), 0);
+	assert_int_equal(store_person_get(f->st, "alice@school.test", &p), 0);
+	assert_string_equal(p.name, "Alice");
 	person_clear(&p);
 
 	assert_int_equal(store_person_set_bouncing(f->st, "alice@school.test",
