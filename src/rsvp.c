@@ -13,6 +13,7 @@
 
 #include "actions.h"
 #include "app.h"
+#include "classify.h"
 #include "config.h"
 #include "dates.h"
 #include "ical.h"
@@ -103,26 +104,25 @@ writes_again(struct app *app, const struct message *msg, int64_t pid,
 
 /*
  * A reply counts as the sender's own answer: the member found (cands[c]
- * in record) must be whoever sent it, named as the ATTENDEE or as its
- * SENT-BY (a delegate), or the sender itself (c == 2: the client named
- * another address of theirs).  Otherwise one member, or anyone who read
- * a UID in the published calendar, could answer for all the others.
+ * in record) must be whoever sent it, named as the ATTENDEE, or the sender
+ * itself (c == 2: the client named another address of theirs).  A SENT-BY
+ * (a delegate answering for their manager, as Outlook writes it) says only
+ * what the sender claims, so it counts for one attendee, from mail that
+ * proves its sender.  Otherwise one member, or anyone who read a UID in
+ * the published calendar, could answer for all the others.
  */
 static int
-answers_for_self(const struct message *msg, const struct ical_attendee *a,
-    size_t c)
+answers_for_self(struct app *app, const struct message *msg,
+    const struct ical_reply *rp, const struct ical_attendee *a, size_t c)
 {
-	const char *from = msg->from.addr;
+	const char *from = msg->from.addr, *at = strrchr(from, '@');
 
-	switch (c) {
-	case 0:
-		return str_eq_ci(a->addr, from) ||
-		    (a->sent_by != NULL && str_eq_ci(a->sent_by, from));
-	case 1:
-		return str_eq_ci(a->sent_by, from);
-	default:
+	if (c == 2 || (c == 0 && str_eq_ci(a->addr, from)))
 		return 1;
-	}
+	return a->sent_by != NULL && str_eq_ci(a->sent_by, from) &&
+	    rp->nattendees == 1 && config_domain_allowed(app->cfg, from) &&
+	    auth_trusted_pass(msg, app->cfg->trusted_authserv_id,
+	    at ? at + 1 : "");
 }
 
 static int
@@ -168,7 +168,7 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 			    a->addr);
 			continue;
 		}
-		if (!answers_for_self(msg, a, c)) {
+		if (!answers_for_self(app, msg, rp, a, c)) {
 			log_warnx("calendar reply from %s for meeting %d "
 			    "answers for %s; only a member's own answer "
 			    "counts: ignored", msg->from.addr, m.number,

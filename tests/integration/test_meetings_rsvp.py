@@ -10,7 +10,7 @@ import email.header
 import pytest
 
 from mailstack import address
-from meetings_kit import (AUTHSERV, SLUG, TITLE, Meet, apple_reply,
+from meetings_kit import (AUTHSERV, SLUG, TITLE, TRUSTED, Meet, apple_reply,
                           fixture_reply, google_reply, outlook_reply,
                           thunderbird_reply)
 
@@ -216,7 +216,8 @@ def test_only_a_members_own_answer_counts(meet):
     """A reply naming another member is not that member's answer: not from
     another member, not from outside (the UID is in the published calendar),
     not for several members at once.  A delegate who says so (SENT-BY, as
-    Outlook writes for an assistant) answers for the one named."""
+    Outlook writes for an assistant), in mail that proves its sender,
+    answers for the one named."""
     n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
     uid = meet.uid(n)
     read_everything(meet)
@@ -236,11 +237,24 @@ def test_only_a_members_own_answer_counts(meet):
     assert rsvp_rows(meet, n) == {}
     assert meet.counts(n) == (0, 0, 0, 6)
 
-    # erik answers for fleur and says he does so on her behalf
-    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("fleur"))
-    ics = ics.replace(f"ATTENDEE;", f'ATTENDEE;SENT-BY="mailto:{address("erik")}";', 1)
-    assert "SENT-BY" in ics
-    meet.raw("erik", thunderbird_reply(address("erik"), ics, "Geaccepteerd"))
+    # SENT-BY is only what the sender claims: from outside, or without
+    # proof, it answers for nobody.
+    def delegated(sender, who, partstat):
+        ics = fixture_reply("thunderbird-accept.ics", uid, 0, address(who),
+                            partstat=partstat)
+        return ics.replace("ATTENDEE;", f'ATTENDEE;SENT-BY="mailto:{sender}";', 1)
+    meet.raw("mallory@other.test", thunderbird_reply(
+        "mallory@other.test", delegated("mallory@other.test", "carol", "DECLINED"),
+        "Afgewezen"))
+    meet.raw("erik", thunderbird_reply(address("erik"),
+                                       delegated(address("erik"), "fleur", "DECLINED"),
+                                       "Afgewezen"))
+    meet.once()
+    assert rsvp_rows(meet, n) == {}
+    # erik, proven, answers for fleur on her behalf (Outlook's delegate)
+    proven = "".join(f"{k}: {v}\r\n" for k, v in TRUSTED.items()).encode()
+    meet.raw("erik", proven + thunderbird_reply(
+        address("erik"), delegated(address("erik"), "fleur", "ACCEPTED"), "Geaccepteerd"))
     # bob answers for himself: recorded as before
     ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("bob"))
     meet.raw("bob", thunderbird_reply(address("bob"), ics, "Geaccepteerd"))
