@@ -191,6 +191,21 @@ domain_of(const char *addr)
 	return at ? at + 1 : "";
 }
 
+/*
+ * An answer could never be written to this address (a..b@, a quoted or
+ * non-ASCII local part, x@y@z): its mail is for people, rather than
+ * retried forever on an answer that cannot be made.
+ */
+static int
+unanswerable(const char *sender)
+{
+	if (mime_addr_valid(sender))
+		return 0;
+	log_warnx("from %s: an answer cannot be sent to this address; kept "
+	    "for people", sender);
+	return 1;
+}
+
 /* Does a trusted Authentication-Results vouch for the From address? */
 static int
 sender_proven(const struct app *app, const struct message *m,
@@ -301,7 +316,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 	enum mail_kind kind;
 	const char *why;
 	char outcome[64];
-	int rc = 0, human = 0, bounced = 0, unknown = 0;
+	int rc = 0, human = 0, bounce = 2, unknown = 0;
 
 	if (store_begin(app->st) == -1)
 		return DISP_RETRY;
@@ -326,15 +341,17 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		r.sender_name = m->from.name;
 		r.unknown_answered = unknown;
 		r.proof = sender_proven(app, m, r.sender);
-		if (kind == MAIL_PERSON)
+		if (kind == MAIL_PERSON && unanswerable(r.sender)) {
+			r.outcome = "human";
+			rc = 0;
+		} else if (kind == MAIL_PERSON)
 			rc = list_handle(&r, slugs[i], raw, len);
 		else if (kind == MAIL_BOUNCE) {
-			if (!bounced)
-				rc = handle_bounce(app, m, now);
-			bounced = 1;
-			r.outcome = rc == 1 ? "human" : "bounce";
-			if (rc == 1)
-				rc = 0;
+			/* One report, read once, whatever lists it reached. */
+			if (bounce == 2)
+				bounce = handle_bounce(app, m, now);
+			rc = bounce == -1 ? -1 : 0;
+			r.outcome = bounce == 1 ? "human" : "bounce";
 		} else {
 			/* Machines and our own mail: never passed on. */
 			log_info("not passing %s on to list %s: %s", r.sender,
@@ -435,12 +452,7 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		break;
 	case MAIL_PERSON:
 	default:
-		/* An answer could never be written to it (a..b@, a quoted
-		 * or non-ASCII local part): for people, not retried forever
-		 * on a reply that cannot be made. */
-		if (!mime_addr_valid(r.sender)) {
-			log_warnx("from %s: an answer cannot be sent to this "
-			    "address; kept for people", r.sender);
+		if (unanswerable(r.sender)) {
 			r.outcome = "human";
 			rc = 0;
 			break;

@@ -343,9 +343,13 @@ static const char *const sql[S__COUNT] = {
 	[S_OB_LIST_ALL] = "SELECT id, kind, env_from, rcpt, msgid, NULL, state,"
 	    " attempts, created, next_attempt, sent_at, last_error"
 	    " FROM outbox ORDER BY id",
-	/* By outbox_rcpt: one person's rows, not every mail sent. */
+	/*
+	 * By outbox_rcpt: one person's rows, not every mail sent.  Not list
+	 * copies: they carry their author's Message-ID, which the author
+	 * could return in a report of their own for every member.
+	 */
 	[S_OB_WAS_SENT] = "SELECT 1 FROM outbox WHERE rcpt = ?1 AND msgid = ?2"
-	    " LIMIT 1",
+	    " AND kind <> 'list' LIMIT 1",
 	[S_OB_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?2,"
 	    " attempts = attempts + 1, last_error = '' WHERE id = ?1",
 	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
@@ -2036,13 +2040,37 @@ ob_rows(struct store *st, sqlite3_stmt *s, size_t *n)
 	return NULL;
 }
 
+/*
+ * Texts held at once by one call (at least one row): 200 copies of a
+ * 10 MB list post would be 2 GB in memory.  The sender asks again.
+ */
+#define OB_DUE_BYTES	(32 * 1024 * 1024)
+
 struct ob_row *
 store_outbox_due(struct store *st, time_t now, size_t max, size_t *n)
 {
 	sqlite3_stmt *s = prep(st, S_OB_DUE);
+	struct ob_row *v = NULL;
+	size_t cap = 0, bytes = 0;
+	int r = SQLITE_DONE;
 
 	bind(s, "ii", (int64_t)now, (int64_t)max);
-	return ob_rows(st, s, n);
+	*n = 0;
+	while (bytes < OB_DUE_BYTES && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ob_row *o = row_slot((void **)&v, &cap, (*n)++,
+		    sizeof(*v));
+
+		ob_fill(s, o);
+		bytes += o->len;
+	}
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		db_error(st, "outbox");
+		ob_rows_free(v, *n);
+		*n = 0;
+		return NULL;
+	}
+	return v != NULL ? v : xcalloc(1, sizeof(*v));
 }
 
 struct ob_row *

@@ -348,7 +348,8 @@ struct ob_row *store_outbox_due(struct store *, time_t now, size_t max,
 /* All rows not sent, or every row when all != 0 (without data). */
 struct ob_row *store_outbox_list(struct store *, int all, size_t *n);
 int	 store_outbox_sent(struct store *, int64_t id, time_t now);
-/* Was mail with this Message-ID queued for rcpt (exactly as queued)?
+/* Was mail of ours with this Message-ID queued for rcpt (exactly as
+ * queued)?  List copies do not count: their Message-ID is their author's.
  * 1 yes, 0 no, -1 error. */
 int	 store_outbox_was_sent(struct store *, const char *msgid,
 	    const char *rcpt);

@@ -390,6 +390,30 @@ def test_a_bounce_counts_only_for_mail_we_sent_there(stack, run_leernet, tmp_pat
     assert len([m for m in stack.flags("lido") if "leernet-human" in m.flags]) == 3
 
 
+def test_a_bounce_to_two_lists_is_one_bounce(stack, run_leernet, tmp_path):
+    """A report Cc'd to two list addresses is read once; both keys record a
+    bounce (the second was recorded as mail for people)."""
+    config = prepare(stack, tmp_path, networks=("rekenen", "taal"))
+    msgid = stack.send("bob", "lido", subject="hulp")
+    stack.wait_for("lido")
+    run_leernet(config, "once")
+    wait_answer(stack, "bob", msgid)
+    raw = dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test",
+                                      "invite.rekenen.2.0@jl.nu":
+                                      sent_msgid(tmp_path, address("bob"))})
+    raw = raw.replace(b"\nTo: ", b"\nCc: lido+taal@school.test\nTo: lido+rekenen@school.test, ", 1)
+    send_raw(stack, raw)
+    stack.wait_for("lido")
+    run_leernet(config, "once")
+    assert person_show(config, "bob")["bouncing"].startswith("yes")
+    import sqlite3
+    with sqlite3.connect(tmp_path / "leernet.db") as db:
+        outcomes = [r[0] for r in db.execute("SELECT outcome FROM processed"
+                                             " WHERE sender LIKE 'mailer-daemon%'")]
+    assert outcomes == ["bounce", "bounce"], outcomes
+    assert stack.flags("lido") == []
+
+
 def test_one_refusal_per_outside_sender_per_day(stack, run_leernet, tmp_path):
     outsider = stack.add_user("buiten@other.test")
     config = prepare(stack, tmp_path)
@@ -437,20 +461,21 @@ def test_mail_for_people_is_not_fetched_again(stack, run_leernet, tmp_path):
     assert answers(stack, "alice") == []
 
 
-@pytest.mark.parametrize("frm", [
-    "a..b@school.test",                 # obs-local-part, old Exchange
-    '"jan de vries"@school.test',       # a quoted local part
-    "jöhn@school.test",                 # an SMTPUTF8 address
-    "bob@school.test@other.test",       # anyone can write this
+@pytest.mark.parametrize("frm,to", [
+    ("a..b@school.test", "lido"),                   # obs-local-part, old Exchange
+    ('"jan de vries"@school.test', "lido"),         # a quoted local part
+    ("jöhn@school.test", "lido"),                   # an SMTPUTF8 address
+    ("bob@school.test@other.test", "lido"),         # anyone can write this
+    ("a..b@school.test", "lido+bestaatniet"),       # to a list, as well
 ])
 def test_a_sender_no_answer_can_reach_is_kept_for_people(stack, run_leernet, tmp_path,
-                                                         frm):
+                                                         frm, to):
     """A request whose From cannot be written into an answer was rolled back
     and retried on every run, kept for nobody (found by a security review).
     It is kept for people, once."""
     config = prepare(stack, tmp_path)
-    raw = (f"From: {frm}\r\nTo: lido@school.test\r\nSubject: aanmelden rekenen\r\n"
-           f"Message-ID: <unanswerable.{abs(hash(frm))}@school.test>\r\n"
+    raw = (f"From: {frm}\r\nTo: {to}@school.test\r\nSubject: aanmelden rekenen\r\n"
+           f"Message-ID: <unanswerable.{abs(hash(frm + to))}@school.test>\r\n"
            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
            "Content-Transfer-Encoding: 8bit\r\n\r\nGraag!\r\n").encode()
     stack.send("alice", "lido", raw=raw, envelope_from="alice@school.test")

@@ -200,6 +200,35 @@ test_outbox_shared_text(void **state)
 	assert_int_equal(dropped, 1);
 }
 
+/* One call holds at most ~32 MB of texts (at least one row): 200 copies
+ * of a big post would not fit in memory at once. */
+static void
+test_outbox_due_bounded_by_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct ob_row *rows;
+	size_t big = 12 * 1024 * 1024, n;
+	char *text = xmalloc(big);
+	int64_t id[4];
+
+	memset(text, 'x', big);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(store_outbox_add(f->st, "list", "lido@x",
+		    "a@x", "big@x", text, big, 100, &id[i]), 0);
+	free(text);
+	rows = store_outbox_due(f->st, 100, 200, &n);
+	assert_int_equal(n, 3);		/* 12 + 12 + 12 MB: past 32 */
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rows[i].len, big);
+		assert_int_equal(store_outbox_sent(f->st, rows[i].id, 200), 0);
+	}
+	ob_rows_free(rows, n);
+	rows = store_outbox_due(f->st, 100, 200, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, id[3]);
+	ob_rows_free(rows, n);
+}
+
 static void
 test_people(void **state)
 {
@@ -698,6 +727,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_shared_text, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_due_bounded_by_bytes,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_people, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
