@@ -207,7 +207,8 @@ has_tag(const char *subject, const char *tag)
 		return 1;
 	fs = slug_fold_text(subject);
 	ft = slug_fold_text(tag);
-	r = strstr(fs, ft) != NULL;
+	/* A title of letters that do not fold (Greek, emoji) is "[]". */
+	r = strlen(ft) > 2 && strstr(fs, ft) != NULL;
 	free(fs);
 	free(ft);
 	return r;

@@ -2252,37 +2252,33 @@ returned_id_set(struct message *m, const char *v)
 	ids_free(&ids);
 }
 
-/* text/rfc822-headers: the header block of the returned message. */
+/* text/rfc822-headers: the header block of the returned message, read
+ * as dsn_parse reads its blocks. */
 static void
 returned_headers(struct message *m, struct mailmime *mm,
     const struct partinfo *pi)
 {
-	char *t = part_text(mm, pi->charset, CLEAN_TEXT), *v = NULL;
-	struct buf b;
+	char *t = part_text(mm, pi->charset, CLEAN_TEXT);
+	struct mailimf_fields *f = NULL;
+	size_t idx = 0;
 
-	buf_init(&b, 4096);
-	for (const char *p = t; *p && *p != '\n'; ) {
-		const char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
+	if (mailimf_optional_fields_parse(t, strlen(t), &idx, &f) ==
+	    MAILIMF_NO_ERROR) {
+		for (clistiter *c = list_first(f->fld_list); c;
+		    c = clist_next(c)) {
+			struct mailimf_field *fl = c->data;
+			struct mailimf_optional_field *o =
+			    fl->fld_data.fld_optional_field;
 
-		if (v == NULL && n >= 11 &&
-		    strncasecmp(p, "message-id:", 11) == 0) {
-			(void)buf_add(&b, p + 11, n - 11);
-			/* its folded lines */
-			for (p = e ? e + 1 : p + n; *p == ' ' || *p == '\t'; ) {
-				e = strchr(p, '\n');
-				n = e ? (size_t)(e - p) : strlen(p);
-				(void)buf_add(&b, p, n);
-				p = e ? e + 1 : p + n;
+			if (fl->fld_type == MAILIMF_FIELD_OPTIONAL_FIELD &&
+			    o->fld_name && o->fld_value &&
+			    str_eq_ci(o->fld_name, "Message-ID")) {
+				returned_id_set(m, o->fld_value);
+				break;
 			}
-			v = xstrdup(buf_str(&b));
-			continue;
 		}
-		p = e ? e + 1 : p + n;
+		mailimf_fields_free(f);
 	}
-	returned_id_set(m, v);
-	free(v);
-	buf_free(&b);
 	free(t);
 }
 

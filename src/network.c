@@ -220,7 +220,11 @@ clean_title(const char *s)
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if (ch <= ' ' || ch == 0x7f) {
+		/* C0, DEL and C1 (0xc2 0x80-0x9f), as title_problem has it. */
+		if (ch <= ' ' || ch == 0x7f || (ch == 0xc2 &&
+		    (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)) {
+			if (ch == 0xc2)
+				s++;
 			if (n > 0 && out[n - 1] != ' ' &&
 			    ++chars <= TITLE_MAX_CHARS)
 				out[n++] = ' ';

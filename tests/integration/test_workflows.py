@@ -547,6 +547,18 @@ def test_a_mailed_title_is_cut_at_120_characters_as_the_cli_allows(story):
     assert title == long[:120], (len(title), title)
     # The same length passes the CLI's rule.
     story.run(story.cfg, "network", "add", "kort", "--title", title[:-1] + "x")
+    # A C1 control (NEL) never reaches a title, which the CLI would refuse:
+    # the Subject's decoding reads it as the Windows-1252 "…" it almost
+    # always is.
+    story.stack.send("bob", "lido", raw=(
+        "From: bob@school.test\r\nTo: lido@school.test\r\n"
+        "Subject: =?utf-8?q?nieuw_netwerk_Lezen=C2=85met_plezier?=\r\n"
+        "Message-ID: <nel.title@school.test>\r\n\r\nHoe?\r\n").encode())
+    story.stack.wait_for("lido")
+    story.once()
+    story.one("bob", subject="^Voorstel ontvangen")
+    [nel] = [n["title"] for n in story.networks().values() if n["title"].startswith("Lezen")]
+    assert nel == "Lezen\u2026met plezier", nel
 
 
 def test_naming_networks_slugs_titles_and_near_misses(story):

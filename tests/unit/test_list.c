@@ -284,6 +284,15 @@ test_compose_tag_once_however_written(void **state)
 			fail_msg("subject %zu tagged again: %s", i, subj);
 		free(subj);
 	}
+	/* A title that does not fold (Greek) is not found in another
+	 * bracketed tag that does not fold either. */
+	title = "\xce\x95\xce\xbb\xce\xbb\xce\xac\xce\xb4\xce\xb1";
+	subj = copy_subject("From: bob@school.test\r\nSubject: =?utf-8?q?"
+	    "=5B=D0=A0=D1=83=D1=81=5D_x?=\r\n\r\nbody\r\n");
+	assert_string_equal(subj, "[\xce\x95\xce\xbb\xce\xbb\xce\xac"
+	    "\xce\xb4\xce\xb1] [\xd0\xa0\xd1\x83\xd1\x81] x");
+	free(subj);
+	title = "\xc3\x89\xc3\xa9n taal";
 	/* A subject that only names the network is still tagged. */
 	subj = copy_subject("From: bob@school.test\r\nSubject: =?utf-8?q?"
 	    "Over_=C3=A9=C3=A9n_taal?=\r\n\r\nbody\r\n");
