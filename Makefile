@@ -1,10 +1,12 @@
 # leernet - plain make, no autotools.
 #
 #   make            build/leernet
-#   make check      install what is missing, build with ASan+UBSan, run every test
+#   make check      install what is missing, build with ASan+UBSan, run every
+#                   test (the unit tests under valgrind as well)
 #   make demo       install what is missing, run the story on a throwaway mail stack
 #   make bench      the benchmarks (bench/)
 #   make fuzz       libFuzzer targets (clang), a short run each
+#   make valgrind   the unit tests under valgrind (no sanitizers)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SAN=1      build into build-asan/ with AddressSanitizer + UBSan
 
@@ -40,7 +42,7 @@ LIBOBJS	:= $(filter-out $(B)/obj/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS	:= $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all asan check unit units tools integration demo bench fuzz install clean deps lint
+.PHONY: all asan check unit units valgrind tools integration demo bench fuzz install clean deps lint
 
 all: $(B)/leernet
 
@@ -98,6 +100,16 @@ unit: units
 	@set -e; for t in $(UNITS); do echo "== $$t"; \
 	    LEERNET_TEST_DATA=$(CURDIR)/tests/fixtures $$t; done
 
+# The unit tests under valgrind (a build without sanitizers): errors and
+# definite or indirect leaks fail, forked children included.
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect --track-fds=no \
+	--suppressions=$(CURDIR)/tests/valgrind.supp
+valgrind: units
+	@set -e; for t in $(UNITS); do echo "== valgrind $$t"; \
+	    LEERNET_TEST_DATA=$(CURDIR)/tests/fixtures $(VALGRIND) $$t \
+	    >/dev/null; done
+
 integration: all tools
 	LEERNET_BIN=$(CURDIR)/$(B)/leernet LEERNET_SRC=$(CURDIR) \
 	    /usr/bin/python3 -m pytest -q tests/integration $(PYTEST_ARGS)
@@ -105,6 +117,7 @@ integration: all tools
 check: deps lint
 	$(MAKE) SAN=1 all units tools
 	$(MAKE) SAN=1 unit
+	$(MAKE) valgrind
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MAKE) SAN=1 integration
