@@ -312,6 +312,15 @@ def send_raw(stack, raw: bytes, envelope_from: str = "") -> None:
         smtp.sendmail(envelope_from, [address("lido")], raw)
 
 
+def known(stack, run_leernet, config, *users) -> None:
+    """Make users known to leernet: each asks for help and is answered."""
+    for user in users:
+        msgid = stack.send(user, "lido", subject="hulp")
+        stack.wait_for("lido")
+        run_leernet(config, "once")
+        wait_answer(stack, user, msgid)
+
+
 def sent_msgid(tmp_path, rcpt: str) -> str:
     """The Message-ID of the one mail leernet queued for rcpt."""
     import sqlite3
@@ -323,12 +332,7 @@ def sent_msgid(tmp_path, rcpt: str) -> str:
 
 def test_bounces_mark_the_address(stack, run_leernet, tmp_path):
     config = prepare(stack, tmp_path)
-    # bob and carol are known: they asked for help.
-    for user in ("bob", "carol"):
-        msgid = stack.send(user, "lido", subject="hulp")
-        stack.wait_for("lido")
-        run_leernet(config, "once")
-        wait_answer(stack, user, msgid)
+    known(stack, run_leernet, config, "bob", "carol")
     assert person_show(config, "bob")["bouncing"].startswith("no")
 
     # A permanent failure for bob (the fixture names piet, in mixed case)
@@ -365,11 +369,7 @@ def test_a_bounce_counts_only_for_mail_we_sent_there(stack, run_leernet, tmp_pat
     invitations).  Neither does a real answer's Message-ID returned for
     someone else."""
     config = prepare(stack, tmp_path)
-    for user in ("bob", "carol"):
-        msgid = stack.send(user, "lido", subject="hulp")
-        stack.wait_for("lido")
-        run_leernet(config, "once")
-        wait_answer(stack, user, msgid)
+    known(stack, run_leernet, config, "bob", "carol")
     bobs = sent_msgid(tmp_path, address("bob"))
     # returns a Message-ID we never sent; returns bob's answer, for carol;
     # returns nothing at all (the Gmail fixture without its message part)
@@ -394,10 +394,7 @@ def test_a_bounce_to_two_lists_is_one_bounce(stack, run_leernet, tmp_path):
     """A report Cc'd to two list addresses is read once; both keys record a
     bounce (the second was recorded as mail for people)."""
     config = prepare(stack, tmp_path, networks=("rekenen", "taal"))
-    msgid = stack.send("bob", "lido", subject="hulp")
-    stack.wait_for("lido")
-    run_leernet(config, "once")
-    wait_answer(stack, "bob", msgid)
+    known(stack, run_leernet, config, "bob")
     raw = dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test",
                                       "invite.rekenen.2.0@jl.nu":
                                       sent_msgid(tmp_path, address("bob"))})
