@@ -316,11 +316,12 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 	enum mail_kind kind;
 	const char *why;
 	char outcome[64];
-	int rc = 0, human = 0, bounce = 2, unknown = 0;
+	int rc = 0, human = 0, bounce = 2, unknown = 0, proof;
 
 	if (store_begin(app->st) == -1)
 		return DISP_RETRY;
 	kind = classify(m, app->cfg, &why);
+	proof = sender_proven(app, m, m->from.addr);
 	for (size_t i = 0; rc == 0 && slugs[i] != NULL; i++) {
 		struct req r = { 0 };
 		char *addr = list_address(app->cfg, slugs[i]);
@@ -340,7 +341,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		r.sender = m->from.addr;
 		r.sender_name = m->from.name;
 		r.unknown_answered = unknown;
-		r.proof = sender_proven(app, m, r.sender);
+		r.proof = proof;
 		if (kind == MAIL_PERSON && unanswerable(r.sender)) {
 			r.outcome = "human";
 			rc = 0;

@@ -575,6 +575,20 @@ exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
 	return 0;
 }
 
+/* Does the query s give a row?  1 yes, 0 no, -1 on an error (logged). */
+static int
+exists_stmt(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int r = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (r != SQLITE_DONE && r != SQLITE_ROW) {
+		db_error(st, what);
+		return -1;
+	}
+	return r == SQLITE_ROW;
+}
+
 /* exec_stmt for an UPDATE or DELETE: *n rows it changed. */
 static int
 exec_count(struct store *st, sqlite3_stmt *s, const char *what, int *n)
@@ -2121,16 +2135,9 @@ int
 store_outbox_was_sent(struct store *st, const char *msgid, const char *rcpt)
 {
 	sqlite3_stmt *s = prep(st, S_OB_WAS_SENT);
-	int r;
 
 	bind(s, "tt", rcpt, msgid);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		db_error(st, "outbox");
-		return -1;
-	}
-	return r == SQLITE_ROW;
+	return exists_stmt(st, s, "outbox");
 }
 
 int
@@ -2346,13 +2353,8 @@ store_digest_seen(struct store *st, int64_t person_id, const char *kind,
 	int r;
 
 	bind(s, "itii", person_id, kind, item, sub);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		db_error(st, "digest seen");
-		return -1;
-	}
-	return r == SQLITE_ROW ? 0 : 1;
+	r = exists_stmt(st, s, "digest seen");
+	return r == -1 ? -1 : !r;
 }
 
 int
