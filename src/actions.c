@@ -507,6 +507,11 @@ action_handle(struct req *r)
 		    config_is_coordinator(r->app->cfg, r->sender))
 			/* "Akkoord!" decides nothing: say how to. */
 			rc = reply_simple(r, "decide-usage");
+		else if (strcmp(ctx.kind, "bounce-check") == 0 &&
+		    c->verb == VERB_NONE)
+			/* "Ja, hoor": writing at all has cleared the mark
+			 * (handle.c); say so rather than keep it for people. */
+			rc = reply_simple(r, "bounce-cleared");
 		else if (strcmp(ctx.kind, "call") == 0 &&
 		    c->verb == VERB_JOIN && (c->argc == 0 ||
 		    !act_names_network(r)))

@@ -75,9 +75,10 @@ processed_add(struct app *app, const char *key, const struct message *m,
 }
 
 /*
- * Did we send the mail this report returns to p?  A report anyone can
- * write must not silence a member: it counts only when the Message-ID it
- * returns is one of ours, queued for that address.  1 yes, 0 no, -1 error.
+ * Did we send the mail this report returns to p?  Anyone can write a
+ * report; one that returns a Message-ID of ours, queued for that address,
+ * is one only the receiving server could have written.  1 yes, 0 no, -1
+ * error.
  */
 static int
 returns_ours(struct app *app, const struct message *m, const char *email,
@@ -94,23 +95,50 @@ returns_ours(struct app *app, const struct message *m, const char *email,
 }
 
 /*
+ * A report we cannot check (it returns none of our mail to that address:
+ * a hand-made report, a forwarder's, a list copy's, or a forgery) still
+ * marks the address, as SPEC §4 says.  The person is told once, so that a
+ * mark nobody earned is seen by the one it silences and undone by a reply
+ * (writing again clears it).  Where the address really fails, the notice
+ * bounces too, returning our own mail, and that report changes nothing.
+ */
+static int
+notify_unchecked(struct app *app, const struct person *p, time_t now)
+{
+	struct tvars *v = tvars_new();
+	struct reply rp = { 0 };
+	int rc;
+
+	rp.tmpl = "bounce-check";
+	rp.kind = "bounce-check";
+	rp.to_addr = p->email;
+	rp.to_name = p->name;
+	rp.lang = p->lang && *p->lang ? p->lang : app->cfg->language;
+	rp.vars = v;
+	rp.person_id = p->id;
+	rp.auto_submitted = AUTO_GENERATED;
+	rc = reply_queue(app, &rp, now);
+	tvars_free(v);
+	return rc;
+}
+
+/*
  * A permanent failure in a DSN marks the address; delays are only logged.
  * The recipient is the Original-Recipient when that is someone we know
  * (mail forwarded elsewhere bounces for the forward's address), else the
- * Final-Recipient.  0 done, 1 a failure for someone we know that returns
- * none of our mail to them (kept for people, believed by nobody), -1 when
- * the mark could not be stored (then tried again rather than forgotten).
+ * Final-Recipient.  0 done, -1 when the mark could not be stored (then
+ * tried again rather than forgotten).
  */
 static int
 handle_bounce(struct app *app, const struct message *m, time_t now)
 {
-	int kept = 0;
-
 	for (size_t i = 0; i < m->ndsn; i++) {
 		const struct dsn_rcpt *d = &m->dsn[i];
 		const char *named = d->final_recipient;
+		const char *why = d->diagnostic ? d->diagnostic : d->status;
 		struct person p = { 0 };
-		int rc = 1;
+		char *reason = NULL;
+		int rc = 1, checked;
 
 		if (d->status == NULL || d->status[0] != '5') {
 			log_info("delivery to %s delayed (%s)", named,
@@ -129,26 +157,32 @@ handle_bounce(struct app *app, const struct message *m, time_t now)
 			    d->status);
 			continue;
 		}
-		if ((rc = returns_ours(app, m, p.email, named)) != 1) {
-			if (rc == 0)
-				log_warnx("a bounce for %s returns no mail we "
-				    "sent there (%s); not marking it, kept "
-				    "for people", p.email, m->returned_id ?
-				    m->returned_id : "no Message-ID in it");
+		if ((checked = returns_ours(app, m, p.email, named)) == -1) {
 			person_clear(&p);
-			if (rc == -1)
-				return -1;
-			kept = 1;
-			continue;
+			return -1;
 		}
-		log_info("%s is bouncing (%s)", p.email, d->status);
-		rc = store_person_set_bouncing(app->st, p.email, d->diagnostic ?
-		    d->diagnostic : d->status, now);
+		if (checked) {
+			log_info("%s is bouncing (%s)", p.email, d->status);
+			rc = store_person_set_bouncing(app->st, p.email, why,
+			    now);
+		} else {
+			log_warnx("%s is bouncing (%s), by a report that "
+			    "returns no mail we sent there (%s)%s", p.email,
+			    d->status, m->returned_id ? m->returned_id :
+			    "no Message-ID in it", p.bouncing ? "" :
+			    "; telling them so");
+			reason = xasprintf("%s (unverified report)", why);
+			rc = store_person_set_bouncing(app->st, p.email, reason,
+			    now);
+			if (rc == 0 && !p.bouncing)
+				rc = notify_unchecked(app, &p, now);
+		}
+		free(reason);
 		person_clear(&p);
 		if (rc == -1)
 			return -1;
 	}
-	return kept;
+	return 0;
 }
 
 /* One polite refusal per sender per day, never more. */
@@ -351,8 +385,8 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 			/* One report, read once, whatever lists it reached. */
 			if (bounce == 2)
 				bounce = handle_bounce(app, m, now);
-			rc = bounce == -1 ? -1 : 0;
-			r.outcome = bounce == 1 ? "human" : "bounce";
+			rc = bounce;
+			r.outcome = "bounce";
 		} else {
 			/* Machines and our own mail: never passed on. */
 			log_info("not passing %s on to list %s: %s", r.sender,
@@ -443,9 +477,7 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		break;
 	case MAIL_BOUNCE:
 		rc = handle_bounce(app, m, now);
-		r.outcome = rc == 1 ? "human" : "bounce";
-		if (rc == 1)
-			rc = 0;
+		r.outcome = "bounce";
 		break;
 	case MAIL_RSVP:
 		rc = rsvp_handle(app, m, now);
