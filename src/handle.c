@@ -94,10 +94,12 @@ returns_ours(struct app *app, const struct message *m, const char *email,
 	return store_outbox_was_sent(app->st, m->returned_id, named);
 }
 
+#define BOUNCE_CHECK_WINDOW	(7 * 24 * 3600)
+
 /*
  * A report we cannot check (it returns none of our mail to that address:
  * a hand-made report, a forwarder's, a list copy's, or a forgery) still
- * marks the address, as SPEC §4 says.  The person is told once, so that a
+ * marks the address, as SPEC §4 says.  The person is told, so that a
  * mark nobody earned is seen by the one it silences and undone by a reply
  * (writing again clears it).  Where the address really fails, the notice
  * bounces too, returning our own mail, and that report changes nothing.
@@ -105,10 +107,21 @@ returns_ours(struct app *app, const struct message *m, const char *email,
 static int
 notify_unchecked(struct app *app, const struct person *p, time_t now)
 {
-	struct tvars *v = tvars_new();
+	struct tvars *v;
 	struct reply rp = { 0 };
-	int rc;
+	int rc, count;
 
+	/* Once a week at most: forged reports, each undone by a reply, must
+	 * not become a stream of our mail to the one they name. */
+	if (store_outbox_kind_since(app->st, "bounce-check", p->email,
+	    now - BOUNCE_CHECK_WINDOW, &count) == -1)
+		return -1;
+	if (count > 0) {
+		log_info("%s was told of a report this week; not again",
+		    p->email);
+		return 0;
+	}
+	v = tvars_new();
 	rp.tmpl = "bounce-check";
 	rp.kind = "bounce-check";
 	rp.to_addr = p->email;
@@ -193,7 +206,7 @@ refuse(struct req *r, const char *tmpl)
 	struct reply rp = { 0 };
 	int count, rc;
 
-	if (store_refusals_since(r->app->st, r->sender,
+	if (store_outbox_kind_since(r->app->st, "refusal", r->sender,
 	    r->now - REFUSAL_WINDOW, &count) == -1)
 		return -1;
 	if (count > 0) {

@@ -390,7 +390,7 @@ refuse(struct req *r, const char *tmpl, const char *lang, struct tvars *v,
 {
 	int count;
 
-	if (store_refusals_since(r->app->st, r->sender,
+	if (store_outbox_kind_since(r->app->st, "refusal", r->sender,
 	    r->now - REFUSAL_WINDOW, &count) == -1)
 		return -1;
 	if (count > 0) {

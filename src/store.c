@@ -200,7 +200,7 @@ enum stmt_id {
 	S_MS_GET, S_MS_SET, S_MS_LIST, S_MS_COUNTS, S_MS_LEADS,
 	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE,
 	S_SENT_ADD, S_SENT_GET,
-	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_REFUSAL_SINCE,
+	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_KIND_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
 	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
 	S_OB_WAS_SENT, S_OB_ADD_SHARED, S_PERSON_NAME,
@@ -317,8 +317,8 @@ static const char *const sql[S__COUNT] = {
 	    " AND handled >= ?2 AND outcome <> 'machine'"
 	    " AND outcome <> 'bounce' AND outcome <> 'rsvp'"
 	    " AND outcome <> 'duplicate' AND outcome <> 'human'",
-	[S_REFUSAL_SINCE] = "SELECT count(*) FROM outbox WHERE rcpt = ?1"
-	    " AND kind = 'refusal' AND created >= ?2",
+	[S_KIND_SINCE] = "SELECT count(*) FROM outbox WHERE rcpt = ?1"
+	    " AND created >= ?2 AND kind = ?3",
 	[S_OB_ADD] = "INSERT INTO outbox (kind, env_from, rcpt, msgid,"
 	    " created, next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
 	[S_OB_ADD_DATA] = "INSERT INTO outbox_data (id, data) VALUES (?1, ?2)",
@@ -1940,12 +1940,15 @@ store_processed_add(struct store *st, const char *key, const char *msgid,
 
 static int
 count_since(struct store *st, enum stmt_id id, const char *sender,
-    time_t since, int *count)
+    time_t since, const char *kind, int *count)
 {
 	sqlite3_stmt *s = prep(st, id);
 	int r;
 
-	bind(s, "ti", sender, (int64_t)since);
+	if (kind != NULL)
+		bind(s, "tit", sender, (int64_t)since, kind);
+	else
+		bind(s, "ti", sender, (int64_t)since);
 	r = sqlite3_step(s);
 	*count = r == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
 	sqlite3_reset(s);
@@ -1960,14 +1963,14 @@ int
 store_requests_since(struct store *st, const char *sender, time_t since,
     int *count)
 {
-	return count_since(st, S_PROC_SINCE, sender, since, count);
+	return count_since(st, S_PROC_SINCE, sender, since, NULL, count);
 }
 
 int
-store_refusals_since(struct store *st, const char *sender, time_t since,
-    int *count)
+store_outbox_kind_since(struct store *st, const char *kind, const char *rcpt,
+    time_t since, int *count)
 {
-	return count_since(st, S_REFUSAL_SINCE, sender, since, count);
+	return count_since(st, S_KIND_SINCE, rcpt, since, kind, count);
 }
 
 /* ---- outbox ---- */

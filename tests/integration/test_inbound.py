@@ -422,6 +422,17 @@ def test_a_bounce_we_cannot_check_marks_the_address_and_tells_them(
     assert person_show(config, "bob")["bouncing"].startswith("no")
     assert stack.flags("lido") == [], "the answer to the notice is not for people"
 
+    # A second forged report the same week marks bob again, but he is not
+    # sent a second notice: reports must not become a stream of our mail.
+    send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test"})
+             .replace(b"Message-Id: <2027", b"Message-Id: <second-2027", 1))
+    stack.wait_for("lido")
+    proc = run_leernet(config, "once")
+    assert person_show(config, "bob")["bouncing"].startswith("yes")
+    assert "was told of a report this week; not again" in proc.stderr, proc.stderr
+    stack.wait_queue_empty()
+    assert len(notices(stack, "bob")) == 1
+
 
 def test_a_bounce_of_our_own_mail_tells_nobody(stack, run_leernet, tmp_path):
     config = prepare(stack, tmp_path)
