@@ -67,6 +67,17 @@ set_str(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
+/*
+ * An optional key written without a value ("ca_file =", as SPEC §3's own
+ * example has it) is not set, rather than a file named "".
+ */
+static void
+set_opt(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = *v ? xstrdup(v) : NULL;
+}
+
 static int
 parse_bool(const char *v, int *out)
 {
@@ -333,15 +344,15 @@ server_key(struct loader *l, struct server_conf *s, const char *key,
 	if (strcmp(key, "url") == 0)
 		set_str(&s->url, v);
 	else if (strcmp(key, "user") == 0)
-		set_str(&s->user, v);
+		set_opt(&s->user, v);
 	else if (strcmp(key, "password") == 0)
-		set_str(&s->password, v);
+		set_opt(&s->password, v);
 	else if (strcmp(key, "password_file") == 0)
-		set_str(&s->password_file, v);
+		set_opt(&s->password_file, v);
 	else if (strcmp(key, "password_command") == 0)
-		set_str(&s->password_command, v);
+		set_opt(&s->password_command, v);
 	else if (strcmp(key, "ca_file") == 0)
-		set_str(&s->ca_file, v);
+		set_opt(&s->ca_file, v);
 	else if (strcmp(key, "auth") == 0) {
 		if (str_eq_ci(v, "plain"))
 			s->auth = AUTH_PLAIN;
@@ -553,7 +564,7 @@ handler(void *user, const char *section, const char *key, const char *v)
 			goto unknown;
 	} else if (strcmp(section, "publish") == 0) {
 		if (strcmp(key, "dir") == 0)
-			set_str(&c->publish_dir, v);
+			set_opt(&c->publish_dir, v);
 		else if (strcmp(key, "base_url") == 0) {
 			if (*v && !url_is_http(v))
 				fail(l, section, key, "expected an http:// or "
@@ -684,11 +695,6 @@ resolve_password_file(struct loader *l, struct server_conf *s)
 	const char *file = l->c->file, *slash = strrchr(file, '/');
 	char *path;
 
-	if (s->password_file[0] == '\0') {
-		fail(l, s->section, "password_file", "empty (give the name of "
-		    "a file whose first line is the password)");
-		return;
-	}
 	if (s->password_file[0] == '/') {
 		if (access(s->password_file, R_OK) == -1)
 			fail(l, s->section, "password_file", "cannot read "
@@ -1048,6 +1054,13 @@ run_password_command(const struct server_conf *s, int *permanent, char *err,
 	}
 	buf_free(&out);
 	return NULL;
+}
+
+int
+config_logs_in(const struct server_conf *s)
+{
+	return s->user != NULL && (s->password != NULL ||
+	    s->password_file != NULL || s->password_command != NULL);
 }
 
 char *

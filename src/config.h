@@ -94,6 +94,10 @@ const char	*config_default_path(void);
  * Returns a string the caller frees, or NULL with a reason in err.
  */
 char		*config_secret(const struct server_conf *, char *err, size_t errlen);
+/* A user and a password, password_file or password_command: log in.
+ * [smtp] without a secret sends without logging in (a relay that trusts
+ * the host); [mailbox] cannot be read without one (config_load says so). */
+int		 config_logs_in(const struct server_conf *);
 /* The same; *permanent says whether the failure is the configuration's
  * (an unreadable or empty file, a command not found or printing nothing)
  * rather than a passing one (a token helper that failed). */

@@ -293,8 +293,14 @@ check_secret(const struct server_conf *sc, const char *what)
 	char err[1024], *secret;
 	int permanent;
 
-	if (sc->host == NULL || sc->user == NULL || *sc->user == '\0')
+	if (sc->host == NULL || sc->user == NULL)
 		return 0;
+	if (!config_logs_in(sc)) {
+		printf("%s: user %s has no password, password_file or "
+		    "password_command: mail is sent without logging in\n",
+		    what, sc->user);
+		return 0;
+	}
 	if ((secret = config_secret_ex(sc, &permanent, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "%s: %s\n", what, err);
@@ -399,7 +405,7 @@ cmd_check_config(struct app *app, int argc, char **argv)
 	if (res.status != SMTP_SENT) {
 		fprintf(stderr, "smtp %s: %s\n", sc->url, res.text);
 		outcome(&rc, res.config_fault ? EXIT_CONFIG : EXIT_UNAVAIL);
-	} else if (sc->user && *sc->user && sc->tls == TLS_NONE &&
+	} else if (config_logs_in(sc) && sc->tls == TLS_NONE &&
 	    strcmp(sc->scheme, "smtp") == 0 &&
 	    smtp_offers_auth(sc->host, sc->port, app->domain) == 0) {
 		fprintf(stderr, "smtp %s: the server offers no login (AUTH) "

@@ -304,7 +304,7 @@ load_secret(struct smtp *s, char *err, size_t errlen)
 {
 	char *sec;
 
-	if (s->conf.user == NULL || *s->conf.user == '\0')
+	if (!config_logs_in(&s->conf))
 		return 0;
 	if ((sec = config_secret(&s->conf, err, errlen)) == NULL)
 		return -1;
@@ -389,7 +389,7 @@ setup(struct smtp *s, struct lane *l)
 		if (s->conf.ca_file)
 			SET(CURLOPT_CAINFO, s->conf.ca_file);
 	}
-	if (s->conf.user && *s->conf.user) {
+	if (config_logs_in(&s->conf)) {
 		SET(CURLOPT_USERNAME, s->conf.user);
 		SET(CURLOPT_LOGIN_OPTIONS, mechs[s->conf.auth]);
 	}

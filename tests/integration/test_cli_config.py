@@ -204,6 +204,100 @@ def test_credentials_for_a_server_without_auth(stack, tmp_path, run_leernet):
     assert proc.returncode == 0, proc.stderr
 
 
+# SPEC §3's example, as an administrator copies it: comments after values,
+# optional keys written without a value.  Only the paths are this test's.
+SPEC_EXAMPLE = """\
+[mailbox]
+url = imaps://outlook.office365.com/INBOX ; imap://host:port/MAILBOX, imaps://…, or maildir:/path
+user = lido@example.nl
+password = …                             ; or password_file = /path (also read from $CREDENTIALS_DIRECTORY),
+                                         ; or password_command = CMD (its stdout, run before each login)
+auth = plain                             ; plain | login | xoauth2 (the password is then an OAuth2 access
+                                         ; token)
+tls = required                           ; required (imaps:// or STARTTLS, certificate verified) | none
+                                         ; (allowed only for 127.0.0.1/localhost)
+ca_file =                                ; optional CA bundle to verify the server with (tests, private CAs)
+idle = yes                               ; IMAP IDLE push, with poll_interval as fallback
+poll_interval = 60
+done_folder = leernet/done               ; handled mail is moved here (created if missing); `/` is mapped
+failed_folder = leernet/failed           ; to the server's hierarchy separator (Dovecot's default is `.`)
+
+[smtp]
+url = smtp://smtp.office365.com:587      ; the organisation's own submission server, so mail from
+                                         ; lido@ passes DMARC; smtp:// + STARTTLS, or smtps://
+user = lido@example.nl
+password =                               ; password / password_file / password_command, as [mailbox]
+auth = plain                             ; plain | login | xoauth2
+tls = required                           ; required | none (only for 127.0.0.1/localhost)
+ca_file =
+from = LIDO leernetwerken <lido@example.nl>
+
+[database]
+path = {db}
+
+[organization]
+name = Stichting Jong Leren
+domains = jl.nu, school.test             ; allowed sender domains
+coordinators = femme@jl.nu, donna@jl.nu
+timezone = Europe/Amsterdam
+language = nl                            ; nl | en; replies follow the language the sender used
+announce = intranet@jl.nu                ; where calls for new networks go (optional)
+hours_per_network = 25
+trusted_authserv_id = mx.jl.nu           ; trust the topmost Authentication-Results only if it carries
+                                         ; this id; `*` = the topmost whatever its id (Exchange Online
+                                         ; omits it). Unset: never trust any (optional)
+staff_only = no                          ; yes: only addresses in the staff directory may act
+max_requests_per_hour = 30               ; per sender; beyond it mail is kept for the coordinators
+
+[digest]
+schedule = weekly mon 07:00              ; daily HH:MM | weekly DAY HH:MM | off
+
+[lists]
+max_size = 10M                           ; larger list mail is refused
+
+[publish]
+dir = {www}                              ; optional
+base_url = https://intranet.jl.nu/leernetwerken/
+"""
+
+
+def test_the_spec_example_config_is_accepted(tmp_path, run_leernet):
+    """An empty optional key ("ca_file =") is not set: it was a file named ""."""
+    config = tmp_path / "leernet.conf"
+    config.write_text(SPEC_EXAMPLE.format(db=tmp_path / "leernet.db", www=tmp_path / "www"))
+    for args in (("init",), ("network", "list")):
+        proc = leernet(run_leernet, config, *args)
+        assert proc.returncode == 0, (args, proc.stdout + proc.stderr)
+    # The publish dir left empty is not set: `publish` says what to do.
+    config.write_text(SPEC_EXAMPLE.format(db=tmp_path / "leernet.db", www=""))
+    proc = leernet(run_leernet, config, "network", "list")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = leernet(run_leernet, config, "publish")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert "[publish] dir is not set; set it to the directory your web server serves" \
+        in proc.stderr
+
+
+def test_an_smtp_user_without_a_password_sends_without_logging_in(
+        stack, tmp_path, run_leernet):
+    """[smtp] user with "password =" left empty, as SPEC §3's example has it,
+    against a relay that trusts the host: mail goes out, and check-config
+    says it is sent without logging in."""
+    config = stack.config(tmp_path, smtp_url=f"smtp://127.0.0.1:{stack.smtp_port}",
+                          smtp_tls="none", smtp_user=address(COORDINATOR),
+                          smtp_password="")
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("smtp: user lido@school.test has no password, password_file or "
+            "password_command: mail is sent without logging in") in proc.stdout
+    run_leernet(config, "init")
+    msgid = stack.send("alice", COORDINATOR, subject="hulp")
+    stack.wait_for(COORDINATOR, 1, timeout=30)
+    run_leernet(config, "once")
+    stack.wait_for("alice", 1, timeout=30,
+                   predicate=lambda m: (m["In-Reply-To"] or "").strip() == msgid)
+
+
 # --- 5, 12. secrets ----------------------------------------------------------
 
 def test_password_file_next_to_the_config(stack, tmp_path, run_leernet):
