@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,29 @@ cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
-static int
-usage(const char *text)
+int
+cli_usage(const char *use, const char *fmt, ...)
 {
-	fprintf(stderr, "usage: %s\n", text);
+	va_list ap;
+
+	fputs("leernet: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s\n", use);
 	return EXIT_USAGE;
+}
+
+int
+cli_group_usage(const char *group, const char *use, int argc, char **argv)
+{
+	if (argc < 1)
+		return cli_usage(use, "%s: which %s command?", group, group);
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: %s\n", use);
+		return 0;
+	}
+	return -1;
 }
 
 static const char network_usage[] =
@@ -54,10 +73,9 @@ parse_csv_flag(int argc, char **argv, int *csv, int *nargs, char **args,
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--csv") == 0)
 			*csv = 1;
-		else if (argv[i][0] == '-') {
-			fprintf(stderr, "leernet: unknown option '%s'\n", argv[i]);
-			return usage(use);
-		} else if (*nargs < 8)
+		else if (argv[i][0] == '-')
+			return cli_usage(use, "unknown option '%s'", argv[i]);
+		else if (*nargs < 8)
 			args[(*nargs)++] = argv[i];
 	}
 	return 0;
@@ -131,17 +149,25 @@ network_add(struct app *app, int argc, char **argv)
 			break;
 		case 'l':
 			if (nleads == ARRAY_LEN(leads))
-				return usage("at most 32 --lead options");
+				return cli_usage(network_usage, "network add: "
+				    "at most 32 --lead options");
 			leads[nleads++] = optarg;
 			break;
 		default:
-			fprintf(stderr, "leernet: network add: unknown or "
-			    "incomplete option '%s'\n", argv[optind - 1]);
-			return usage(network_usage);
+			return cli_usage(network_usage, "network add: unknown "
+			    "or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1 || title == NULL)
-		return usage(network_usage);
+	if (optind == argc)
+		return cli_usage(network_usage, "network add: the SLUG is "
+		    "missing, e.g. network add rekenen --title Rekenen");
+	if (optind != argc - 1)
+		return cli_usage(network_usage, "network add: one SLUG, "
+		    "not '%s' as well (a title of more words goes in quotes)",
+		    argv[optind + 1]);
+	if (title == NULL)
+		return cli_usage(network_usage, "network add: --title is "
+		    "missing, e.g. --title \"Rekenen in groep 3\"");
 	slug = argv[optind];
 	if ((rc = check_title(app, title)) != 0)
 		return rc;
@@ -218,7 +244,8 @@ network_list(struct app *app, int argc, char **argv)
 	    "leernet network list [--csv]")) != 0)
 		return rc;
 	if (nargs)
-		return usage("leernet network list [--csv]");
+		return cli_usage("leernet network list [--csv]", "network list: "
+		    "unexpected '%s'", args[0]);
 	if ((nets = store_networks(app->st, &n)) == NULL)
 		return EXIT_SOFTWARE;
 	t = table_new(ARRAY_LEN(hdr), hdr);
@@ -273,7 +300,8 @@ network_show(struct app *app, int argc, char **argv)
 	char created[32];
 
 	if (argc != 2)
-		return usage("leernet network show SLUG");
+		return cli_usage("leernet network show SLUG", "network show: "
+		    "give one SLUG");
 	if (find_network_or_fail(app, argv[1], &n) != 0)
 		return EXIT_DATAERR;
 	fmt_time(created, sizeof(created), n.created);
@@ -304,7 +332,8 @@ network_close_cli(struct app *app, int argc, char **argv)
 	int rc;
 
 	if (argc != 2)
-		return usage("leernet network close SLUG");
+		return cli_usage("leernet network close SLUG", "network close: "
+		    "give one SLUG");
 	if (find_network_or_fail(app, argv[1], &n) != 0)
 		return EXIT_DATAERR;
 	if (n.state == NET_PROPOSED) {
@@ -356,10 +385,10 @@ network_close_cli(struct app *app, int argc, char **argv)
 int
 cli_network(struct app *app, int argc, char **argv)
 {
-	if (argc < 1 || cli_wants_help(argc, argv)) {
-		printf("usage: %s\n", network_usage);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	int rc;
+
+	if ((rc = cli_group_usage("network", network_usage, argc, argv)) >= 0)
+		return rc;
 	if (strcmp(argv[0], "add") == 0)
 		return network_add(app, argc, argv);
 	if (strcmp(argv[0], "list") == 0)
@@ -368,8 +397,8 @@ cli_network(struct app *app, int argc, char **argv)
 		return network_show(app, argc, argv);
 	if (strcmp(argv[0], "close") == 0)
 		return network_close_cli(app, argc, argv);
-	fprintf(stderr, "leernet: unknown network command '%s'\n", argv[0]);
-	return usage(network_usage);
+	return cli_usage(network_usage, "unknown network command '%s'",
+	    argv[0]);
 }
 
 int
@@ -384,16 +413,18 @@ cli_member(struct app *app, int argc, char **argv)
 	size_t count;
 	int csv, nargs, rc;
 
-	if (argc < 1 || cli_wants_help(argc, argv)) {
-		printf("usage: %s\n", use);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if ((rc = cli_group_usage("member", use, argc, argv)) >= 0)
+		return rc;
 	if (strcmp(argv[0], "list") != 0)
-		return usage(use);
+		return cli_usage(use, "unknown member command '%s'", argv[0]);
 	if ((rc = parse_csv_flag(argc, argv, &csv, &nargs, args, use)) != 0)
 		return rc;
+	if (nargs == 0)
+		return cli_usage(use, "member list: the network's SLUG is "
+		    "missing (see 'leernet network list')");
 	if (nargs != 1)
-		return usage(use);
+		return cli_usage(use, "member list: one SLUG, not '%s' as "
+		    "well", args[1]);
 	if (find_network_or_fail(app, args[0], &n) != 0)
 		return EXIT_DATAERR;
 	if ((m = store_members(app->st, n.id, &count)) == NULL) {
@@ -422,12 +453,12 @@ cli_person(struct app *app, int argc, char **argv)
 	char seen[32], created[32], *email;
 	int rc;
 
-	if (argc < 1 || cli_wants_help(argc, argv)) {
-		printf("usage: %s\n", use);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if ((rc = cli_group_usage("person", use, argc, argv)) >= 0)
+		return rc;
+	if (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "reset") != 0)
+		return cli_usage(use, "unknown person command '%s'", argv[0]);
 	if (argc != 2)
-		return usage(use);
+		return cli_usage(use, "person %s: give one EMAIL", argv[0]);
 	email = xstrdup(argv[1]);
 	str_lower(email);
 	if (strcmp(argv[0], "reset") == 0) {
@@ -465,10 +496,6 @@ cli_person(struct app *app, int argc, char **argv)
 		free(email);
 		return rc == 0 ? 0 : rc == 1 ? EXIT_DATAERR : EXIT_SOFTWARE;
 	}
-	if (strcmp(argv[0], "show") != 0) {
-		free(email);
-		return usage(use);
-	}
 	rc = store_person_get(app->st, email, &p);
 	if (rc != 0) {
 		if (rc == 1)
@@ -498,17 +525,16 @@ cli_outbox(struct app *app, int argc, char **argv)
 	struct ob_row *rows;
 	struct table *t;
 	size_t n;
-	int csv = 0, all = 0;
+	int csv = 0, all = 0, rc;
 
-	if (argc < 1 || cli_wants_help(argc, argv)) {
-		printf("usage: %s\n", use);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if ((rc = cli_group_usage("outbox", use, argc, argv)) >= 0)
+		return rc;
 	if (strcmp(argv[0], "retry") == 0) {
 		int count;
 
 		if (argc != 1)
-			return usage(use);
+			return cli_usage(use, "outbox retry: unexpected '%s'",
+			    argv[1]);
 		if (store_outbox_release(app->st, time(NULL), &count) == -1)
 			return EXIT_SOFTWARE;
 		store_wake_daemon(app->st);
@@ -517,14 +543,15 @@ cli_outbox(struct app *app, int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[0], "list") != 0)
-		return usage(use);
+		return cli_usage(use, "unknown outbox command '%s'", argv[0]);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--csv") == 0)
 			csv = 1;
 		else if (strcmp(argv[i], "--all") == 0)
 			all = 1;
 		else
-			return usage(use);
+			return cli_usage(use, "outbox list: unexpected '%s'",
+			    argv[i]);
 	}
 	if ((rows = store_outbox_list(app->st, all, &n)) == NULL)
 		return EXIT_SOFTWARE;

@@ -27,5 +27,17 @@ int	cli_report(struct app *, int argc, char **argv);
 
 /* "--help" in argv? */
 int	cli_wants_help(int argc, char **argv);
+/*
+ * A command line we cannot take (SPEC §2): one line on stderr saying what
+ * was wrong, then how to write it.  Returns EXIT_USAGE.
+ */
+int	cli_usage(const char *use, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/*
+ * A group word alone ("leernet network") or with --help: the usage, on
+ * stderr with EXIT_USAGE or on stdout with 0.  -1 when argv goes on.
+ */
+int	cli_group_usage(const char *group, const char *use, int argc,
+	    char **argv);
 
 #endif

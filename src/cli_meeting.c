@@ -16,13 +16,6 @@
 #include "table.h"
 #include "util.h"
 
-static int
-usage(const char *text)
-{
-	fprintf(stderr, "usage: %s\n", text);
-	return EXIT_USAGE;
-}
-
 int
 cli_meeting(struct app *app, int argc, char **argv)
 {
@@ -37,22 +30,24 @@ cli_meeting(struct app *app, int argc, char **argv)
 	size_t count;
 	int csv = 0, rc;
 
-	if (argc < 1 || cli_wants_help(argc, argv)) {
-		printf("usage: %s\n", use);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if ((rc = cli_group_usage("meeting", use, argc, argv)) >= 0)
+		return rc;
 	if (strcmp(argv[0], "list") != 0)
-		return usage(use);
+		return cli_usage(use, "unknown meeting command '%s'", argv[0]);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--csv") == 0)
 			csv = 1;
-		else if (argv[i][0] == '-' || slug != NULL)
-			return usage(use);
+		else if (argv[i][0] == '-')
+			return cli_usage(use, "unknown option '%s'", argv[i]);
+		else if (slug != NULL)
+			return cli_usage(use, "meeting list: one SLUG, not "
+			    "'%s' as well", argv[i]);
 		else
 			slug = argv[i];
 	}
 	if (slug == NULL)
-		return usage(use);
+		return cli_usage(use, "meeting list: the network's SLUG is "
+		    "missing (see 'leernet network list')");
 	if ((rc = store_network_find(app->st, slug, &n)) != 0) {
 		if (rc == 1)
 			fprintf(stderr, "leernet: no network '%s' (see 'leernet "
@@ -129,12 +124,10 @@ cli_report(struct app *app, int argc, char **argv)
 	int ch, csv = 0, year, rc;
 	char *end;
 
-	if (argc < 1 || cli_wants_help(argc, argv)) {
-		printf("usage: %s\n", use);
-		return argc < 1 ? EXIT_USAGE : 0;
-	}
+	if ((rc = cli_group_usage("report", use, argc, argv)) >= 0)
+		return rc;
 	if (strcmp(argv[0], "hours") != 0)
-		return usage(use);
+		return cli_usage(use, "unknown report '%s'", argv[0]);
 	/* Default: the school year we are in now. */
 	dt_localtime(app->zone, time(NULL), &now);
 	year = now.mon >= 8 ? now.year : now.year - 1;
@@ -158,11 +151,13 @@ cli_report(struct app *app, int argc, char **argv)
 			csv = 1;
 			break;
 		default:
-			return usage(use);
+			return cli_usage(use, "report hours: unknown or "
+			    "incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
-		return usage(use);
+		return cli_usage(use, "report hours: unexpected '%s'",
+		    argv[optind]);
 	if (slug && (rc = store_network_find(app->st, slug, &n)) != 0) {
 		if (rc == 1)
 			fprintf(stderr, "leernet: no network '%s'\n", slug);

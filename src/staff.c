@@ -786,16 +786,19 @@ staff_command(struct app *app, int argc, char **argv)
 	char *data, *raw;
 	int rc, status = 0, replace, left = 0, converted;
 
-	if (argc >= 1 && cli_wants_help(argc, argv)) {
-		printf("usage: %s\n", use);
-		return 0;
-	}
-	replace = argc == 3 && strcmp(argv[1], "--replace") == 0;
-	if (argc != 2 + replace || strcmp(argv[0], "import") != 0 ||
-	    argv[1 + replace][0] == '-') {
-		fprintf(stderr, "usage: %s\n", use);
-		return EXIT_USAGE;
-	}
+	if ((rc = cli_group_usage("staff", use, argc, argv)) >= 0)
+		return rc;
+	if (strcmp(argv[0], "import") != 0)
+		return cli_usage(use, "unknown staff command '%s'", argv[0]);
+	replace = argc >= 2 && strcmp(argv[1], "--replace") == 0;
+	if (argc == 1 + replace)
+		return cli_usage(use, "staff import: the FILE.csv is missing");
+	if (argv[1 + replace][0] == '-')
+		return cli_usage(use, "staff import: unknown option '%s'",
+		    argv[1 + replace]);
+	if (argc != 2 + replace)
+		return cli_usage(use, "staff import: one FILE.csv, not '%s' "
+		    "as well", argv[2 + replace]);
 	if ((raw = read_file(argv[1 + replace], &rawlen, &status)) == NULL)
 		return status;
 	data = staff_to_utf8(raw, rawlen, &len, &converted);

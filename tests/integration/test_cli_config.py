@@ -344,6 +344,49 @@ def test_extra_arguments_are_refused(stack, cfg, run_leernet, args):
     assert len(stack.inbox(COORDINATOR)) == 1      # nothing was handled
 
 
+@pytest.mark.parametrize("args,why", [
+    (("network",), "network: which network command?"),
+    (("member",), "member: which member command?"),
+    (("meeting",), "meeting: which meeting command?"),
+    (("report",), "report: which report command?"),
+    (("person",), "person: which person command?"),
+    (("outbox",), "outbox: which outbox command?"),
+    (("staff",), "staff: which staff command?"),
+    (("network", "bogus"), "unknown network command 'bogus'"),
+    (("network", "add", "x1"), "network add: --title is missing, e.g. --title \"Rekenen in groep 3\""),
+    (("network", "add", "--title", "X"), "network add: the SLUG is missing"),
+    (("network", "add", "x1", "Rekenen", "--title", "X"), "network add: one SLUG, not 'Rekenen' as well"),
+    (("network", "add", "x1", "--titel", "X"), "network add: unknown or incomplete option '--titel'"),
+    (("network", "list", "--bogus"), "unknown option '--bogus'"),
+    (("network", "show"), "network show: give one SLUG"),
+    (("member", "list"), "member list: the network's SLUG is missing"),
+    (("member", "list", "rekenen", "--csv", "extra"), "member list: one SLUG, not 'extra' as well"),
+    (("member", "show", "rekenen"), "unknown member command 'show'"),
+    (("meeting", "list", "rekenen", "--xml"), "unknown option '--xml'"),
+    (("meeting", "list"), "meeting list: the network's SLUG is missing"),
+    (("report", "hours", "--bogus"), "report hours: unknown or incomplete option '--bogus'"),
+    (("report", "uren"), "unknown report 'uren'"),
+    (("person", "show"), "person show: give one EMAIL"),
+    (("person", "delete", "a@school.test"), "unknown person command 'delete'"),
+    (("outbox", "list", "--failed"), "outbox list: unexpected '--failed'"),
+    (("staff", "import"), "staff import: the FILE.csv is missing"),
+    (("staff", "export", "x.csv"), "unknown staff command 'export'"),
+])
+def test_a_usage_error_says_what_was_wrong(cfg, run_leernet, args, why):
+    """SPEC §2: one clear line on stderr naming what is wrong, then the
+    usage; a group word alone is an error too (its usage used to go to
+    stdout, saying nothing)."""
+    proc = leernet(run_leernet, cfg, *args)
+    assert proc.returncode == EX_USAGE, proc.stdout + proc.stderr
+    lines = errors(proc)
+    assert lines[0].startswith(f"leernet: {why}"), lines
+    assert lines[1].startswith("usage: leernet "), lines
+    assert proc.stdout == ""
+    # --help is not an error: the usage on stdout.
+    proc = leernet(run_leernet, cfg, args[0], "--help")
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: leernet "), proc
+
+
 def test_help_version_and_a_directory(run_leernet, tmp_path):
     for opt in ("--help", "-h"):
         proc = run_leernet(None, opt)
