@@ -445,6 +445,31 @@ cli_member(struct app *app, int argc, char **argv)
 	return 0;
 }
 
+/* "networks: rekenen (lead, active), taal (member, left)", or none. */
+static int
+print_networks_of(struct app *app, int64_t person_id)
+{
+	struct network *nets;
+	enum role role;
+	enum mstate state;
+	size_t n, shown = 0;
+	int rc = 0;
+
+	if ((nets = store_networks(app->st, &n)) == NULL)
+		return -1;
+	printf("networks:  ");
+	for (size_t i = 0; i < n && rc != -1; i++) {
+		if ((rc = store_membership(app->st, nets[i].id, person_id,
+		    &role, &state)) != 0)
+			continue;
+		printf("%s%s (%s, %s)", shown++ ? ", " : "", nets[i].slug,
+		    role_name(role), mstate_name(state));
+	}
+	printf("%s\n", shown ? "" : "none");
+	networks_free(nets, n);
+	return rc == -1 ? -1 : 0;
+}
+
 int
 cli_person(struct app *app, int argc, char **argv)
 {
@@ -511,9 +536,10 @@ cli_person(struct app *app, int argc, char **argv)
 	    p.school, p.function, p.in_staff ? "yes" : "no",
 	    p.bouncing ? "yes" : "no", p.bouncing ? " — " : "",
 	    p.bouncing ? p.bounce_reason : "", created, seen);
+	rc = print_networks_of(app, p.id);
 	person_clear(&p);
 	free(email);
-	return 0;
+	return rc == 0 ? 0 : EXIT_SOFTWARE;
 }
 
 int

@@ -491,6 +491,18 @@ def test_person_reset_when_not_bouncing(cfg, tmp_path, run_leernet):
     assert proc.stdout.startswith("lead@school.test: bouncing cleared;")
 
 
+def test_person_show_names_their_networks(cfg, run_leernet):
+    """"What leernet knows of a person" (SPEC §2) includes their networks."""
+    run_leernet(cfg, "network", "add", "taal", "--title", "Taal",
+                "--lead", "lead@school.test")
+    out = run_leernet(cfg, "person", "show", "lead@school.test").stdout
+    assert "networks:  rekenen (lead, active), taal (lead, active)\n" in out, out
+    run_leernet(cfg, "network", "add", "lezen", "--title", "Lezen",
+                "--lead", "other@school.test")
+    out = run_leernet(cfg, "person", "show", "lead@school.test").stdout
+    assert "lezen" not in out, out
+
+
 def test_network_close_twice_and_a_proposal(cfg, tmp_path, run_leernet):
     assert "closed" in run_leernet(cfg, "network", "close", "rekenen").stdout
     proc = run_leernet(cfg, "network", "close", "rekenen")
