@@ -1170,6 +1170,27 @@ digest_mark_delivered(struct app *app, int64_t person_id, int64_t news_id,
 	    now);
 }
 
+int
+digest_due(struct app *app, time_t now, char *why, size_t len)
+{
+	char slot_s[DT_ISO_LEN], last_s[DT_ISO_LEN], next_s[DT_ISO_LEN];
+	time_t slot, last;
+
+	if (app->cfg->digest == DIGEST_OFF || app->zone == NULL)
+		return 1;
+	if (store_digest_last_run(app->st, &last) == -1)
+		return -1;
+	slot = digest_slot_before(app->cfg, app->zone, now);
+	if (slot == 0 || last < slot)
+		return 1;
+	snprintf(why, len, "the digest of %s went out at %s; the next is due "
+	    "at %s", dt_format_iso(app->zone, slot, slot_s),
+	    dt_format_iso(app->zone, last, last_s),
+	    dt_format_iso(app->zone, digest_slot_after(app->cfg, app->zone,
+	    now), next_s));
+	return 0;
+}
+
 /* ---- the daemon's timer ---- */
 
 struct digest_timer {

@@ -73,6 +73,14 @@ time_t	digest_slot_after(const struct config *, const struct dt_zone *,
 	    time_t t);
 
 /*
+ * Is a digest due at now (SPEC §2 `digest [--send]`)?  With a schedule,
+ * once per scheduled instant: 0 when this instant's run has been made,
+ * with why saying when and when the next is due.  With `schedule = off`
+ * whoever calls decides (cron): always due.  1 due, -1 error.
+ */
+int	digest_due(struct app *, time_t now, char *why, size_t len);
+
+/*
  * For the daemon: sends the digests once a scheduled instant has passed
  * since the last run (also one missed while leernet was down), and says
  * how many seconds until it wants to look again.

@@ -431,6 +431,7 @@ cmd_digest(struct app *app, int argc, char **argv)
 	struct digest_stats ds;
 	struct outbox_stats os;
 	struct smtp *smtp = NULL;
+	char why[256];
 	int send = 0, rc;
 
 	for (int i = 0; i < argc; i++) {
@@ -442,6 +443,19 @@ cmd_digest(struct app *app, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	/* One per recipient per schedule (SPEC §5): a second --send in the
+	 * same slot would send what the first left out, a day early.  The
+	 * lock comes first: beside a running daemon, --send exits 75. */
+	if (send && ((rc = need_templates(app)) != 0 ||
+	    (rc = take_lock(app)) != 0))
+		return rc;
+	if ((rc = digest_due(app, time(NULL), why, sizeof(why))) == -1)
+		return EXIT_SOFTWARE;
+	if (rc == 0) {
+		printf("no digest due: %s\n", why);
+		return 0;
+	}
+	rc = 0;
 	if (!send) {
 		if (digest_run(app, time(NULL), DIGEST_PREVIEW, 0, stdout,
 		    &ds) == -1)
@@ -456,8 +470,6 @@ cmd_digest(struct app *app, int argc, char **argv)
 			    ds.items, ds.items == 1 ? "" : "s");
 		return 0;
 	}
-	if ((rc = need_templates(app)) != 0 || (rc = take_lock(app)) != 0)
-		return rc;
 	if (digest_run(app, time(NULL), DIGEST_SEND, 0, NULL, &ds) == -1)
 		return EXIT_SOFTWARE;
 	printf("%zu digest%s queued with %zu item%s\n", ds.recipients,

@@ -279,6 +279,15 @@ def test_the_daemon_sends_the_digest_at_its_time(stack, tmp_path, run_leernet, l
     time.sleep(2)
     assert "digest:" not in daemon.log()
     assert daemon.stop() == 0
+    # Nor does `digest --send` in the same slot, with news since: one
+    # digest per schedule (SPEC §5); the next slot carries it.
+    stack.send("lead", "lido", subject="bericht rekenen Nog iets", body="Punt 2")
+    stack.wait_for("lido")
+    run_leernet(cfg, "once")
+    for args in (("digest", "--send"), ("digest",)):
+        out = run_leernet(cfg, *args).stdout
+        assert re.fullmatch(r"no digest due: the digest of \S+T07:00:00\S+ went out "
+                            r"at \S+; the next is due at \S+T07:00:00\S+\n", out), out
     runs = conn.execute("SELECT count(*), sum(scheduled) FROM digest_runs").fetchone()
     assert runs == (2, 2)
     stack.wait_queue_empty()
