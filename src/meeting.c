@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "actions.h"
 #include "config.h"
@@ -648,35 +649,98 @@ act_cancel(struct req *r)
 }
 
 /*
- * Addresses in an attendance list: any word with an @, stripped of the
- * punctuation people and our own pre-filled list put around it.
+ * One entry of an address line: "a@b", "<a@b>", "mailto:a@b" or "Name
+ * <a@b>", with the punctuation people and our own list put around it.
+ * The address, lower-cased, in out; -1 when the entry is something else.
+ */
+static int
+entry_address(const char *e, size_t len, char *out, size_t outlen)
+{
+	const char *lt;
+
+	while (len && (e[len - 1] == '.' || e[len - 1] == ':'))
+		len--;
+	if (len && e[len - 1] == '>' && (lt = memrchr(e, '<', len)) != NULL) {
+		len -= (size_t)(lt - e) + 2;
+		e = lt + 1;
+	} else if (memchr(e, ' ', len) || memchr(e, '\t', len))
+		return -1;
+	if (len > 7 && strncasecmp(e, "mailto:", 7) == 0) {
+		e += 7;
+		len -= 7;
+	}
+	if (len == 0 || len >= outlen || memchr(e, '@', len) == NULL ||
+	    e[0] == '@' || e[len - 1] == '@' || memchr(e, ' ', len) ||
+	    memchr(e, '<', len) || memchr(e, '"', len))
+		return -1;
+	memcpy(out, e, len);
+	out[len] = '\0';
+	str_lower(out);
+	return 0;
+}
+
+/*
+ * The addresses of an attendance list (SPEC §4: one address per line),
+ * each once.  A line counts when it holds nothing but addresses, alone or
+ * pasted from a To: field ("Anna <a@b>; Bob <b@b>"), quoted (">") or not;
+ * a greeting or a signature ("Beste a@b,", "a@b | 06-1234") is not a
+ * list, even with an @ in it.
  */
 static size_t
 collect_addresses(const char *body, char ***out)
 {
-	char *copy = xstrdup(body), *save = NULL, *w;
-	char **v = NULL;
+	const char *p = body, *e;
+	char **v = NULL, addr[320];
 	size_t n = 0, cap = 0;
 
-	for (w = strtok_r(copy, " \t\r\n,;<>()[]\"'", &save); w && n < 5000;
-	    w = strtok_r(NULL, " \t\r\n,;<>()[]\"'", &save)) {
-		size_t len;
+	for (; *p && n < 5000; p = *e ? e + 1 : e) {
+		const char *q, *start;
+		size_t mark = n;
+		int quoted = 0, bad = 0;
 
-		if (w[0] == '>' || strchr(w, '@') == NULL)
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		for (q = p; q < e && (*q == '>' || *q == ' ' || *q == '\t'); q++)
+			;
+		if (memchr(q, '@', (size_t)(e - q)) == NULL)
 			continue;
-		if (str_startswith_ci(w, "mailto:"))
-			w += 7;
-		len = strlen(w);
-		while (len && (w[len - 1] == '.' || w[len - 1] == ':'))
-			w[--len] = '\0';
-		str_lower(w);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
+		/* Entries split at , and ; outside a quoted display name. */
+		for (start = q; !bad && q <= e; q++) {
+			size_t len;
+
+			if (q < e && *q == '"')
+				quoted = !quoted;
+			if (q < e && (quoted || (*q != ',' && *q != ';')))
+				continue;
+			while (start < q && (*start == ' ' || *start == '\t'))
+				start++;
+			len = (size_t)(q - start);
+			while (len && (start[len - 1] == ' ' ||
+			    start[len - 1] == '\t' || start[len - 1] == '\r'))
+				len--;
+			if (len > 0 && entry_address(start, len, addr,
+			    sizeof(addr)) == -1)
+				bad = 1;
+			else if (len > 0) {
+				int seen = 0;
+
+				for (size_t i = 0; i < n && !seen; i++)
+					seen = strcmp(v[i], addr) == 0;
+				if (!seen) {
+					if (n == cap) {
+						cap = cap ? cap * 2 : 16;
+						v = xreallocarray(v, cap,
+						    sizeof(*v));
+					}
+					v[n++] = xstrdup(addr);
+				}
+			}
+			start = q + 1;
 		}
-		v[n++] = xstrdup(w);
+		/* Not a list line: what it added goes again. */
+		while (bad && n > mark)
+			free(v[--n]);
 	}
-	free(copy);
 	*out = v;
 	return n;
 }

@@ -279,6 +279,29 @@ def test_presentie_command_and_hours_per_school_year(meet):
     assert out.startswith("school year 2026-27\n")
 
 
+def test_attendance_counts_list_lines_only_and_each_person_once(meet):
+    """SPEC §4: "one address per line".  A greeting or a signature without
+    "-- " holds an address too, but is not a list line: the lead's own
+    address in his signature counted him present.  Each person once, in
+    the answer as in the hours."""
+    meet.join("alice", "bob")
+    n1 = meet.plan("14-05-2027", "15:00-17:00")
+    for who in ("alice", "bob", "lead"):
+        meet.invites(who), meet.new(who)
+    meet.mail("lead", f"presentie {SLUG} {n1}",
+              f"Beste {address('lido')},\n\n"
+              f"{address('alice')}\n{address('alice').upper()}\n"
+              f'"Bakker, Bob" <{address("bob")}>; mailto:{address("alice")}\n\n'
+              "Met vriendelijke groet,\nLead Jansen\n"
+              f"{address('lead')} | 06-12345678\n")
+    meet.once()
+    done = " ".join(text(meet.one("lead", "is de presentie vastgelegd.")).split())
+    assert "Aanwezig (2): - alice@school.test - bob@school.test" in done, done
+    assert "Niet herkend" not in done and "- lido@" not in done, done
+    assert [r["email"] for r in hours(meet, "--year", "2026")] == [
+        address("alice"), address("bob")]
+
+
 def test_meeting_list_and_status(meet):
     meet.join("alice", "bob")
     n1 = meet.plan("14-01-2027", "15:00-17:00", "Lokaal 3")
