@@ -178,16 +178,21 @@ handle_bounce(struct app *app, const struct message *m, time_t now)
 			log_info("%s is bouncing (%s)", p.email, d->status);
 			rc = store_person_set_bouncing(app->st, p.email, why,
 			    now);
+		} else if (p.bouncing) {
+			/* The mark and its reason stand as they are. */
+			log_info("%s is bouncing already; a report that returns "
+			    "no mail we sent there (%s) adds nothing", p.email,
+			    d->status);
+			rc = 0;
 		} else {
 			log_warnx("%s is bouncing (%s), by a report that "
-			    "returns no mail we sent there (%s)%s", p.email,
+			    "returns no mail we sent there (%s)", p.email,
 			    d->status, m->returned_id ? m->returned_id :
-			    "no Message-ID in it", p.bouncing ? "" :
-			    "; telling them so");
+			    "no Message-ID in it");
 			reason = xasprintf("%s (unverified report)", why);
 			rc = store_person_set_bouncing(app->st, p.email, reason,
 			    now);
-			if (rc == 0 && !p.bouncing)
+			if (rc == 0)
 				rc = notify_unchecked(app, &p, now);
 		}
 		free(reason);

@@ -400,7 +400,8 @@ def test_a_bounce_we_cannot_check_marks_the_address_and_tells_them(
         assert state.startswith("yes") and "(unverified report)" in state, \
             (who, state, proc.stderr)
     assert proc.stderr.count("returns no mail we sent there") == 5, proc.stderr
-    assert proc.stderr.count("telling them so") == 4, proc.stderr
+    assert proc.stderr.count("queued bounce-check to") == 4, proc.stderr
+    assert "femme@school.test is bouncing already" in proc.stderr, proc.stderr
     assert stack.flags("lido") == [], "a report is not mail for people"
     stack.wait_queue_empty()
     for who in ("bob", "carol", "femme", "donna"):
@@ -444,7 +445,7 @@ def test_a_bounce_of_our_own_mail_tells_nobody(stack, run_leernet, tmp_path):
     proc = run_leernet(config, "once")
     state = person_show(config, "bob")["bouncing"]
     assert state.startswith("yes") and "unverified" not in state, state
-    assert "telling them so" not in proc.stderr, proc.stderr
+    assert "queued bounce-check" not in proc.stderr, proc.stderr
     stack.wait_queue_empty()
     assert notices(stack, "bob") == []
 
