@@ -202,12 +202,17 @@ take_lock(struct app *app)
 	if (r == 0)
 		(void)store_checkpoint_aside(app->st);
 	if (r == 1) {
+		pid_t pid = store_lock_holder(app->st);
+		char who[32] = "";
+
+		if (pid > 0)
+			snprintf(who, sizeof(who), ", by pid %ld", (long)pid);
 		fprintf(stderr, "leernet: another leernet process is handling "
-		    "mail (lock %s.lock is held); try again later\n",
-		    app->cfg->db_path);
+		    "mail (lock %s.lock is held%s); try again later\n",
+		    app->cfg->db_path, who);
 		return EXIT_TEMPFAIL;
 	}
-	return r == 0 ? 0 : EXIT_SOFTWARE;
+	return r == 0 ? 0 : r == -2 ? EXIT_CONFIG : EXIT_SOFTWARE;
 }
 
 /* For once, run and digest: say so once instead of failing per message. */
@@ -560,6 +565,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
+		fputs("leernet: no command given\n", stderr);
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -647,6 +649,57 @@ read_rows(struct store *st, sqlite3_stmt *s, size_t sz,
 	return 0;
 }
 
+/* "root", or the number when the user has no name; in buf. */
+static const char *
+user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", (unsigned)uid);
+	return buf;
+}
+
+/*
+ * What to say when a file of ours cannot be written: a database or lock
+ * made by leernet run as another user (root, by hand) stops the service.
+ */
+static void
+not_writable(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	char own[32], me[32];
+
+	if (stat(path, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return;
+	}
+	user_name(geteuid(), me, sizeof(me));
+	user_name(sb.st_uid, own, sizeof(own));
+	snprintf(err, errlen, "%s: cannot be written by user %s (it belongs "
+	    "to %s, mode %03o): run leernet as its owner (sudo -u %s), or "
+	    "give it to the user the service runs as (chown)", path, me, own,
+	    (unsigned)(sb.st_mode & 0777), own);
+}
+
+/*
+ * A new database is 0640 whatever the umask (it holds names, addresses
+ * and mail; SQLite would make it 0644), and its -wal and -shm files
+ * follow its mode.
+ */
+static void
+create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+
+	if (fd != -1) {
+		(void)fchmod(fd, 0640);
+		close(fd);
+	}
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -662,6 +715,7 @@ store_open(const char *path, char *err, size_t errlen)
 	 * harmlessly so.
 	 */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	create_private(path);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,
@@ -677,7 +731,12 @@ store_open(const char *path, char *err, size_t errlen)
 	     * in a temporary file (one pwrite per page, 20 per message). */
 	    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
 	    NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, msg ? msg : "pragma failed");
+		if ((sqlite3_extended_errcode(st->db) & 0xff) ==
+		    SQLITE_READONLY && access(path, W_OK) == -1)
+			not_writable(path, err, errlen);
+		else
+			snprintf(err, errlen, "%s: %s", path, msg ? msg :
+			    "pragma failed");
 		sqlite3_free(msg);
 		store_close(st);
 		return NULL;
@@ -895,18 +954,31 @@ lock_note_holder(struct store *st)
 int
 store_lock(struct store *st)
 {
-	char *lockpath;
+	struct stat db;
+	char *lockpath, err[512];
 
 	if (st->lockfd != -1)
 		return 0;
 	lockpath = xasprintf("%s.lock", st->path);
 	st->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st->lockfd == -1) {
-		log_warn("%s", lockpath);
+		int perm = errno == EACCES || errno == EPERM;
+
+		if (perm) {
+			not_writable(lockpath, err, sizeof(err));
+			log_warnx("%s", err);
+		} else
+			log_warn("%s", lockpath);
 		free(lockpath);
-		return -1;
+		return perm ? -2 : -1;
 	}
 	free(lockpath);
+	/* Root running a command by hand makes the lock the service's, as
+	 * SQLite does for its -wal and -shm files: else the next start of
+	 * the service could not take it. */
+	if (geteuid() == 0 && stat(st->path, &db) == 0 && db.st_uid != 0 &&
+	    fchown(st->lockfd, db.st_uid, db.st_gid) == -1)
+		log_warn("%s.lock: chown", st->path);
 	if (flock(st->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		int busy = errno == EWOULDBLOCK;
 
@@ -926,8 +998,8 @@ store_lock(struct store *st)
  * own try fails with EWOULDBLOCK) names a live holder.  The probe is a
  * shared lock, so two commands do not trip over each other.
  */
-void
-store_wake_daemon(struct store *st)
+pid_t
+store_lock_holder(struct store *st)
 {
 	char *lockpath, buf[32], *end;
 	ssize_t n;
@@ -935,28 +1007,37 @@ store_wake_daemon(struct store *st)
 	int fd;
 
 	if (st->lockfd != -1)
-		return;		/* we are the holder */
+		return 0;	/* we are the holder */
 	lockpath = xasprintf("%s.lock", st->path);
 	fd = open(lockpath, O_RDONLY | O_CLOEXEC);
 	free(lockpath);
 	if (fd == -1)
-		return;
+		return 0;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
 		close(fd);
-		return;
+		return 0;
 	}
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	close(fd);
 	if (n <= 0)
-		return;
+		return 0;
 	buf[n] = '\0';
 	/* Without its newline the holder is still writing it. */
 	errno = 0;
 	pid = strtol(buf, &end, 10);
 	if (errno != 0 || end == buf || *end != '\n' || pid <= 1 ||
 	    pid > INT_MAX || pid == (long)getpid())
-		return;
-	(void)kill((pid_t)pid, SIGUSR1);
+		return 0;
+	return (pid_t)pid;
+}
+
+void
+store_wake_daemon(struct store *st)
+{
+	pid_t pid = store_lock_holder(st);
+
+	if (pid > 0)
+		(void)kill(pid, SIGUSR1);
 }
 
 /*

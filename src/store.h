@@ -10,6 +10,7 @@
 #ifndef LEERNET_STORE_H
 #define LEERNET_STORE_H
 
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -29,7 +30,9 @@ int		 store_version(struct store *);
 
 /*
  * The one-process-handles-mail lock (flock on PATH.lock).  0 taken,
- * 1 held by another process, -1 error.  Released by store_close().
+ * 1 held by another process, -2 the file is not ours to open (made by
+ * another user; logged with what to do), -1 error.  Released by
+ * store_close().
  * The holder's PID is written into the file, and SIGUSR1 is blocked in
  * the calling thread: store_wake_daemon() sends it, and only a wait that
  * lets it in (the daemon's) sees it.
@@ -43,6 +46,8 @@ int		 store_lock(struct store *);
  * no daemon running is normal.
  */
 void		 store_wake_daemon(struct store *);
+/* The PID of another process holding the lock, or 0 (free, or unknown). */
+pid_t		 store_lock_holder(struct store *);
 
 /*
  * From now on a thread of its own copies the write-ahead log into the

@@ -391,6 +391,10 @@ def test_help_version_and_a_directory(run_leernet, tmp_path):
     for opt in ("--help", "-h"):
         proc = run_leernet(None, opt)
         assert proc.stdout.startswith("usage: leernet") and proc.stderr == ""
+    proc = run_leernet(None, check=False)
+    assert proc.returncode == EX_USAGE and proc.stdout == ""
+    assert errors(proc)[:2] == ["leernet: no command given",
+                                "usage: leernet [-c FILE] [-v] COMMAND [ARGS]"]
     proc = run_leernet(None, "--version")
     assert re.fullmatch(r"leernet \S+\n", proc.stdout), proc.stdout
     proc = run_leernet(tmp_path, "network", "list", check=False)
@@ -489,6 +493,49 @@ def test_person_reset_when_not_bouncing(cfg, tmp_path, run_leernet):
                      "WHERE email = 'lead@school.test'")
     proc = run_leernet(cfg, "person", "reset", "lead@school.test")
     assert proc.stdout.startswith("lead@school.test: bouncing cleared;")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as two users")
+def test_files_made_by_root_do_not_lock_out_the_service(stack, run_leernet):
+    """An admin runs a command as root beside the service's user: the
+    database is 0640 whatever the umask (it holds names and mail), root's
+    lock file is handed to the database's owner (SQLite does the same for
+    -wal and -shm), and a file the service cannot write is named with its
+    owner and what to do (it was a bare "Permission denied", exit 70)."""
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="leernet-perm-"))
+    try:
+        base.chmod(0o755)
+        # Copies: the checkout may sit where nobody cannot enter (/root).
+        import shutil
+        binary = str(base / "leernet")
+        shutil.copy(os.environ.get("LEERNET_BIN") or REPO / "build" / "leernet", binary)
+        shutil.copytree(REPO / "templates", base / "templates")
+        config = stack.config(base, paths_templates=base / "templates")
+        nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+        def as_nobody(*args):
+            return subprocess.run(nobody + [binary, "-c", str(config), *args],
+                                  capture_output=True, text=True, timeout=60)
+
+        subprocess.run([binary, "-c", str(config), "init"], check=True, capture_output=True,
+                       preexec_fn=lambda: os.umask(0o022))
+        db_file = base / "leernet.db"
+        assert db_file.stat().st_mode & 0o777 == 0o640
+        for f in [base, config, db_file]:
+            os.chown(f, 65534, 65534)
+        run_leernet(config, "digest", "--send")          # as root
+        lock = base / "leernet.db.lock"
+        assert lock.stat().st_uid == 65534
+        assert as_nobody("digest", "--send").returncode == 0, "the service's turn"
+
+        os.chown(lock, 0, 0)
+        proc = as_nobody("digest", "--send")
+        assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+        assert (f"{lock}: cannot be written by user nobody (it belongs to root, mode 600): "
+                "run leernet as its owner") in proc.stderr, proc.stderr
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
 def test_person_show_names_their_networks(cfg, run_leernet):

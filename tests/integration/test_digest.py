@@ -269,6 +269,7 @@ def test_the_daemon_sends_the_digest_at_its_time(stack, tmp_path, run_leernet, l
     # The digest run holds the lock: `digest --send` from outside waits.
     busy = run_leernet(cfg, "digest", "--send", check=False)
     assert busy.returncode == 75 and "lock" in busy.stderr
+    assert f"is held, by pid {daemon.proc.pid})" in busy.stderr, busy.stderr
     # `digest` (show only) works beside the daemon.
     assert "no digest due" in run_leernet(cfg, "digest").stdout
     assert daemon.stop() == 0

@@ -87,6 +87,8 @@ def test_unit_promises():
     assert s["StateDirectory"] == ["leernet"]
     assert s["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert s["Restart"] == ["on-failure"] and s["WatchdogSec"]
+    # init's 78 in ExecStartPre is not RestartPreventExitStatus's business.
+    assert s["StartLimitBurst"] == ["5"] and s["StartLimitIntervalSec"] == ["10min"]
     assert sorted(c.split(":", 1)[0] for c in s["LoadCredential"]) == \
         ["mailbox-password", "smtp-password"]
     assert s["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"]
