@@ -423,9 +423,14 @@ cmd_check_config(struct app *app, int argc, char **argv)
 done:
 	if (rc == 0)
 		printf("configuration OK\n");
-	else
+	else if (rc != EXIT_UNAVAIL && rc != EXIT_TEMPFAIL)
 		fprintf(stderr, "%s: configuration NOT OK (see above)\n",
 		    app->cfg->file);
+	else
+		/* Nothing to fix in the file; maybe in the network. */
+		fprintf(stderr, "%s: not checked to the end: a server or "
+		    "password_command failed for now (see above); try again "
+		    "later\n", app->cfg->file);
 	return rc;
 }
 

@@ -177,6 +177,9 @@ def test_unreachable_smtp_is_temporary(stack, tmp_path, run_leernet):
     proc = leernet(run_leernet, config, "check-config")
     assert proc.returncode == EX_UNAVAILABLE, proc.stdout + proc.stderr
     assert re.search(r"^smtp smtp://127\.0\.0\.1:\d+: connect", proc.stderr, re.M)
+    assert "NOT OK" not in proc.stderr
+    assert (f"{config}: not checked to the end: a server or password_command failed "
+            "for now (see above); try again later") in proc.stderr
 
 
 def test_a_later_unreachable_server_keeps_the_config_error(stack, tmp_path, run_leernet):
