@@ -32,7 +32,32 @@ struct loader {
 	int		 failed;
 	int		 fail_line;
 	char		 raw[1024];	/* the line being read, as written */
+	char		*seen[128];	/* "section key" of each key read */
+	int		 seen_line[128];
+	size_t		 nseen;
 };
+
+/*
+ * A key given twice is a mistake to point out, not a silent "the last one
+ * wins": the first may be the one the admin is looking at.
+ */
+static int
+given_before(struct loader *l, const char *section, const char *key)
+{
+	char *k = xasprintf("%s %s", section, key);
+
+	for (size_t i = 0; i < l->nseen; i++)
+		if (strcmp(l->seen[i], k) == 0) {
+			free(k);
+			return l->seen_line[i];
+		}
+	if (l->nseen < ARRAY_LEN(l->seen)) {
+		l->seen_line[l->nseen] = l->lineno;
+		l->seen[l->nseen++] = k;
+	} else
+		free(k);
+	return 0;
+}
 
 static void
 fail(struct loader *l, const char *section, const char *key,
@@ -468,6 +493,11 @@ handler(void *user, const char *section, const char *key, const char *v)
 		return 1;
 	if (key == NULL)	/* a section header alone */
 		return 1;
+	if ((n = given_before(l, section, key)) > 0) {
+		fail(l, section, key, "given twice (also on line %d); keep one",
+		    n);
+		return 1;
+	}
 	if (strcmp(section, "mailbox") == 0) {
 		if (server_key(l, &c->mailbox, key, v))
 			return 1;
@@ -873,6 +903,8 @@ config_load(const char *file, char *err, size_t errlen)
 	}
 	r = ini_parse_stream(reader, &l, handler, &l);
 	fclose(l.fp);
+	for (size_t i = 0; i < l.nseen; i++)
+		free(l.seen[i]);
 	/* A syntax error explains the errors after it: report it first. */
 	if (r > 0 && (!l.failed || r <= l.fail_line)) {
 		snprintf(err, errlen, "%s:%d: syntax error (expected [section] "

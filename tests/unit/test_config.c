@@ -152,6 +152,8 @@ struct bad {
 static const struct bad bads[] = {
 	{ "auth = xoauth2", "auth = kerberos", ":5: [mailbox] auth: expected plain, login or xoauth2, got 'kerberos'" },
 	{ "idle = no", "idle = misschien", ":7: [mailbox] idle: expected yes or no" },
+	/* the last one silently winning hides the first from who reads it */
+	{ "idle = no", "idle = no\nidle = yes", ":8: [mailbox] idle: given twice (also on line 7); keep one" },
 	/* handled mail moved into the watched folder comes back for ever */
 	{ "done_folder = leernet/klaar", "done_folder = inbox", "[mailbox] done_folder: 'inbox' is the mailbox leernet watches (INBOX)" },
 	{ "done_folder = leernet/klaar", "failed_folder = INBOX", "[mailbox] failed_folder: 'INBOX' is the mailbox" },

@@ -421,7 +421,8 @@ test_outbox(void **state)
 	assert_int_equal(rows[0].attempts, 2);
 	assert_string_equal(rows[0].last_error, "550 no");
 	ob_rows_free(rows, n);
-	assert_int_equal(store_refusals_since(f->st, "b@x", 0, &released), 0);
+	assert_int_equal(store_outbox_kind_since(f->st, "refusal", "b@x", 0,
+	    &released), 0);
 	assert_int_equal(released, 1);
 	assert_int_equal(store_outbox_release(f->st, 600, &released), 0);
 	assert_int_equal(released, 1);
