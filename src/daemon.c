@@ -266,9 +266,16 @@ daemon_run(struct app *app)
 		if (wd_usec)
 			sd_notify(0, "WATCHDOG=1");
 
-		/* How long may we sleep? */
-		wait = src ? (app->cfg->idle ? IDLE_PERIOD :
-		    app->cfg->poll_interval) : reconnect_at - mono_now();
+		/*
+		 * How long may we sleep?  IDLE too is ended every
+		 * poll_interval (SPEC §3: the fallback): a server that hung
+		 * with our IDLE open says nothing, and only the answer to
+		 * DONE that never comes shows it is gone.
+		 */
+		wait = src ? app->cfg->poll_interval : reconnect_at -
+		    mono_now();
+		if (src && app->cfg->idle && wait > IDLE_PERIOD)
+			wait = IDLE_PERIOD;
 		if (next_digest < wait)
 			wait = next_digest;
 		next_ob = store_outbox_next(app->st);

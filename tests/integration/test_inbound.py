@@ -29,6 +29,7 @@ import smtplib
 import socket
 import subprocess
 import threading
+import os
 import time
 from pathlib import Path
 
@@ -119,6 +120,43 @@ def test_reconnects_after_dovecot_restart(stack, leernet, tmp_path):
     assert len(answers(stack, "bob")) == 1
     assert stack.inbox("lido") == []
     assert len(stack.inbox("lido", "leernet/done")) == 2
+    stopped_cleanly(daemon)
+
+
+def imap_server_pids(stack, daemon_pid: int) -> list[int]:
+    """The Dovecot processes at the other end of the daemon's IMAP sockets."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established"], capture_output=True,
+                         text=True, check=True).stdout
+    lines = out.splitlines()
+    imap = f":{stack.imap_port}"
+    # ss -H columns: Recv-Q Send-Q Local Peer Process
+    ours = {l.split()[2].rsplit(":", 1)[1] for l in lines
+            if f"pid={daemon_pid}," in l and l.split()[3].endswith(imap)}
+    return sorted({int(pid) for l in lines
+                   if l.split()[2].endswith(imap) and l.split()[3].rsplit(":", 1)[1] in ours
+                   for pid in re.findall(r"pid=(\d+)", l)})
+
+
+def test_a_hung_server_under_idle_is_left_after_poll_interval(stack, leernet, tmp_path):
+    """SPEC §3: IDLE, "with poll_interval as fallback".  A server that hangs
+    with our IDLE open says nothing; the daemon noticed it only when IDLE
+    ended, 20 minutes on.  Now IDLE ends every poll_interval: DONE gets no
+    answer, the session is dropped and a new one picks the mail up."""
+    config = prepare(stack, tmp_path, mailbox_poll_interval="5")
+    daemon = leernet.start(config, "-v", "run")
+    wait_idle(daemon)
+    pids = imap_server_pids(stack, daemon.pid)
+    assert pids, "no IMAP server process found for the daemon's session"
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        msgid = stack.send("alice", "lido", subject="aanmelden rekenen")
+        # poll_interval 5 s, then DONE's 30 s read timeout, then a login
+        wait_answer(stack, "alice", msgid, timeout=75)
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert "IDLE DONE" in daemon.log()
     stopped_cleanly(daemon)
 
 
