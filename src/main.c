@@ -583,6 +583,7 @@ main(int argc, char *argv[])
 		log_set_level(LOG_LVL_DEBUG);
 	if (file == NULL)
 		file = config_default_path();
+	smtp_watch_stop(&handle_stop);
 
 	for (c = commands; c < commands + ARRAY_LEN(commands); c++)
 		if (strcmp(cmd, c->name) == 0)

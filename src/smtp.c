@@ -50,6 +50,9 @@
 #define SMTP_CONNECT_TIMEOUT	30L	/* seconds */
 #define SMTP_REPLY_TIMEOUT	60L	/* one server reply */
 #define SMTP_TOTAL_TIMEOUT	600L	/* one message, 10 MB at 20 kB/s */
+#define SMTP_STOP_GRACE		10	/* s after SIGTERM for a message in flight */
+
+static volatile int *stop_flag;
 /* libcurl drops pooled connections idle for 118 s (CURLOPT_MAXAGE_CONN);
  * past this the next message is on a new connection: fetch the secret. */
 #define SMTP_IDLE_REFRESH	100
@@ -120,6 +123,8 @@ struct lane {
 	size_t		 left;
 	enum smtp_stage	 stage;
 	int		 quitting;	/* QUIT sent: its 221 is not news */
+	time_t		 stop_seen;	/* when the lane saw *stop_flag, or 0 */
+	int		 hung;		/* a transfer timed out or was broken off */
 	char		 reply[200];	/* the server's last reply line */
 	char		 trace[160];	/* the stages passed, logged after */
 	char		 errbuf[CURL_ERROR_SIZE];
@@ -148,6 +153,33 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+void
+smtp_watch_stop(volatile int *flag)
+{
+	stop_flag = flag;
+}
+
+/*
+ * libcurl calls this about once a second, also while it waits for a
+ * reply.  After a stop, a message in flight gets SMTP_STOP_GRACE seconds
+ * more: a server that answers sends its reply in that time, one that
+ * hung does not hold the shutdown (the row stays queued, and is sent
+ * again; as with a crash, it may arrive twice).
+ */
+static int
+progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct lane *l = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (stop_flag == NULL || !*stop_flag)
+		return 0;
+	if (l->stop_seen == 0)
+		l->stop_seen = mono_now();
+	return mono_now() - l->stop_seen >= SMTP_STOP_GRACE;
 }
 
 static char *
@@ -378,6 +410,9 @@ setup(struct smtp *s, struct lane *l)
 	SET(CURLOPT_VERBOSE, 1L);
 	SET(CURLOPT_READFUNCTION, read_cb);
 	SET(CURLOPT_READDATA, l);
+	SET(CURLOPT_XFERINFOFUNCTION, progress_cb);
+	SET(CURLOPT_XFERINFODATA, l);
+	SET(CURLOPT_NOPROGRESS, 0L);
 	SET(CURLOPT_WRITEFUNCTION, discard_cb);
 	if (s->conf.tls == TLS_NONE)
 		SET(CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
@@ -416,6 +451,9 @@ lane_run(void *arg)
 		rc = curl_easy_perform(l->curl);
 		pthread_mutex_lock(&s->mu);
 		l->rc = rc;
+		if (rc == CURLE_OPERATION_TIMEDOUT ||
+		    rc == CURLE_ABORTED_BY_CALLBACK)
+			l->hung = 1;
 		l->state = L_DONE;
 		pthread_cond_signal(&s->done);
 	}
@@ -589,8 +627,20 @@ smtp_free(struct smtp *s)
 		if (l->started)
 			pthread_join(l->thread, NULL);
 		if (l->curl) {
+			curl_socket_t fd;
+
 			lane_reset(l);
-			/* Closes the session, which sends QUIT. */
+			/*
+			 * Cleaning up sends QUIT and waits for its reply on a
+			 * handle of libcurl's own, with its own 120 s timeout.
+			 * A server that hung would hold a shutdown that long:
+			 * its socket is shut down first, so QUIT fails at
+			 * once.
+			 */
+			if ((l->hung || (stop_flag && *stop_flag)) &&
+			    curl_easy_getinfo(l->curl, CURLINFO_ACTIVESOCKET,
+			    &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
+				(void)shutdown(fd, SHUT_RDWR);
 			curl_easy_cleanup(l->curl);
 		}
 		if (l->go_ready)
@@ -700,6 +750,13 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
 	    rc == CURLE_USE_SSL_FAILED;
 	switch (rc) {
+	case CURLE_ABORTED_BY_CALLBACK:
+		/* progress_cb on a stop: not this message's fault. */
+		res->code = 0;
+		set_text(res, "%s: stopping, and the server did not answer "
+		    "within %d s; the message stays queued", stage,
+		    SMTP_STOP_GRACE);
+		return;
 	case CURLE_LOGIN_DENIED:
 		/* A refused XOAUTH2 ends on "334 <base64 JSON>", the
 		 * server's error challenge: no use to a reader. */

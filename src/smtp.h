@@ -40,6 +40,13 @@ struct smtp_result {
 struct smtp	*smtp_new(const struct config *, char *err, size_t errlen);
 /* Sends QUIT on every open session, after any message in flight. */
 void		 smtp_free(struct smtp *);
+/*
+ * A flag that, once set (SIGTERM), gives a message in flight
+ * SMTP_STOP_GRACE seconds more before it is broken off (it stays in the
+ * outbox), and makes QUIT wait briefly: a server that stopped answering
+ * must not hold a shutdown for minutes.  Set once, before any smtp_new.
+ */
+void		 smtp_watch_stop(volatile int *flag);
 
 /*
  * The non-blocking interface, for the outbox.  Up to smtp_lanes()

@@ -579,3 +579,78 @@ def test_a_wrong_password_waits_instead_of_bouncing(stack, tmp_path, run_leernet
     assert row["state"] == "queued" and row["attempts"] == "0"
     assert "login refused" in row["last_error"]
     assert person(run_leernet, cfg, "alice")["bouncing"] == "no"
+
+
+def stalling_smtp_server():
+    """A server that takes a message's data and never answers the final
+    ".": a hung mail server.  Returns (port, an Event set when the data is
+    in, a function to close it)."""
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    got_data = threading.Event()
+    conns = []
+
+    def serve(conn):
+        f = conn.makefile("rwb", buffering=0)
+        f.write(b"220 stall.test ESMTP\r\n")
+        in_data = False
+        for line in f:
+            if in_data:
+                if line == b".\r\n":
+                    got_data.set()          # and never a reply
+                    in_data = False
+                continue
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                f.write(b"250 stall.test\r\n")
+            elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                f.write(b"250 ok\r\n")
+            elif verb == b"DATA":
+                f.write(b"354 go\r\n")
+                in_data = True
+            # QUIT: no answer either
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conns.append(conn)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+    def close():
+        listener.close()
+        for c in conns:
+            c.close()
+    return listener.getsockname()[1], got_data, close
+
+
+def test_sigterm_does_not_wait_for_a_hung_smtp_server(stack, leernet, tmp_path, run_leernet):
+    """A server that stopped answering after the data held a SIGTERM for two
+    minutes (the reply timeout, then QUIT's), past systemd's TimeoutStopSec:
+    now a message in flight gets 10 s more, QUIT 5 s, and the message stays
+    in the outbox for the next start."""
+    port, got_data, close = stalling_smtp_server()
+    try:
+        cfg = stack.config(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}",
+                           mailbox_poll_interval="600")
+        run_leernet(cfg, "init")
+        daemon = leernet.start(cfg, "-v", "run")
+        stack.send("alice", "lido", subject="hulp")
+        assert got_data.wait(30), daemon.log()[-3000:]
+        t0 = time.monotonic()
+        assert daemon.stop(timeout=40) == 0, daemon.log()[-3000:]
+        took = time.monotonic() - t0
+        assert took < 25, (took, daemon.log()[-3000:])
+        assert "stopping, and the server did not answer within 10 s; the message " \
+               "stays queued" in daemon.log()
+        [row] = outbox(run_leernet, cfg)
+        assert row["state"] == "queued" and row["kind"] == "reply", row
+    finally:
+        close()
