@@ -540,6 +540,10 @@ main(int argc, char *argv[])
 	int ch, rc, verbose = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (ulimit -f, LimitFSIZE=) makes a write fail
+	 * with EFBIG, which the database reports like a full disk; the
+	 * default action killed the daemon without a word. */
+	signal(SIGXFSZ, SIG_IGN);
 	log_init(LOG_LVL_INFO);
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },

@@ -541,6 +541,20 @@ def test_files_made_by_root_do_not_lock_out_the_service(stack, run_leernet):
         subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
+def test_a_file_size_limit_is_an_error_not_a_silent_death(stack, tmp_path):
+    """ulimit -f (systemd LimitFSIZE=): SIGXFSZ killed leernet without a
+    word; now the write fails and is reported like any disk error."""
+    import resource
+    config = stack.config(tmp_path)
+    binary = os.environ.get("LEERNET_BIN") or str(REPO / "build" / "leernet")
+    proc = subprocess.run(
+        [binary, "-c", str(config), "init"], capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536)))
+    assert proc.returncode > 0, (proc.returncode, proc.stderr)
+    assert f"{tmp_path / 'leernet.db'}: migration to version 1 failed" in proc.stderr, \
+        proc.stderr
+
+
 def test_person_show_names_their_networks(cfg, run_leernet):
     """"What leernet knows of a person" (SPEC §2) includes their networks."""
     run_leernet(cfg, "network", "add", "taal", "--title", "Taal",
