@@ -679,6 +679,20 @@ entry_address(const char *e, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+/* Append addr to v (n of cap) unless it is there already. */
+static void
+add_unique(char ***v, size_t *n, size_t *cap, const char *addr)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], addr) == 0)
+			return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	(*v)[(*n)++] = xstrdup(addr);
+}
+
 /*
  * The addresses of an attendance list (SPEC §4: one address per line),
  * each once.  A line counts when it holds nothing but addresses, alone or
@@ -721,20 +735,8 @@ collect_addresses(const char *body, char ***out)
 			if (len > 0 && entry_address(start, len, addr,
 			    sizeof(addr)) == -1)
 				bad = 1;
-			else if (len > 0) {
-				int seen = 0;
-
-				for (size_t i = 0; i < n && !seen; i++)
-					seen = strcmp(v[i], addr) == 0;
-				if (!seen) {
-					if (n == cap) {
-						cap = cap ? cap * 2 : 16;
-						v = xreallocarray(v, cap,
-						    sizeof(*v));
-					}
-					v[n++] = xstrdup(addr);
-				}
-			}
+			else if (len > 0)
+				add_unique(&v, &n, &cap, addr);
 			start = q + 1;
 		}
 		/* Not a list line: what it added goes again. */
