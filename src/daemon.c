@@ -180,6 +180,7 @@ daemon_run(struct app *app)
 	struct smtp *smtp = NULL;
 	time_t reconnect_at = 0, backoff = RECONNECT_MIN;
 	time_t smtp_at = 0, smtp_backoff = RECONNECT_MIN;
+	time_t store_at = 0, store_backoff = RECONNECT_MIN;
 	uint64_t wd_usec = 0;
 	time_t publish_next = 0;	/* publish additions: 0 = at start */
 	time_t prune_at = 0;		/* old mail text: hourly, from start */
@@ -233,11 +234,28 @@ daemon_run(struct app *app)
 			sd_notify(0, "READY=1");
 			ready = 1;
 		}
-		if (src && handle_pending(app, src, &handled) == -1) {
-			log_warnx("mailbox connection lost; reconnecting");
-			source_close(src);
-			src = NULL;
-			reconnect_at = mono_now() + backoff;
+		if (src && mono_now() >= store_at) {
+			int r = handle_pending(app, src, &handled);
+
+			if (r == -1) {
+				log_warnx("mailbox connection lost; "
+				    "reconnecting");
+				source_close(src);
+				src = NULL;
+				reconnect_at = mono_now() + backoff;
+			} else if (r == -2) {
+				/* A full disk or a read-only database: the
+				 * mailbox is fine, and a retry every second
+				 * only fills the log. */
+				log_warnx("database: mail waits in the inbox; "
+				    "trying again in %lld s",
+				    (long long)store_backoff);
+				store_at = mono_now() + store_backoff;
+				store_backoff = store_backoff * 2 >
+				    RECONNECT_MAX ? RECONNECT_MAX :
+				    store_backoff * 2;
+			} else
+				store_backoff = RECONNECT_MIN;
 		}
 		if (quit)
 			break;
@@ -278,6 +296,8 @@ daemon_run(struct app *app)
 			wait = IDLE_PERIOD;
 		if (next_digest < wait)
 			wait = next_digest;
+		if (src && store_at > mono_now() && store_at - mono_now() < wait)
+			wait = store_at - mono_now();
 		next_ob = store_outbox_next(app->st);
 		if (next_ob) {
 			time_t d = next_ob - time(NULL);

@@ -749,7 +749,7 @@ handle_pending(struct app *app, struct source *src, size_t *handled)
 		moving = b;
 		mv_moving = mv;
 		if (mv == NULL || rc == -1) {
-			rc = -1;
+			rc = rc == -1 ? -1 : -2;
 			break;
 		}
 		progress = mv->ndone + mv->nfailed + mv->nhuman;

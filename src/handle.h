@@ -28,7 +28,9 @@ enum disposition handle_message(struct app *, const char *raw, size_t len,
 /*
  * Work through every pending message of the source in batches: handle
  * each, then move the batch.  *handled counts the messages dealt with.
- * 0, or -1 when the source failed (reconnect and call again).
+ * 0, -1 when the source failed (reconnect and call again), or -2 when
+ * the database could not store a batch (a full disk, a read-only file:
+ * logged; the mail stays in the inbox, the source is fine).
  */
 int		 handle_pending(struct app *, struct source *, size_t *handled);
 

@@ -248,12 +248,18 @@ cmd_once(struct app *app, int argc, char **argv)
 		fprintf(stderr, "leernet: mailbox: %s\n", err);
 		rc = temporary ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	} else {
-		if (handle_pending(app, src, &handled) == -1) {
+		int r = handle_pending(app, src, &handled);
+
+		if (r == -1)
 			fprintf(stderr, "leernet: mailbox %s: connection lost; "
 			    "what was handled is committed, the rest waits\n",
 			    source_name(src));
+		else if (r == -2)
+			fprintf(stderr, "leernet: database %s: mail could not be "
+			    "stored (see above); it stays in the inbox\n",
+			    app->cfg->db_path);
+		if (r != 0)
 			rc = EXIT_TEMPFAIL;
-		}
 		source_close(src);
 	}
 	if (rsvp_remind_attendance(app, time(NULL)) == -1)

@@ -793,3 +793,33 @@ def test_a_backlog_in_several_batches_is_handled_once_each(stack, run_leernet, t
         f"<backlog-{i}@school.test>" for i in range(n))
     queued = run_leernet(cfg, "outbox", "list", "--csv").stdout.splitlines()
     assert len(queued) == n + 1     # a header line, then one row per answer
+
+
+def test_a_database_that_cannot_be_written_backs_off(stack, tmp_path):
+    """A full disk (here: a file size limit) made every batch fail and the
+    daemon reconnect to the mailbox every second, "connection lost" each
+    time.  The mailbox is fine: the daemon keeps it and waits 1, 2, 4 ... s
+    before the next try."""
+    import resource
+    config = prepare(stack, tmp_path)
+    limit = (tmp_path / "leernet.db").stat().st_size + 32 * 1024
+    binary = os.environ.get("LEERNET_BIN") or str(REPO / "build" / "leernet")
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [binary, "-c", str(config), "-v", "run"], stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    try:
+        submit(stack, [request("alice", "hulp", body="x" * 200 + f" {n}") for n in range(60)])
+        deadline = time.monotonic() + 40
+        while "trying again in 4 s" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline and proc.poll() is None, \
+                log.read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
+        text = log.read_text(errors="replace")
+        assert "database: mail waits in the inbox; trying again in 1 s" in text
+        assert "trying again in 2 s" in text
+        assert "mailbox connection lost" not in text, text[-3000:]
+    finally:
+        proc.terminate()
+        proc.wait(20)
