@@ -563,20 +563,6 @@ bind(sqlite3_stmt *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Run a statement that returns no rows.  0 or -1. */
-static int
-exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
-{
-	int r = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (r != SQLITE_DONE && r != SQLITE_ROW) {
-		db_error(st, what);
-		return -1;
-	}
-	return 0;
-}
-
 /* Does the query s give a row?  1 yes, 0 no, -1 on an error (logged). */
 static int
 exists_stmt(struct store *st, sqlite3_stmt *s, const char *what)
@@ -589,6 +575,13 @@ exists_stmt(struct store *st, sqlite3_stmt *s, const char *what)
 		return -1;
 	}
 	return r == SQLITE_ROW;
+}
+
+/* Run a statement that returns no rows.  0 or -1. */
+static int
+exec_stmt(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	return exists_stmt(st, s, what) == -1 ? -1 : 0;
 }
 
 /* exec_stmt for an UPDATE or DELETE: *n rows it changed. */
