@@ -130,6 +130,7 @@ app_open(struct app *app, const char *file, enum db_need need)
 	if (need == DB_PEEK && db_not_made_yet(app->cfg->db_path))
 		return 0;
 	if ((app->st = store_open(app->cfg->db_path, err, sizeof(err))) == NULL) {
+		int disk = errno == EIO;
 		char *dir = db_dir(app->cfg->db_path);
 		struct stat st;
 
@@ -141,11 +142,13 @@ app_open(struct app *app, const char *file, enum db_need need)
 			    "service user (install -d -o leernet -g leernet %s) "
 			    "or start the service once (systemd makes it)\n",
 			    app->cfg->db_path, dir, app->cfg->file, dir);
+		else if (disk)		/* full or failing: not the config */
+			fprintf(stderr, "leernet: %s\n", err);
 		else
 			fprintf(stderr, "leernet: %s ([database] path in %s)\n",
 			    err, app->cfg->file);
 		free(dir);
-		return EXIT_CONFIG;
+		return disk ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	}
 	/* A newer leernet migrated it: this one would misread its tables. */
 	if ((v = store_version(app->st)) > STORE_SCHEMA_VERSION) {
@@ -182,8 +185,10 @@ cmd_init(struct app *app, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (from < 0) {
+		int disk = errno == EIO;
+
 		fprintf(stderr, "leernet: %s\n", err);
-		return EXIT_SOFTWARE;
+		return disk ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
 	}
 	if (from == STORE_SCHEMA_VERSION)
 		printf("database %s is up to date (schema version %d)\n",

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <pwd.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -498,10 +500,82 @@ struct store {
 	sqlite3_stmt	*stmt[S__COUNT];
 };
 
+/*
+ * What SQLite's "disk I/O error" leaves out, found by looking: SQLite
+ * rarely keeps the errno of the failed write.  Empty when nothing is seen.
+ */
+static void
+disk_hint(const char *file, char *buf, size_t len)
+{
+	struct statvfs fs;
+	struct rlimit rl;
+
+	buf[0] = '\0';
+	if (file == NULL || *file == '\0')
+		return;
+	if (statvfs(file, &fs) == 0 && (fs.f_flag & ST_RDONLY))
+		snprintf(buf, len, "the file system is read-only");
+	else if (statvfs(file, &fs) == 0 &&
+	    (unsigned long long)fs.f_bavail * fs.f_frsize < 1024 * 1024)
+		snprintf(buf, len, "the file system has less than 1 MB free");
+	else if (access(file, W_OK) == -1 && errno != ENOENT)
+		snprintf(buf, len, "%s", strerror(errno));
+	else if (getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY)
+		snprintf(buf, len, "files may not grow beyond %llu KB here: "
+		    "ulimit -f, or LimitFSIZE= in the unit",
+		    (unsigned long long)rl.rlim_cur / 1024);
+}
+
+/*
+ * SQLite's words for the last error and, for a failed system call, what
+ * went wrong under it: a full disk, a read-only file system and a file
+ * size limit all read "disk I/O error".  Points into buf or SQLite.
+ */
+static const char *
+db_why(sqlite3 *db, char *buf, size_t len)
+{
+	char hint[160];
+	int sys;
+
+	if (db == NULL)
+		return "out of memory";
+	switch (sqlite3_extended_errcode(db) & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+		break;
+	default:
+		return sqlite3_errmsg(db);
+	}
+	/* What the file system shows first: the errno SQLite kept may be
+	 * that of a later call (ENOENT of a -wal it could not make). */
+	disk_hint(sqlite3_db_filename(db, "main"), hint, sizeof(hint));
+	if (hint[0] == '\0' && (sys = sqlite3_system_errno(db)) != 0)
+		snprintf(hint, sizeof(hint), "%s", strerror(sys));
+	if (hint[0] == '\0')
+		return sqlite3_errmsg(db);
+	snprintf(buf, len, "%s (%s)", sqlite3_errmsg(db), hint);
+	return buf;
+}
+
+/* The last error is the disk's (full, failing): it may pass on its own. */
+static int
+db_disk_error(sqlite3 *db)
+{
+	int ec = db ? sqlite3_extended_errcode(db) & 0xff : 0;
+
+	return ec == SQLITE_IOERR || ec == SQLITE_FULL;
+}
+
 static void
 db_error(struct store *st, const char *what)
 {
-	log_warnx("database %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	char why[256];
+
+	log_warnx("database %s: %s: %s", st->path, what,
+	    db_why(st->db, why, sizeof(why)));
 }
 
 /* The prepared statement for id, reset and with bindings cleared. */
@@ -697,7 +771,8 @@ struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
-	char *msg = NULL;
+	char *msg = NULL, why[256];
+	int disk;
 
 	st->path = xstrdup(path);
 	st->lockfd = -1;
@@ -712,8 +787,10 @@ store_open(const char *path, char *err, size_t errlen)
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		    db_why(st->db, why, sizeof(why)));
+		disk = db_disk_error(st->db);
 		store_close(st);
+		errno = disk ? EIO : 0;
 		return NULL;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
@@ -728,10 +805,12 @@ store_open(const char *path, char *err, size_t errlen)
 		    SQLITE_READONLY && access(path, W_OK) == -1)
 			not_writable(path, err, errlen);
 		else
-			snprintf(err, errlen, "%s: %s", path, msg ? msg :
-			    "pragma failed");
+			snprintf(err, errlen, "%s: %s", path,
+			    db_why(st->db, why, sizeof(why)));
+		disk = db_disk_error(st->db);
 		sqlite3_free(msg);
 		store_close(st);
+		errno = disk ? EIO : 0;
 		return NULL;
 	}
 	return st;
@@ -744,6 +823,7 @@ ckpt_run(void *arg)
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
+		char why[256];
 		int rc;
 
 		while (!c->want && !c->quit)
@@ -757,7 +837,7 @@ ckpt_run(void *arg)
 		/* BUSY: another checkpoint runs; the next commit asks again. */
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("database %s: checkpoint: %s", c->path,
-			    sqlite3_errmsg(c->db));
+			    db_why(c->db, why, sizeof(why)));
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -785,6 +865,7 @@ int
 store_checkpoint_aside(struct store *st)
 {
 	struct ckpt *c;
+	char why[256];
 	int err;
 
 	if (st->ckpt != NULL)
@@ -800,7 +881,7 @@ store_checkpoint_aside(struct store *st)
 	    sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL,
 	    NULL, NULL) != SQLITE_OK) {
 		log_warnx("database %s: second connection: %s", st->path,
-		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		    db_why(c->db, why, sizeof(why)));
 		sqlite3_close(c->db);
 		free(c);
 		return -1;
@@ -875,10 +956,11 @@ int
 store_migrate(struct store *st, char *err, size_t errlen)
 {
 	int v = store_version(st), from = v;
+	char why[256];
 
 	if (v < 0) {
 		snprintf(err, errlen, "%s: cannot read the schema version: %s",
-		    st->path, sqlite3_errmsg(st->db));
+		    st->path, db_why(st->db, why, sizeof(why)));
 		return -1;
 	}
 	if (v > (int)ARRAY_LEN(migrations)) {
@@ -897,6 +979,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 		    NULL);
 	for (; v < (int)ARRAY_LEN(migrations); v++) {
 		char *msg = NULL, *set;
+		int disk;
 
 		set = xasprintf("PRAGMA user_version = %d", v + 1);
 		if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
@@ -906,12 +989,15 @@ store_migrate(struct store *st, char *err, size_t errlen)
 		    sqlite3_exec(st->db, set, NULL, NULL, &msg) != SQLITE_OK ||
 		    sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: migration to version %d "
-			    "failed: %s", st->path, v + 1, msg ? msg : "?");
+			    "failed: %s", st->path, v + 1,
+			    db_why(st->db, why, sizeof(why)));
+			disk = db_disk_error(st->db);
 			sqlite3_free(msg);
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL,
 			    NULL, NULL);
 			free(set);
+			errno = disk ? EIO : 0;
 			return -1;
 		}
 		free(set);
@@ -955,13 +1041,18 @@ store_lock(struct store *st)
 	lockpath = xasprintf("%s.lock", st->path);
 	st->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (st->lockfd == -1) {
-		int perm = errno == EACCES || errno == EPERM;
+		int perm = errno == EACCES || errno == EPERM, rofs = errno == EROFS;
 
 		if (perm) {
 			not_writable(lockpath, err, sizeof(err));
 			log_warnx("%s", err);
-		} else
+		} else if (rofs)	/* a mount option, or ReadWritePaths= */
+			log_warnx("%s: the file system is read-only here (in "
+			    "the service: is the directory in ReadWritePaths= "
+			    "or StateDirectory=?)", lockpath);
+		else
 			log_warn("%s", lockpath);
+		perm = perm || rofs;
 		free(lockpath);
 		return perm ? -2 : -1;
 	}

@@ -19,11 +19,12 @@ struct store;
 
 #define STORE_SCHEMA_VERSION 6
 
-/* Open (creating the file), WAL, foreign keys on.  NULL + err on failure. */
+/* Open (creating the file), WAL, foreign keys on.  NULL + err on failure,
+ * with errno EIO when the disk failed (full, I/O error: try again later). */
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 /* Create or migrate the schema; idempotent.  Returns the version the
- * file had before (0: new), or -1. */
+ * file had before (0: new), or -1 (errno EIO: as store_open). */
 int		 store_migrate(struct store *, char *err, size_t errlen);
 /* The schema version of the file (0: not initialised). */
 int		 store_version(struct store *);

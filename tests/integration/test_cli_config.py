@@ -550,9 +550,47 @@ def test_a_file_size_limit_is_an_error_not_a_silent_death(stack, tmp_path):
     proc = subprocess.run(
         [binary, "-c", str(config), "init"], capture_output=True, text=True, timeout=60,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536)))
-    assert proc.returncode > 0, (proc.returncode, proc.stderr)
-    assert f"{tmp_path / 'leernet.db'}: migration to version 1 failed" in proc.stderr, \
-        proc.stderr
+    # SQLite says only "disk I/O error"; the cause is named, and a disk
+    # that may pass is a temporary failure, not a broken program (70).
+    assert proc.returncode == 75, (proc.returncode, proc.stderr)
+    assert (f"{tmp_path / 'leernet.db'}: migration to version 1 failed: disk I/O error "
+            "(files may not grow beyond 64 KB here: ulimit -f, or LimitFSIZE= in the unit)"
+            in proc.stderr), proc.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a file system")
+def test_a_full_or_read_only_file_system_is_named(stack, run_leernet):
+    """SQLite says "disk I/O error" or "unable to open database file" for
+    both; the admin is told which, and a full disk is a temporary failure
+    (75: systemd tries again), not a configuration error (78)."""
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="leernet-disk-"))
+    mounted = False
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(base)],
+                       check=True)
+        mounted = True
+        config = stack.config(base)
+        run_leernet(config, "init")
+        with open(base / "fill", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+            except OSError:
+                pass
+        proc = run_leernet(config, "once", check=False)
+        assert proc.returncode == 75, (proc.returncode, proc.stderr)
+        assert "(the file system has less than 1 MB free)" in proc.stderr, proc.stderr
+        (base / "fill").unlink()
+        subprocess.run(["mount", "-o", "remount,ro", str(base)], check=True)
+        proc = run_leernet(config, "once", check=False)
+        assert proc.returncode == 78, (proc.returncode, proc.stderr)
+        assert (f"{base / 'leernet.db'}.lock: the file system is read-only here"
+                in proc.stderr), proc.stderr
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(base)], check=False)
+        base.rmdir()
 
 
 def test_person_show_names_their_networks(cfg, run_leernet):

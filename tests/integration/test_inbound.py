@@ -818,6 +818,7 @@ def test_a_database_that_cannot_be_written_backs_off(stack, tmp_path):
             time.sleep(0.2)
         text = log.read_text(errors="replace")
         assert "database: mail waits in the inbox; trying again in 1 s" in text
+        assert "(files may not grow beyond " in text, text[-3000:]
         assert "trying again in 2 s" in text
         assert "mailbox connection lost" not in text, text[-3000:]
     finally:
