@@ -33,7 +33,8 @@
 #define REFUSAL_WINDOW	(24 * 3600)
 #define KEPT_SUBJECT_MAX 160	/* bytes */
 
-volatile int handle_stop;
+/* Atomic: the signal handler sets it, the SMTP lanes read it. */
+atomic_int handle_stop;
 
 static const char *const disp_names[] = {
 	[DISP_DONE] = "done", [DISP_FAILED] = "failed",

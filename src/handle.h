@@ -6,6 +6,7 @@
 #ifndef LEERNET_HANDLE_H
 #define LEERNET_HANDLE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -35,6 +36,6 @@ enum disposition handle_message(struct app *, const char *raw, size_t len,
 int		 handle_pending(struct app *, struct source *, size_t *handled);
 
 /* Set by the signal handler: finish the message in hand and stop. */
-extern volatile int handle_stop;
+extern atomic_int handle_stop;
 
 #endif

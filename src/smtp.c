@@ -52,7 +52,7 @@
 #define SMTP_TOTAL_TIMEOUT	600L	/* one message, 10 MB at 20 kB/s */
 #define SMTP_STOP_GRACE		10	/* s after SIGTERM for a message in flight */
 
-static volatile int *stop_flag;
+static atomic_int *stop_flag;
 /* libcurl drops pooled connections idle for 118 s (CURLOPT_MAXAGE_CONN);
  * past this the next message is on a new connection: fetch the secret. */
 #define SMTP_IDLE_REFRESH	100
@@ -156,7 +156,7 @@ mono_now(void)
 }
 
 void
-smtp_watch_stop(volatile int *flag)
+smtp_watch_stop(atomic_int *flag)
 {
 	stop_flag = flag;
 }

@@ -7,6 +7,7 @@
 #ifndef LEERNET_SMTP_H
 #define LEERNET_SMTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct config;
@@ -46,7 +47,7 @@ void		 smtp_free(struct smtp *);
  * outbox), and makes QUIT wait briefly: a server that stopped answering
  * must not hold a shutdown for minutes.  Set once, before any smtp_new.
  */
-void		 smtp_watch_stop(volatile int *flag);
+void		 smtp_watch_stop(atomic_int *flag);
 
 /*
  * The non-blocking interface, for the outbox.  Up to smtp_lanes()
