@@ -267,14 +267,19 @@ debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 			break;
 		}
 		l->quitting = 0;
+		/* The reply to keep is the one to this line, not the last
+		 * one: a server that hangs after the data would leave "354". */
+		l->reply[0] = '\0';
 		/* During AUTH the client's lines are SASL data, not verbs;
 		 * never logged, they may hold the secret. */
 		if (l->stage != ST_AUTH || stage_of(data, size) != ST_OTHER)
 			st = stage_of(data, size);
 		break;
 	case CURLINFO_DATA_OUT:
-		if (l->stage == ST_DATA)
+		if (l->stage == ST_DATA) {
 			st = ST_BODY;
+			l->reply[0] = '\0';	/* "354 go ahead" is past */
+		}
 		break;
 	default:
 		break;

@@ -581,10 +581,11 @@ def test_a_wrong_password_waits_instead_of_bouncing(stack, tmp_path, run_leernet
     assert person(run_leernet, cfg, "alice")["bouncing"] == "no"
 
 
-def stalling_smtp_server():
+def stalling_smtp_server(hang_up=False):
     """A server that takes a message's data and never answers the final
-    ".": a hung mail server.  Returns (port, an Event set when the data is
-    in, a function to close it)."""
+    ".": a hung mail server (or, with hang_up, one that closes the
+    connection there: a crash).  Returns (port, an Event set when the data
+    is in, a function to close it)."""
     import socket
     import threading
     listener = socket.socket()
@@ -602,6 +603,9 @@ def stalling_smtp_server():
                 if line == b".\r\n":
                     got_data.set()          # and never a reply
                     in_data = False
+                    if hang_up:
+                        conn.shutdown(socket.SHUT_RDWR)
+                        return
                 continue
             verb = line[:4].upper()
             if verb in (b"EHLO", b"HELO"):
@@ -652,5 +656,25 @@ def test_sigterm_does_not_wait_for_a_hung_smtp_server(stack, leernet, tmp_path, 
                "stays queued" in daemon.log()
         [row] = outbox(run_leernet, cfg)
         assert row["state"] == "queued" and row["kind"] == "reply", row
+    finally:
+        close()
+
+
+def test_a_server_gone_after_the_data_is_not_reported_as_354(stack, tmp_path, run_leernet):
+    """The outbox kept the server's last reply, "354 go", as the reason a
+    message waits when the server went away after the data: a reply that
+    said nothing about it.  The reason is now what libcurl saw."""
+    port, got_data, close = stalling_smtp_server(hang_up=True)
+    try:
+        cfg = stack.config(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}")
+        run_leernet(cfg, "init")
+        stack.send("alice", "lido", subject="hulp")
+        stack.wait_for("lido")
+        run_leernet(cfg, "once", check=False)
+        assert got_data.is_set()
+        [row] = outbox(run_leernet, cfg)
+        assert row["state"] == "queued", row
+        assert row["last_error"].startswith("end of data: response reading failed"), row
+        assert "354" not in row["last_error"], row
     finally:
         close()
