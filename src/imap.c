@@ -153,6 +153,27 @@ conn_error(int r)
 }
 
 /*
+ * The text of an untagged BYE among the last lines libetpan read, or
+ * NULL: "BYE Server shutting down.".
+ */
+static const char *
+bye_text(const struct imap_source *s)
+{
+	const MMAPString *b = s->im ? s->im->imap_stream_buffer : NULL;
+	const char *p;
+
+	if (b == NULL || b->str == NULL || b->len == 0)
+		return NULL;
+	for (p = b->str; p != NULL && p < b->str + b->len; ) {
+		if (strncasecmp(p, "* BYE", 5) == 0)
+			return p + 2;
+		if ((p = memchr(p, '\n', (size_t)(b->str + b->len - p))))
+			p++;
+	}
+	return NULL;
+}
+
+/*
  * Why command result r failed, for one log line: the server's own words
  * for a NO/BAD (control characters replaced: they are the server's), else
  * what libetpan saw.
@@ -161,9 +182,20 @@ static void
 describe(const struct imap_source *s, int r, char *buf, size_t len)
 {
 	const char *text = s->im ? s->im->imap_response : NULL;
+	const char *bye = conn_error(r) ? bye_text(s) : NULL;
 	size_t i = 0;
 
-	if (!conn_error(r) && text != NULL && *text != '\0') {
+	if (bye != NULL) {
+		/* Dovecot's "* BYE Server shutting down." reads as a lost
+		 * connection (or a parse error) to libetpan. */
+		snprintf(buf, len, "the server ended the session: ");
+		i = strlen(buf);
+		for (; *bye != '\0' && *bye != '\r' && *bye != '\n' &&
+		    i + 1 < len && i < 200; bye++, i++)
+			buf[i] = ((unsigned char)*bye < 0x20 ||
+			    *bye == 0x7f) ? '?' : *bye;
+		buf[i] = '\0';
+	} else if (!conn_error(r) && text != NULL && *text != '\0') {
 		for (; text[i] != '\0' && i + 1 < len && i < 200; i++)
 			buf[i] = ((unsigned char)text[i] < 0x20 ||
 			    text[i] == 0x7f) ? '?' : text[i];

@@ -173,6 +173,8 @@ def test_backs_off_while_dovecot_is_down(stack, leernet, tmp_path):
         stack.dovecot_start()
     waits = [int(s) for s in re.findall(r"trying again in (\d+)s", daemon.log())]
     assert waits[:2] == [1, 2], waits
+    # Dovecot's farewell is named, not "connection lost or timed out".
+    assert "IDLE DONE: the server ended the session: BYE " in daemon.log(), daemon.log()
     wait_idle(daemon, after=mark, timeout=20)
     msgid = stack.send("alice", "lido", subject="aanmelden rekenen")
     wait_answer(stack, "alice", msgid, timeout=10)
