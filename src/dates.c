@@ -911,6 +911,25 @@ fail(struct dt_error *err, enum dt_err code, const char *input)
 	return -1;
 }
 
+int
+dt_check_ahead(const struct dt_zone *z, time_t start, time_t now,
+    struct dt_error *err)
+{
+	struct dt_local l;
+
+	memset(err, 0, sizeof(*err));
+	if (start >= now)
+		return 0;
+	dt_localtime(z, start, &l);
+	err->year = l.year;
+	err->mon = l.mon;
+	err->day = l.day;
+	err->wday = l.wday;
+	err->hour = l.hour;
+	err->min = l.min;
+	return fail(err, DT_EPAST, NULL);
+}
+
 /* ---- dates ---- */
 
 static void
@@ -948,6 +967,29 @@ year_of(const struct tok *t, int *y)
 	else
 		return -1;
 	return 0;
+}
+
+/*
+ * A year after a month name: four digits, or two that cannot be an hour
+ * ("14 mei 27"; "14 mei 15" stays 15:00, as "15:00" and "15.30" do).
+ */
+static int
+year_after_month(const struct toks *ts, size_t *i, int *y)
+{
+	const struct tok *t;
+
+	if (!is_num(ts, *i))
+		return 0;
+	t = &ts->t[*i];
+	if (t->ndig == 2 && (t->num < 24 || (*i + 1 < ts->n &&
+	    !ts->t[*i + 1].sp && (is_sep(ts, *i + 1, ":") ||
+	    is_sep(ts, *i + 1, ".")))))
+		return 0;
+	if (t->ndig != 4 && t->ndig != 2)
+		return 0;
+	(void)year_of(t, y);
+	(*i)++;
+	return 1;
 }
 
 /*
@@ -1023,11 +1065,13 @@ parse_date_at(const struct toks *ts, size_t *ip, const struct dt_local *today,
 			i++;
 			if (is_sep(ts, i, ".") && !ts->t[i].sp)
 				i++;
-			if (is_sep(ts, i, ",") && is_num(ts, i + 1) &&
-			    ts->t[i + 1].ndig == 4)
-				i++;
-			if (is_num(ts, i) && ts->t[i].ndig == 4)
-				y = (int)ts->t[i++].num;
+			if (is_sep(ts, i, ",")) {	/* "May 14, 2027" */
+				size_t j = i + 1;
+
+				if (year_after_month(ts, &j, &y))
+					i = j;
+			} else
+				(void)year_after_month(ts, &i, &y);
 		}
 	} else if ((m = lookup(ts, i, month_names)) >= 0) {
 		/* May 14, 2027 */
@@ -1038,11 +1082,13 @@ parse_date_at(const struct toks *ts, size_t *ip, const struct dt_local *today,
 			return fail(err, DT_EDATE, str);
 		d = (int)ts->t[i++].num;
 		skip_ordinal(ts, &i);
-		if (is_sep(ts, i, ",") && is_num(ts, i + 1) &&
-		    ts->t[i + 1].ndig == 4)
-			i++;
-		if (is_num(ts, i) && ts->t[i].ndig == 4)
-			y = (int)ts->t[i++].num;
+		if (is_sep(ts, i, ",")) {	/* "May 14, 2027" */
+			size_t j = i + 1;
+
+			if (year_after_month(ts, &j, &y))
+				i = j;
+		} else
+			(void)year_after_month(ts, &i, &y);
 	} else
 		return fail(err, DT_EDATE, str);
 
@@ -1267,6 +1313,8 @@ dt_plan(const struct dt_zone *z, const char *date, const char *time,
 		} else if (i < ts.n) {
 			struct dt_clock ignored;
 
+			/* The time line wins (the answer shows which time
+			 * was taken); the rest must still read as a time. */
 			if (parse_time_at(&ts, i, &ignored, date, err) == -1) {
 				err->code = DT_EDATE;
 				return -1;

@@ -124,6 +124,11 @@ int	dt_plan(const struct dt_zone *, const char *date, const char *time,
 	    const struct dt_span *old, time_t now, struct dt_span *,
 	    struct dt_error *);
 
+/* A start planned earlier, checked again when it is carried out (a
+ * confirmation days later): 0, or -1 with DT_EPAST in err. */
+int	dt_check_ahead(const struct dt_zone *, time_t start, time_t now,
+	    struct dt_error *);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t	dt_days_from_civil(int64_t year, int mon, int day);
 void	dt_civil_from_days(int64_t days, int64_t *year, int *mon, int *day);

@@ -440,10 +440,32 @@ act_meeting(struct req *r)
 	return rc == -1 ? -1 : 0;
 }
 
-/* Find meeting N of n; answers when there is none.  0, 1 answered, -1. */
+/* What find_meeting asks of the meeting besides being there. */
+#define FIND_PLANNED	0x1	/* not cancelled */
+#define FIND_AHEAD	0x2	/* not over: it can still be moved, cancelled */
+
+/*
+ * Meeting m cannot be changed: it is cancelled, or over (moving it would
+ * send updates for a day gone by, cancelling it would drop the hours of
+ * those who came).  Answers; frees nothing of m.
+ */
+static int
+meeting_gone(struct req *r, const struct network *n, const struct meeting *m)
+{
+	struct tvars *v = act_vars(r);
+
+	act_set_network(v, n);
+	set_meeting_vars(r->app, v, m, r->lang);
+	tvars_set_bool(v, "cancelled", 1);
+	tvars_set_bool(v, "past", m->status == MT_PLANNED && m->end <= r->now);
+	return reply_v(r, "meeting-unknown", v);
+}
+
+/* Find meeting N of n as want asks; answers when there is none.  0, 1
+ * answered, -1. */
 static int
 find_meeting(struct req *r, const struct network *n, int number,
-    struct meeting *m, int must_be_planned)
+    struct meeting *m, unsigned want)
 {
 	struct tvars *v;
 	int rc;
@@ -456,14 +478,18 @@ find_meeting(struct req *r, const struct network *n, int number,
 	rc = store_meeting_get(r->app->st, n->id, number, m);
 	if (rc == -1)
 		return -1;
-	if (rc == 0 && (!must_be_planned || m->status == MT_PLANNED))
+	if (rc == 0 && (!(want & FIND_PLANNED) || m->status == MT_PLANNED) &&
+	    (!(want & FIND_AHEAD) || m->end > r->now))
 		return 0;
+	if (rc == 0) {
+		rc = meeting_gone(r, n, m);
+		meeting_clear(m);
+		return rc == -1 ? -1 : 1;
+	}
 	v = act_vars(r);
 	act_set_network(v, n);
 	tvars_setf(v, "number", "%d", number);
-	tvars_set_bool(v, "cancelled", rc == 0);
-	if (rc == 0)
-		meeting_clear(m);
+	tvars_set_bool(v, "cancelled", 0);
 	return reply_v(r, "meeting-unknown", v) == -1 ? -1 : 1;
 }
 
@@ -559,7 +585,8 @@ act_move(struct req *r)
 
 	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
-	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0)
+	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
+	    FIND_PLANNED | FIND_AHEAD)) == 0)
 		rc = move_meeting(r, &n, &m);
 	meeting_clear(&m);
 	network_clear(&n);
@@ -587,13 +614,10 @@ act_move_meeting(struct req *r, int64_t network_id, int64_t meeting_id)
 		tvars_set(v, "keyword", r->lang == LANG_EN ? "move" :
 		    "verplaats");
 		rc = reply_v(r, "not-lead", v);
-	} else if (m.status != MT_PLANNED || n.state != NET_OPEN) {
-		v = act_vars(r);
-		act_set_network(v, &n);
-		tvars_setf(v, "number", "%d", m.number);
-		tvars_set_bool(v, "cancelled", 1);
-		rc = reply_v(r, "meeting-unknown", v);
-	} else
+	} else if (m.status != MT_PLANNED || n.state != NET_OPEN ||
+	    m.end <= r->now)
+		rc = meeting_gone(r, &n, &m);
+	else
 		rc = move_meeting(r, &n, &m);
 	meeting_clear(&m);
 	network_clear(&n);
@@ -631,7 +655,8 @@ act_cancel(struct req *r)
 
 	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
-	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0) {
+	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
+	    FIND_PLANNED | FIND_AHEAD)) == 0) {
 		v = act_vars(r);
 		act_set_network(v, &n);
 		set_meeting_vars(r->app, v, &m, r->lang);
@@ -883,7 +908,8 @@ act_attendance(struct req *r)
 
 	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
-	if ((rc = find_meeting(r, &n, meeting_number(r), &m, 1)) == 0 &&
+	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
+	    FIND_PLANNED)) == 0 &&
 	    (rc = reminder_reply(r, &m)) != -1) {
 		const char *body = r->cmd->body ? r->cmd->body : "";
 		char *listed = NULL, **addrs;
@@ -920,6 +946,7 @@ meeting_confirmed(struct req *r, const struct network *n, const char *action,
     const char *arg)
 {
 	struct meeting m = { 0 };
+	struct dt_error e;
 	char *buf = xstrdup(arg), *tab = strchr(buf, '\t');
 	int number = atoi(buf), rc;
 
@@ -929,12 +956,18 @@ meeting_confirmed(struct req *r, const struct network *n, const char *action,
 
 		if (parse_plan_arg(buf, &start, &end, &location, &topic) == -1)
 			rc = -1;
+		else if (dt_check_ahead(r->app->zone, start, r->now, &e) == -1)
+			rc = date_error(r, n, &e);
 		else
 			rc = do_plan(r, n, start, end, location, topic);
 		free(buf);
 		return rc;
 	}
-	if ((rc = find_meeting(r, n, number, &m, 1)) != 0) {
+	/* Days may have passed since the lead asked: what was fine then
+	 * is checked again. */
+	if ((rc = find_meeting(r, n, number, &m, strcmp(action,
+	    "meeting-attendance") == 0 ? FIND_PLANNED :
+	    FIND_PLANNED | FIND_AHEAD)) != 0) {
 		free(buf);
 		return rc == 1 ? 0 : -1;
 	}
@@ -946,6 +979,9 @@ meeting_confirmed(struct req *r, const struct network *n, const char *action,
 
 		if (parse_plan_arg(rest, &start, &end, &location, &topic) == -1)
 			rc = -1;
+		else if (start != m.start &&
+		    dt_check_ahead(r->app->zone, start, r->now, &e) == -1)
+			rc = date_error(r, n, &e);
 		else
 			rc = do_move(r, n, &m, start, end, location);
 		free(rest);

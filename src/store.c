@@ -400,9 +400,13 @@ static const char *const sql[S__COUNT] = {
 	[S_MT_ALL] = MT_COLS " WHERE network_id = ?1 ORDER BY number",
 	[S_MT_FUTURE] = MT_COLS " WHERE network_id = ?1 AND status = 'planned'"
 	    " AND end > ?2 ORDER BY start",
+	/* No reminder once the lead sent the list (at the end of the
+	 * session, say): replying to one would count everyone. */
 	[S_MT_REMIND] = MT_COLS " WHERE status = 'planned' AND end <= ?1 AND"
 	    " reminded = 0 AND network_id IN"
-	    " (SELECT id FROM networks WHERE state = 'open') ORDER BY end",
+	    " (SELECT id FROM networks WHERE state = 'open') AND NOT EXISTS"
+	    " (SELECT 1 FROM attendance a WHERE a.meeting_id = meetings.id)"
+	    " ORDER BY end",
 	[S_RSVP_SET] = "INSERT INTO rsvps (meeting_id, person_id, partstat,"
 	    " sequence, stale, comment, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
 	    " ?7) ON CONFLICT (meeting_id, person_id) DO UPDATE SET"

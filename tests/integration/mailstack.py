@@ -596,9 +596,12 @@ class LeernetError(subprocess.CalledProcessError):
 
 
 def run_leernet(config, *args, check: bool = True, timeout: float = 60,
-                env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+                env: dict | None = None, input: str | None = None,
+                at: str | None = None) -> subprocess.CompletedProcess:
     """Run `$LEERNET_BIN -c config args...`; text output captured.  With
-    check, a non-zero exit raises LeernetError showing both streams."""
+    check, a non-zero exit raises LeernetError showing both streams.  With
+    at ("2027-08-02 12:00:00", UTC), leernet alone runs on a clock started
+    then (libfaketime); the mail servers keep the real one."""
     binary = leernet_bin()
     if not binary.exists():
         raise FileNotFoundError(f"{binary} is not built (run make, or set LEERNET_BIN)")
@@ -608,6 +611,14 @@ def run_leernet(config, *args, check: bool = True, timeout: float = 60,
     cmd += [str(a) for a in args]
     full_env = dict(os.environ)
     full_env.update(env or {})
+    if at is not None:
+        cmd = ["faketime", at] + cmd
+        full_env["TZ"] = "UTC"
+        # Timeouts run on the real monotonic clock.
+        full_env["DONT_FAKE_MONOTONIC"] = "1"
+        # ASan wants to be the first library; libfaketime is preloaded.
+        full_env["ASAN_OPTIONS"] = ":".join(
+            filter(None, [full_env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           env=full_env, input=input,
                           stdin=None if input is not None else subprocess.DEVNULL)

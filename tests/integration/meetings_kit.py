@@ -311,9 +311,15 @@ def thunderbird_reply(frm, ics, subject) -> bytes:
 class Meet:
     def __init__(self, stack, run, cfg):
         self.stack = stack
-        self.run = run
+        self._run = run
         self.cfg = cfg
         self.seen: dict[str, set] = {}
+        self.at = None          # leernet's clock (UTC) when set: see run_leernet
+
+    def run(self, *args, **kwargs):
+        if self.at is not None:
+            kwargs.setdefault("at", self.at)
+        return self._run(*args, **kwargs)
 
     # mail
     def mail(self, who, subject, body="", trusted=True, headers=None) -> str:

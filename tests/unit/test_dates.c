@@ -80,6 +80,8 @@ static const struct {
 	{ "14.05.2027", 2027, 5, 14 },
 	{ "14-05-27", 2027, 5, 14 },
 	{ "14 mei 2027", 2027, 5, 14 },
+	{ "14 mei 27", 2027, 5, 14 },		/* as 14-05-27 */
+	{ "May 14, 27", 2027, 5, 14 },
 	{ "14 May 2027", 2027, 5, 14 },
 	{ "14 MEI 2027", 2027, 5, 14 },
 	{ "  14\tmei   2027 ", 2027, 5, 14 },
@@ -368,6 +370,13 @@ static const struct {
 	  "2027-05-14T09:00:00+02:00", "2027-05-14T11:00:00+02:00" },
 	{ "Friday 14 May 2027, at 3pm", NULL,
 	  "2027-05-14T15:00:00+02:00", "2027-05-14T17:00:00+02:00" },
+	/* two digits after a month that can be an hour are one */
+	{ "14 mei 15", NULL,
+	  "2027-05-14T15:00:00+02:00", "2027-05-14T17:00:00+02:00" },
+	{ "14 mei 27 15:00", NULL,
+	  "2027-05-14T15:00:00+02:00", "2027-05-14T17:00:00+02:00" },
+	{ "14 mei 23", NULL,
+	  "2027-05-14T23:00:00+02:00", "2027-05-15T01:00:00+02:00" },
 	/* the time line wins over a time in the date line */
 	{ "14 mei 2027 om 10:00", "15u",
 	  "2027-05-14T15:00:00+02:00", "2027-05-14T17:00:00+02:00" },
@@ -513,6 +522,21 @@ test_plan_errors(void **state)
 				    "NULL", bad_plans[i].time ?
 				    bad_plans[i].time : "NULL", err.code,
 				    bad_plans[i].code);
+
+	/* A start checked again when a confirmation comes in late. */
+	assert_int_equal(dt_check_ahead(ams, utc(2027, 1, 10, 12, 0),
+	    utc(2027, 1, 10, 11, 0), &err), 0);
+	assert_int_equal(err.code, DT_OK);
+	assert_int_equal(dt_check_ahead(ams, utc(2027, 1, 9, 14, 0),
+	    utc(2027, 1, 10, 11, 0), &err), -1);
+	assert_int_equal(err.code, DT_EPAST);
+	{
+		char *m = dt_error_message(&err, LANG_NL);
+
+		assert_string_equal(m, "Zaterdag 9 januari 2027 om 15:00 ligt "
+		    "in het verleden. Kies een datum in de toekomst.");
+		free(m);
+	}
 }
 
 /* A move keeps what it does not change. */

@@ -1,0 +1,180 @@
+"""Meetings as time goes by, against the real Postfix + Dovecot: leernet
+runs on a clock moved with libfaketime (Meet.at, UTC), the mail servers on
+the real one.  A meeting that is over can no longer be moved or cancelled;
+a confirmation that comes in days later is checked against the clock
+again; no attendance reminder once the lead sent the list; "14 mei 27".
+
+Found by the time audit of the ninth session: each of these failed on the
+binary before it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from meetings_kit import AUTHSERV, HOURS_CSV, SLUG, TITLE, Meet, has_calendar, text
+
+
+@pytest.fixture
+def meet(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", SLUG, "--title", TITLE,
+                "--lead", "lead@school.test")
+    return Meet(stack, run_leernet, cfg)
+
+
+def hours(meet, year) -> list[dict]:
+    out = meet.run(meet.cfg, "report", "hours", "--year", year, "--csv").stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == HOURS_CSV, rows[0]
+    return [dict(zip(HOURS_CSV, r)) for r in rows[1:]]
+
+
+def answer(meet, who="lead") -> str:
+    """The one answer `who` got (leaving invitations aside: leads are
+    invited too), as one line of text."""
+    got = [m for m in meet.new(who) if not has_calendar(m)]
+    assert len(got) == 1, [m["Subject"] for m in got]
+    return " ".join(text(got[0]).split())
+
+
+def held_meeting(meet) -> int:
+    """Meeting on Saturday 31 July 2027 15:00-17:00, alice and bob there
+    (the lead said so on Monday 2 August); leernet's clock then."""
+    meet.join("alice", "bob")
+    n = meet.plan("31-07-2027", "15:00-17:00", "Lokaal 1")
+    for w in ("alice", "bob", "lead"):
+        meet.new(w)
+    meet.at = "2027-08-02 12:00:00"
+    meet.mail("lead", f"presentie {SLUG} {n}", "alice@school.test\nbob@school.test\n")
+    meet.once()
+    meet.new("lead")
+    assert [r["email"] for r in hours(meet, "2026")] == \
+        ["alice@school.test", "bob@school.test"]
+    return n
+
+
+def test_a_meeting_that_is_over_cannot_be_cancelled(meet):
+    """It was: members got a CANCEL for a day gone by, and the hours of
+    those who came vanished from `report hours`."""
+    n = held_meeting(meet)
+    meet.mail("lead", f"annuleer {SLUG} {n}")
+    meet.once()
+    said = answer(meet)
+    assert f'Bijeenkomst {n} van "{TITLE}" was zaterdag 31 juli 2027' in said, said
+    assert "verplaatsen of annuleren kan niet meer" in said, said
+    assert f'"presentie {SLUG} {n}"' in said, said
+    assert meet.new("alice") == [] and meet.new("bob") == []
+    assert meet.meeting(n)["status"] == "planned"
+    assert len(hours(meet, "2026")) == 2
+
+
+def test_a_meeting_that_is_over_cannot_be_moved(meet):
+    """By command, with only a new location (no time was checked at all),
+    or to a date ahead (its attendance would count for a day to come), or
+    by replying to the invitation."""
+    n = held_meeting(meet)
+    meet.mail("lead", f"verplaats {SLUG} {n}", "locatie: Aula\n")
+    meet.once()
+    assert "is voorbij" in answer(meet)
+    meet.mail("lead", f"verplaats {SLUG} {n}", "datum: 01-09-2027\ntijd: 15:00-17:00\n")
+    meet.once()
+    assert "is voorbij" in answer(meet)
+    assert meet.new("alice") == []
+    row = meet.meeting(n)
+    assert (row["sequence"], row["location"]) == ("0", "Lokaal 1"), row
+
+
+def test_a_late_confirmation_does_not_plan_in_the_past(meet):
+    """Without DMARC proof the lead confirms by reply (a code lasts 7
+    days).  Confirmed after the day it names, the meeting was planned all
+    the same, with invitations and at once an attendance reminder."""
+    meet.join("alice")
+    meet.new("alice")
+    meet.mail("lead", f"bijeenkomst {SLUG}",
+              "datum: 26-11-2026\ntijd: 15:00-17:00\nlocatie: Lokaal 3\n", trusted=False)
+    meet.at = "2026-11-25 12:00:00"
+    meet.once()
+    [conf] = meet.new("lead")
+    assert "(code " in conf["Subject"]
+    meet.at = "2026-11-28 12:00:00"
+    meet.reply("lead", conf, "ja", trusted=False)
+    meet.once()
+    said = answer(meet)
+    assert "Donderdag 26 november 2026 om 15:00 ligt in het verleden" in said, said
+    assert meet.meetings() == []
+    assert meet.new("alice") == []
+
+
+def test_a_late_confirmation_does_not_move_into_the_past(meet):
+    meet.join("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    meet.new("alice"), meet.new("lead")
+    meet.at = "2026-11-25 12:00:00"
+    meet.mail("lead", f"verplaats {SLUG} {n}", "datum: 26-11-2026\n", trusted=False)
+    meet.once()
+    [conf] = meet.new("lead")
+    meet.at = "2026-11-28 12:00:00"
+    meet.reply("lead", conf, "ja", trusted=False)
+    meet.once()
+    assert "ligt in het verleden" in answer(meet)
+    assert meet.new("alice") == []
+    assert meet.meeting(n)["start"] == "2027-05-14T15:00:00+02:00"
+
+
+def test_a_late_confirmation_of_a_cancel_is_refused_once_it_is_over(meet):
+    meet.join("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    meet.new("alice"), meet.new("lead")
+    meet.at = "2027-05-13 12:00:00"
+    meet.mail("lead", f"annuleer {SLUG} {n}", trusted=False)
+    meet.once()
+    [conf] = meet.new("lead")
+    meet.at = "2027-05-15 12:00:00"
+    meet.reply("lead", conf, "ja", trusted=False)
+    meet.once()
+    got = [m for m in meet.new("lead") if "presentie" not in m["Subject"]]
+    assert len(got) == 1 and "is voorbij" in " ".join(text(got[0]).split()), got
+    assert meet.new("alice") == []
+    assert meet.meeting(n)["status"] == "planned"
+
+
+def test_no_attendance_reminder_once_the_list_is_in(meet):
+    """The lead sends `presentie` at the end of the session; the reminder
+    came all the same, with every member listed, and replying to it as it
+    was counted everyone."""
+    meet.join("alice", "bob")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    for w in ("alice", "bob", "lead"):
+        meet.new(w)
+    meet.at = "2027-05-14 14:45:00"           # 16:45 in Amsterdam
+    meet.mail("lead", f"presentie {SLUG} {n}", "alice@school.test\n")
+    meet.once()
+    assert "alice" in answer(meet)
+    meet.at = "2027-05-14 15:05:00"           # 17:05: over
+    meet.once()
+    assert meet.new("lead") == []
+    assert [r["email"] for r in hours(meet, "2026")] == ["alice@school.test"]
+
+
+def test_the_reminder_still_comes_without_a_list(meet):
+    """The guard of the test above: the same meeting without a list."""
+    meet.join("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    meet.new("alice"), meet.new("lead")
+    meet.at = "2027-05-14 15:05:00"
+    meet.once()
+    [rem] = meet.new("lead")
+    assert f"presentie {SLUG} {n}" in rem["Subject"], rem["Subject"]
+
+
+def test_a_two_digit_year_after_a_month_name(meet):
+    """"14-05-27" was 2027, "14 mei 27" was not understood."""
+    meet.mail("lead", f"bijeenkomst {SLUG}", "datum: 14 mei 27\ntijd: 15:00-17:00\n")
+    meet.once()
+    assert "begrijp ik niet" not in answer(meet)
+    [row] = meet.meetings()
+    assert row["start"] == "2027-05-14T15:00:00+02:00"
