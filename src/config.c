@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1030,29 +1031,72 @@ command_name(const char *cmd, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", (int)(n < 100 ? n : 100), cmd);
 }
 
+/*
+ * `sh -c cmd` with its standard output on a pipe; the pid, and the read
+ * end in *fd, or -1.  Unlike popen(3) the command gets none of our other
+ * descriptors: a token helper that stays around (an agent) would keep the
+ * daemon's IMAP and SMTP sessions open after we dropped them.
+ */
+static pid_t
+spawn_reading(const char *cmd, int *fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls here: we may have threads. */
+		if (dup2(p[1], STDOUT_FILENO) == -1)
+			_exit(126);
+		if (close_range(3, ~0U, 0) == -1)
+			for (int i = 3; i < 1024; i++)
+				(void)close(i);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	*fd = p[0];
+	return pid;
+}
+
 static char *
 run_password_command(const struct server_conf *s, int *permanent, char *err,
     size_t errlen)
 {
 	struct buf out;
 	char chunk[1024], prog[128];
-	size_t n;
-	int st, code;
-	FILE *fp;
+	pid_t pid;
+	int fd, st = -1, code;
 
 	command_name(s->password_command, prog, sizeof(prog));
-	if ((fp = popen(s->password_command, "r")) == NULL) {
+	if ((pid = spawn_reading(s->password_command, &fd)) == -1) {
 		snprintf(err, errlen, "[%s] password_command: cannot run '%s': "
 		    "%s", s->section, prog, strerror(errno));
 		*permanent = 0;
 		return NULL;
 	}
 	buf_init(&out, 64 * 1024);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (buf_add(&out, chunk, n) == -1)
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0 || buf_add(&out, chunk, (size_t)got) == -1)
 			break;
-	st = pclose(fp);
-	code = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	}
+	close(fd);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	if (code == 127 || code == 126) {
 		/* The shell's "command not found" and "not executable". */
 		snprintf(err, errlen, "[%s] password_command: '%s' %s (exit "

@@ -122,3 +122,30 @@ def test_a_refused_token_is_named_as_such(stack, tmp_path, run_leernet, introspe
     assert "334 " not in text, text
     # An expired token is fetched again once before giving up.
     assert introspection.asked.count("tok-expired") >= 2, introspection.asked
+
+
+def test_a_token_command_gets_none_of_the_daemons_sessions(
+        stack, tmp_path, leernet, run_leernet, introspection):
+    """The command ran through popen(3), which hands the child every
+    descriptor not marked close-on-exec: the IMAP session it logs in (and
+    the SMTP lanes' sockets).  A helper that stays around, an agent, would
+    keep those sessions open after the daemon dropped them."""
+    from inbound_util import wait_answer, wait_idle
+    log = tmp_path / "fds.log"
+    script = tmp_path / "token"
+    script.write_text("#!/bin/sh\n"
+                      f"{{ echo '== call'; ls -l /proc/$$/fd; }} >> {log} 2>&1\n"
+                      "echo tok-good\n")
+    script.chmod(0o700)
+    cfg = xoauth2_config(stack, tmp_path, script)
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", "Rekenen")
+    daemon = leernet.start(cfg, "-v", "run")
+    wait_idle(daemon)
+    msgid = stack.send("alice", COORDINATOR, subject="aanmelden rekenen")
+    wait_answer(stack, "alice", msgid, timeout=30)
+    daemon.stop()
+    calls = log.read_text().split("== call")[1:]
+    assert len(calls) >= 2, calls     # the mailbox's token, then SMTP's
+    for call in calls:
+        assert "socket:" not in call, call
