@@ -42,6 +42,16 @@ static const int caught[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 static volatile sig_atomic_t quit, reload, wake;
 static sigset_t our_signals;
 
+static uint64_t wd_usec;	/* systemd's WatchdogSec=, 0: none */
+
+/* Alive while the outbox waits for a slow server (smtp_while_waiting). */
+static void
+watchdog_tick(void)
+{
+	if (wd_usec)
+		sd_notify(0, "WATCHDOG=1");
+}
+
 static void
 on_signal(int sig)
 {
@@ -181,7 +191,6 @@ daemon_run(struct app *app)
 	time_t reconnect_at = 0, backoff = RECONNECT_MIN;
 	time_t smtp_at = 0, smtp_backoff = RECONNECT_MIN;
 	time_t store_at = 0, store_backoff = RECONNECT_MIN;
-	uint64_t wd_usec = 0;
 	time_t publish_next = 0;	/* publish additions: 0 = at start */
 	time_t prune_at = 0;		/* old mail text: hourly, from start */
 	int ready = 0;
@@ -195,6 +204,7 @@ daemon_run(struct app *app)
 		    "written from the shipped copies", app->cfg->template_dir);
 	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
 		wd_usec = 0;
+	smtp_while_waiting(watchdog_tick);
 	while (!quit) {
 		struct outbox_stats os;
 		time_t now = mono_now(), wait, next_ob, next_digest;

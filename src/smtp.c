@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <errno.h>
 #include <curl/curl.h>
 
 #include "config.h"
@@ -53,6 +54,7 @@
 #define SMTP_STOP_GRACE		10	/* s after SIGTERM for a message in flight */
 
 static atomic_int *stop_flag;
+static void (*wait_tick)(void);	/* about once a second in smtp_wait */
 /* libcurl drops pooled connections idle for 118 s (CURLOPT_MAXAGE_CONN);
  * past this the next message is on a new connection: fetch the secret. */
 #define SMTP_IDLE_REFRESH	100
@@ -159,6 +161,12 @@ void
 smtp_watch_stop(atomic_int *flag)
 {
 	stop_flag = flag;
+}
+
+void
+smtp_while_waiting(void (*tick)(void))
+{
+	wait_tick = tick;
 }
 
 /*
@@ -494,6 +502,7 @@ smtp_new(const struct config *cfg, char *err, size_t errlen)
 {
 	static int curl_ready;
 	const struct server_conf *c = &cfg->smtp;
+	pthread_condattr_t ca;
 	struct smtp *s;
 	CURLcode rc;
 	int smtps;
@@ -557,12 +566,16 @@ smtp_new(const struct config *cfg, char *err, size_t errlen)
 	s->nlanes = cfg->smtp_sessions;
 	s->lanes = xcalloc((size_t)s->nlanes, sizeof(*s->lanes));
 
-	if (pthread_mutex_init(&s->mu, NULL) != 0 ||
-	    pthread_cond_init(&s->done, NULL) != 0) {
+	/* Timed waits on the monotonic clock: a clock step is no wake-up. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_mutex_init(&s->mu, NULL) != 0 ||
+	    pthread_cond_init(&s->done, &ca) != 0) {
 		snprintf(err, errlen, "cannot set up SMTP session threads");
 		smtp_free(s);
 		return NULL;
 	}
+	pthread_condattr_destroy(&ca);
 	s->sync_ready = 1;
 	for (int i = 0; i < s->nlanes; i++) {
 		struct lane *l = &s->lanes[i];
@@ -906,7 +919,20 @@ performed_lane(struct smtp *s)
 				l = &s->lanes[i];
 		if (l != NULL)
 			break;
-		pthread_cond_wait(&s->done, &s->mu);
+		if (wait_tick == NULL)
+			pthread_cond_wait(&s->done, &s->mu);
+		else {
+			struct timespec at;
+
+			clock_gettime(CLOCK_MONOTONIC, &at);
+			at.tv_sec += 1;
+			if (pthread_cond_timedwait(&s->done, &s->mu, &at) ==
+			    ETIMEDOUT) {
+				pthread_mutex_unlock(&s->mu);
+				wait_tick();
+				pthread_mutex_lock(&s->mu);
+			}
+		}
 	}
 	l->state = L_IDLE;
 	pthread_mutex_unlock(&s->mu);

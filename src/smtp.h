@@ -48,6 +48,12 @@ void		 smtp_free(struct smtp *);
  * must not hold a shutdown for minutes.  Set once, before any smtp_new.
  */
 void		 smtp_watch_stop(atomic_int *flag);
+/*
+ * tick is called about once a second, on the caller's thread, while
+ * smtp_wait waits for a server: the daemon feeds systemd's watchdog from
+ * it, since draining a long outbox from a slow server takes minutes.
+ */
+void		 smtp_while_waiting(void (*tick)(void));
 
 /*
  * The non-blocking interface, for the outbox.  Up to smtp_lanes()

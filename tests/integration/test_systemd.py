@@ -175,3 +175,93 @@ def test_daemon_keeps_the_units_promises(stack, leernet, tmp_path):
         assert daemon.stop() == 0
     finally:
         notify.close()
+
+
+class SlowSMTP:
+    """A mail server that works, but answers every line a second late."""
+
+    DELAY = 1.0
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        f = conn.makefile("rb")
+
+        def say(line):
+            time.sleep(self.DELAY)
+            conn.sendall(line.encode() + b"\r\n")
+        try:
+            say("220 slow ESMTP")
+            for raw in f:
+                verb = raw[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    say("250-slow\r\n250 8BITMIME")
+                elif verb == b"DATA":
+                    say("354 go on")
+                    for line in f:
+                        if line == b".\r\n":
+                            break
+                    self.accepted += 1
+                    say("250 queued")
+                elif verb == b"QUIT":
+                    say("221 bye")
+                    return
+                else:
+                    say("250 ok")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_the_watchdog_is_fed_while_the_outbox_drains(stack, leernet, tmp_path):
+    """The loop pinged once per turn, and a turn waited for the whole
+    outbox: from a slow server a drain of thousands takes longer than
+    WatchdogSec, and systemd killed a daemon that was working (found by the
+    thread audit: the first ping 22 s after READY with WATCHDOG_USEC 4 s)."""
+    from inbound_util import deliver_direct, prepare, request
+    server = SlowSMTP()
+    n = 9
+    config = prepare(stack, tmp_path, smtp_sessions="3",
+                     smtp_url=f"smtp://127.0.0.1:{server.port}")
+    deliver_direct(stack, "lido", [request(f"carol+w{i}", "aanmelden rekenen")
+                                   for i in range(n)])
+    notify = NotifySocket(tmp_path / "notify")
+    pings = []
+    try:
+        daemon = leernet.start(config, "-v", "run", env={
+            "NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "4000000"})
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.accepted < n:
+            try:
+                msg = notify.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            if "READY=1" in msg or "WATCHDOG=1" in msg:
+                pings.append(time.monotonic())
+        daemon.stop(timeout=30)
+    finally:
+        notify.close()
+        server.close()
+    assert server.accepted == n, daemon.log()[-3000:]
+    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    assert len(pings) > 3 and max(gaps) < 2.5, gaps
