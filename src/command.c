@@ -57,6 +57,10 @@ static const struct keyword {
 	{ "move",		VERB_MOVE,	 LANG_EN, 1 },
 	{ "annuleer",		VERB_CANCEL,	 LANG_NL, 1 },
 	{ "cancel",		VERB_CANCEL,	 LANG_EN, 1 },
+	/* The infinitives people write as often ("annuleren rekenen 1"). */
+	{ "verplaatsen",	VERB_MOVE,	 LANG_NL, 1 },
+	{ "annuleren",		VERB_CANCEL,	 LANG_NL, 1 },
+	{ "bevestigen",		VERB_CONFIRM,	 LANG_NL, 1 },
 	{ "presentie",		VERB_ATTENDANCE, LANG_NL, 1 },
 	{ "attendance",		VERB_ATTENDANCE, LANG_EN, 1 },
 	{ "bericht",		VERB_POST,	 LANG_NL, 1 },
@@ -402,6 +406,48 @@ kv_has(const struct request *req, const char *key)
 }
 
 /* "key: value" lines of req->body; quoted lines skipped, first one wins. */
+int
+command_signature_line(const char *p, const char *e)
+{
+	static const char *const closings[] = {
+		"met vriendelijke groet", "vriendelijke groet",
+		"met hartelijke groet", "hartelijke groet", "met groet",
+		"groetjes", "groeten", "groet", "mvg", "kind regards",
+		"best regards", "warm regards", "regards", "cheers",
+	};
+	static const char *const footers[] = {
+		"verzonden vanaf", "verstuurd vanaf", "verzonden met",
+		"sent from my", "get outlook for",
+	};
+	size_t len;
+
+	p = skip_space(p, e);
+	len = (size_t)(e - p);
+	if (len >= 2 && p[0] == '-' && p[1] == '-' &&
+	    skip_space(p + 2, e) == e)
+		return 1;
+	for (size_t i = 0; i < ARRAY_LEN(footers); i++)
+		if (len >= strlen(footers[i]) &&
+		    strncasecmp(p, footers[i], strlen(footers[i])) == 0)
+			return 1;
+	for (size_t i = 0; i < ARRAY_LEN(closings); i++) {
+		const char *q;
+		size_t n = strlen(closings[i]);
+
+		if (len < n || strncasecmp(p, closings[i], n) != 0)
+			continue;
+		q = skip_space(p + n, e);
+		if (q < e && *q == ',')		/* "Groet, Piet" */
+			return 1;
+		while (q < e && (*q == '.' || *q == '!' || *q == ' ' ||
+		    *q == '\t'))
+			q++;
+		if (q == e)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 parse_kv(struct request *req)
 {
@@ -416,6 +462,9 @@ parse_kv(struct request *req)
 		char key[KV_KEY_MAX + 1];
 		size_t n = 0;
 
+		/* "Locatie: De Regenboog" in a signature is no detail. */
+		if (command_signature_line(p, e))
+			break;
 		q = skip_space(p, e);
 		while (q < e && is_alpha((unsigned char)*q) && n < KV_KEY_MAX)
 			key[n++] = to_lower(*q++);

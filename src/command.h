@@ -74,6 +74,12 @@ const char	*request_kv(const struct request *, ...) __attribute__((sentinel));
  * ("nee", "niet", "no", ...)?  A reply to a confirmation that says no
  * must not confirm. */
 int		 command_is_no(const char *text);
+/*
+ * Does the line [p, e) start a signature: "-- ", a closing ("Met
+ * vriendelijke groet,", "Groet, Piet", "Kind regards") or a client's footer
+ * ("Verstuurd vanaf mijn iPhone")?  What follows is not the author's text.
+ */
+int		 command_signature_line(const char *p, const char *e);
 
 /* Guess the language of free text (for replies without a keyword). */
 enum lang	 command_guess_lang(const char *text, enum lang dflt);

@@ -295,9 +295,13 @@ meeting_number(struct req *r)
 	if (r->cmd->argc < 2)
 		return 0;
 	w = r->cmd->argv[r->cmd->argc - 1];
-	if (*w == '#')
+	while (*w == '#' || *w == '"' || *w == '\'' || *w == '(')
 		w++;
+	if (*w < '0' || *w > '9')
+		return 0;
 	n = strtol(w, &end, 10);
+	/* "annuleer rekenen 1." as a phone ends a sentence. */
+	end += strspn(end, ".,;:!?)\"'");
 	return *end == '\0' && n > 0 && n < 100000 ? (int)n : 0;
 }
 
@@ -920,11 +924,26 @@ act_attendance(struct req *r)
 			free(addrs[i]);
 		free(addrs);
 		/* A plain reply to the reminder: the list is in the quote. */
-		if (reminded && naddr == 0)
+		if (reminded && naddr == 0) {
 			body = listed = listed_addresses(r->msg->full_text);
+			naddr = collect_addresses(body, &addrs);
+			for (size_t i = 0; i < naddr; i++)
+				free(addrs[i]);
+			free(addrs);
+		}
 		v = act_vars(r);
 		act_set_network(v, &n);
 		set_meeting_vars(r->app, v, &m, r->lang);
+		if (naddr == 0) {
+			/* "Alice en ik waren er" or a reply without the quote:
+			 * an empty list would wipe the one recorded. */
+			rc = act_reply(r, "attendance-usage", v);
+			free(listed);
+			tvars_free(v);
+			meeting_clear(&m);
+			network_clear(&n);
+			return rc == -1 ? -1 : 0;
+		}
 		/* The list goes into the token, bounded by the body cap. */
 		arg = xasprintf("%d\t%.60000s", m.number, body);
 		rc = reminded ? 1 : act_need_proof_with(r, "confirm-meeting",

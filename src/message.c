@@ -847,6 +847,8 @@ derived_id(const char *raw, size_t len)
 struct partinfo {
 	char		 type[96];	/* "text/plain", lower-case */
 	const char	*charset;	/* borrowed, or NULL */
+	int		 flowed;	/* format=flowed (RFC 3676) */
+	int		 delsp;		/* ... with delsp=yes */
 	int		 attachment;	/* disposition attachment, or a file name */
 	int		 ics_name;	/* a file name that ends in .ics */
 };
@@ -945,6 +947,13 @@ part_info(struct mailmime *mm, struct partinfo *pi)
 	for (clistiter *c = list_first(params); c; c = clist_next(c)) {
 		struct mailmime_parameter *p = c->data;
 
+		if (p != NULL && p->pa_name != NULL && p->pa_value != NULL) {
+			if (strcasecmp(p->pa_name, "format") == 0)
+				pi->flowed = strcasecmp(p->pa_value,
+				    "flowed") == 0;
+			else if (strcasecmp(p->pa_name, "delsp") == 0)
+				pi->delsp = strcasecmp(p->pa_value, "yes") == 0;
+		}
 		if (p == NULL || p->pa_name == NULL ||
 		    !str_startswith_ci(p->pa_name, "name"))
 			continue;
@@ -1882,6 +1891,64 @@ body_free(struct body *b)
 	buf_free(&b->fresh);
 }
 
+/*
+ * Undo format=flowed (RFC 3676): a line that ends in a space goes on in
+ * the next line of the same quote depth.  Thunderbird and Apple Mail wrap
+ * at 72, so "locatie: ... Walsumweg" and "12, 3011 MZ Rotterdam" are one
+ * line that was sent as two.  Quoted lines come back as "> " per level.
+ * Caller frees.
+ */
+static char *
+unflow(const char *t, int delsp)
+{
+	struct buf out;
+	int open_depth = -1;	/* depth of a paragraph still flowing */
+
+	buf_init(&out, 0);
+	for (const char *p = t; *p != '\0'; ) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *q = p;
+		int depth = 0, flowed;
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		while (q < p + n && *q == '>') {
+			depth++;
+			q++;
+		}
+		if (q < p + n && *q == ' ')	/* space-stuffing */
+			q++;
+		n -= (size_t)(q - p);
+		/* "-- " is the signature line, never flowed. */
+		flowed = n > 0 && q[n - 1] == ' ' &&
+		    !(n == 3 && memcmp(q, "-- ", 3) == 0);
+		/* Another depth, or the signature: the paragraph ends. */
+		if (open_depth != -1 && (open_depth != depth ||
+		    (n == 3 && memcmp(q, "-- ", 3) == 0))) {
+			buf_add(&out, "\n", 1);
+			open_depth = -1;
+		}
+		if (open_depth != depth) {
+			for (int i = 0; i < depth; i++)
+				buf_add(&out, ">", 1);
+			if (depth > 0)
+				buf_add(&out, " ", 1);
+		}
+		if (flowed && delsp)
+			n--;
+		buf_add(&out, q, n);
+		if (flowed)
+			open_depth = depth;
+		else {
+			buf_add(&out, "\n", 1);
+			open_depth = -1;
+		}
+		p = e ? e + 1 : p + strlen(p);
+	}
+	return buf_steal(&out);
+}
+
 static void
 body_add(struct body *b, const char *full, const char *fresh)
 {
@@ -1997,6 +2064,12 @@ body_walk(struct body *b, struct mailmime *mm, int depth)
 		if (strcmp(pi.type, "text/plain") == 0) {
 			char *t = part_text(mm, pi.charset, CLEAN_TEXT);
 
+			if (pi.flowed) {
+				char *u = unflow(t, pi.delsp);
+
+				free(t);
+				t = u;
+			}
 			body_add(b, t, t);
 			b->plain = 1;
 			free(t);

@@ -250,43 +250,12 @@ clean_title(const char *s)
 static void
 cut_signature(char *q)
 {
-	static const char *const closings[] = {
-		"met vriendelijke groet", "vriendelijke groet",
-		"met hartelijke groet", "hartelijke groet", "met groet",
-		"groetjes", "groeten", "groet", "mvg", "kind regards",
-		"best regards", "warm regards", "regards", "cheers",
-	};
-	static const char *const footers[] = {
-		"verzonden vanaf", "verstuurd vanaf", "verzonden met",
-		"sent from my", "get outlook for",
-	};
 	char *line = strchr(q, '\n');
 
 	while (line != NULL) {
-		char *p = ++line, *e;
-		size_t n;
+		char *p = ++line;
 
-		p += strspn(p, " \t");
-		e = p + strcspn(p, "\r\n");
-		if (e - p >= 2 && p[0] == '-' && p[1] == '-' &&
-		    strspn(p + 2, " \t") == (size_t)(e - p - 2)) {
-			*line = '\0';
-			break;
-		}
-		for (size_t i = 0; i < ARRAY_LEN(footers); i++)
-			if (strncasecmp(p, footers[i], strlen(footers[i])) == 0)
-				e = NULL;
-		for (size_t i = 0; e != NULL && i < ARRAY_LEN(closings); i++) {
-			n = strlen(closings[i]);
-			if (strncasecmp(p, closings[i], n) != 0)
-				continue;
-			n += strspn(p + n, " \t");
-			if (p[n] == ',')	/* "Groet, Piet" */
-				e = NULL;
-			else if (p + n + strspn(p + n, " \t.!") == e)
-				e = NULL;
-		}
-		if (e == NULL) {
+		if (command_signature_line(p, p + strcspn(p, "\r\n"))) {
 			*line = '\0';
 			break;
 		}

@@ -48,6 +48,9 @@ static const struct {
 	{ "move", VERB_MOVE, LANG_EN, 1 },
 	{ "annuleer", VERB_CANCEL, LANG_NL, 1 },
 	{ "cancel", VERB_CANCEL, LANG_EN, 1 },
+	{ "annuleren", VERB_CANCEL, LANG_NL, 1 },	/* beyond SPEC */
+	{ "verplaatsen", VERB_MOVE, LANG_NL, 1 },
+	{ "bevestigen", VERB_CONFIRM, LANG_NL, 1 },
 	{ "presentie", VERB_ATTENDANCE, LANG_NL, 1 },
 	{ "attendance", VERB_ATTENDANCE, LANG_EN, 1 },
 	{ "bericht", VERB_POST, LANG_NL, 1 },
@@ -365,6 +368,34 @@ test_kv(void **state)
 	assert_string_equal(request_kv(&r, "date", "datum", NULL), "4-4-2027");
 	assert_string_equal(request_kv(&r, "datum", NULL), "5-5-2027");
 	request_free(&r);
+
+	/* A signature without "-- " ends the details: its "Locatie:" is
+	 * the sender's office, not where the meeting is. */
+	assert_int_equal(command_parse("Re: Uitnodiging",
+	    "datum: 21-05-2027\n\nMet vriendelijke groet,\n\nPiet Jansen\n"
+	    "Locatie: De Regenboog, Utrecht\n", &r), 1);
+	assert_int_equal(r.nkv, 1);
+	assert_null(request_kv(&r, "locatie", NULL));
+	request_free(&r);
+	assert_int_equal(command_parse("Re: Uitnodiging",
+	    "locatie: Aula\nGroet, Piet\ntijd: 9:00\n", &r), 1);
+	assert_int_equal(r.nkv, 1);
+	request_free(&r);
+	assert_int_equal(command_parse("Re: Uitnodiging",
+	    "locatie: Aula\nVerstuurd vanaf mijn iPhone\ntijd: 9:00\n", &r), 1);
+	assert_int_equal(r.nkv, 1);
+	request_free(&r);
+	/* ... but a line that only starts like a closing is text. */
+	assert_int_equal(command_parse("Re: Uitnodiging",
+	    "Groeten aan iedereen van het team\nlocatie: Aula\n", &r), 1);
+	assert_string_equal(request_kv(&r, "locatie", NULL), "Aula");
+	request_free(&r);
+	assert_int_equal(command_signature_line("-- ", "-- " + 3), 1);
+	assert_int_equal(command_signature_line("Kind regards.", "Kind regards."
+	    + 13), 1);
+	assert_int_equal(command_signature_line("mvg", "mvg" + 3), 1);
+	assert_int_equal(command_signature_line("mv", "mv" + 2), 0);
+	assert_int_equal(command_signature_line("", ""), 0);
 
 	/* Keyword in the body: details only from after its line. */
 	assert_int_equal(command_parse("vraag",

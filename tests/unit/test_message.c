@@ -529,7 +529,8 @@ static const struct mail_case mail_cases[] = {
 	  "Aanmelding leernetwerk \"Rekenen\" \xe2\x80\x93 caf\xc3\xa9",
 	  "joelle.muller@school.test", "Jo\xc3\xablle M\xc3\xbcller", NULL,
 	  "Beste Femke,\n\nHierbij meld ik mij aan voor het leernetwerk "
-	  "\"Rekenen\": ik ben ge\xc3\xafnteresseerd\nin \xc3\xa9\xc3\xa9n van "
+	  /* format=flowed: the wrap at 72 is undone */
+	  "\"Rekenen\": ik ben ge\xc3\xafnteresseerd in \xc3\xa9\xc3\xa9n van "
 	  "de bijeenkomsten over breuken in het caf\xc3\xa9 van De Linde.\n\n"
 	  "aanmelden rekenen\n\nMet vriendelijke groet,\nJo\xc3\xabll"
 	  "e M\xc3\xbcller", NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL },
@@ -1107,6 +1108,21 @@ static const struct {
 	  "a=b = cd" },
 	{ "charset=utf-8", "quoted-printable", "a = b", "a = b" },
 	{ "charset=utf-8", "x-uuencode", "gewoon", "gewoon" },
+	/* format=flowed (RFC 3676): Thunderbird and Apple Mail wrap at 72 */
+	{ "charset=utf-8; format=flowed", "7bit",
+	  "locatie: Burgemeester van \nWalsumweg 12\nnext",
+	  "locatie: Burgemeester van Walsumweg 12\nnext" },
+	{ "charset=utf-8; format=Flowed; delsp=yes", "7bit", "ab \ncd\ne",
+	  "abcd\ne" },
+	{ "charset=utf-8; format=flowed", "7bit", "> a \n> b\nc \nd",
+	  "> a b\nc d" },
+	{ "charset=utf-8; format=flowed", "7bit", ">> a \n> b", ">> a \n> b" },
+	{ "charset=utf-8; format=flowed", "7bit", "a \n-- \nJan", "a \n-- \nJan" },
+	{ "charset=utf-8; format=flowed", "7bit", " From me\n >x", "From me\n>x" },
+	{ "charset=utf-8; format=flowed", "quoted-printable",
+	  "tijd: 15:00 =\n- 17:00 \n\nx", "tijd: 15:00 - 17:00 \nx" },
+	{ "charset=utf-8; format=fixed", "7bit", "a \nb", "a \nb" },
+	{ "charset=utf-8; format=flowed", "7bit", "   \n \n", "" },
 };
 
 static void

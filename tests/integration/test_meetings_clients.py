@@ -1,0 +1,163 @@
+"""A lead and members on real mail clients, mostly on a phone, against the
+real Postfix + Dovecot: replies built as Gmail, Outlook, OWA, Outlook for
+iOS, the iPhone and Thunderbird write them (mail_clients.py).
+
+From the phone audit of the ninth session; the tests after the first
+failed on the binary before it: Thunderbird's format=flowed cut a long
+`locatie:` at the wrap, a signature's "Locatie:" line moved a meeting, a
+`presentie` reply without addresses wiped the list, "annuleren" was not a
+command, and "annuleer rekenen 1." was refused."""
+
+from __future__ import annotations
+
+import pytest
+
+import mail_clients as C
+from meetings_kit import AUTHSERV, SLUG, TITLE, Meet, has_calendar, text
+
+CLIENTS = {
+    "gmail": C.gmail, "outlook": C.outlook, "owa": C.owa,
+    "outlook_ios": C.outlook_ios, "iphone": C.iphone, "thunderbird": C.thunderbird,
+    "thunderbird_bottom": lambda *a, **k: C.thunderbird(*a, bottom=True, **k),
+}
+LONG_LOC = ("Aula van het Stedelijk Gymnasium, Burgemeester van Walsumweg 12, "
+            "3011 MZ Rotterdam")
+LONG_TOPIC = ("Bespreken van de resultaten van de rekentoets en het plan voor het "
+              "volgende kwartaal")
+SIGNATURE = ("\n\nMet vriendelijke groet,\n\nPiet de Lead\nLocatie: De Regenboog, "
+             "Utrecht\nTelefoon: 06-12345678")
+
+
+@pytest.fixture
+def meet(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", SLUG, "--title", TITLE, "--lead", "lead@school.test")
+    return Meet(stack, run_leernet, cfg)
+
+
+def answers(meet, who="lead") -> list[str]:
+    """What `who` got that is not a calendar, each as one line of text."""
+    return [" ".join(text(m).split()) for m in meet.new(who, lambda m: not has_calendar(m))]
+
+
+def planned(meet):
+    """alice a member, meeting 1 on 14 May 2027 15:00-17:00 in Lokaal 3;
+    the lead's invitation."""
+    meet.join("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    [inv] = meet.invites("lead")
+    meet.invites("alice")
+    meet.new("lead")
+    return n, inv
+
+
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_a_lead_moves_a_meeting_by_replying_from_any_client(meet, client):
+    """The quoted invitation holds the old date, time and place in every
+    shape a client quotes it; only the new lines count."""
+    n, inv = planned(meet)
+    meet.raw("lead", CLIENTS[client]("lead@school.test",
+                                     "datum: 21-05-2027\ntijd: 16:00-18:00\nlocatie: Aula",
+                                     inv.msg))
+    meet.once()
+    assert len(answers(meet)) == 1
+    row = meet.meeting(n)
+    assert (row["start"], row["end"], row["location"], row["sequence"]) == (
+        "2027-05-21T16:00:00+02:00", "2027-05-21T18:00:00+02:00", "Aula", "1"), row
+    [update] = meet.invites("alice")
+    assert update.sequence == 1
+
+
+def test_a_long_location_from_thunderbird_is_not_cut_at_the_wrap(meet):
+    """format=flowed (RFC 3676) wraps at 72 with a trailing space; the
+    meeting got "… Walsumweg" and every calendar with it."""
+    n, inv = planned(meet)
+    meet.raw("lead", C.thunderbird("lead@school.test", "locatie: " + LONG_LOC, inv.msg))
+    meet.once()
+    assert meet.meeting(n)["location"] == LONG_LOC
+    [update] = meet.invites("alice")
+    assert str(update.ev.get("LOCATION")) == LONG_LOC
+
+
+def test_a_meeting_planned_from_thunderbird_keeps_its_long_lines(meet):
+    body = (f"datum: 21-05-2027\ntijd: 15:00-17:00\nlocatie: {LONG_LOC}\n"
+            f"onderwerp: {LONG_TOPIC}\n")
+    head = C.hdrs("lead@school.test", f"bijeenkomst {SLUG}", None, True,
+                  {"User-Agent": "Mozilla Thunderbird"})
+    meet.raw("lead", (head + "Content-Type: text/plain; charset=UTF-8; format=flowed\r\n"
+                      "Content-Transfer-Encoding: 8bit\r\n\r\n" + C.flow(body) + "\r\n").encode())
+    meet.once()
+    [row] = meet.meetings()
+    assert row["location"] == LONG_LOC, row
+    [inv] = meet.invites("lead")
+    assert LONG_TOPIC in " ".join(str(inv.ev.get("DESCRIPTION", "")).split()) + " " + \
+        " ".join(str(inv.ev.get("SUMMARY", "")).split())
+
+
+@pytest.mark.parametrize("client", ["outlook", "owa", "gmail"])
+def test_a_locatie_line_in_a_signature_moves_nothing(meet, client):
+    n, inv = planned(meet)
+    meet.raw("lead", CLIENTS[client]("lead@school.test", "datum: 21-05-2027" + SIGNATURE,
+                                     inv.msg))
+    meet.once()
+    row = meet.meeting(n)
+    assert (row["start"], row["location"]) == ("2027-05-21T15:00:00+02:00", "Lokaal 3"), row
+
+
+def test_an_attendance_reply_without_addresses_keeps_the_list(meet):
+    """"Alice en ik waren er. Bob was ziek." without the quote recorded
+    "Aanwezig (0)" and wiped the hours recorded before."""
+    meet.join("alice", "bob")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    for who in ("alice", "bob", "lead"):
+        meet.new(who)
+    meet.at = "2027-05-14 16:00:00"           # 18:00 in Amsterdam: over
+    meet.once()
+    [rem] = meet.new("lead")
+    assert f"presentie {SLUG} {n}" in rem["Subject"]
+    meet.raw("lead", C.gmail("lead@school.test", "", rem, trusted=False))
+    meet.once()
+    assert "Aanwezig (3)" in answers(meet)[0]
+    before = meet.run(meet.cfg, "report", "hours", "--csv", "--year", "2026").stdout
+    head = C.hdrs("lead@school.test", "RE: " + rem["Subject"], rem, trusted=False)
+    meet.raw("lead", (head + "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                      "Alice en ik waren er. Bob was ziek.\r\n").encode())
+    meet.once()
+    [said] = answers(meet)
+    assert "staat geen adres van wie er was; er is niets vastgelegd of gewist" in said, said
+    assert meet.run(meet.cfg, "report", "hours", "--csv", "--year", "2026").stdout == before
+
+
+@pytest.mark.parametrize("subject,status", [
+    ("annuleren rekenen 1", "cancelled"), ("verplaatsen rekenen 1", "planned")])
+def test_the_infinitive_is_a_command_too(meet, subject, status):
+    """"annuleren rekenen 1" was no command: kept for people, no answer."""
+    n, _ = planned(meet)
+    meet.mail("lead", subject, "datum: 21-05-2027\n")
+    meet.once()
+    assert len(answers(meet)) == 1
+    row = meet.meeting(n)
+    assert row["status"] == status
+    if status == "planned":
+        assert row["start"] == "2027-05-21T15:00:00+02:00"
+
+
+def test_a_full_stop_after_the_number_does_no_harm(meet):
+    """An iPhone ends the sentence: "annuleer rekenen 1."."""
+    n, _ = planned(meet)
+    meet.mail("lead", "annuleer rekenen 1.")
+    meet.once()
+    assert len(answers(meet)) == 1
+    assert meet.meeting(n)["status"] == "cancelled"
+
+
+def test_without_a_number_the_example_names_no_real_meeting(meet):
+    """The answer showed "annuleer rekenen 2": copied, it cancels meeting
+    2, whichever that is."""
+    planned(meet)
+    meet.mail("lead", "annuleer rekenen")
+    meet.once()
+    [said] = answers(meet)
+    assert "annuleer rekenen NUMMER" in said, said
+    assert "rekenen 2" not in said
