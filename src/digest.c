@@ -342,24 +342,14 @@ static char *
 news_body(const char *text)
 {
 	char *body, *r;
-	size_t n, cut;
+	size_t n;
 
 	n = strlen(text);
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
 	    text[n - 1] == ' ' || text[n - 1] == '\t'))
 		n--;
 	body = one_blank_line(text, n);
-	n = strlen(body);
-	if (n <= NEWS_BODY_MAX)
-		return body;
-	cut = NEWS_BODY_MAX;
-	while (cut > NEWS_BODY_MAX / 2 && body[cut] != '\n' && body[cut] != ' ')
-		cut--;
-	if (cut == NEWS_BODY_MAX / 2)
-		for (cut = NEWS_BODY_MAX; cut > 0 &&
-		    ((unsigned char)body[cut] & 0xc0) == 0x80; cut--)
-			;
-	r = xasprintf("%.*s [\u2026]", (int)cut, body);
+	r = text_shorten(body, NEWS_BODY_MAX);
 	free(body);
 	return r;
 }

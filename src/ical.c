@@ -1090,7 +1090,7 @@ ical_invite(const struct ical_event *ev, enum itip_method m, char *err,
 
 char *
 ical_feed(const struct ical_event *events, size_t n, const char *calname,
-    char *err, size_t errlen)
+    const char *zone, char *err, size_t errlen)
 {
 	icalcomponent *cal, *ve;
 	icalproperty *p;
@@ -1116,11 +1116,17 @@ ical_feed(const struct ical_event *events, size_t n, const char *calname,
 	icalproperty_set_x_name(p, "X-PUBLISHED-TTL");
 	icalcomponent_add_property(cal, p);
 
-	/* Zones first, as RFC 5545 readers expect them before use. */
-	for (i = 0; i < n; i++) {
-		if (events[i].cancelled)
+	/* Zones first, as RFC 5545 readers expect them before use; the
+	 * organisation's always, so that a feed without meetings still
+	 * holds a component (RFC 5545 §3.6 wants one). */
+	for (i = 0; i <= n; i++) {
+		if (i == n)
+			tzid = zone ? zone : ICAL_DEFAULT_TZID;
+		else if (events[i].cancelled)
 			continue;
-		tzid = events[i].tzid ? events[i].tzid : ICAL_DEFAULT_TZID;
+		else
+			tzid = events[i].tzid ? events[i].tzid :
+			    ICAL_DEFAULT_TZID;
 		for (j = 0; j < nused && strcmp(used[j], tzid) != 0; j++)
 			;
 		if (j < nused)

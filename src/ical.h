@@ -93,12 +93,13 @@ char	*ical_invite(const struct ical_event *, enum itip_method,
 /*
  * The subscribable feed of one network (SLUG/calendar.ics):
  * METHOD:PUBLISH, NAME and X-WR-CALNAME = calname, REFRESH-INTERVAL and
- * X-PUBLISHED-TTL of one hour, a VTIMEZONE per zone used, one VEVENT per
+ * X-PUBLISHED-TTL of one hour, a VTIMEZONE per zone used and one for zone
+ * (NULL: ICAL_DEFAULT_TZID) even when no event uses it, one VEVENT per
  * event that is not cancelled, without ORGANIZER or ATTENDEE.
  * Returns CRLF text (caller frees), or NULL with the reason in err.
  */
 char	*ical_feed(const struct ical_event *events, size_t n,
-	    const char *calname, char *err, size_t errlen);
+	    const char *calname, const char *zone, char *err, size_t errlen);
 
 /*
  * Self-check of a calendar we built: parse it and run libical's iTIP

@@ -37,6 +37,9 @@
 #define FEED_NEWS	50	/* entries in SLUG/feed.atom */
 #define TITLE_MAX	80	/* bytes of a body line used as a title */
 #define PAGE_MAX	(16u * 1024 * 1024)
+/* Bytes of one news item on a page or in the feed: a list post may hold
+ * megabytes, and 20 of them must still make a page (PAGE_MAX). */
+#define ITEM_MAX	(16u * 1024)
 #define RETRY_AFTER	300	/* seconds after a failed run (daemon) */
 #define REFRESH_AFTER	(24 * 60 * 60)	/* nothing goes stale: once a day */
 #define EXIT_CANTCREAT	73	/* sysexits.h */
@@ -975,7 +978,7 @@ network_page(struct pub *p, const char *dir, const struct netview *v)
 	}
 	for (i = 0; i < v->nnews && i < PAGE_NEWS; i++) {
 		const struct news_item *it = &v->news[i];
-		char *t = news_title(p, it, n);
+		char *t = news_title(p, it, n), *body;
 
 		o_addf(&o, "<article class=\"news-item\" id=\"news-%lld\">\n"
 		    "<h3>", (long long)it->id);
@@ -989,7 +992,9 @@ network_page(struct pub *p, const char *dir, const struct netview *v)
 			o_esc(&o, author_of(it), ESC_LINE);
 		}
 		o_add(&o, "</p>\n");
-		o_paras(&o, it->body);
+		body = text_shorten(it->body, ITEM_MAX);
+		o_paras(&o, body);
+		free(body);
 		o_add(&o, "</article>\n");
 		free(t);
 	}
@@ -1090,7 +1095,7 @@ atom_feed(struct pub *p, const char *dir, const struct netview *v)
 		    "href=\"index.html\"/>\n");
 	for (i = 0; i < v->nnews; i++) {
 		const struct news_item *it = &v->news[i];
-		char *t = news_title(p, it, n);
+		char *t = news_title(p, it, n), *body;
 
 		o_add(&o, "<entry>\n<id>");
 		o_tag(p, &o, n);
@@ -1112,7 +1117,9 @@ atom_feed(struct pub *p, const char *dir, const struct netview *v)
 			o_add(&o, "index.html");
 		o_addf(&o, "#news-%lld\"/>\n<content type=\"text\">",
 		    (long long)it->id);
-		o_esc(&o, it->body, ESC_TEXT);
+		body = text_shorten(it->body, ITEM_MAX);
+		o_esc(&o, body, ESC_TEXT);
+		free(body);
 		o_add(&o, "</content>\n</entry>\n");
 		free(t);
 	}
@@ -1153,7 +1160,8 @@ calendar_feed(struct pub *p, const char *dir, const struct network *n)
 		ev[i].dtstamp = m[i].updated;
 		ev[i].last_modified = m[i].updated;
 	}
-	if ((ics = ical_feed(ev, cnt, n->title, err, sizeof(err))) == NULL)
+	if ((ics = ical_feed(ev, cnt, n->title, p->app->cfg->timezone, err,
+	    sizeof(err))) == NULL)
 		pfail(p, "%s/calendar.ics: %s", dir, err);
 	else {
 		write_atomic(p, dir, "calendar.ics", ics, strlen(ics));

@@ -291,6 +291,21 @@ utf8_cut(const char *s, size_t len, size_t n)
 	return n;
 }
 
+char *
+text_shorten(const char *s, size_t max)
+{
+	size_t n = strlen(s), cut;
+
+	if (n <= max)
+		return xstrdup(s);
+	cut = max;
+	while (cut > max / 2 && s[cut] != '\n' && s[cut] != ' ')
+		cut--;
+	if (cut == max / 2)
+		cut = utf8_cut(s, n, max);
+	return xasprintf("%.*s [\u2026]", (int)cut, s);
+}
+
 void
 random_bytes(void *p, size_t n)
 {

@@ -69,6 +69,9 @@ int	 str_eq_ci(const char *, const char *);
 int	 utf8_valid(const char *, size_t);
 /* n, or less so that s[0..n) does not end inside a UTF-8 sequence. */
 size_t	 utf8_cut(const char *s, size_t len, size_t n);
+/* s, or its first max bytes or fewer, cut at a line or word (else at a
+ * character) and ended with " […]".  Caller frees. */
+char	*text_shorten(const char *s, size_t max);
 
 /* Fill with cryptographically random bytes (getrandom); aborts on failure. */
 void	 random_bytes(void *, size_t);

@@ -513,3 +513,48 @@ def test_hostile_text_stays_text(stack, run_leernet, tmp_path):
     raw = (pub / "x" / "feed.atom").read_bytes()
     assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", raw)
     assert "\ufffe".encode() not in raw and "\uffff".encode() not in raw
+
+
+def test_a_network_without_meetings_has_a_calendar_with_a_component(stack, run_leernet,
+                                                                    tmp_path):
+    """RFC 5545 §3.6: a VCALENDAR holds at least one component; every new
+    network's calendar.ics held none.  Now it holds the organisation's
+    VTIMEZONE, as every feed does (CALENDAR.md)."""
+    import icalendar
+    pub = tmp_path / "www"
+    cfg = stack.config(tmp_path, publish_dir=str(pub))
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", "Rekenen",
+                "--lead", address("lead"))
+    run_leernet(cfg, "publish")
+    cal = icalendar.Calendar.from_ical((pub / "rekenen" / "calendar.ics").read_bytes())
+    assert [c.name for c in cal.subcomponents] == ["VTIMEZONE"]
+    assert str(cal.subcomponents[0]["TZID"]) == "Europe/Amsterdam"
+
+
+def test_news_of_megabytes_still_makes_a_page(stack, run_leernet, tmp_path):
+    """Four posts of a megabyte each (a pasted table; well under [lists]
+    max_size) made the page and the feed larger than leernet writes, and
+    neither was published again until 20 newer posts pushed them off.
+    Each item is now shortened on the page and in the feed."""
+    from meetings_kit import Meet
+    pub = tmp_path / "www"
+    cfg = stack.config(tmp_path, organization_trusted_authserv_id="mx.school.test",
+                       publish_dir=str(pub))
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", "Rekenen",
+                "--lead", address("lead"))
+    meet = Meet(stack, run_leernet, cfg)
+    body = ("&" * 79 + "\n") * 12800
+    for i in range(4):
+        meet.mail("lead", "bericht rekenen", f"Verslag {i}\n\n" + body)
+        meet.once()
+    (pub / "rekenen" / "index.html").unlink()
+    proc = run_leernet(cfg, "publish", check=False)
+    assert proc.returncode == 0, proc.stderr
+    page = (pub / "rekenen" / "index.html").read_text()
+    assert "Verslag 3" in page and "Verslag 0" in page
+    assert "[\u2026]" in page
+    assert len(page) < 2 * 1024 * 1024
+    feed = ET.parse(pub / "rekenen" / "feed.atom").getroot()
+    assert len(feed.findall("{http://www.w3.org/2005/Atom}entry")) == 4

@@ -180,7 +180,7 @@ main(int argc, char **argv)
 			fill(&evs[i], argv + 2 + 7 * i);
 			evs[i].cancelled = atoi(argv[2 + 7 * i + 6]);
 		}
-		cal = ical_feed(evs, n, argv[1], err, sizeof(err));
+		cal = ical_feed(evs, n, argv[1], NULL, err, sizeof(err));
 		free(evs);
 	} else if (strcmp(argv[0], "local2utc") == 0) {
 		if (argc != 2)

@@ -883,7 +883,7 @@ test_feed(void **state)
 	ev[2] = meeting();
 	ev[2].uid = "lnm-42-5@lido.stichting.nl";
 	ev[2].cancelled = 1;
-	cal = ical_feed(ev, 3, "Rekenen, groep 7\r\nX-EVIL:1", err,
+	cal = ical_feed(ev, 3, "Rekenen, groep 7\r\nX-EVIL:1", NULL, err,
 	    sizeof(err));
 	if (cal == NULL)
 		fail_msg("%s", err);
@@ -918,14 +918,18 @@ test_feed(void **state)
 	free(cal);
 
 	/* empty feed, and a feed in two zones */
-	cal = ical_feed(NULL, 0, "Leeg", err, sizeof(err));
+	/* Without meetings the zone is still there: RFC 5545 wants at
+	 * least one component, and Google drops a calendar without. */
+	cal = ical_feed(NULL, 0, "Leeg", "Europe/Amsterdam", err, sizeof(err));
 	assert_non_null(cal);
-	assert_int_equal(count_prop(cal, "BEGIN"), 1);
+	assert_int_equal(count_prop(cal, "BEGIN"), 4);
+	assert_true(has_line(cal, "BEGIN:VTIMEZONE"));
+	assert_true(has_line(cal, "TZID:Europe/Amsterdam"));
 	assert_int_equal(ical_selfcheck(cal, err, sizeof(err)), 0);
 	free(cal);
 	ev[2].cancelled = 0;
 	ev[2].tzid = "Europe/London";
-	cal = ical_feed(ev, 3, NULL, err, sizeof(err));
+	cal = ical_feed(ev, 3, NULL, NULL, err, sizeof(err));
 	assert_non_null(cal);
 	assert_int_equal(count_prop(cal, "BEGIN"), 10);
 	assert_int_equal(count_prop(cal, "NAME"), 0);
@@ -933,7 +937,7 @@ test_feed(void **state)
 	free(cal);
 	/* one bad event spoils the feed (and says which) */
 	ev[1].uid = "bad uid";
-	assert_null(ical_feed(ev, 3, "x", err, sizeof(err)));
+	assert_null(ical_feed(ev, 3, "x", NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "bad uid"));
 }
 
