@@ -421,6 +421,7 @@ decode_header(const char *raw)
 		free(out);
 	} else
 		res = to_utf8(raw, len, from, CLEAN_HEADER);
+	utf8_strip_bidi(res);
 	trim_inplace(res);
 	return res;
 }

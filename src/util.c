@@ -291,6 +291,26 @@ utf8_cut(const char *s, size_t len, size_t n)
 	return n;
 }
 
+void
+utf8_strip_bidi(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r != '\0'; ) {
+		const unsigned char *u = (const unsigned char *)r;
+
+		/* U+202A..U+202E: E2 80 AA..AE; U+2066..U+2069: E2 81 A6..A9 */
+		if (u[0] == 0xe2 && ((u[1] == 0x80 && u[2] >= 0xaa &&
+		    u[2] <= 0xae) || (u[1] == 0x81 && u[2] >= 0xa6 &&
+		    u[2] <= 0xa9))) {
+			r += 3;
+			continue;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+}
+
 char *
 text_shorten(const char *s, size_t max)
 {

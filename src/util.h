@@ -69,6 +69,13 @@ int	 str_eq_ci(const char *, const char *);
 int	 utf8_valid(const char *, size_t);
 /* n, or less so that s[0..n) does not end inside a UTF-8 sequence. */
 size_t	 utf8_cut(const char *s, size_t len, size_t n);
+/*
+ * Drop the bidi embeddings, overrides and isolates (U+202A-202E,
+ * U+2066-2069) in place: one left open in a display name turns the rest of
+ * every line it is put in around ("\u202emoc.liame@ssob <carol@…>").
+ * Hebrew and Arabic need none of them; the marks U+200E/F stay.
+ */
+void	 utf8_strip_bidi(char *s);
 /* s, or its first max bytes or fewer, cut at a line or word (else at a
  * character) and ended with " […]".  Caller frees. */
 char	*text_shorten(const char *s, size_t max);

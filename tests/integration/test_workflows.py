@@ -1017,3 +1017,24 @@ def test_staff_import_reports_bad_rows_keeps_good_ones_and_is_idempotent(
     for bad_args, code in (((), 64), (("import",), 64),
                            (("import", str(tmp_path / "missing.csv")), 66)):
         assert run_leernet(cfg, "staff", *bad_args, check=False).returncode == code
+
+
+def test_a_bidi_override_in_a_name_is_dropped(stack, tmp_path, run_leernet):
+    """A display name "\u202emoc.liame@ssob" (RIGHT-TO-LEFT OVERRIDE, never
+    closed) turned the rest of every line it was put in around: the
+    coordinators read "boss@email.com" and a mirrored real address in the
+    proposal they judge (found by the publishing audit)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    raw = ("From: =?utf-8?q?=E2=80=AEmoc=2Eliame=40ssob?= <alice@school.test>\r\n"
+           "To: lido@school.test\r\nSubject: nieuw netwerk Samen lezen\r\n"
+           f"Message-ID: {email.utils.make_msgid(domain='school.test')}\r\n"
+           f"Date: {email.utils.formatdate()}\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           "Hoe leren kinderen beter lezen?\r\n").encode()
+    stack.send("alice", "lido", raw=raw)
+    story.once()
+    mod = story.one("femme", "alice@school.test", "Samen lezen")
+    for part in ("plain", "html"):
+        body = mod.get_body((part,)).get_content()
+        assert "\u202e" not in body, body
+        assert "moc.liame@ssob" in body and "alice@school.test" in body, body

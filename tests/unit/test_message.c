@@ -730,6 +730,13 @@ static const struct {
 	  "jan@x.nl", "jan@x.nl" },
 	{ "To: =?iso-8859-1?q?Jo=EBl?= <joel@x.nl>", 1, "Jo\xc3\xabl",
 	  "joel@x.nl", "joel@x.nl" },
+	/* An override left open would turn every line the name is put in
+	 * around; Hebrew itself (and its marks) stays. */
+	{ "To: =?utf-8?q?=E2=80=AEmoc=2Eliame=40ssob?= <carol@x.nl>", 1,
+	  "moc.liame@ssob", "carol@x.nl", "carol@x.nl" },
+	{ "To: =?utf-8?q?=E2=81=A7=D7=A9=D7=9C=D7=95=D7=9D=E2=80=8F?= <s@x.nl>",
+	  1, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d\xe2\x80\x8f", "s@x.nl",
+	  "s@x.nl" },
 	{ "To: jan@x.nl (Jan Jansen)", 1, "", "jan@x.nl", "jan@x.nl" },
 	{ "To: team: a@x.nl, B <b@x.nl>;, c@x.nl", 3, "", "a@x.nl",
 	  "c@x.nl" },
@@ -1158,6 +1165,7 @@ static const struct {
 	{ "caf\xe9 raw", "caf\xc3\xa9 raw" },
 	{ "\xff\xfe\xfd", NULL },
 	{ "   spaced   out   ", NULL },
+	{ "=?utf-8?q?a=E2=80=AEb=E2=81=A6c?=", "abc" },
 };
 
 static void
