@@ -483,6 +483,21 @@ url_is_http(const char *v)
 	return 1;
 }
 
+/* v with every byte above 0x7f percent-encoded.  Caller frees. */
+static char *
+url_escape_8bit(const char *v)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p >= 0x80)
+			buf_addf(&b, "%%%02X", *p);
+		else
+			buf_addc(&b, (char)*p);
+	return buf_steal(&b);
+}
+
 static int
 handler(void *user, const char *section, const char *key, const char *v)
 {
@@ -601,8 +616,17 @@ handler(void *user, const char *section, const char *key, const char *v)
 				fail(l, section, key, "expected an http:// or "
 				    "https:// address, e.g. https://intranet."
 				    "school.nl/leernetwerken/, got '%s'", v);
-			else
-				set_str(&c->base_url, v);
+			else if (v[strcspn(v, "?#<>\"\\^`{|}")] != '\0')
+				fail(l, section, key, "the pages' addresses are "
+				    "made by adding SLUG/index.html to it: no "
+				    "query (?), fragment (#) or any of <>\"\\^`{|}, "
+				    "got '%s'", v);
+			else {
+				/* List-Archive is ASCII: "leernetwërken" is
+				 * sent as "leernetw%C3%ABrken" (RFC 3987). */
+				free(c->base_url);
+				c->base_url = url_escape_8bit(v);
+			}
 		}		else
 			goto unknown;
 	} else if (strcmp(section, "paths") == 0) {

@@ -20,7 +20,7 @@
 
 /* Caps on what we put in a calendar; longer values are cut. */
 #define SUMMARY_MAX	1024
-#define LOCATION_MAX	512
+#define LOCATION_MAX	1024	/* a "locatie:" line holds as much (command.c) */
 #define DESC_MAX	(32 * 1024)
 #define CN_MAX		256
 #define UID_MAX		255

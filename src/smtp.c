@@ -537,7 +537,12 @@ smtp_new(const struct config *cfg, char *err, size_t errlen)
 		    "from 1 to %d, got %d", SMTP_SESSIONS_MAX, cfg->smtp_sessions);
 		return NULL;
 	}
-	/* Before any thread exists: curl_global_init is not thread-safe. */
+	/*
+	 * Once, on the main thread, before the lanes exist.  The WAL
+	 * checkpoint thread may run already: it only touches SQLite and
+	 * the log, and libcurl >= 7.84 (Debian 12: 7.88) makes this call
+	 * thread-safe anyway.
+	 */
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			snprintf(err, errlen, "libcurl: global init failed");

@@ -507,6 +507,12 @@ static const struct value_case value_cases[] = {
 	    "expected an http:// or https://" },
 	{ "[publish]\n", "base_url", "https://", "expected an http://" },
 	{ "[publish]\n", "base_url", "https://a b/", "expected an http://" },
+	{ "[publish]\n", "base_url", "https://intra.jl.nu/ln/?page=1",
+	    "no query (?), fragment (#)" },
+	{ "[publish]\n", "base_url", "https://intra.jl.nu/ln/#top",
+	    "no query (?), fragment (#)" },
+	{ "[publish]\n", "base_url", "https://intra.jl.nu/<ln>/",
+	    "any of <>\"\\^`{|}, got 'https://intra.jl.nu/<ln>/'" },
 	{ "[smtp]\n", "url", "smtp://127.evil.com:25\ntls = none",
 	    "[smtp] tls: 'none' is allowed only for localhost, ::1 and "
 	    "127.x.x.x, not for '127.evil.com'" },
@@ -531,6 +537,18 @@ test_values(void **state)
 		    strstr(err, vc->want) == NULL))
 			fail_msg("%s '%s': want '%s', got '%s'", vc->key,
 			    vc->value, vc->want, c ? "(loaded)" : err);
+		config_free(c);
+	}
+	/* Non-ASCII is percent-encoded: List-Archive must be ASCII. */
+	{
+		char err[512] = "";
+		struct config *c = load_replacing("[publish]\n", "base_url",
+		    "https://intra.jl.nu/leernetw\xc3\xabrken/", err,
+		    sizeof(err));
+
+		assert_non_null(c);
+		assert_string_equal(c->base_url,
+		    "https://intra.jl.nu/leernetw%C3%ABrken/");
 		config_free(c);
 	}
 }
