@@ -39,9 +39,12 @@ act_set_network(struct tvars *v, const struct network *n)
 	tvars_set(v, "state", net_state_name(n->state));
 }
 
-int
-act_reply_ctx(struct req *r, const char *tmpl, struct tvars *v,
-    const char *kind, const char *token, int64_t network_id)
+/* The answer to the sender; kind and the ids are what a reply to it
+ * will be read against (find_context). */
+static int
+queue_answer(struct req *r, const char *tmpl, struct tvars *v,
+    const char *kind, const char *token, int64_t network_id,
+    int64_t meeting_id)
 {
 	struct reply rp = { 0 };
 
@@ -54,6 +57,7 @@ act_reply_ctx(struct req *r, const char *tmpl, struct tvars *v,
 	rp.in = r->msg;
 	rp.token = token;
 	rp.network_id = network_id;
+	rp.meeting_id = meeting_id;
 	rp.person_id = r->person_id;
 	rp.auto_submitted = AUTO_REPLIED;
 	if (reply_queue(r->app, &rp, r->now) == -1)
@@ -63,9 +67,23 @@ act_reply_ctx(struct req *r, const char *tmpl, struct tvars *v,
 }
 
 int
+act_reply_ctx(struct req *r, const char *tmpl, struct tvars *v,
+    const char *kind, const char *token, int64_t network_id)
+{
+	return queue_answer(r, tmpl, v, kind, token, network_id, 0);
+}
+
+int
 act_reply(struct req *r, const char *tmpl, struct tvars *v)
 {
-	return act_reply_ctx(r, tmpl, v, "reply", NULL, 0);
+	return queue_answer(r, tmpl, v, "reply", NULL, 0, 0);
+}
+
+int
+act_reply_meeting(struct req *r, const char *tmpl, struct tvars *v,
+    int64_t network_id, int64_t meeting_id)
+{
+	return queue_answer(r, tmpl, v, "reply", NULL, network_id, meeting_id);
 }
 
 /* Answer with tmpl and nothing else; frees nothing of the caller's. */
@@ -517,7 +535,8 @@ action_handle(struct req *r)
 		    !act_names_network(r)))
 			/* "aanmelden graag!" to a call joins that network. */
 			rc = act_call_join(r, ctx.network_id);
-		else if (strcmp(ctx.kind, "invite") == 0 &&
+		else if ((strcmp(ctx.kind, "invite") == 0 ||
+		    (strcmp(ctx.kind, "reply") == 0 && ctx.meeting_id != 0)) &&
 		    (c->verb == VERB_NONE || c->verb == VERB_MOVE) &&
 		    c->argc == 0 && request_kv(c, "datum", "date", "tijd",
 		    "time", "locatie", "location", NULL) != NULL)

@@ -28,6 +28,11 @@ int	act_reply(struct req *, const char *tmpl, struct tvars *);
 /* The same, remembering a token and network for replies to the answer. */
 int	act_reply_ctx(struct req *, const char *tmpl, struct tvars *,
 	    const char *kind, const char *token, int64_t network_id);
+/* The answer about a meeting ("Gepland:", "Verplaatst:"): a lead's reply
+ * to it with datum:/tijd:/locatie: lines moves it, as one to the
+ * invitation does. */
+int	act_reply_meeting(struct req *, const char *tmpl, struct tvars *,
+	    int64_t network_id, int64_t meeting_id);
 /* A fresh tvars with the request's common names (sender, keyword, ...). */
 struct tvars *act_vars(struct req *);
 void	act_set_network(struct tvars *, const struct network *);

@@ -388,7 +388,9 @@ do_plan(struct req *r, const struct network *n, time_t start, time_t end,
 		v = act_vars(r);
 		act_set_network(v, n);
 		set_meeting_vars(r->app, v, &m, r->lang);
-		rc = reply_v(r, "meeting-done", v);
+		rc = act_reply_meeting(r, "meeting-done", v, n->id, m.id);
+		tvars_free(v);
+		rc = rc == -1 ? -1 : 0;
 	}
 	meeting_clear(&m);
 	return rc;
@@ -522,7 +524,9 @@ do_move(struct req *r, const struct network *n, struct meeting *m,
 	v = act_vars(r);
 	act_set_network(v, n);
 	set_meeting_vars(r->app, v, m, r->lang);
-	return reply_v(r, "move-done", v);
+	rc = act_reply_meeting(r, "move-done", v, n->id, m->id);
+	tvars_free(v);
+	return rc == -1 ? -1 : 0;
 }
 
 static int

@@ -161,3 +161,23 @@ def test_without_a_number_the_example_names_no_real_meeting(meet):
     [said] = answers(meet)
     assert "annuleer rekenen NUMMER" in said, said
     assert "rekenen 2" not in said
+
+
+def test_a_reply_to_the_planned_answer_moves_the_meeting_too(meet):
+    """The lead gets "Gepland: …" as well as the invitation; on a phone
+    that is the one at hand.  A reply to it with new lines was kept for
+    the coordinators, unanswered, and moved nothing."""
+    meet.join("alice")
+    meet.mail("lead", f"bijeenkomst {SLUG}", "datum: 14-05-2027\ntijd: 15:00-17:00\n")
+    meet.once()
+    [planned_answer] = meet.new("lead", lambda m: not has_calendar(m))
+    assert planned_answer["Subject"].startswith("Gepland:"), planned_answer["Subject"]
+    meet.invites("alice"), meet.new("lead")
+    meet.raw("lead", C.gmail("lead@school.test", "datum: 21-05-2027", planned_answer))
+    meet.once()
+    [moved_answer] = answers(meet)
+    assert "21 mei 2027" in moved_answer, moved_answer
+    [row] = meet.meetings()
+    assert (row["start"], row["sequence"]) == ("2027-05-21T15:00:00+02:00", "1"), row
+    [update] = meet.invites("alice")
+    assert update.sequence == 1
