@@ -116,6 +116,8 @@ static const char *const words_nl[] = {
 	"nog", "wel", "heb", "hebt", "kan", "kun", "kunt", "zou", "wil",
 	"dank", "bedankt", "groet", "groeten", "hallo", "hoi", "beste",
 	"vriendelijke", "alvast", "mogelijk", "ben", "zijn", "wordt",
+	/* the detail keys: a reply may hold nothing else */
+	"datum", "tijd", "locatie", "onderwerp",
 };
 static const char *const words_en[] = {
 	"the", "a", "an", "and", "i", "you", "your", "with", "for",
@@ -123,6 +125,7 @@ static const char *const words_en[] = {
 	"would", "could", "should", "my", "our", "hello", "dear", "regards",
 	"at", "on", "from", "be", "are", "have", "has", "will", "can", "am",
 	"possible", "there", "which", "about",
+	"date", "time", "location", "topic",
 };
 
 const char *

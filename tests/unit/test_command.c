@@ -468,6 +468,10 @@ test_lang(void **state)
 		{ "één twee drie", LANG_EN, LANG_EN },
 		{ "theé deé", LANG_NL, LANG_NL },
 		{ "\xff\xfe\xfd the", LANG_NL, LANG_EN },
+		/* a reply with nothing but the detail lines */
+		{ "date: 21-05-2027\ntime: 16:00-18:00\nlocation: Hall",
+		  LANG_NL, LANG_EN },
+		{ "datum: 21-05-2027\ntijd: 16:00", LANG_EN, LANG_NL },
 	};
 	struct request r;
 	size_t i;
