@@ -563,8 +563,11 @@ handler(void *user, const char *section, const char *key, const char *v)
 		} else if (strcmp(key, "coordinators") == 0) {
 			free_list(c->coordinators);
 			c->coordinators = parse_addresses(l, section, key, v);
-		} else if (strcmp(key, "timezone") == 0)
+		} else if (strcmp(key, "timezone") == 0) {
+			/* Checked once the zone is loaded (main.c). */
 			set_str(&c->timezone, v);
+			c->timezone_line = l->lineno;
+		}
 		else if (strcmp(key, "language") == 0) {
 			if (strcmp(v, "nl") && strcmp(v, "en"))
 				fail(l, section, key, "expected nl or en, got '%s'", v);

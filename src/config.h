@@ -56,6 +56,7 @@ struct config {
 	char	       **domains;	/* lower-case, NULL-terminated */
 	char	       **coordinators;	/* lower-case, NULL-terminated */
 	char		*timezone;
+	int		 timezone_line;	/* where it was set, for errors; 0: default */
 	char		*language;	/* "nl" or "en" */
 	char		*announce;	/* may be NULL */
 	int		 hours_per_network;

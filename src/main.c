@@ -111,17 +111,18 @@ app_open(struct app *app, const char *file, enum db_need need)
 		fprintf(stderr, "leernet: %s\n", err);
 		return EXIT_CONFIG;
 	}
-	if ((app->zone = dt_zone_load(app->cfg->timezone, err,
-	    sizeof(err))) == NULL) {
-		fprintf(stderr, "leernet: %s: [organization] timezone: %s\n",
-		    app->cfg->file, err);
-		return EXIT_CONFIG;
-	}
 	/* Refused where the config is read, not at the first invitation:
 	 * no meeting could ever be sent in a zone calendars cannot carry. */
-	if (ical_zone_check(app->cfg->timezone, err, sizeof(err)) == -1) {
-		fprintf(stderr, "leernet: %s: [organization] timezone: %s\n",
-		    app->cfg->file, err);
+	if ((app->zone = dt_zone_load(app->cfg->timezone, err,
+	    sizeof(err))) == NULL || ical_zone_check(app->cfg->timezone, err,
+	    sizeof(err)) == -1) {
+		char line[16] = "";
+
+		if (app->cfg->timezone_line > 0)
+			snprintf(line, sizeof(line), ":%d",
+			    app->cfg->timezone_line);
+		fprintf(stderr, "leernet: %s%s: [organization] timezone: %s\n",
+		    app->cfg->file, line, err);
 		return EXIT_CONFIG;
 	}
 	at = strrchr(app->cfg->from_addr, '@');

@@ -617,3 +617,15 @@ def test_network_close_twice_and_a_proposal(cfg, tmp_path, run_leernet):
     assert "is a proposal, not open: a coordinator decides it by replying 'reject " \
            "REASON'" in proc.stderr
     assert ",proposed," in run_leernet(cfg, "network", "list", "--csv").stdout
+
+
+def test_an_unknown_timezone_names_its_line(stack, tmp_path, run_leernet):
+    """Every other config error names FILE:LINE; the zone, checked after
+    the file was read, named only the file."""
+    config = stack.config(tmp_path, organization_timezone="Europe/Amsterdm")
+    lineno = next(i for i, line in enumerate(config.read_text().splitlines(), 1)
+                  if line.startswith("timezone ="))
+    proc = run_leernet(config, "network", "list", check=False)
+    assert proc.returncode == 78, proc.stderr
+    assert proc.stderr.startswith(
+        f"leernet: {config}:{lineno}: [organization] timezone: "), proc.stderr
