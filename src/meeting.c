@@ -816,6 +816,19 @@ listed_addresses(const char *text)
 	return buf_steal(&b);
 }
 
+/* How many attendance lines' addresses text holds. */
+static size_t
+count_addresses(const char *text)
+{
+	char **addrs;
+	size_t n = collect_addresses(text, &addrs);
+
+	for (size_t i = 0; i < n; i++)
+		free(addrs[i]);
+	free(addrs);
+	return n;
+}
+
 /*
  * Is this mail a reply to the attendance reminder of m that went to the
  * sender?  Only that mail's recipient knows its Message-ID, so the reply
@@ -920,41 +933,33 @@ act_attendance(struct req *r)
 	    FIND_PLANNED)) == 0 &&
 	    (rc = reminder_reply(r, &m)) != -1) {
 		const char *body = r->cmd->body ? r->cmd->body : "";
-		char *listed = NULL, **addrs;
-		size_t naddr = collect_addresses(body, &addrs);
+		char *listed = NULL;
+		size_t naddr = count_addresses(body);
 		int reminded = rc;
 
-		for (size_t i = 0; i < naddr; i++)
-			free(addrs[i]);
-		free(addrs);
 		/* A plain reply to the reminder: the list is in the quote. */
 		if (reminded && naddr == 0) {
 			body = listed = listed_addresses(r->msg->full_text);
-			naddr = collect_addresses(body, &addrs);
-			for (size_t i = 0; i < naddr; i++)
-				free(addrs[i]);
-			free(addrs);
+			naddr = count_addresses(body);
 		}
 		v = act_vars(r);
 		act_set_network(v, &n);
 		set_meeting_vars(r->app, v, &m, r->lang);
-		if (naddr == 0) {
+		if (naddr == 0)
 			/* "Alice en ik waren er" or a reply without the quote:
 			 * an empty list would wipe the one recorded. */
 			rc = act_reply(r, "attendance-usage", v);
-			free(listed);
-			tvars_free(v);
-			meeting_clear(&m);
-			network_clear(&n);
-			return rc == -1 ? -1 : 0;
+		else {
+			/* The list goes into the token, bounded by the body
+			 * cap. */
+			arg = xasprintf("%d\t%.60000s", m.number, body);
+			rc = reminded ? 1 : act_need_proof_with(r,
+			    "confirm-meeting", "meeting-attendance", n.id, arg,
+			    v);
+			if (rc == 1)
+				rc = do_attendance(r, &n, &m, body);
+			free(arg);
 		}
-		/* The list goes into the token, bounded by the body cap. */
-		arg = xasprintf("%d\t%.60000s", m.number, body);
-		rc = reminded ? 1 : act_need_proof_with(r, "confirm-meeting",
-		    "meeting-attendance", n.id, arg, v);
-		if (rc == 1)
-			rc = do_attendance(r, &n, &m, body);
-		free(arg);
 		free(listed);
 		tvars_free(v);
 	}
