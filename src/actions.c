@@ -506,6 +506,9 @@ action_handle(struct req *r)
 	if ((rc = find_context(r, &ctx)) == -1)
 		return -1;
 	if (rc == 0) {
+		/* An invitation, or the answer to a lead about a meeting. */
+		int about_meeting = strcmp(ctx.kind, "invite") == 0 ||
+		    (strcmp(ctx.kind, "reply") == 0 && ctx.meeting_id != 0);
 		int done = 1;
 
 		/* The attendance reminder's Subject is the command the lead
@@ -535,12 +538,17 @@ action_handle(struct req *r)
 		    !act_names_network(r)))
 			/* "aanmelden graag!" to a call joins that network. */
 			rc = act_call_join(r, ctx.network_id);
-		else if ((strcmp(ctx.kind, "invite") == 0 ||
-		    (strcmp(ctx.kind, "reply") == 0 && ctx.meeting_id != 0)) &&
-		    (c->verb == VERB_NONE || c->verb == VERB_MOVE) &&
-		    c->argc == 0 && request_kv(c, "datum", "date", "tijd",
-		    "time", "locatie", "location", NULL) != NULL)
-			rc = act_move_meeting(r, ctx.network_id, ctx.meeting_id);
+		else if (about_meeting && (c->verb == VERB_NONE ||
+		    c->verb == VERB_MOVE) && c->argc == 0 &&
+		    request_kv(c, "datum", "date", "tijd", "time", "locatie",
+		    "location", NULL) != NULL)
+			rc = act_meeting_reply(r, ctx.network_id,
+			    ctx.meeting_id, 0);
+		else if (about_meeting && c->verb == VERB_CANCEL &&
+		    c->argc == 0)
+			/* "annuleer" to the invitation: this meeting. */
+			rc = act_meeting_reply(r, ctx.network_id,
+			    ctx.meeting_id, 1);
 		else if (strcmp(ctx.kind, "invite") == 0 &&
 		    c->verb == VERB_LEAVE && c->argc == 0)
 			/* "Afmelden" to an invitation: most likely "I cannot

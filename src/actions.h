@@ -102,7 +102,8 @@ int	network_close(struct req *, const struct network *);
 /* meeting.c */
 int	act_meeting(struct req *);
 int	act_move(struct req *);
-int	act_move_meeting(struct req *, int64_t network_id, int64_t meeting_id);
+int	act_meeting_reply(struct req *, int64_t network_id, int64_t meeting_id,
+	    int cancel);
 int	act_cancel(struct req *);
 int	act_attendance(struct req *);
 int	meeting_confirmed(struct req *, const struct network *,

@@ -601,37 +601,6 @@ act_move(struct req *r)
 	return rc == -1 ? -1 : 0;
 }
 
-/* A reply to an invitation with datum:/tijd:/locatie: lines. */
-int
-act_move_meeting(struct req *r, int64_t network_id, int64_t meeting_id)
-{
-	struct network n = { 0 };
-	struct meeting m = { 0 };
-	struct tvars *v;
-	int rc;
-
-	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0 ||
-	    (rc = store_meeting_by_id(r->app->st, meeting_id, &m)) != 0) {
-		network_clear(&n);
-		return rc == 1 ? 0 : -1;
-	}
-	if (!act_is_lead(r, &n)) {
-		v = act_vars(r);
-		act_set_network(v, &n);
-		/* A reply carries no keyword: name the command it stood for. */
-		tvars_set(v, "keyword", r->lang == LANG_EN ? "move" :
-		    "verplaats");
-		rc = reply_v(r, "not-lead", v);
-	} else if (m.status != MT_PLANNED || n.state != NET_OPEN ||
-	    m.end <= r->now)
-		rc = meeting_gone(r, &n, &m);
-	else
-		rc = move_meeting(r, &n, &m);
-	meeting_clear(&m);
-	network_clear(&n);
-	return rc == -1 ? -1 : 0;
-}
-
 static int
 do_cancel(struct req *r, const struct network *n, struct meeting *m)
 {
@@ -652,34 +621,82 @@ do_cancel(struct req *r, const struct network *n, struct meeting *m)
 	return reply_v(r, "cancel-done", v);
 }
 
+/* With proof of the sender, or after asking for it. */
+static int
+cancel_meeting(struct req *r, const struct network *n, struct meeting *m)
+{
+	struct tvars *v = act_vars(r);
+	char *arg = xasprintf("%d", m->number);
+	int rc;
+
+	act_set_network(v, n);
+	set_meeting_vars(r->app, v, m, r->lang);
+	rc = act_need_proof_with(r, "confirm-meeting", "meeting-cancel", n->id,
+	    arg, v);
+	if (rc == 1)
+		rc = do_cancel(r, n, m);
+	free(arg);
+	tvars_free(v);
+	return rc;
+}
+
 int
 act_cancel(struct req *r)
 {
 	struct network n;
 	struct meeting m = { 0 };
-	struct tvars *v;
-	char *arg;
 	int rc;
 
 	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
-	    FIND_PLANNED | FIND_AHEAD)) == 0) {
-		v = act_vars(r);
-		act_set_network(v, &n);
-		set_meeting_vars(r->app, v, &m, r->lang);
-		arg = xasprintf("%d", m.number);
-		rc = act_need_proof_with(r, "confirm-meeting", "meeting-cancel",
-		    n.id, arg, v);
-		if (rc == 1)
-			rc = do_cancel(r, &n, &m);
-		free(arg);
-		tvars_free(v);
-	}
+	    FIND_PLANNED | FIND_AHEAD)) == 0)
+		rc = cancel_meeting(r, &n, &m);
 	meeting_clear(&m);
 	network_clear(&n);
 	return rc == -1 ? -1 : 0;
 }
+
+/*
+ * A reply to an invitation, or to the answer about a meeting: new
+ * datum:/tijd:/locatie: lines move it; a lead's "annuleer" cancels it,
+ * anyone else's means "I cannot come" (the calendar's Decline).
+ */
+int
+act_meeting_reply(struct req *r, int64_t network_id, int64_t meeting_id,
+    int cancel)
+{
+	struct network n = { 0 };
+	struct meeting m = { 0 };
+	struct tvars *v;
+	int rc;
+
+	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0 ||
+	    (rc = store_meeting_by_id(r->app->st, meeting_id, &m)) != 0) {
+		network_clear(&n);
+		return rc == 1 ? 0 : -1;
+	}
+	if (!act_is_lead(r, &n) && cancel)
+		rc = act_leave_from_invite(r, network_id);
+	else if (!act_is_lead(r, &n)) {
+		v = act_vars(r);
+		act_set_network(v, &n);
+		/* A reply carries no keyword: name the command it stood for. */
+		tvars_set(v, "keyword", r->lang == LANG_EN ? "move" :
+		    "verplaats");
+		rc = reply_v(r, "not-lead", v);
+	} else if (m.status != MT_PLANNED || n.state != NET_OPEN ||
+	    m.end <= r->now)
+		rc = meeting_gone(r, &n, &m);
+	else if (cancel)
+		rc = cancel_meeting(r, &n, &m);
+	else
+		rc = move_meeting(r, &n, &m);
+	meeting_clear(&m);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
 
 /*
  * One entry of an address line: "a@b", "<a@b>", "mailto:a@b" or "Name

@@ -181,3 +181,25 @@ def test_a_reply_to_the_planned_answer_moves_the_meeting_too(meet):
     assert (row["start"], row["sequence"]) == ("2027-05-21T15:00:00+02:00", "1"), row
     [update] = meet.invites("alice")
     assert update.sequence == 1
+
+
+@pytest.mark.parametrize("word", ["annuleer", "cancel", "Annuleren."])
+def test_a_bare_cancel_in_reply_to_the_invitation_cancels_that_meeting(meet, word):
+    """It was answered with "which network?": the reply names the meeting."""
+    n, inv = planned(meet)
+    meet.raw("lead", C.iphone("lead@school.test", word, inv.msg))
+    meet.once()
+    assert len(answers(meet)) == 1
+    assert meet.meeting(n)["status"] == "cancelled"
+    [cancel] = meet.invites("alice")
+    assert cancel.method == "CANCEL"
+
+
+def test_a_members_cancel_in_reply_to_the_invitation_points_to_decline(meet):
+    n, _ = planned(meet)
+    [inv] = [i for i in meet.all_invites("alice") if i.method == "REQUEST"]
+    meet.raw("alice", C.gmail("alice@school.test", "annuleer", inv.msg))
+    meet.once()
+    [said] = answers(meet, "alice")
+    assert '"Nee" (of "Weigeren")' in said, said
+    assert meet.meeting(n)["status"] == "planned"
