@@ -500,13 +500,37 @@ set_keyword(struct request *req, const struct keyword *k, const char *rest,
 	req->args = copy_trimmed(rest, e, ARGS_MAX);
 }
 
+/*
+ * The keyword that starts the first line of text that is neither blank
+ * nor quoted, or NULL; *rest and *e delimit what follows it on its line,
+ * *next is the line after.
+ */
+static const struct keyword *
+body_keyword(const char *text, const char **rest, const char **e,
+    const char **next)
+{
+	const char *p;
+	size_t lines = 0;
+
+	for (p = text; *p && lines < CMD_SCAN_LINES &&
+	    (size_t)(p - text) < CMD_SCAN_BYTES; p = *next, lines++) {
+		const char *q;
+
+		*e = line_end(p, next);
+		q = skip_space(p, *e);
+		if (q == *e || *q == '>')
+			continue;
+		return match_keyword(q, *e, rest);
+	}
+	return NULL;
+}
+
 int
 command_parse(const char *subject, const char *text, struct request *req)
 {
 	const struct keyword *k;
-	const char *rest, *p, *next, *body = NULL;
+	const char *rest, *next, *body = NULL;
 	char *stripped;
-	size_t lines = 0;
 
 	memset(req, 0, sizeof(*req));
 	req->verb = VERB_NONE;
@@ -515,24 +539,28 @@ command_parse(const char *subject, const char *text, struct request *req)
 		text = "";
 
 	stripped = command_strip_subject(subject);
-	if ((k = match_keyword(stripped, stripped + strlen(stripped),
-	    &rest)) != NULL) {
+	k = match_keyword(stripped, stripped + strlen(stripped), &rest);
+	/* Subject "Bijeenkomst", body "bijeenkomst rekenen": the body's
+	 * line says more than the Subject's word alone. */
+	if (k != NULL && skip_space(rest, stripped + strlen(stripped)) ==
+	    stripped + strlen(stripped)) {
+		const struct keyword *bk;
+		const char *brest, *be, *bnext;
+
+		if ((bk = body_keyword(text, &brest, &be, &bnext)) != NULL &&
+		    bk->verb == k->verb && skip_space(brest, be) != be)
+			k = NULL;
+	}
+	if (k != NULL) {
 		set_keyword(req, k, rest, stripped + strlen(stripped));
 		req->in_subject = 1;
 		body = text;
 	} else {
-		for (p = text; *p && lines < CMD_SCAN_LINES &&
-		    (size_t)(p - text) < CMD_SCAN_BYTES; p = next, lines++) {
-			const char *e = line_end(p, &next);
-			const char *q = skip_space(p, e);
+		const char *e;
 
-			if (q == e || *q == '>')
-				continue;
-			if ((k = match_keyword(q, e, &rest)) != NULL) {
-				set_keyword(req, k, rest, e);
-				body = next;
-			}
-			break;
+		if ((k = body_keyword(text, &rest, &e, &next)) != NULL) {
+			set_keyword(req, k, rest, e);
+			body = next;
 		}
 	}
 	if (body == NULL)

@@ -203,3 +203,14 @@ def test_a_members_cancel_in_reply_to_the_invitation_points_to_decline(meet):
     [said] = answers(meet, "alice")
     assert '"Nee" (of "Weigeren")' in said, said
     assert meet.meeting(n)["status"] == "planned"
+
+
+def test_a_bare_subject_word_gives_way_to_the_full_command_in_the_body(meet):
+    """Subject "Bijeenkomst", body "bijeenkomst rekenen" and the details:
+    it was answered with "which network?"."""
+    meet.join("alice")
+    meet.mail("lead", "Bijeenkomst", "bijeenkomst rekenen\ndatum: 21-05-2027\n"
+              "tijd: 15:00-17:00\n")
+    meet.once()
+    [row] = meet.meetings()
+    assert row["start"] == "2027-05-21T15:00:00+02:00"

@@ -397,6 +397,28 @@ test_kv(void **state)
 	assert_int_equal(command_signature_line("mv", "mv" + 2), 0);
 	assert_int_equal(command_signature_line("", ""), 0);
 
+	/* A bare keyword in the Subject, the full command in the body:
+	 * the body's line is the command. */
+	assert_int_equal(command_parse("Bijeenkomst", "bijeenkomst rekenen\n"
+	    "datum: 6-6-2027\n", &r), 0);
+	assert_int_equal(r.verb, VERB_MEETING);
+	assert_string_equal(r.args, "rekenen");
+	assert_int_equal(r.in_subject, 0);
+	assert_int_equal(r.nkv, 1);
+	request_free(&r);
+	/* ... but not another command's line, nor a bare word again. */
+	assert_int_equal(command_parse("Status", "help\n", &r), 0);
+	assert_int_equal(r.verb, VERB_STATUS);
+	assert_int_equal(r.in_subject, 1);
+	request_free(&r);
+	assert_int_equal(command_parse("status", "status\n", &r), 0);
+	assert_int_equal(r.in_subject, 1);
+	request_free(&r);
+	assert_int_equal(command_parse("status rekenen", "status taal\n", &r),
+	    0);
+	assert_string_equal(r.args, "rekenen");
+	request_free(&r);
+
 	/* Keyword in the body: details only from after its line. */
 	assert_int_equal(command_parse("vraag",
 	    "bijeenkomst rekenen\ndatum: 6-6-2027\n", &r), 0);
