@@ -408,21 +408,37 @@ kv_has(const struct request *req, const char *key)
 	return 0;
 }
 
-/* "key: value" lines of req->body; quoted lines skipped, first one wins. */
+static int
+in_list(const char *w, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(w, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Words that may stand before a closing: "Met vriendelijke groeten". */
+static const char *const closing_lead[] = {
+	"met", "veel", "lieve", "vriendelijke", "hartelijke", "hele",
+	"warme", "kind", "best", "warm", "many", "with", "all", "the",
+};
+/* The closing itself, when nothing but a name follows (after a comma). */
+static const char *const closing_word[] = {
+	"groet", "groeten", "groetjes", "gr", "grt", "mvg", "regards",
+	"wishes", "cheers", "thanks", "best", "bedankt",
+};
+static const char *const footers[] = {
+	"verzonden vanaf", "verstuurd vanaf", "verzonden met",
+	"sent from my", "get outlook for", "outlook voor",
+};
+
 int
 command_signature_line(const char *p, const char *e)
 {
-	static const char *const closings[] = {
-		"met vriendelijke groet", "vriendelijke groet",
-		"met hartelijke groet", "hartelijke groet", "met groet",
-		"groetjes", "groeten", "groet", "mvg", "kind regards",
-		"best regards", "warm regards", "regards", "cheers",
-	};
-	static const char *const footers[] = {
-		"verzonden vanaf", "verstuurd vanaf", "verzonden met",
-		"sent from my", "get outlook for",
-	};
-	size_t len;
+	size_t len, nwords = 0;
+	int closed = 0;
 
 	p = skip_space(p, e);
 	len = (size_t)(e - p);
@@ -433,24 +449,40 @@ command_signature_line(const char *p, const char *e)
 		if (len >= strlen(footers[i]) &&
 		    strncasecmp(p, footers[i], strlen(footers[i])) == 0)
 			return 1;
-	for (size_t i = 0; i < ARRAY_LEN(closings); i++) {
-		const char *q;
-		size_t n = strlen(closings[i]);
+	/* Words of a closing, then the end or a comma ("Groet, Piet"):
+	 * "Groeten aan iedereen" is a sentence. */
+	while (p < e && nwords < 5) {
+		char w[16];
+		size_t n = 0;
 
-		if (len < n || strncasecmp(p, closings[i], n) != 0)
-			continue;
-		q = skip_space(p + n, e);
-		if (q < e && *q == ',')		/* "Groet, Piet" */
-			return 1;
-		while (q < e && (*q == '.' || *q == '!' || *q == ' ' ||
-		    *q == '\t'))
-			q++;
-		if (q == e)
-			return 1;
+		while (p < e && is_alpha((unsigned char)*p)) {
+			if (n < sizeof(w) - 1)
+				w[n++] = to_lower(*p);
+			p++;
+		}
+		w[n] = '\0';
+		if (n == 0 || n == sizeof(w) - 1)
+			return 0;
+		nwords++;
+		closed = in_list(w, closing_word, ARRAY_LEN(closing_word));
+		if (!closed && !in_list(w, closing_lead,
+		    ARRAY_LEN(closing_lead)))
+			return 0;
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < e && *p == ',')
+			return closed;
+		while (p < e && (*p == '.' || *p == '!' || *p == ' ' ||
+		    *p == '\t'))
+			p++;
+		if (p == e)
+			return closed;
 	}
 	return 0;
 }
 
+/* "key: value" lines of req->body, up to a signature; quoted lines
+ * skipped, first one wins. */
 static void
 parse_kv(struct request *req)
 {
@@ -616,17 +648,6 @@ request_kv(const struct request *req, ...)
 		va_end(ap);
 	}
 	return NULL;
-}
-
-static int
-in_list(const char *w, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(w, list[i]) == 0)
-			return 1;
-	return 0;
 }
 
 enum lang

@@ -764,6 +764,11 @@ collect_addresses(const char *body, char ***out)
 
 		if ((e = strchr(p, '\n')) == NULL)
 			e = p + strlen(p);
+		/* "Met vriendelijke groet,\nPiet\npiet@school.nl": the
+		 * signature's address is no one's presence. */
+		if (command_signature_line(p, e > p && e[-1] == '\r' ?
+		    e - 1 : e))
+			break;
 		for (q = p; q < e && (*q == '>' || *q == ' ' || *q == '\t'); q++)
 			;
 		if (memchr(q, '@', (size_t)(e - q)) == NULL)
@@ -833,17 +838,21 @@ listed_addresses(const char *text)
 	return buf_steal(&b);
 }
 
-/* How many attendance lines' addresses text holds. */
+/* How many addresses text's attendance lines hold, but (when not NULL)
+ * the one of the sender: a signature without a closing line. */
 static size_t
-count_addresses(const char *text)
+count_addresses(const char *text, const char *but)
 {
 	char **addrs;
-	size_t n = collect_addresses(text, &addrs);
+	size_t n = collect_addresses(text, &addrs), count = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (but == NULL || strcasecmp(addrs[i], but) != 0)
+			count++;
 		free(addrs[i]);
+	}
 	free(addrs);
-	return n;
+	return count;
 }
 
 /*
@@ -951,13 +960,15 @@ act_attendance(struct req *r)
 	    (rc = reminder_reply(r, &m)) != -1) {
 		const char *body = r->cmd->body ? r->cmd->body : "";
 		char *listed = NULL;
-		size_t naddr = count_addresses(body);
 		int reminded = rc;
+		/* In a reply to the reminder, the lead's own address alone
+		 * is their signature: the list is in the quote. */
+		size_t naddr = count_addresses(body, reminded ? r->sender :
+		    NULL);
 
-		/* A plain reply to the reminder: the list is in the quote. */
 		if (reminded && naddr == 0) {
 			body = listed = listed_addresses(r->msg->full_text);
-			naddr = count_addresses(body);
+			naddr = count_addresses(body, NULL);
 		}
 		v = act_vars(r);
 		act_set_network(v, &n);

@@ -134,3 +134,20 @@ def thunderbird(frm, new, orig, subject=None, trusted=True, extra=None, bottom=F
     body = (attrib + "\n" + q + "\n\n" + new + "\n") if bottom else (new + "\n\n" + attrib + "\n" + q + "\n")
     h = hdrs(frm, subject or subj(orig), orig, trusted, dict({"User-Agent": "Mozilla Thunderbird", "Content-Language": "nl"}, **(extra or {})))
     return (h + "Content-Type: text/plain; charset=UTF-8; format=flowed\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + flow(body) + "\r\n").encode()
+
+
+def edited(orig, drop):
+    """orig with every line (text and HTML) that holds one of drop taken
+    out: what a lead does to the reminder's list before replying."""
+    from email.message import EmailMessage
+    keep = lambda line: not any(d in line for d in drop)  # noqa: E731
+    plain = "\n".join(line for line in text(orig).splitlines() if keep(line))
+    htm = orig.get_body(preferencelist=("html",)).get_content()
+    htm = "\n".join(line for line in htm.splitlines() if keep(line))
+    m = EmailMessage()
+    for h in ("Subject", "Message-ID", "References"):
+        if orig[h]:
+            m[h] = orig[h]
+    m.set_content(plain)
+    m.add_alternative(htm, subtype="html")
+    return m

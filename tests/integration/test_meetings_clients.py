@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 import mail_clients as C
+from mailstack import address
 from meetings_kit import AUTHSERV, SLUG, TITLE, Meet, has_calendar, text
 
 CLIENTS = {
@@ -24,7 +25,7 @@ LONG_LOC = ("Aula van het Stedelijk Gymnasium, Burgemeester van Walsumweg 12, "
             "3011 MZ Rotterdam")
 LONG_TOPIC = ("Bespreken van de resultaten van de rekentoets en het plan voor het "
               "volgende kwartaal")
-SIGNATURE = ("\n\nMet vriendelijke groet,\n\nPiet de Lead\nLocatie: De Regenboog, "
+SIGNATURE = ("\n\nMet vriendelijke groeten,\n\nPiet de Lead\nLocatie: De Regenboog, "
              "Utrecht\nTelefoon: 06-12345678")
 
 
@@ -103,6 +104,36 @@ def test_a_locatie_line_in_a_signature_moves_nothing(meet, client):
     meet.once()
     row = meet.meeting(n)
     assert (row["start"], row["location"]) == ("2027-05-21T15:00:00+02:00", "Lokaal 3"), row
+
+
+def reminded(meet, *who) -> tuple[int, object]:
+    """Members who, a meeting that is over, and its attendance reminder."""
+    meet.join(*who)
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    for w in who + ("lead",):
+        meet.new(w)
+    meet.at = "2027-05-14 16:00:00"           # 18:00 in Amsterdam: over
+    meet.once()
+    [rem] = meet.new("lead")
+    assert f"presentie {SLUG} {n}" in rem["Subject"]
+    return n, rem
+
+
+@pytest.mark.parametrize("signature", [
+    "\n\nPiet de Lead | lead@school.test | 06-12345678",
+    "\n\nPiet de Lead\nlead@school.test",
+    "\n\nHartelijke groeten,\nPiet\nlead@school.test\nalice@school.test"])
+def test_a_signature_with_addresses_is_no_attendance_list(meet, signature):
+    """The lead replies to the reminder, deletes bob's line in the quote,
+    and signs with an address (or a colleague's): the list is the quote,
+    not the signature (it recorded the lead alone)."""
+    n, rem = reminded(meet, "alice", "bob")
+    meet.raw("lead", C.gmail("lead@school.test", "Zie hieronder." + signature,
+                             C.edited(rem, [address("bob")]), trusted=False))
+    meet.once()
+    [said] = answers(meet)
+    assert "Aanwezig (2)" in said, said
+    assert "alice@school.test" in said and "bob@school.test" not in said, said
 
 
 def test_an_attendance_reply_without_addresses_keeps_the_list(meet):

@@ -395,6 +395,29 @@ test_kv(void **state)
 	    + 13), 1);
 	assert_int_equal(command_signature_line("mvg", "mvg" + 3), 1);
 	assert_int_equal(command_signature_line("mv", "mv" + 2), 0);
+	{
+		static const char *const yes[] = {
+			"Met vriendelijke groeten,", "Vriendelijke groeten",
+			"Hartelijke groeten!", "Veel groeten,", "Lieve groet,",
+			"Groetjes, Anna", "Best,", "Best wishes", "Thanks,",
+			"Kind regards, Jan", "gr.", "Met vriendelijke groet",
+			"Verstuurd vanaf mijn iPhone", "Outlook voor iOS",
+		};
+		static const char *const no[] = {
+			"Groeten aan iedereen van het team", "Met", "Veel",
+			"Best of all the meetings", "Thanks for the meeting",
+			"locatie: Aula", "Groeten Piet", "Beste Piet,",
+		};
+
+		for (size_t i = 0; i < ARRAY_LEN(yes); i++)
+			if (!command_signature_line(yes[i], yes[i] +
+			    strlen(yes[i])))
+				fail_msg("not a closing: '%s'", yes[i]);
+		for (size_t i = 0; i < ARRAY_LEN(no); i++)
+			if (command_signature_line(no[i], no[i] +
+			    strlen(no[i])))
+				fail_msg("a closing: '%s'", no[i]);
+	}
 	assert_int_equal(command_signature_line("", ""), 0);
 
 	/* A bare keyword in the Subject, the full command in the body:
