@@ -25,58 +25,65 @@
 #define GUESS_BYTES	(16 * 1024)
 #define TAG_MAX		256		/* a [tag] longer than this is text */
 
+/* When a keyword at the start of a line is prose instead ("Help, ik
+ * krijg geen uitnodigingen", "Annuleren, ik kan niet komen"). */
+#define KW_NOARGS	0x1	/* takes nothing: not with two words or more */
+#define KW_WEAK		0x2	/* an infinitive: not with a comma and words,
+				 * nor with more than "SLUG N" after it */
+
 static const struct keyword {
 	const char	*word;
 	enum verb	 verb;
 	enum lang	 lang;
 	int		 known;		/* 0: same word in both languages */
+	unsigned	 flags;		/* KW_* */
 } keywords[] = {
-	{ "hulp",		VERB_HELP,	 LANG_NL, 1 },
-	{ "help",		VERB_HELP,	 LANG_EN, 1 },
-	{ "netwerken",		VERB_NETWORKS,	 LANG_NL, 1 },
-	{ "networks",		VERB_NETWORKS,	 LANG_EN, 1 },
-	{ "aanmelden",		VERB_JOIN,	 LANG_NL, 1 },
-	{ "join",		VERB_JOIN,	 LANG_EN, 1 },
-	{ "bevestig",		VERB_CONFIRM,	 LANG_NL, 1 },
-	{ "confirm",		VERB_CONFIRM,	 LANG_EN, 1 },
-	{ "afmelden",		VERB_LEAVE,	 LANG_NL, 1 },
-	{ "leave",		VERB_LEAVE,	 LANG_EN, 1 },
-	{ "volg",		VERB_FOLLOW,	 LANG_NL, 1 },
-	{ "follow",		VERB_FOLLOW,	 LANG_EN, 1 },
-	{ "ontvolg",		VERB_UNFOLLOW,	 LANG_NL, 1 },
-	{ "unfollow",		VERB_UNFOLLOW,	 LANG_EN, 1 },
+	{ "hulp",		VERB_HELP,	 LANG_NL, 1, KW_NOARGS },
+	{ "help",		VERB_HELP,	 LANG_EN, 1, KW_NOARGS },
+	{ "netwerken",		VERB_NETWORKS,	 LANG_NL, 1, KW_NOARGS },
+	{ "networks",		VERB_NETWORKS,	 LANG_EN, 1, KW_NOARGS },
+	{ "aanmelden",		VERB_JOIN,	 LANG_NL, 1, 0 },
+	{ "join",		VERB_JOIN,	 LANG_EN, 1, 0 },
+	{ "bevestig",		VERB_CONFIRM,	 LANG_NL, 1, 0 },
+	{ "confirm",		VERB_CONFIRM,	 LANG_EN, 1, 0 },
+	{ "afmelden",		VERB_LEAVE,	 LANG_NL, 1, 0 },
+	{ "leave",		VERB_LEAVE,	 LANG_EN, 1, 0 },
+	{ "volg",		VERB_FOLLOW,	 LANG_NL, 1, 0 },
+	{ "follow",		VERB_FOLLOW,	 LANG_EN, 1, 0 },
+	{ "ontvolg",		VERB_UNFOLLOW,	 LANG_NL, 1, 0 },
+	{ "unfollow",		VERB_UNFOLLOW,	 LANG_EN, 1, 0 },
 	/* "nieuw netwerk" is two words: see match_keyword(). */
-	{ "start",		VERB_START,	 LANG_EN, 1 },
-	{ "goedkeuren",		VERB_APPROVE,	 LANG_NL, 1 },
-	{ "approve",		VERB_APPROVE,	 LANG_EN, 1 },
-	{ "afwijzen",		VERB_REJECT,	 LANG_NL, 1 },
-	{ "reject",		VERB_REJECT,	 LANG_EN, 1 },
-	{ "bijeenkomst",	VERB_MEETING,	 LANG_NL, 1 },
-	{ "meeting",		VERB_MEETING,	 LANG_EN, 1 },
-	{ "verplaats",		VERB_MOVE,	 LANG_NL, 1 },
-	{ "move",		VERB_MOVE,	 LANG_EN, 1 },
-	{ "annuleer",		VERB_CANCEL,	 LANG_NL, 1 },
-	{ "cancel",		VERB_CANCEL,	 LANG_EN, 1 },
+	{ "start",		VERB_START,	 LANG_EN, 1, 0 },
+	{ "goedkeuren",		VERB_APPROVE,	 LANG_NL, 1, 0 },
+	{ "approve",		VERB_APPROVE,	 LANG_EN, 1, 0 },
+	{ "afwijzen",		VERB_REJECT,	 LANG_NL, 1, 0 },
+	{ "reject",		VERB_REJECT,	 LANG_EN, 1, 0 },
+	{ "bijeenkomst",	VERB_MEETING,	 LANG_NL, 1, 0 },
+	{ "meeting",		VERB_MEETING,	 LANG_EN, 1, 0 },
+	{ "verplaats",		VERB_MOVE,	 LANG_NL, 1, 0 },
+	{ "move",		VERB_MOVE,	 LANG_EN, 1, 0 },
+	{ "annuleer",		VERB_CANCEL,	 LANG_NL, 1, 0 },
+	{ "cancel",		VERB_CANCEL,	 LANG_EN, 1, 0 },
 	/* The infinitives people write as often ("annuleren rekenen 1"). */
-	{ "verplaatsen",	VERB_MOVE,	 LANG_NL, 1 },
-	{ "annuleren",		VERB_CANCEL,	 LANG_NL, 1 },
-	{ "bevestigen",		VERB_CONFIRM,	 LANG_NL, 1 },
-	{ "presentie",		VERB_ATTENDANCE, LANG_NL, 1 },
-	{ "attendance",		VERB_ATTENDANCE, LANG_EN, 1 },
-	{ "bericht",		VERB_POST,	 LANG_NL, 1 },
-	{ "post",		VERB_POST,	 LANG_EN, 1 },
-	{ "trekker",		VERB_LEAD,	 LANG_NL, 1 },
-	{ "lead",		VERB_LEAD,	 LANG_EN, 1 },
-	{ "status",		VERB_STATUS,	 LANG_NL, 0 },
-	{ "sluit",		VERB_CLOSE,	 LANG_NL, 1 },
-	{ "close",		VERB_CLOSE,	 LANG_EN, 1 },
-	{ "samenvatting",	VERB_DIGEST,	 LANG_NL, 1 },
-	{ "digest",		VERB_DIGEST,	 LANG_EN, 1 },
-	{ "direct",		VERB_DIRECT,	 LANG_NL, 0 },
+	{ "verplaatsen",	VERB_MOVE,	 LANG_NL, 1, KW_WEAK },
+	{ "annuleren",		VERB_CANCEL,	 LANG_NL, 1, KW_WEAK },
+	{ "bevestigen",		VERB_CONFIRM,	 LANG_NL, 1, KW_WEAK },
+	{ "presentie",		VERB_ATTENDANCE, LANG_NL, 1, 0 },
+	{ "attendance",		VERB_ATTENDANCE, LANG_EN, 1, 0 },
+	{ "bericht",		VERB_POST,	 LANG_NL, 1, 0 },
+	{ "post",		VERB_POST,	 LANG_EN, 1, 0 },
+	{ "trekker",		VERB_LEAD,	 LANG_NL, 1, 0 },
+	{ "lead",		VERB_LEAD,	 LANG_EN, 1, 0 },
+	{ "status",		VERB_STATUS,	 LANG_NL, 0, 0 },
+	{ "sluit",		VERB_CLOSE,	 LANG_NL, 1, 0 },
+	{ "close",		VERB_CLOSE,	 LANG_EN, 1, 0 },
+	{ "samenvatting",	VERB_DIGEST,	 LANG_NL, 1, 0 },
+	{ "digest",		VERB_DIGEST,	 LANG_EN, 1, 0 },
+	{ "direct",		VERB_DIRECT,	 LANG_NL, 0, 0 },
 };
 
 static const struct keyword kw_start_nl =
-	{ "nieuw netwerk",	VERB_START,	 LANG_NL, 1 };
+	{ "nieuw netwerk",	VERB_START,	 LANG_NL, 1, 0 };
 
 static const char *const verb_names[VERB__COUNT] = {
 	[VERB_NONE] = "none",
@@ -246,7 +253,8 @@ match_keyword(const char *p, const char *e, const char **rest)
 	char w[WORD_MAX + 1], w2[WORD_MAX + 1];
 	const struct keyword *k = NULL;
 	const char *q;
-	size_t i;
+	size_t i, words = 0;
+	int punct;
 
 	p = skip_space(p, e);
 	if ((q = read_word(p, e, w)) == NULL)
@@ -268,9 +276,18 @@ match_keyword(const char *p, const char *e, const char **rest)
 		if (k == NULL)
 			return NULL;
 	}
+	punct = q < e && (*q == ',' || *q == ';');	/* "Annuleren, ik" */
 	while (q < e && strchr(":!.,;?", *q) != NULL)
 		q++;
 	*rest = skip_space(q, e);
+	for (q = *rest; q < e; words++) {
+		while (q < e && space_len(q, e) == 0)
+			q++;
+		q = skip_space(q, e);
+	}
+	if (((k->flags & KW_NOARGS) && words >= 2) ||
+	    ((k->flags & KW_WEAK) && ((punct && words > 0) || words > 2)))
+		return NULL;
 	return k;
 }
 

@@ -91,6 +91,13 @@ check_keyword(const char *what, const struct request *r, size_t k,
 	assert_string_equal(r->args, args);
 }
 
+/* Commands that take nothing: more words make them a question. */
+static int
+argless(enum verb v)
+{
+	return v == VERB_HELP || v == VERB_NETWORKS;
+}
+
 static void
 test_keywords_subject(void **state)
 {
@@ -112,10 +119,16 @@ test_keywords_subject(void **state)
 		/* Upper case, behind prefixes and tags, with punctuation. */
 		up = upper(spec_keywords[k].word);
 		subj2 = xasprintf("RE: [EXTERN] Antw: %s: rekenen 2", up);
-		assert_int_equal(command_parse(subj2, "", &r), 0);
-		check_keyword(subj2, &r, k, 1, "rekenen 2");
-		assert_int_equal(r.argc, 2);
-		assert_string_equal(r.argv[1], "2");
+		if (argless(spec_keywords[k].verb)) {
+			/* "Help, ik krijg niets": a question, not help */
+			assert_int_equal(command_parse(subj2, "", &r), 1);
+			assert_int_equal(r.verb, VERB_NONE);
+		} else {
+			assert_int_equal(command_parse(subj2, "", &r), 0);
+			check_keyword(subj2, &r, k, 1, "rekenen 2");
+			assert_int_equal(r.argc, 2);
+			assert_string_equal(r.argv[1], "2");
+		}
 		request_free(&r);
 		free(subj);
 		free(subj2);
@@ -133,12 +146,15 @@ test_keywords_body(void **state)
 		struct request r;
 		char *text;
 
-		text = xasprintf("\n  \n> %s oud 1\n>\n\t%s rekenen 2 \n"
+		const char *args = argless(spec_keywords[k].verb) ? "rekenen" :
+		    "rekenen 2";
+
+		text = xasprintf("\n  \n> %s oud 1\n>\n\t%s %s \n"
 		    "datum: 14-05-2027\n\nlocatie: Aula\n",
-		    spec_keywords[k].word, spec_keywords[k].word);
+		    spec_keywords[k].word, spec_keywords[k].word, args);
 		assert_int_equal(command_parse("Re: [Rekenen in groep 3] vraag",
 		    text, &r), 0);
-		check_keyword(text, &r, k, 0, "rekenen 2");
+		check_keyword(text, &r, k, 0, args);
 		assert_string_equal(r.body,
 		    "datum: 14-05-2027\n\nlocatie: Aula");
 		assert_int_equal(r.nkv, 2);
@@ -146,6 +162,31 @@ test_keywords_body(void **state)
 		    "14-05-2027");
 		request_free(&r);
 		free(text);
+	}
+	/* Infinitives that start a sentence are no command. */
+	{
+		static const char *const prose[] = {
+			"Annuleren, ik kan helaas niet komen.",
+			"Verplaatsen naar volgende week kan dat?",
+			"Help, ik krijg geen uitnodigingen",
+			"Netwerken en leren gaan samen",
+		};
+		static const char *const cmds[] = {
+			"annuleren rekenen 1", "Annuleren.", "annuleren: rekenen 2",
+			"verplaatsen rekenen", "help", "hulp graag", "Help!",
+		};
+		struct request r;
+
+		for (size_t i = 0; i < ARRAY_LEN(prose); i++) {
+			if (command_parse("Re: Uitnodiging", prose[i], &r) != 1)
+				fail_msg("a command: '%s'", prose[i]);
+			request_free(&r);
+		}
+		for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
+			if (command_parse(cmds[i], "", &r) != 0)
+				fail_msg("no command: '%s'", cmds[i]);
+			request_free(&r);
+		}
 	}
 }
 
