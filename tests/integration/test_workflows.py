@@ -1038,3 +1038,20 @@ def test_a_bidi_override_in_a_name_is_dropped(stack, tmp_path, run_leernet):
         body = mod.get_body((part,)).get_content()
         assert "\u202e" not in body, body
         assert "moc.liame@ssob" in body and "alice@school.test" in body, body
+
+
+@pytest.mark.parametrize("subject,body", [
+    ("Help, ik krijg geen uitnodigingen", "Sinds vorige week komt er niets meer."),
+    ("Re: Uitnodiging: Rekenen", "Annuleren, ik kan helaas niet komen."),
+])
+def test_prose_that_starts_with_a_keyword_is_kept_for_people(stack, tmp_path, run_leernet,
+                                                            subject, body):
+    """"Help, ik krijg …" got the help text and was filed away: the
+    question never reached a coordinator (found by the coordinator audit).
+    A command that takes nothing, or an infinitive followed by a comma,
+    starts a sentence, not a command."""
+    story = make_story(stack, tmp_path, run_leernet)
+    story.mail("alice", subject, body=body)
+    story.once()
+    story.nothing("alice")
+    assert story.inbox_left() == [(subject, frozenset({HUMAN}))]
