@@ -247,6 +247,35 @@ clean_title(const char *s)
  * ("Met vriendelijke groet, Piet Jansen", "Kind regards", "Verzonden
  * vanaf mijn iPhone"), never the first line.
  */
+/*
+ * "Beste LIDO," or "Hoi allemaal!" on the first line is said to the
+ * coordinators, not part of the question the call shows to everyone.
+ * Returns where the text after it starts.
+ */
+static char *
+skip_greeting(char *q)
+{
+	static const char *const greetings[] = {
+		"beste", "hoi", "hallo", "hai", "dag", "goedemorgen",
+		"goedemiddag", "lieve", "dear", "hi", "hello",
+	};
+	char *p = q + strspn(q, " \t\r\n"), *e = p + strcspn(p, "\r\n");
+	char *last = e;
+
+	while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
+		last--;
+	if (last == p || (last[-1] != ',' && last[-1] != '!') || e - p > 60)
+		return q;
+	for (size_t i = 0; i < ARRAY_LEN(greetings); i++) {
+		size_t n = strlen(greetings[i]);
+
+		if (strncasecmp(p, greetings[i], n) == 0 &&
+		    (p[n] == ' ' || p[n] == ',' || p[n] == '!'))
+			return e;
+	}
+	return q;
+}
+
 static void
 cut_signature(char *q)
 {
@@ -275,7 +304,7 @@ act_start(struct req *r)
 	int rc;
 
 	cut_signature(question);
-	q = str_trim(question);
+	q = str_trim(skip_greeting(question));
 	if (*title == '\0' || *q == '\0') {
 		tvars_set_bool(v, "no_title", *title == '\0');
 		tvars_set_bool(v, "no_question", *q == '\0');
@@ -408,6 +437,9 @@ address_of(const char *s)
 		a = xstrdup(s);
 	t = str_trim(a);
 	memmove(a, t, strlen(t) + 1);
+	/* "… wordt piet@school.nl." ends a sentence */
+	for (size_t n = strlen(a); n > 0 && strchr(".,;:!?)", a[n - 1]); n--)
+		a[n - 1] = '\0';
 	str_lower(a);
 	if (!staff_email_valid(a)) {
 		free(a);
@@ -443,6 +475,11 @@ approve(struct req *r, struct network *n, struct tvars *v)
 	char *lead = NULL;
 	int64_t lead_id;
 	int rc;
+
+	/* "goedkeuren, trekker wordt piet@…" on the line itself */
+	for (size_t i = 0; named == NULL && i < r->cmd->argc; i++)
+		if (strchr(r->cmd->argv[i], '@') != NULL)
+			named = r->cmd->argv[i];
 
 	if (n->proposer_id && store_person_by_id(r->app->st, n->proposer_id,
 	    &proposer) == -1)
@@ -491,13 +528,22 @@ approve(struct req *r, struct network *n, struct tvars *v)
 static int
 reject(struct req *r, struct network *n, struct tvars *v)
 {
+	char *body = NULL;
 	const char *reason = r->cmd->args ? r->cmd->args : "";
+	int rc;
 
-	if (*reason == '\0' && r->cmd->body)
-		reason = r->cmd->body;
+	if (*reason == '\0' && r->cmd->body) {
+		/* The reason on the lines below: without the signature
+		 * the proposer does not need. */
+		body = xstrdup(r->cmd->body);
+		cut_signature(body);
+		reason = str_trim(body);
+	}
 	tvars_set(v, "reason", reason);
-	if (store_network_set_state(r->app->st, n->id, NET_REJECTED, r->sender,
-	    reason, r->now) == -1)
+	rc = store_network_set_state(r->app->st, n->id, NET_REJECTED,
+	    r->sender, reason, r->now);
+	free(body);
+	if (rc == -1)
 		return -1;
 	n->state = NET_REJECTED;
 	act_set_network(v, n);

@@ -265,7 +265,9 @@ static const char *const sql[S__COUNT] = {
 	[S_NET_FIND] = "SELECT id, slug, title, question, state,"
 	    " coalesce(proposer_id, 0), created, decided_by, reason"
 	    " FROM networks WHERE title = ?1 COLLATE NOCASE"
-	    " ORDER BY state = 'open' DESC LIMIT 1",
+	    /* The live one first: a rejected title may be proposed again. */
+	    " ORDER BY CASE state WHEN 'open' THEN 0 WHEN 'proposed' THEN 1"
+	    " WHEN 'closed' THEN 2 ELSE 3 END, id DESC LIMIT 1",
 	[S_NET_BY_ID] = "SELECT id, slug, title, question, state,"
 	    " coalesce(proposer_id, 0), created, decided_by, reason"
 	    " FROM networks WHERE id = ?1",

@@ -1055,3 +1055,77 @@ def test_prose_that_starts_with_a_keyword_is_kept_for_people(stack, tmp_path, ru
     story.once()
     story.nothing("alice")
     assert story.inbox_left() == [(subject, frozenset({HUMAN}))]
+
+
+# --- a coordinator's week (the coordinator audit of the ninth session) ------
+
+def _proposed(story, who="alice", title="Samen lezen", question="Hoe lezen we samen?"):
+    story.mail(who, f"nieuw netwerk {title}", body=question)
+    story.once()
+    story.new(who)
+    return (story.one("femme", subject="^Voorstel"),
+            story.one("donna", subject="^Voorstel"))
+
+
+@pytest.mark.parametrize("body", [
+    "goedkeuren trekker: bob@school.test",
+    "goedkeuren, trekker wordt bob@school.test.",
+    "Goedkeuren met bob@school.test als trekker",
+])
+def test_a_lead_named_on_the_approve_line_leads(stack, tmp_path, run_leernet, body):
+    """The network opened with the proposer as lead and the named address
+    dropped without a word; there is no way to remove a lead after."""
+    story = make_story(stack, tmp_path, run_leernet)
+    mail_femme, _ = _proposed(story)
+    story.reply("femme", mail_femme, body)
+    story.once()
+    net = story.network_list()["samen-lezen"]
+    assert (net["state"], net["leads"]) == ("open", "bob@school.test"), net
+
+
+def test_a_rejection_reason_comes_without_the_coordinators_signature(stack, tmp_path,
+                                                                    run_leernet):
+    story = make_story(stack, tmp_path, run_leernet)
+    mail_femme, _ = _proposed(story)
+    story.reply("femme", mail_femme, "afwijzen\nDit past beter bij het netwerk rekenen."
+                "\n\nMet vriendelijke groet,\nFemme de Vries\nCoördinator LIDO\n06-12345678")
+    story.once()
+    said = text(story.one("alice", "Dit past beter bij het netwerk rekenen."))
+    assert "06-12345678" not in said and "Coördinator LIDO" not in said, said
+
+
+def test_a_greeting_is_not_part_of_the_learning_question(stack, tmp_path, run_leernet):
+    story = make_story(stack, tmp_path, run_leernet,
+                       organization_announce="carol@school.test")
+    story.mail("alice", "nieuw netwerk Samen lezen",
+               body="Beste LIDO,\n\nHoe lezen kinderen beter samen?\n\n"
+                    "Met vriendelijke groet,\nAlice")
+    story.once()
+    story.new("alice"), story.new("donna")
+    mail_femme = story.one("femme", "Hoe lezen kinderen beter samen?", subject="^Voorstel")
+    assert "Beste LIDO" not in text(mail_femme)
+    story.reply("femme", mail_femme, "goedkeuren")
+    story.once()
+    call = story.one("carol", "Hoe lezen kinderen beter samen?")
+    assert "Beste LIDO" not in text(call)
+
+
+def test_a_title_proposed_again_after_a_rejection_is_one_proposal(stack, tmp_path,
+                                                                 run_leernet):
+    """After a rejection the title was proposed twice more as two networks
+    (samen-lezen-2 and -3), each with its moderation mails."""
+    story = make_story(stack, tmp_path, run_leernet)
+    mail_femme, _ = _proposed(story)
+    story.reply("femme", mail_femme, "afwijzen Nee")
+    story.once()
+    story.new("femme"), story.new("alice")
+    story.mail("alice", "nieuw netwerk Samen lezen", body="Nu beter?")
+    story.once()
+    story.new("alice"), story.new("femme"), story.new("donna")
+    story.mail("bob", "nieuw netwerk Samen lezen", body="Ik wil dit ook")
+    story.once()
+    story.one("bob", "Samen lezen")
+    story.nothing("femme", "donna")
+    states = sorted(n["state"] for n in story.networks().values()
+                    if n["title"] == "Samen lezen")
+    assert states == ["proposed", "rejected"], states
