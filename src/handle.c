@@ -498,10 +498,13 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		rc = handle_bounce(app, m, now);
 		r.outcome = "bounce";
 		break;
-	case MAIL_RSVP:
-		rc = rsvp_handle(app, m, now);
-		r.outcome = "rsvp";
+	case MAIL_RSVP: {
+		int for_people;
+
+		rc = rsvp_handle(app, m, now, &for_people);
+		r.outcome = for_people ? "human" : "rsvp";
 		break;
+	}
 	case MAIL_PERSON:
 	default:
 		if (unanswerable(r.sender)) {

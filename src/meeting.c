@@ -166,6 +166,10 @@ meeting_invite_person(struct req *r, const struct network *n,
 		    person_id)) == 1) {
 			ms[i].sequence++;
 			rc = store_meeting_update(r->app->st, &ms[i], r->now);
+			/* Their calendar asks them again: so do we. */
+			if (rc == 0)
+				rc = store_rsvp_reset(r->app->st, ms[i].id,
+				    person_id);
 		}
 		if (rc == 0)
 			rc = send_calendar(r, n, &ms[i], person_id, CAL_REQUEST,
@@ -514,7 +518,7 @@ do_move(struct req *r, const struct network *n, struct meeting *m,
 	m->location = loc;
 	m->sequence++;
 	if (store_meeting_update(r->app->st, m, r->now) == -1 ||
-	    store_rsvp_reset(r->app->st, m->id) == -1)
+	    store_rsvp_reset(r->app->st, m->id, 0) == -1)
 		return -1;
 	r->app->changed = 1;
 	log_info("%s moved %s meeting %d (sequence %d)", r->sender, n->slug,

@@ -38,6 +38,10 @@ partstat_of(enum ical_partstat p, enum partstat *out)
 	case PARTSTAT_TENTATIVE:
 		*out = PS_TENTATIVE;
 		return 0;
+	case PARTSTAT_DELEGATED:
+		/* Someone else goes in their place: they do not come. */
+		*out = PS_DECLINED;
+		return 0;
 	case PARTSTAT_NEEDS_ACTION:
 		*out = PS_NEEDS_ACTION;
 		return 0;
@@ -138,6 +142,13 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 			    rp->uid);
 		return rc == 1 ? 0 : -1;
 	}
+	if (m.status != MT_PLANNED) {
+		/* An answer crossing our cancellation counts for nothing. */
+		log_info("calendar reply from %s for cancelled meeting %d "
+		    "ignored", msg->from.addr, m.number);
+		meeting_clear(&m);
+		return 0;
+	}
 	for (size_t i = 0; i < rp->nattendees; i++) {
 		const struct ical_attendee *a = &rp->attendees[i];
 		const char *cands[3] = { a->addr, a->sent_by, msg->from.addr };
@@ -204,8 +215,10 @@ out:
 }
 
 int
-rsvp_handle(struct app *app, const struct message *msg, time_t now)
+rsvp_handle(struct app *app, const struct message *msg, time_t now,
+    int *for_people)
 {
+	*for_people = 0;
 	for (size_t i = 0; i < msg->ncal; i++) {
 		struct ical_reply *rp = NULL;
 		size_t n = 0;
@@ -213,10 +226,21 @@ rsvp_handle(struct app *app, const struct message *msg, time_t now)
 		    msg->cal[i].method, &rp, &n);
 
 		if (rc != 0) {
-			log_info("calendar part %zu cannot be read; ignored", i);
+			/* Someone's answer all the same: a person reads it. */
+			log_info("calendar part %zu cannot be read; kept for "
+			    "people", i);
+			*for_people = 1;
 			continue;
 		}
 		for (size_t k = 0; k < n && rc == 0; k++) {
+			if (rp[k].method == ITIP_COUNTER) {
+				/* Outlook's "propose new time": for the lead
+				 * to weigh, not for us to record. */
+				log_info("calendar COUNTER (a new time "
+				    "proposed); kept for people");
+				*for_people = 1;
+				continue;
+			}
 			if (rp[k].method != ITIP_REPLY) {
 				log_info("calendar %s is not a reply; ignored",
 				    ical_method_name(rp[k].method));

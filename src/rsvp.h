@@ -11,8 +11,11 @@
 struct app;
 struct message;
 
-/* Record every REPLY in the message's calendar parts.  0 or -1. */
-int	rsvp_handle(struct app *, const struct message *, time_t now);
+/* Record every REPLY in the message's calendar parts.  0 or -1;
+ * *for_people is set when a part is for a person to read (a COUNTER, a
+ * calendar that cannot be read): the mail is then kept for them. */
+int	rsvp_handle(struct app *, const struct message *, time_t now,
+	    int *for_people);
 
 /* Remind the leads of meetings that ended to send `presentie`, once.
  * Runs its own transaction.  0 or -1. */

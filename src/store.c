@@ -416,7 +416,7 @@ static const char *const sql[S__COUNT] = {
 	    " stale = excluded.stale, comment = excluded.comment,"
 	    " updated = excluded.updated",
 	[S_RSVP_RESET] = "UPDATE rsvps SET partstat = 'needs-action', stale = 0"
-	    " WHERE meeting_id = ?1",
+	    " WHERE meeting_id = ?1 AND (?2 = 0 OR person_id = ?2)",
 	[S_RSVP_COUNTS] = "SELECT"
 	    " count(*) FILTER (WHERE r.partstat = 'accepted'),"
 	    " count(*) FILTER (WHERE r.partstat = 'declined'),"
@@ -1891,11 +1891,11 @@ store_rsvp_set(struct store *st, int64_t meeting_id, int64_t person_id,
 }
 
 int
-store_rsvp_reset(struct store *st, int64_t meeting_id)
+store_rsvp_reset(struct store *st, int64_t meeting_id, int64_t person_id)
 {
 	sqlite3_stmt *s = prep(st, S_RSVP_RESET);
 
-	bind(s, "i", meeting_id);
+	bind(s, "ii", meeting_id, person_id);
 	return exec_stmt(st, s, "rsvp reset");
 }
 

@@ -246,8 +246,10 @@ const char *partstat_name(enum partstat);
 int	 store_rsvp_set(struct store *, int64_t meeting_id, int64_t person_id,
 	    enum partstat, int sequence, int stale, const char *comment,
 	    time_t now);
-/* Reset everyone's answer to needs-action (after a move). */
-int	 store_rsvp_reset(struct store *, int64_t meeting_id);
+/* Reset everyone's answer to needs-action (after a move), or only
+ * person_id's (not 0: they were invited again). */
+int	 store_rsvp_reset(struct store *, int64_t meeting_id,
+	    int64_t person_id);
 struct rsvp_counts {
 	size_t	accepted, declined, tentative, needs_action;
 };
