@@ -143,7 +143,7 @@ app_open(struct app *app, const char *file, enum db_need need)
 			    "service user (install -d -o leernet -g leernet %s) "
 			    "or start the service once (systemd makes it)\n",
 			    app->cfg->db_path, dir, app->cfg->file, dir);
-		else if (disk)		/* full or failing: not the config */
+		else if (disk)		/* full: not the config */
 			fprintf(stderr, "leernet: %s\n", err);
 		else
 			fprintf(stderr, "leernet: %s ([database] path in %s)\n",
@@ -186,10 +186,11 @@ cmd_init(struct app *app, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (from < 0) {
-		int disk = errno == EIO;
+		int disk = errno;	/* store_migrate's: EIO, EROFS or 0 */
 
 		fprintf(stderr, "leernet: %s\n", err);
-		return disk ? EXIT_TEMPFAIL : EXIT_SOFTWARE;
+		return disk == EIO ? EXIT_TEMPFAIL : disk == EROFS ?
+		    EXIT_CONFIG : EXIT_SOFTWARE;
 	}
 	if (from == STORE_SCHEMA_VERSION)
 		printf("database %s is up to date (schema version %d)\n",

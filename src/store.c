@@ -506,31 +506,114 @@ struct store {
 	sqlite3_stmt	*stmt[S__COUNT];
 };
 
+/* What the file system says under a failed database write. */
+enum disk_trouble {
+	DISK_UNSEEN,		/* nothing to see: SQLite's words only */
+	DISK_FULL,		/* may pass on its own: try again later */
+	DISK_FIXED,		/* someone must act: read-only, limit, rights */
+};
+
+/* The size of path in bytes, 0 when it is not there. */
+static unsigned long long
+size_of(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (unsigned long long)sb.st_size : 0;
+}
+
 /*
  * What SQLite's "disk I/O error" leaves out, found by looking: SQLite
- * rarely keeps the errno of the failed write.  Empty when nothing is seen.
+ * rarely keeps the errno of the failed write.  Fills buf (may be empty).
  */
-static void
-disk_hint(const char *file, char *buf, size_t len)
+static enum disk_trouble
+disk_cause(const char *file, char *buf, size_t len)
 {
 	struct statvfs fs;
 	struct rlimit rl;
+	char *dir, *slash, wal[PATH_MAX];
+	unsigned long long biggest;
 
 	buf[0] = '\0';
 	if (file == NULL || *file == '\0')
-		return;
-	if (statvfs(file, &fs) == 0 && (fs.f_flag & ST_RDONLY))
+		return DISK_UNSEEN;
+	/* A file not made yet: its directory tells. */
+	dir = xstrdup(file);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, strlen(dir) + 1, ".");
+	if (statvfs(dir, &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
+		free(dir);
 		snprintf(buf, len, "the file system is read-only");
-	else if (statvfs(file, &fs) == 0 &&
-	    (unsigned long long)fs.f_bavail * fs.f_frsize < 1024 * 1024)
+		return DISK_FIXED;
+	}
+	if (statvfs(dir, &fs) == 0 &&
+	    (unsigned long long)fs.f_bavail * fs.f_frsize < 1024 * 1024) {
+		free(dir);
 		snprintf(buf, len, "the file system has less than 1 MB free");
-	else if (access(file, W_OK) == -1 && errno != ENOENT)
-		snprintf(buf, len, "%s", strerror(errno));
-	else if (getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY)
+		return DISK_FULL;
+	}
+	{
+		const char *which = NULL;
+		int err = 0;
+
+		if (access(file, W_OK) == -1 && errno != ENOENT)
+			which = file;
+		else if (access(dir, W_OK) == -1)
+			which = dir;
+		if (which != NULL) {
+			err = errno;
+			snprintf(buf, len, "%s: %s", which, strerror(err));
+			free(dir);
+			return DISK_FIXED;
+		}
+	}
+	free(dir);
+	/* A limit is the cause only where the files reach it. */
+	snprintf(wal, sizeof(wal), "%s-wal", file);
+	biggest = size_of(file) > size_of(wal) ? size_of(file) : size_of(wal);
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    biggest + 1024 * 1024 >= (unsigned long long)rl.rlim_cur) {
 		snprintf(buf, len, "files may not grow beyond %llu KB here: "
 		    "ulimit -f, or LimitFSIZE= in the unit",
 		    (unsigned long long)rl.rlim_cur / 1024);
+		return DISK_FIXED;
+	}
+	return DISK_UNSEEN;
+}
+
+/* Is the last error a database file error, and which? */
+static enum disk_trouble
+db_trouble(sqlite3 *db, const char *path, char *buf, size_t len)
+{
+	int sys;
+
+	buf[0] = '\0';
+	if (db == NULL)
+		return DISK_UNSEEN;
+	switch (sqlite3_extended_errcode(db) & 0xff) {
+	case SQLITE_FULL:
+		(void)disk_cause(path, buf, len);
+		return DISK_FULL;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		break;
+	default:
+		return DISK_UNSEEN;
+	}
+	/* What the file system shows first: the errno SQLite kept may be
+	 * that of a later call (ENOENT of a -wal it could not make). */
+	if (disk_cause(path, buf, len) ==
+	    DISK_UNSEEN) {
+		if ((sys = sqlite3_system_errno(db)) != 0)
+			snprintf(buf, len, "%s", strerror(sys));
+		return sys == ENOSPC || sys == EDQUOT ? DISK_FULL :
+		    DISK_UNSEEN;
+	}
+	return buf[0] && strstr(buf, "less than 1 MB") ? DISK_FULL :
+	    DISK_FIXED;
 }
 
 /*
@@ -539,40 +622,37 @@ disk_hint(const char *file, char *buf, size_t len)
  * size limit all read "disk I/O error".  Points into buf or SQLite.
  */
 static const char *
-db_why(sqlite3 *db, char *buf, size_t len)
+db_why(sqlite3 *db, const char *path, char *buf, size_t len)
 {
-	char hint[160];
-	int sys;
+	char hint[200];		/* the callers' buffers hold 256 */
 
 	if (db == NULL)
 		return "out of memory";
-	switch (sqlite3_extended_errcode(db) & 0xff) {
-	case SQLITE_IOERR:
-	case SQLITE_CANTOPEN:
-	case SQLITE_FULL:
-	case SQLITE_READONLY:
-		break;
-	default:
-		return sqlite3_errmsg(db);
-	}
-	/* What the file system shows first: the errno SQLite kept may be
-	 * that of a later call (ENOENT of a -wal it could not make). */
-	disk_hint(sqlite3_db_filename(db, "main"), hint, sizeof(hint));
-	if (hint[0] == '\0' && (sys = sqlite3_system_errno(db)) != 0)
-		snprintf(hint, sizeof(hint), "%s", strerror(sys));
+	(void)db_trouble(db, path, hint, sizeof(hint));
 	if (hint[0] == '\0')
 		return sqlite3_errmsg(db);
 	snprintf(buf, len, "%s (%s)", sqlite3_errmsg(db), hint);
 	return buf;
 }
 
-/* The last error is the disk's (full, failing): it may pass on its own. */
+/*
+ * For store_open and store_migrate's callers, in errno: EIO when the disk
+ * is full (it may pass: exit 75), EROFS when someone must act (a
+ * read-only file system, a file size limit, rights: 78), else 0.
+ */
 static int
-db_disk_error(sqlite3 *db)
+db_errno(sqlite3 *db, const char *path)
 {
-	int ec = db ? sqlite3_extended_errcode(db) & 0xff : 0;
+	char hint[200];
 
-	return ec == SQLITE_IOERR || ec == SQLITE_FULL;
+	switch (db_trouble(db, path, hint, sizeof(hint))) {
+	case DISK_FULL:
+		return EIO;
+	case DISK_FIXED:
+		return EROFS;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -581,7 +661,7 @@ db_error(struct store *st, const char *what)
 	char why[256];
 
 	log_warnx("database %s: %s: %s", st->path, what,
-	    db_why(st->db, why, sizeof(why)));
+	    db_why(st->db, st->path, why, sizeof(why)));
 }
 
 /* The prepared statement for id, reset and with bindings cleared. */
@@ -793,10 +873,10 @@ store_open(const char *path, char *err, size_t errlen)
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,
-		    db_why(st->db, why, sizeof(why)));
-		disk = db_disk_error(st->db);
+		    db_why(st->db, st->path, why, sizeof(why)));
+		disk = db_errno(st->db, st->path);
 		store_close(st);
-		errno = disk ? EIO : 0;
+		errno = disk;
 		return NULL;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
@@ -812,11 +892,11 @@ store_open(const char *path, char *err, size_t errlen)
 			not_writable(path, err, errlen);
 		else
 			snprintf(err, errlen, "%s: %s", path,
-			    db_why(st->db, why, sizeof(why)));
-		disk = db_disk_error(st->db);
+			    db_why(st->db, st->path, why, sizeof(why)));
+		disk = db_errno(st->db, st->path);
 		sqlite3_free(msg);
 		store_close(st);
-		errno = disk ? EIO : 0;
+		errno = disk;
 		return NULL;
 	}
 	return st;
@@ -843,7 +923,7 @@ ckpt_run(void *arg)
 		/* BUSY: another checkpoint runs; the next commit asks again. */
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warnx("database %s: checkpoint: %s", c->path,
-			    db_why(c->db, why, sizeof(why)));
+			    db_why(c->db, c->path, why, sizeof(why)));
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -887,7 +967,7 @@ store_checkpoint_aside(struct store *st)
 	    sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL,
 	    NULL, NULL) != SQLITE_OK) {
 		log_warnx("database %s: second connection: %s", st->path,
-		    db_why(c->db, why, sizeof(why)));
+		    db_why(c->db, c->path, why, sizeof(why)));
 		sqlite3_close(c->db);
 		free(c);
 		return -1;
@@ -966,13 +1046,15 @@ store_migrate(struct store *st, char *err, size_t errlen)
 
 	if (v < 0) {
 		snprintf(err, errlen, "%s: cannot read the schema version: %s",
-		    st->path, db_why(st->db, why, sizeof(why)));
+		    st->path, db_why(st->db, st->path, why, sizeof(why)));
+		errno = db_errno(st->db, st->path);
 		return -1;
 	}
 	if (v > (int)ARRAY_LEN(migrations)) {
 		snprintf(err, errlen, "%s: schema version %d is newer than this "
 		    "leernet (%zu); upgrade leernet", st->path, v,
 		    ARRAY_LEN(migrations));
+		errno = 0;
 		return -1;
 	}
 	/*
@@ -996,14 +1078,14 @@ store_migrate(struct store *st, char *err, size_t errlen)
 		    sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: migration to version %d "
 			    "failed: %s", st->path, v + 1,
-			    db_why(st->db, why, sizeof(why)));
-			disk = db_disk_error(st->db);
+			    db_why(st->db, st->path, why, sizeof(why)));
+			disk = db_errno(st->db, st->path);
 			sqlite3_free(msg);
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL,
 			    NULL, NULL);
 			free(set);
-			errno = disk ? EIO : 0;
+			errno = disk;
 			return -1;
 		}
 		free(set);

@@ -20,11 +20,12 @@ struct store;
 #define STORE_SCHEMA_VERSION 6
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure,
- * with errno EIO when the disk failed (full, I/O error: try again later). */
+ * with errno EIO when the disk is full (try again later), EROFS when
+ * someone must act (read-only, a file size limit, rights), else 0. */
 struct store	*store_open(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 /* Create or migrate the schema; idempotent.  Returns the version the
- * file had before (0: new), or -1 (errno EIO: as store_open). */
+ * file had before (0: new), or -1 (errno as store_open's). */
 int		 store_migrate(struct store *, char *err, size_t errlen);
 /* The schema version of the file (0: not initialised). */
 int		 store_version(struct store *);

@@ -550,9 +550,10 @@ def test_a_file_size_limit_is_an_error_not_a_silent_death(stack, tmp_path):
     proc = subprocess.run(
         [binary, "-c", str(config), "init"], capture_output=True, text=True, timeout=60,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536)))
-    # SQLite says only "disk I/O error"; the cause is named, and a disk
-    # that may pass is a temporary failure, not a broken program (70).
-    assert proc.returncode == 75, (proc.returncode, proc.stderr)
+    # SQLite says only "disk I/O error"; the cause is named, and a limit
+    # someone must lift is a configuration matter (78: systemd stops
+    # restarting), not a broken program (70).
+    assert proc.returncode == 78, (proc.returncode, proc.stderr)
     assert (f"{tmp_path / 'leernet.db'}: migration to version 1 failed: disk I/O error "
             "(files may not grow beyond 64 KB here: ulimit -f, or LimitFSIZE= in the unit)"
             in proc.stderr), proc.stderr
@@ -629,3 +630,26 @@ def test_an_unknown_timezone_names_its_line(stack, tmp_path, run_leernet):
     assert proc.returncode == 78, proc.stderr
     assert proc.stderr.startswith(
         f"leernet: {config}:{lineno}: [organization] timezone: "), proc.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_a_database_directory_that_cannot_be_written_is_named(stack, tmp_path):
+    """SQLite says "unable to open database file"; the errno it kept
+    (ENOENT of its read-only retry) named the wrong cause."""
+    import shutil
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="leernet-dir-"))
+    try:
+        base.chmod(0o755)
+        binary = str(base / "leernet")
+        shutil.copy(os.environ.get("LEERNET_BIN") or REPO / "build" / "leernet", binary)
+        config = stack.config(base, database_path=base / "db" / "leernet.db")
+        (base / "db").mkdir(mode=0o755)
+        config.chmod(0o644)
+        proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                               "--clear-groups", binary, "-c", str(config), "init"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 78, proc.stderr
+        assert f"({base / 'db'}: Permission denied)" in proc.stderr, proc.stderr
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
