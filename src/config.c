@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1061,8 +1062,9 @@ command_name(const char *cmd, char *out, size_t outlen)
 /*
  * `sh -c cmd` with its standard output on a pipe; the pid, and the read
  * end in *fd, or -1.  Unlike popen(3) the command gets none of our other
- * descriptors: a token helper that stays around (an agent) would keep the
- * daemon's IMAP and SMTP sessions open after we dropped them.
+ * descriptors: a token helper that leaves a process behind (an agent)
+ * would keep the daemon's IMAP and SMTP sessions open after we dropped
+ * them.  (Such a process must still close its stdout: we read to EOF.)
  */
 static pid_t
 spawn_reading(const char *cmd, int *fd)
@@ -1081,12 +1083,24 @@ spawn_reading(const char *cmd, int *fd)
 		return -1;
 	}
 	if (pid == 0) {
+		struct sigaction dfl;
+		sigset_t none;
+
 		/* Only async-signal-safe calls here: we may have threads. */
-		if (dup2(p[1], STDOUT_FILENO) == -1)
+		if (p[1] == STDOUT_FILENO)	/* we ran with fd 1 closed */
+			(void)fcntl(p[1], F_SETFD, 0);
+		else if (dup2(p[1], STDOUT_FILENO) == -1)
 			_exit(126);
 		if (close_range(3, ~0U, 0) == -1)
 			for (int i = 3; i < 1024; i++)
 				(void)close(i);
+		/* What we ignore or block is ours, not the command's. */
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		(void)sigaction(SIGPIPE, &dfl, NULL);
+		(void)sigaction(SIGXFSZ, &dfl, NULL);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
