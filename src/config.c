@@ -484,6 +484,18 @@ url_is_http(const char *v)
 	return 1;
 }
 
+/* Does the host of http(s)://HOST/... hold a byte above 0x7f? */
+static int
+host_8bit(const char *v)
+{
+	const char *h = strstr(v, "://");
+
+	for (h = h ? h + 3 : v; *h && *h != '/'; h++)
+		if ((unsigned char)*h >= 0x80)
+			return 1;
+	return 0;
+}
+
 /* v with every byte above 0x7f percent-encoded.  Caller frees. */
 static char *
 url_escape_8bit(const char *v)
@@ -620,6 +632,10 @@ handler(void *user, const char *section, const char *key, const char *v)
 				fail(l, section, key, "expected an http:// or "
 				    "https:// address, e.g. https://intranet."
 				    "school.nl/leernetwerken/, got '%s'", v);
+			else if (host_8bit(v))
+				fail(l, section, key, "write a host name with "
+				    "letters such as ë in its xn-- form (idn2 "
+				    "HOST), got '%s'", v);
 			else if (v[strcspn(v, "?#<>\"\\^`{|}")] != '\0')
 				fail(l, section, key, "the pages' addresses are "
 				    "made by adding SLUG/index.html to it: no "

@@ -511,6 +511,8 @@ static const struct value_case value_cases[] = {
 	    "no query (?), fragment (#)" },
 	{ "[publish]\n", "base_url", "https://intra.jl.nu/ln/#top",
 	    "no query (?), fragment (#)" },
+	{ "[publish]\n", "base_url", "https://sch\xc3\xb6ol.nl/ln/",
+	    "in its xn-- form" },
 	{ "[publish]\n", "base_url", "https://intra.jl.nu/<ln>/",
 	    "any of <>\"\\^`{|}, got 'https://intra.jl.nu/<ln>/'" },
 	{ "[smtp]\n", "url", "smtp://127.evil.com:25\ntls = none",
