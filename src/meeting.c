@@ -452,12 +452,25 @@ act_meeting(struct req *r)
 
 /* What find_meeting asks of the meeting besides being there. */
 #define FIND_PLANNED	0x1	/* not cancelled */
-#define FIND_AHEAD	0x2	/* not over: it can still be moved, cancelled */
+#define FIND_AHEAD	0x2	/* not held: it can still be moved, cancelled */
 
 /*
- * Meeting m cannot be changed: it is cancelled, or over (moving it would
- * send updates for a day gone by, cancelling it would drop the hours of
- * those who came).  Answers; frees nothing of m.
+ * Was m held: over, with who came recorded?  Then moving it would send
+ * updates for a day gone by and cancelling it would drop their hours.
+ * One that is over without a list may not have happened: a lead can still
+ * cancel or move it.  1, 0, or -1.
+ */
+static int
+held(struct req *r, const struct meeting *m)
+{
+	if (m->end > r->now)
+		return 0;
+	return store_attendance_any(r->app->st, m->id);
+}
+
+/*
+ * Meeting m cannot be changed: it is cancelled, or was held (see held()).
+ * Answers; frees nothing of m.
  */
 static int
 meeting_gone(struct req *r, const struct network *n, const struct meeting *m)
@@ -478,7 +491,7 @@ find_meeting(struct req *r, const struct network *n, int number,
     struct meeting *m, unsigned want)
 {
 	struct tvars *v;
-	int rc;
+	int rc, h;
 
 	if (number == 0) {
 		v = act_vars(r);
@@ -488,8 +501,13 @@ find_meeting(struct req *r, const struct network *n, int number,
 	rc = store_meeting_get(r->app->st, n->id, number, m);
 	if (rc == -1)
 		return -1;
-	if (rc == 0 && (!(want & FIND_PLANNED) || m->status == MT_PLANNED) &&
-	    (!(want & FIND_AHEAD) || m->end > r->now))
+	if (rc == 0 && (want & FIND_AHEAD) && (h = held(r, m)) != 0) {
+		if (h == -1) {
+			meeting_clear(m);
+			return -1;
+		}
+	} else if (rc == 0 && (!(want & FIND_PLANNED) ||
+	    m->status == MT_PLANNED))
 		return 0;
 	if (rc == 0) {
 		rc = meeting_gone(r, n, m);
@@ -690,8 +708,8 @@ act_meeting_reply(struct req *r, int64_t network_id, int64_t meeting_id,
 		    "verplaats");
 		rc = reply_v(r, "not-lead", v);
 	} else if (m.status != MT_PLANNED || n.state != NET_OPEN ||
-	    m.end <= r->now)
-		rc = meeting_gone(r, &n, &m);
+	    (rc = held(r, &m)) != 0)
+		rc = rc == -1 ? -1 : meeting_gone(r, &n, &m);
 	else if (cancel)
 		rc = cancel_meeting(r, &n, &m);
 	else

@@ -213,7 +213,7 @@ enum stmt_id {
 	/* meetings */
 	S_MT_ADD, S_MT_GET, S_MT_BY_ID, S_MT_BY_UID, S_MT_UPDATE,
 	S_MT_REMINDED, S_MT_ALL, S_MT_FUTURE, S_MT_REMIND, S_RSVP_SET,
-	S_RSVP_RESET, S_RSVP_COUNTS, S_ATT_CLEAR, S_ATT_ADD, S_HOURS,
+	S_RSVP_RESET, S_RSVP_COUNTS, S_ATT_CLEAR, S_ATT_ADD, S_ATT_ANY, S_HOURS,
 	/* digest additions */
 	S_OB_NOTE, S_NET_CHANGED, S_NEWS_SINCE, S_BOUNCING, S_KEPT_SINCE,
 	S_DG_SEEN, S_DG_SEEN_ADD, S_DG_LAST_RUN, S_DG_RUN_ADD,
@@ -395,9 +395,11 @@ static const char *const sql[S__COUNT] = {
 	[S_MT_GET] = MT_COLS " WHERE network_id = ?1 AND number = ?2",
 	[S_MT_BY_ID] = MT_COLS " WHERE id = ?1",
 	[S_MT_BY_UID] = MT_COLS " WHERE uid = ?1",
+	/* A new end wants its own attendance reminder. */
 	[S_MT_UPDATE] = "UPDATE meetings SET start = ?2, end = ?3,"
 	    " location = ?4, topic = ?5, status = ?6, sequence = ?7,"
-	    " updated = ?8 WHERE id = ?1",
+	    " updated = ?8, reminded = CASE WHEN end = ?3 THEN reminded"
+	    " ELSE 0 END WHERE id = ?1",
 	[S_MT_REMINDED] = "UPDATE meetings SET reminded = 1 WHERE id = ?1",
 	[S_MT_ALL] = MT_COLS " WHERE network_id = ?1 ORDER BY number",
 	[S_MT_FUTURE] = MT_COLS " WHERE network_id = ?1 AND status = 'planned'"
@@ -430,6 +432,7 @@ static const char *const sql[S__COUNT] = {
 	[S_ATT_CLEAR] = "DELETE FROM attendance WHERE meeting_id = ?1",
 	[S_ATT_ADD] = "INSERT OR IGNORE INTO attendance (meeting_id, person_id)"
 	    " VALUES (?1, ?2)",
+	[S_ATT_ANY] = "SELECT 1 FROM attendance WHERE meeting_id = ?1 LIMIT 1",
 	[S_HOURS] = "SELECT p.email, p.name, n.slug, count(*),"
 	    " sum(mt.end - mt.start)"
 	    " FROM attendance a JOIN meetings mt ON mt.id = a.meeting_id"
@@ -2000,6 +2003,15 @@ store_rsvp_counts(struct store *st, const struct meeting *m,
 		db_error(st, "rsvp counts");
 	sqlite3_reset(s);
 	return r == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_attendance_any(struct store *st, int64_t meeting_id)
+{
+	sqlite3_stmt *s = prep(st, S_ATT_ANY);
+
+	bind(s, "i", meeting_id);
+	return exists_stmt(st, s, "attendance");
 }
 
 int

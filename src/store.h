@@ -260,6 +260,8 @@ int	 store_rsvp_counts(struct store *, const struct meeting *,
 
 /* Replace the attendance of a meeting with these people. */
 int	 store_attendance_clear(struct store *, int64_t meeting_id);
+/* Was anyone's presence recorded?  1 yes, 0 no, -1. */
+int	 store_attendance_any(struct store *, int64_t meeting_id);
 int	 store_attendance_add(struct store *, int64_t meeting_id,
 	    int64_t person_id);
 
