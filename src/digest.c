@@ -1003,8 +1003,10 @@ deliver(struct ctx *c, const struct person *p, struct dg *d, int coordinator,
 		    "afmelden");
 
 		/* Members confirm leaving first (SPEC §4). */
-		unsub = xasprintf("<mailto:%s?subject=%s%%20%s>",
-		    cfg->from_addr, kw, d->unsub_slug);
+		unsub = d->unsub_follower ? xasprintf("<mailto:%s?subject="
+		    "%s%%20%s>", cfg->from_addr, kw, d->unsub_slug) :
+		    xasprintf("<mailto:%s?subject=%s%%20%s&body=%s>",
+		    cfg->from_addr, kw, d->unsub_slug, UNSUBSCRIBE_BODY);
 	} else
 		unsub = xasprintf("<mailto:%s?subject=%s>", cfg->from_addr,
 		    lang == LANG_EN ? "leave" : "afmelden");

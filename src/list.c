@@ -321,8 +321,8 @@ list_compose(const struct config *cfg, const struct message *m,
 		goto fail;
 	}
 	free(v);
-	v = xasprintf("<mailto:%s?subject=%s%%20%s>", cfg->from_addr,
-	    li->leave_word, li->slug);
+	v = xasprintf("<mailto:%s?subject=%s%%20%s&body=%s>", cfg->from_addr,
+	    li->leave_word, li->slug, UNSUBSCRIBE_BODY);
 	if (mime_header_raw(&b, "List-Unsubscribe", v) == -1) {
 		free(v);
 		goto fail;

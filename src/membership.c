@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "message.h"
+#include "reply.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
@@ -216,8 +217,14 @@ act_leave(struct req *r)
 		rc = act_reply(r, "not-member", v);
 	else if ((rc = only_lead(r, &n)) != 0)
 		rc = rc == -1 ? -1 : reply_only_lead(r, &n);
-	else if ((rc = act_need_proof(r, "leave", n.id, "", v)) == 1)
-		rc = membership_leave(r, &n);
+	else {
+		/* An unsubscribe click: the member confirms it first. */
+		if (r->msg != NULL && r->msg->text != NULL &&
+		    strstr(r->msg->text, UNSUBSCRIBE_BODY) != NULL)
+			r->proof = 0;
+		if ((rc = act_need_proof(r, "leave", n.id, "", v)) == 1)
+			rc = membership_leave(r, &n);
+	}
 	tvars_free(v);
 	network_clear(&n);
 	return rc == -1 ? -1 : 0;

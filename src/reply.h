@@ -36,4 +36,12 @@ struct reply {
 /* 0, or -1 (template or address error, logged). */
 int	reply_queue(struct app *, const struct reply *, time_t now);
 
+/*
+ * The body a member's List-Unsubscribe mailto asks the mail client to
+ * send: one click in Gmail or Outlook is no decision to leave a network
+ * (and its meetings), so leaving then asks for confirmation even with
+ * DMARC proof.  Followers unfollow at once.
+ */
+#define UNSUBSCRIBE_BODY	"list-unsubscribe"
+
 #endif

@@ -86,7 +86,8 @@ def test_members_and_followers_get_what_is_new_once(meet):
     assert again["To"].addresses[0].addr_spec == address("alice")
     assert again["Auto-Submitted"] == "auto-generated"
     assert again["List-Id"] == "<digest.lido.school.test>"
-    assert again["List-Unsubscribe"] == "<mailto:lido@school.test?subject=afmelden%20rekenen>"
+    assert again["List-Unsubscribe"] == \
+        "<mailto:lido@school.test?subject=afmelden%20rekenen&body=list-unsubscribe>"
     assert "In-Reply-To" not in again and "References" not in again
     assert again.get_content_type() == "multipart/alternative"
     plain = again.get_body(preferencelist=("plain",))

@@ -101,7 +101,7 @@ def check_list_headers(msg, slug="rekenen", title=TITLE):
     assert msg["List-Id"] == f"<{slug}.lido.school.test>"
     assert msg["List-Post"] == f"<mailto:lido+{slug}@school.test>"
     assert msg["List-Unsubscribe"] == \
-        f"<mailto:lido@school.test?subject=afmelden%20{slug}>"
+        f"<mailto:lido@school.test?subject=afmelden%20{slug}&body=list-unsubscribe>"
     assert msg["Precedence"] == "list"
     assert msg["X-Loop"] == "lido@school.test"
     assert msg["Auto-Submitted"] is None

@@ -245,3 +245,21 @@ def test_a_bare_subject_word_gives_way_to_the_full_command_in_the_body(meet):
     meet.once()
     [row] = meet.meetings()
     assert row["start"] == "2027-05-21T15:00:00+02:00"
+
+
+def test_an_unsubscribe_click_asks_before_a_member_leaves(meet):
+    """Gmail's or Outlook's "Unsubscribe" on list mail or a digest sends
+    what List-Unsubscribe says.  With the organisation's DMARC proof that
+    left the network at once, its meetings cancelled in the calendar, for
+    one click (docs/outgoing-mail.md promised a confirmation)."""
+    n, _ = planned(meet)
+    meet.mail("alice", f"afmelden {SLUG}", "list-unsubscribe\n")
+    meet.once()
+    [confirm] = meet.new("alice")
+    assert "(code " in confirm["Subject"], confirm["Subject"]
+    assert meet.meeting(n)["needs_action"] == "2"      # alice and the lead
+    with meet.db() as db:
+        (state,) = db.execute(
+            "SELECT ms.state FROM memberships ms JOIN people p ON p.id = ms.person_id"
+            " WHERE p.email = 'alice@school.test'").fetchone()
+    assert state == "active"

@@ -744,7 +744,8 @@ test_list_unsubscribe_never_surprises(void **state)
 	send(f, MON_0800, &ds);
 	/* One network and nothing else: that one, as it is left. */
 	assert_unsubscribe(f, "alice@jl.nu",
-	    "<mailto:lido@jl.nu?subject=afmelden%20rekenen>");
+	    "<mailto:lido@jl.nu?subject=afmelden%20rekenen"
+	    "&body=list-unsubscribe>");
 	assert_unsubscribe(f, "bob@jl.nu",
 	    "<mailto:lido@jl.nu?subject=unfollow%20rekenen>");
 	/* A lead, two networks, only a call, a coordinator: no network

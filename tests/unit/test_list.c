@@ -217,7 +217,8 @@ test_compose_multipart_mixed_gets_a_last_part(void **state)
 	assert_true(has_line(out, "List-Id: <rekenen.lido.school.test>"));
 	assert_true(has_line(out, "List-Post: <mailto:lido+rekenen@school.test>"));
 	assert_true(has_line(out, "List-Unsubscribe: "
-	    "<mailto:lido@school.test?subject=afmelden%20rekenen>"));
+	    "<mailto:lido@school.test?subject=afmelden%20rekenen"
+	    "&body=list-unsubscribe>"));
 	assert_true(has_line(out, "Precedence: list"));
 	assert_true(has_line(out, "X-Loop: lido@school.test"));
 	assert_true(has_line(out, "MIME-Version: 1.0"));
