@@ -970,25 +970,29 @@ year_of(const struct tok *t, int *y)
 }
 
 /*
- * A year after a month name: four digits, or two that cannot be an hour
- * ("14 mei 27"; "14 mei 15" stays 15:00, as "15:00" and "15.30" do).
+ * A year after a month name, after a comma or not ("May 14, 2027"): four
+ * digits, or two that cannot be an hour ("14 mei 27"; "14 mei 15" stays
+ * 15:00, as "15:00" and "15.30" do).  *i is left after it when there is.
  */
 static int
 year_after_month(const struct toks *ts, size_t *i, int *y)
 {
 	const struct tok *t;
+	size_t j = *i;
 
-	if (!is_num(ts, *i))
+	if (is_sep(ts, j, ","))
+		j++;
+	if (!is_num(ts, j))
 		return 0;
-	t = &ts->t[*i];
-	if (t->ndig == 2 && (t->num < 24 || (*i + 1 < ts->n &&
-	    !ts->t[*i + 1].sp && (is_sep(ts, *i + 1, ":") ||
-	    is_sep(ts, *i + 1, ".")))))
+	t = &ts->t[j];
+	if (t->ndig == 2 && (t->num < 24 || (j + 1 < ts->n &&
+	    !ts->t[j + 1].sp && (is_sep(ts, j + 1, ":") ||
+	    is_sep(ts, j + 1, ".")))))
 		return 0;
 	if (t->ndig != 4 && t->ndig != 2)
 		return 0;
 	(void)year_of(t, y);
-	(*i)++;
+	*i = j + 1;
 	return 1;
 }
 
@@ -1065,13 +1069,7 @@ parse_date_at(const struct toks *ts, size_t *ip, const struct dt_local *today,
 			i++;
 			if (is_sep(ts, i, ".") && !ts->t[i].sp)
 				i++;
-			if (is_sep(ts, i, ",")) {	/* "May 14, 2027" */
-				size_t j = i + 1;
-
-				if (year_after_month(ts, &j, &y))
-					i = j;
-			} else
-				(void)year_after_month(ts, &i, &y);
+			(void)year_after_month(ts, &i, &y);
 		}
 	} else if ((m = lookup(ts, i, month_names)) >= 0) {
 		/* May 14, 2027 */
@@ -1082,13 +1080,7 @@ parse_date_at(const struct toks *ts, size_t *ip, const struct dt_local *today,
 			return fail(err, DT_EDATE, str);
 		d = (int)ts->t[i++].num;
 		skip_ordinal(ts, &i);
-		if (is_sep(ts, i, ",")) {	/* "May 14, 2027" */
-			size_t j = i + 1;
-
-			if (year_after_month(ts, &j, &y))
-				i = j;
-		} else
-			(void)year_after_month(ts, &i, &y);
+		(void)year_after_month(ts, &i, &y);
 	} else
 		return fail(err, DT_EDATE, str);
 

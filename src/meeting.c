@@ -606,8 +606,11 @@ move_meeting(struct req *r, struct network *n, struct meeting *m)
 	return rc == -1 ? -1 : 0;
 }
 
-int
-act_move(struct req *r)
+/* "verplaats SLUG N", "annuleer SLUG N": a lead's, of a meeting that
+ * can still change. */
+static int
+lead_changes_meeting(struct req *r,
+    int (*change)(struct req *, struct network *, struct meeting *))
 {
 	struct network n;
 	struct meeting m = { 0 };
@@ -617,10 +620,16 @@ act_move(struct req *r)
 		return rc == 1 ? 0 : -1;
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
 	    FIND_PLANNED | FIND_AHEAD)) == 0)
-		rc = move_meeting(r, &n, &m);
+		rc = change(r, &n, &m);
 	meeting_clear(&m);
 	network_clear(&n);
 	return rc == -1 ? -1 : 0;
+}
+
+int
+act_move(struct req *r)
+{
+	return lead_changes_meeting(r, move_meeting);
 }
 
 static int
@@ -645,7 +654,7 @@ do_cancel(struct req *r, const struct network *n, struct meeting *m)
 
 /* With proof of the sender, or after asking for it. */
 static int
-cancel_meeting(struct req *r, const struct network *n, struct meeting *m)
+cancel_meeting(struct req *r, struct network *n, struct meeting *m)
 {
 	struct tvars *v = act_vars(r);
 	char *arg = xasprintf("%d", m->number);
@@ -665,18 +674,7 @@ cancel_meeting(struct req *r, const struct network *n, struct meeting *m)
 int
 act_cancel(struct req *r)
 {
-	struct network n;
-	struct meeting m = { 0 };
-	int rc;
-
-	if ((rc = lead_network(r, &n)) != 0)
-		return rc == 1 ? 0 : -1;
-	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
-	    FIND_PLANNED | FIND_AHEAD)) == 0)
-		rc = cancel_meeting(r, &n, &m);
-	meeting_clear(&m);
-	network_clear(&n);
-	return rc == -1 ? -1 : 0;
+	return lead_changes_meeting(r, cancel_meeting);
 }
 
 /*
