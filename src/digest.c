@@ -953,6 +953,10 @@ build_coordinator(struct ctx *c, const struct person *p, struct dg *d)
 	if ((r = add_problems(c, d, p->id, lang)) == -1)
 		return -1;
 	total += (size_t)r;
+	/* A proposal waits for a decision: every digest brings it up again,
+	 * in case each coordinator left the moderation mail to the other. */
+	for (size_t i = 0; i < c->nnets; i++)
+		total += c->nd[i].n->state == NET_PROPOSED;
 	add_overview(c, d, lang);
 	return (int)total;
 }

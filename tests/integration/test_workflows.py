@@ -1129,3 +1129,27 @@ def test_a_title_proposed_again_after_a_rejection_is_one_proposal(stack, tmp_pat
     states = sorted(n["state"] for n in story.networks().values()
                     if n["title"] == "Samen lezen")
     assert states == ["proposed", "rejected"], states
+
+
+def test_a_waiting_proposal_is_brought_up_in_every_coordinators_digest(stack, tmp_path,
+                                                                      run_leernet):
+    """A proposal alone made no coordinators' digest: a moderation mail
+    each coordinator left to the other was never brought up again."""
+    story = make_story(stack, tmp_path, run_leernet)
+
+    def digests(who):
+        return [m for m in story.new(who) if m.get("List-Id", "").startswith("<digest.")]
+
+    run_leernet(story.cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    digests("femme"), digests("donna")
+    run_leernet(story.cfg, "digest", "--send")     # nothing new: no digest
+    stack.wait_queue_empty()
+    assert digests("femme") == []
+    _proposed(story)
+    for _ in range(2):                              # and again next time
+        run_leernet(story.cfg, "digest", "--send")
+        stack.wait_queue_empty()
+        [d] = digests("femme")
+        assert "Samen lezen (samen-lezen): voorstel van alice@school.test, wacht op " \
+            "een besluit" in " ".join(text(d).split()), text(d)
