@@ -505,6 +505,7 @@ parse_kv(struct request *req)
 {
 	const char *p = req->body, *next;
 	size_t lines = 0;
+	int spoke = 0;		/* a line of text came before */
 
 	req->kv = xcalloc(KV_MAX, sizeof(*req->kv));
 	req->nkv = 0;
@@ -514,10 +515,12 @@ parse_kv(struct request *req)
 		char key[KV_KEY_MAX + 1];
 		size_t n = 0;
 
-		/* "Locatie: De Regenboog" in a signature is no detail. */
-		if (command_signature_line(p, e))
+		/* "Locatie: De Regenboog" in a signature is no detail; a
+		 * "Bedankt!" that opens the mail starts none. */
+		if (spoke && command_signature_line(p, e))
 			break;
 		q = skip_space(p, e);
+		spoke |= q < e;
 		while (q < e && is_alpha((unsigned char)*q) && n < KV_KEY_MAX)
 			key[n++] = to_lower(*q++);
 		key[n] = '\0';

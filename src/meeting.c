@@ -776,6 +776,7 @@ collect_addresses(const char *body, char ***out)
 	const char *p = body, *e;
 	char **v = NULL, addr[320];
 	size_t n = 0, cap = 0;
+	int spoke = 0;		/* a line of text came before */
 
 	for (; *p && n < 5000; p = *e ? e + 1 : e) {
 		const char *q, *start;
@@ -785,12 +786,14 @@ collect_addresses(const char *body, char ***out)
 		if ((e = strchr(p, '\n')) == NULL)
 			e = p + strlen(p);
 		/* "Met vriendelijke groet,\nPiet\npiet@school.nl": the
-		 * signature's address is no one's presence. */
-		if (command_signature_line(p, e > p && e[-1] == '\r' ?
+		 * signature's address is no one's presence ("Bedankt!" on
+		 * the first line is no signature). */
+		if (spoke && command_signature_line(p, e > p && e[-1] == '\r' ?
 		    e - 1 : e))
 			break;
 		for (q = p; q < e && (*q == '>' || *q == ' ' || *q == '\t'); q++)
 			;
+		spoke |= q < e && *q != '\r';
 		if (memchr(q, '@', (size_t)(e - q)) == NULL)
 			continue;
 		/* Entries split at , and ; outside a quoted display name. */

@@ -263,3 +263,13 @@ def test_an_unsubscribe_click_asks_before_a_member_leaves(meet):
             "SELECT ms.state FROM memberships ms JOIN people p ON p.id = ms.person_id"
             " WHERE p.email = 'alice@school.test'").fetchone()
     assert state == "active"
+
+
+def test_a_thank_you_that_opens_the_reply_ends_no_details(meet):
+    """"Bedankt!" is a closing word too, but at the top of a mail it
+    starts the text: the details below it count."""
+    n, inv = planned(meet)
+    meet.raw("lead", C.gmail("lead@school.test", "Bedankt!\n\nlocatie: Aula" + SIGNATURE,
+                             inv.msg))
+    meet.once()
+    assert meet.meeting(n)["location"] == "Aula"

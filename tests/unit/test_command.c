@@ -426,6 +426,12 @@ test_kv(void **state)
 	    "locatie: Aula\nVerstuurd vanaf mijn iPhone\ntijd: 9:00\n", &r), 1);
 	assert_int_equal(r.nkv, 1);
 	request_free(&r);
+	/* ... and a thank-you that opens the mail ends nothing. */
+	assert_int_equal(command_parse("Re: Uitnodiging",
+	    "Bedankt!\n\ndatum: 21-05-2027\nlocatie: Aula\n\nGroet,\nPiet\n",
+	    &r), 1);
+	assert_int_equal(r.nkv, 2);
+	request_free(&r);
 	/* ... but a line that only starts like a closing is text. */
 	assert_int_equal(command_parse("Re: Uitnodiging",
 	    "Groeten aan iedereen van het team\nlocatie: Aula\n", &r), 1);
