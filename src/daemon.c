@@ -44,7 +44,8 @@ static sigset_t our_signals;
 
 static uint64_t wd_usec;	/* systemd's WatchdogSec=, 0: none */
 
-/* Alive while the outbox waits for a slow server (smtp_while_waiting). */
+/* Alive: once per loop turn, and while the outbox waits for a slow
+ * server (smtp_while_waiting). */
 static void
 watchdog_tick(void)
 {
@@ -291,8 +292,7 @@ daemon_run(struct app *app)
 			outbox_prune(app, time(NULL));
 			prune_at = mono_now() + PRUNE_PERIOD;
 		}
-		if (wd_usec)
-			sd_notify(0, "WATCHDOG=1");
+		watchdog_tick();
 
 		/*
 		 * How long may we sleep?  IDLE too is ended every

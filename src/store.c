@@ -575,7 +575,9 @@ disk_cause(const char *file, char *buf, size_t len)
 	free(dir);
 	/* A limit is the cause only where the files reach it. */
 	snprintf(wal, sizeof(wal), "%s-wal", file);
-	biggest = size_of(file) > size_of(wal) ? size_of(file) : size_of(wal);
+	biggest = size_of(file);
+	if (size_of(wal) > biggest)
+		biggest = size_of(wal);
 	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    biggest + 1024 * 1024 >= (unsigned long long)rl.rlim_cur) {
 		snprintf(buf, len, "files may not grow beyond %llu KB here: "
@@ -590,6 +592,7 @@ disk_cause(const char *file, char *buf, size_t len)
 static enum disk_trouble
 db_trouble(sqlite3 *db, const char *path, char *buf, size_t len)
 {
+	enum disk_trouble t;
 	int sys;
 
 	buf[0] = '\0';
@@ -608,15 +611,13 @@ db_trouble(sqlite3 *db, const char *path, char *buf, size_t len)
 	}
 	/* What the file system shows first: the errno SQLite kept may be
 	 * that of a later call (ENOENT of a -wal it could not make). */
-	if (disk_cause(path, buf, len) ==
-	    DISK_UNSEEN) {
-		if ((sys = sqlite3_system_errno(db)) != 0)
-			snprintf(buf, len, "%s", strerror(sys));
-		return sys == ENOSPC || sys == EDQUOT ? DISK_FULL :
-		    DISK_UNSEEN;
+	if ((t = disk_cause(path, buf, len)) == DISK_UNSEEN &&
+	    (sys = sqlite3_system_errno(db)) != 0) {
+		snprintf(buf, len, "%s", strerror(sys));
+		if (sys == ENOSPC || sys == EDQUOT)
+			t = DISK_FULL;
 	}
-	return buf[0] && strstr(buf, "less than 1 MB") ? DISK_FULL :
-	    DISK_FIXED;
+	return t;
 }
 
 /*
