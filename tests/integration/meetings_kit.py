@@ -175,7 +175,12 @@ def fixture_reply(name, uid, sequence, attendee, partstat=None,
     raw = (FIXTURES / name).read_text()
     lines = re.sub(r"\r?\n[ \t]", "", raw).replace("\r\n", "\n").split("\n")
     out = []
+    in_event = False  # DTSTART also opens each VTIMEZONE rule
     for line in lines:
+        if line == "BEGIN:VEVENT":
+            in_event = True
+        elif line == "END:VEVENT":
+            in_event = False
         if line.startswith("UID:"):
             line = f"UID:{uid}"
         elif line.startswith("SEQUENCE:"):
@@ -191,9 +196,9 @@ def fixture_reply(name, uid, sequence, attendee, partstat=None,
             if partstat:
                 head = re.sub(r"PARTSTAT=[A-Z-]+", f"PARTSTAT={partstat}", head)
             line = f"{head}:{scheme}:{attendee}"
-        elif line.startswith("DTSTART") and start:
+        elif line.startswith("DTSTART") and start and in_event:
             line = re.sub(r":[0-9TZ]+$", ":" + start, line)
-        elif line.startswith("DTEND") and end:
+        elif line.startswith("DTEND") and end and in_event:
             line = re.sub(r":[0-9TZ]+$", ":" + end, line)
         out.append(line)
     while out and out[-1] == "":
