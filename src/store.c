@@ -419,12 +419,14 @@ static const char *const sql[S__COUNT] = {
 	    " updated = excluded.updated",
 	[S_RSVP_RESET] = "UPDATE rsvps SET partstat = 'needs-action', stale = 0"
 	    " WHERE meeting_id = ?1 AND (?2 = 0 OR person_id = ?2)",
+	/* An answer to an older time (stale) says nothing about this one:
+	 * it counts as no answer until the member answers again. */
 	[S_RSVP_COUNTS] = "SELECT"
-	    " count(*) FILTER (WHERE r.partstat = 'accepted'),"
-	    " count(*) FILTER (WHERE r.partstat = 'declined'),"
-	    " count(*) FILTER (WHERE r.partstat = 'tentative'),"
+	    " count(*) FILTER (WHERE r.partstat = 'accepted' AND NOT r.stale),"
+	    " count(*) FILTER (WHERE r.partstat = 'declined' AND NOT r.stale),"
+	    " count(*) FILTER (WHERE r.partstat = 'tentative' AND NOT r.stale),"
 	    " count(*) FILTER (WHERE r.partstat IS NULL OR"
-	    "   r.partstat = 'needs-action')"
+	    "   r.partstat = 'needs-action' OR r.stale)"
 	    " FROM memberships m LEFT JOIN rsvps r ON r.meeting_id = ?2 AND"
 	    "   r.person_id = m.person_id"
 	    " WHERE m.network_id = ?1 AND m.state = 'active' AND"

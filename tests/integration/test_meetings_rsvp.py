@@ -248,6 +248,11 @@ def test_a_reply_to_an_older_sequence_is_recorded_as_stale(meet):
                         address("alice"), partstat="DECLINED",
                         start="20270329T150000", end="20270329T163000")
     meet.raw("alice", thunderbird_reply(address("alice"), ics, "Afgewezen"))
+    # erik accepts the first invitation too: a yes to 15:00, not to 16:00
+    ics = fixture_reply("thunderbird-accept-old-sequence.ics", uid, 0,
+                        address("erik"), partstat="ACCEPTED",
+                        start="20270329T150000", end="20270329T163000")
+    meet.raw("erik", thunderbird_reply(address("erik"), ics, "Geaccepteerd"))
     ics = fixture_reply("thunderbird-accept.ics", uid, 1, address("carol"),
                         start="20270329T160000", end="20270329T173000")
     meet.raw("carol", thunderbird_reply(address("carol"), ics, "Geaccepteerd"))
@@ -256,8 +261,11 @@ def test_a_reply_to_an_older_sequence_is_recorded_as_stale(meet):
     rows = rsvp_rows(meet, n)
     assert rows[address("alice")][:3] == ("declined", 0, 1)
     assert rows[address("carol")][:3] == ("accepted", 1, 0)
+    assert rows[address("erik")][:3] == ("accepted", 0, 1)
     assert rows[address("bob")][:3] == ("needs-action", 0, 0)
-    assert meet.counts(n) == (1, 1, 0, 4)
+    # alice's and erik's answers were about 15:00: for 16:00 they have not
+    # answered yet.
+    assert meet.counts(n) == (1, 0, 0, 5)
     assert_no_answers(meet, before)
 
     # Mail overtakes mail: carol's answer to SEQUENCE 0, arriving after
@@ -279,7 +287,7 @@ def test_a_reply_to_an_older_sequence_is_recorded_as_stale(meet):
     meet.raw("fleur", thunderbird_reply(address("fleur"), ics, "Geaccepteerd"))
     meet.once()
     assert rsvp_rows(meet, n)[address("fleur")][:3] == ("accepted", 1, 0)
-    assert meet.counts(n) == (2, 1, 0, 2)
+    assert meet.counts(n) == (2, 0, 0, 3)
 
 
 def test_only_a_members_own_answer_counts(meet):
