@@ -107,12 +107,17 @@ add_open_networks(struct req *r, struct tvars *v, char **example)
 {
 	enum verb verb = r->cmd ? r->cmd->verb : VERB_NONE;
 	int mine = verb == VERB_LEAVE || verb == VERB_UNFOLLOW, listed = 0;
+	int only_lead;
 	struct network *nets;
 	size_t n;
 
 	if ((nets = store_networks(r->app->st, &n)) == NULL)
 		return -1;
 	tvars_set_bool(v, "mine", mine);
+	/* A coordinators' overview has nothing to leave by mail: its
+	 * List-Unsubscribe sends a bare afmelden, answered here. */
+	tvars_set_bool(v, "is_coordinator", mine &&
+	    config_is_coordinator(r->app->cfg, r->sender));
 	for (size_t i = 0; i < n; i++) {
 		struct tvars *item;
 		enum role role;
@@ -123,9 +128,23 @@ add_open_networks(struct req *r, struct tvars *v, char **example)
 		if (mine && (store_membership(r->app->st, nets[i].id,
 		    r->person_id, &role, &state) != 0 || state != MS_ACTIVE))
 			continue;
+		/* A lone lead cannot leave (leave-only-lead): say how to
+		 * hand over instead, and do not make it the example. */
+		only_lead = 0;
+		if (mine && role == ROLE_LEAD) {
+			size_t leads, members;
+
+			if (store_network_counts(r->app->st, nets[i].id,
+			    &leads, &members) == -1) {
+				networks_free(nets, n);
+				return -1;
+			}
+			only_lead = leads <= 1;
+		}
 		item = tvars_add_item(v, "networks");
 		act_set_network(item, &nets[i]);
-		if (mine && listed++ == 0) {
+		tvars_set_bool(item, "only_lead", only_lead);
+		if (mine && !only_lead && listed++ == 0) {
 			/* The example leaves one of their own. */
 			free(*example);
 			*example = xstrdup(nets[i].slug);
