@@ -13,7 +13,7 @@
 
 static const char *const kind_names[] = {
 	[MAIL_OURS] = "ours", [MAIL_BOUNCE] = "bounce", [MAIL_AUTO] = "auto",
-	[MAIL_RSVP] = "rsvp", [MAIL_PERSON] = "person",
+	[MAIL_RSVP] = "rsvp", [MAIL_PERSON] = "person", [MAIL_UNSURE] = "unsure",
 };
 
 const char *
@@ -28,7 +28,9 @@ mail_kind_name(enum mail_kind k)
  * prefixes its own: "Automatisch antwoord: <subject>").  Plain words a
  * teacher may well write ("Vraag over het vakantierooster", "aanmelden
  * rekenen (na mijn vakantie)") count only as the whole Subject or before a
- * colon at its start: "Afwezig", "Vakantie: terug op 5 januari".
+ * colon at its start: "Afwezig", "Vakantie: terug op 5 januari".  Even
+ * then a person may have written it ("Afwezig: bijeenkomst 14 mei"), so
+ * such mail is not answered but left for people.
  */
 static const char *const auto_phrases[] = {
 	"out of office", "out of the office", "automatic reply",
@@ -41,27 +43,35 @@ static const char *const auto_words[] = {
 	"on vacation", "on leave", "away", "away from the office", "auto",
 };
 
-static int
-subject_is_auto(const char *subject)
+/* MAIL_AUTO for a phrase, MAIL_UNSURE for a word, else MAIL_PERSON. */
+static enum mail_kind
+subject_kind(const char *subject)
 {
 	char *s = xstrdup(subject), *p;
+	enum mail_kind kind = MAIL_PERSON;
 	size_t n;
-	int hit = 0;
 
 	str_lower(s);
 	p = str_trim(s);
-	for (size_t i = 0; i < ARRAY_LEN(auto_phrases) && !hit; i++)
-		hit = strstr(p, auto_phrases[i]) != NULL;
-	for (size_t i = 0; i < ARRAY_LEN(auto_words) && !hit; i++) {
+	for (size_t i = 0; i < ARRAY_LEN(auto_phrases); i++)
+		if (strstr(p, auto_phrases[i]) != NULL) {
+			kind = MAIL_AUTO;
+			goto out;
+		}
+	for (size_t i = 0; i < ARRAY_LEN(auto_words); i++) {
 		n = strlen(auto_words[i]);
 		if (strncmp(p, auto_words[i], n) != 0)
 			continue;
 		while (p[n] == ' ' || p[n] == '.' || p[n] == '!')
 			n++;
-		hit = p[n] == '\0' || p[n] == ':';
+		if (p[n] == '\0' || p[n] == ':') {
+			kind = MAIL_UNSURE;
+			break;
+		}
 	}
+out:
 	free(s);
-	return hit;
+	return kind;
 }
 
 static int
@@ -110,14 +120,24 @@ enum mail_kind
 classify(const struct message *m, const struct config *cfg, const char **why)
 {
 	const char *h, *from = m->from.addr;
+	enum mail_kind kind;
 
-	if (*from && is_our_address(from, cfg->from_addr)) {
-		*why = "From is our own address";
-		return MAIL_OURS;
-	}
 	if ((h = message_header(m, "X-Loop", 0)) != NULL &&
 	    strstr(h, cfg->from_addr) != NULL) {
 		*why = "X-Loop names us";
+		return MAIL_OURS;
+	}
+	/*
+	 * All we send carries X-Loop.  Without it, mail from the address
+	 * itself is a coordinator writing from the shared mailbox: never
+	 * answered, but not filed away unseen either.
+	 */
+	if (*from && str_eq_ci(from, cfg->from_addr)) {
+		*why = "From is our own address, without our X-Loop";
+		return MAIL_UNSURE;
+	}
+	if (*from && is_our_address(from, cfg->from_addr)) {
+		*why = "From is our own address";
 		return MAIL_OURS;
 	}
 	if (m->is_report || m->ndsn > 0) {
@@ -158,9 +178,10 @@ classify(const struct message *m, const struct config *cfg, const char **why)
 		*why = "calendar reply";
 		return MAIL_RSVP;
 	}
-	if (subject_is_auto(m->subject)) {
-		*why = "auto-reply subject";
-		return MAIL_AUTO;
+	if ((kind = subject_kind(m->subject)) != MAIL_PERSON) {
+		*why = kind == MAIL_AUTO ? "auto-reply subject" :
+		    "a Subject an auto-reply might have";
+		return kind;
 	}
 	*why = "written by a person";
 	return MAIL_PERSON;

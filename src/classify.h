@@ -12,6 +12,7 @@ enum mail_kind {
 	MAIL_OURS,	/* our own mail come back (From or X-Loop is us) */
 	MAIL_BOUNCE,	/* a delivery status notification */
 	MAIL_AUTO,	/* auto-reply, out-of-office, list traffic, bulk */
+	MAIL_UNSURE,	/* looks automatic, proves nothing: for people */
 	MAIL_RSVP,	/* a calendar reply (iTIP REPLY/COUNTER) */
 	MAIL_PERSON	/* written by a person: a command or a question */
 };

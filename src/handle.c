@@ -406,6 +406,12 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 				bounce = handle_bounce(app, m, now);
 			rc = bounce;
 			r.outcome = "bounce";
+		} else if (kind == MAIL_UNSURE) {
+			/* Perhaps a person: not passed on, not lost. */
+			log_info("not passing %s on to list %s, leaving it for "
+			    "people: %s", r.sender, slugs[i], why);
+			r.outcome = "human";
+			rc = 0;
 		} else {
 			/* Machines and our own mail: never passed on. */
 			log_info("not passing %s on to list %s: %s", r.sender,
@@ -492,6 +498,12 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 	case MAIL_AUTO:
 		log_info("not answering %s: %s", r.sender, why);
 		r.outcome = "machine";
+		rc = 0;
+		break;
+	case MAIL_UNSURE:
+		log_info("not answering %s, leaving it for people: %s",
+		    r.sender, why);
+		r.outcome = "human";
 		rc = 0;
 		break;
 	case MAIL_BOUNCE:

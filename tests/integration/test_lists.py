@@ -242,6 +242,23 @@ def test_out_of_office_to_the_list_is_not_passed_on(lists):
     assert lists.outcomes() == ["machine", "machine"]
 
 
+def test_what_only_looks_automatic_is_kept_for_people_not_passed_on(lists):
+    """A Subject an out-of-office might have, with no header to prove it,
+    and a post from the coordinator address itself (the shared mailbox,
+    no X-Loop of ours): not sent to the list, not dropped either."""
+    lists.stack.send("bob", LIST, subject="Afwezig: bijeenkomst dinsdag",
+                     body="Wie neemt mijn groep over?\n")
+    lists.stack.send("lido", LIST, subject="Rooster",
+                     body="Het nieuwe rooster staat online.\n")
+    lists.once()
+    lists.nothing("alice", "lead", "bob", "carol")
+    assert lists.outcomes() == ["human", "human"]
+    left = lists.stack.inbox("lido")
+    assert sorted(m["Subject"] for m in left) == \
+        ["Afwezig: bijeenkomst dinsdag", "Rooster"]
+    assert all("leernet-human" in m.flags for m in left)
+
+
 def test_reply_all_to_list_and_coordinator_reaches_the_list_once(lists):
     lists.stack.send("bob", LIST, subject="Re: [Rekenen in groep 3] Tafels",
                      body="Eens!\n", cc="lido")

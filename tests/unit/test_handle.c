@@ -237,7 +237,12 @@ test_kinds(void **state)
 		{ "c@school.test", "hulp", "List-Id: <x.school.test>\r\n",
 		    DISP_DONE, 0 },
 		{ "d@school.test", "hulp", "Return-Path: <>\r\n", DISP_DONE, 0 },
-		{ "lido@school.test", "hulp", "", DISP_DONE, 0 },
+		/* a coordinator writing from the shared mailbox */
+		{ "lido@school.test", "hulp", "", DISP_HUMAN, 0 },
+		{ "lido@school.test", "hulp", "X-Loop: lido@school.test\r\n",
+		    DISP_DONE, 0 },
+		{ "e@school.test", "Afwezig: bijeenkomst 14 mei", "",
+		    DISP_HUMAN, 0 },
 		{ "e@school.test", "Automatisch antwoord: hulp", "", DISP_DONE,
 		    0 },
 		{ "f@school.test", "Een vraag", "", DISP_HUMAN, 0 },
