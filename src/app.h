@@ -39,6 +39,9 @@ struct req {
 	/* Mail to several lists: one of them was already answered as
 	 * unknown, so the others are not (one answer per mail). */
 	int			 unknown_answered;
+	/* List mail that reached the list by its thread alone (a reply to
+	 * the plain coordinator address), not by a list address. */
+	int			 by_thread;
 };
 
 #endif

@@ -807,6 +807,7 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 	struct ob_row *o;
 	struct kept_row *k;
 	size_t nb, no, nk, old_b = 0, old_f = 0, nnb = 0, nnf = 0, nnk = 0;
+	size_t nnu = 0;
 	char *why;
 	int r, rc = -1;
 
@@ -863,19 +864,28 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 	for (size_t i = 0; i < nk; i++) {
 		struct tvars *e;
 
+		int unreadable = strcmp(k[i].outcome, "unreadable") == 0;
+
 		if ((r = store_digest_seen(st, pid, "kept", k[i].id, 0)) == -1)
 			goto out;
 		if (r == 0)
 			continue;
-		e = tvars_add_item(d->v, "kept");
-		tvars_set(e, "sender", k[i].sender);
+		/* Unreadable mail is in the failed folder, not the inbox. */
+		e = tvars_add_item(d->v, unreadable ? "unreadable" : "kept");
+		tvars_set(e, "sender", *k[i].sender ? k[i].sender :
+		    lang == LANG_EN ? "(unknown)" : "(onbekend)");
 		tvars_set(e, "subject", k[i].subject);
 		tvars_set_bool(e, "ratelimited",
 		    strcmp(k[i].outcome, "ratelimited") == 0);
 		set_day(c->app, e, "date", k[i].handled, lang);
 		dg_seen(d, "kept", k[i].id, 0);
-		nnk++;
+		if (unreadable)
+			nnu++;
+		else
+			nnk++;
 	}
+	tvars_set_bool(d->v, "has_unreadable", nnu > 0);
+	tvars_set(d->v, "failed_folder", c->app->cfg->failed_folder);
 	tvars_set_bool(d->v, "has_bouncing", nnb > 0);
 	tvars_set_bool(d->v, "has_failed", nnf > 0);
 	tvars_set_bool(d->v, "has_kept", nnk > 0);
@@ -883,7 +893,7 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 	tvars_set_bool(d->v, "still_open", old_b + old_f > 0);
 	tvars_setf(d->v, "still_bouncing", "%zu", old_b);
 	tvars_setf(d->v, "still_failed", "%zu", old_f);
-	rc = (int)(nnb + nnf + nnk);
+	rc = (int)(nnb + nnf + nnk + nnu);
 out:
 	bounces_free(b, nb);
 	ob_rows_free(o, no);

@@ -75,6 +75,55 @@ processed_add(struct app *app, const char *key, const struct message *m,
 	return rc;
 }
 
+/* FNV-1a: a name for bytes that have no Message-ID to go by. */
+static uint64_t
+fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Mail that cannot be read goes to the failed folder, unanswered.  Its
+ * processed row lets the coordinators' digest name it, so nobody has to
+ * read the journal to learn of it; recorded once, however often it is
+ * fetched.  m is NULL when not even the header could be read.
+ */
+static enum disposition
+record_unreadable(struct app *app, const char *raw, size_t len,
+    const struct message *m, time_t now)
+{
+	const char *from = m ? message_header(m, "From", 0) : NULL;
+	char *key, *sender, *subject, outcome[64];
+	int rc;
+
+	if (m != NULL)
+		key = xasprintf("%s %s", m->message_id, app->cfg->from_addr);
+	else
+		key = xasprintf("unreadable %zu %016llx", len,
+		    (unsigned long long)fnv1a(raw, len));
+	sender = xstrndup(from ? from : "", utf8_cut(from ? from : "",
+	    from ? strlen(from) : 0, KEPT_SUBJECT_MAX));
+	subject = xstrndup(m ? m->subject : "", m ? utf8_cut(m->subject,
+	    strlen(m->subject), KEPT_SUBJECT_MAX) : 0);
+	if ((rc = store_begin(app->st)) == 0 &&
+	    (rc = store_processed_get(app->st, key, outcome,
+	    sizeof(outcome))) == 1)
+		rc = store_processed_add(app->st, key, m ? m->message_id : "",
+		    sender, "unreadable", subject, now);
+	if (rc == -1 || store_commit(app->st) == -1) {
+		store_rollback(app->st);
+		rc = -1;
+	}
+	free(key);
+	free(sender);
+	free(subject);
+	return rc == -1 ? DISP_RETRY : DISP_FAILED;
+}
+
 /*
  * Did we send the mail this report returns to p?  Anyone can write a
  * report; one that returns a Message-ID of ours, queued for that address,
@@ -364,7 +413,7 @@ out:
  */
 static enum disposition
 handle_lists(struct app *app, const struct message *m, const char *raw,
-    size_t len, char **slugs, time_t now)
+    size_t len, char **slugs, int by_thread, time_t now)
 {
 	enum mail_kind kind;
 	const char *why;
@@ -395,6 +444,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		r.sender_name = m->from.name;
 		r.unknown_answered = unknown;
 		r.proof = proof;
+		r.by_thread = by_thread;
 		if (kind == MAIL_PERSON && unanswerable(r.sender)) {
 			r.outcome = "human";
 			rc = 0;
@@ -456,19 +506,22 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 	if (message_parse(raw, len, &m) == -1) {
 		log_warnx("not a mail message (%zu bytes); moving it to the "
 		    "failed folder", len);
-		return DISP_FAILED;
+		return record_unreadable(app, raw, len, NULL, now);
 	}
 	log_set_msgid(m->message_id);
 	if (m->from.addr[0] == '\0') {
 		log_warnx("no usable From address; moving it to the failed "
 		    "folder");
-		d = DISP_FAILED;
+		d = record_unreadable(app, raw, len, m, now);
 		goto out;
 	}
 	/* Mail to a network list goes to the lists, not the commands. */
-	if (list_targets(m, app->cfg, &lists) > 0 ||
-	    list_thread(app->st, app->cfg, m, &lists) > 0) {
-		d = handle_lists(app, m, raw, len, lists, now);
+	if (list_targets(m, app->cfg, &lists) > 0) {
+		d = handle_lists(app, m, raw, len, lists, 0, now);
+		goto out;
+	}
+	if (list_thread(app->st, app->cfg, m, &lists) > 0) {
+		d = handle_lists(app, m, raw, len, lists, 1, now);
 		goto out;
 	}
 	/* The same mail to another target address (a list) is another

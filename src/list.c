@@ -562,7 +562,7 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	else
 		log_info("list %s: %s to %zu member(s), footer %s", net->slug,
 		    msgid, sent, footer_way_name(li.footer_way));
-	r->outcome = "list";
+	r->outcome = r->by_thread ? "list-thread" : "list";
 	rc = 0;
 out:
 	free(data);
@@ -605,6 +605,25 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 		    "the coordinators", r->sender, count);
 		r->outcome = "ratelimited";
 		goto out;
+	}
+	/*
+	 * A reply to the plain address comes from a client that ignores
+	 * Reply-To, or from a responder answering the envelope sender (which
+	 * is that address).  Two responders with no RFC 3834 header answer
+	 * each other's copies for ever, to every member: one such reply per
+	 * sender an hour goes to the list, the rest to people.
+	 */
+	if (r->by_thread) {
+		if ((rc = store_outcome_since(st, r->sender, "list-thread",
+		    r->now - 3600, &count)) == -1)
+			goto out;
+		if (count > 0) {
+			log_warnx("%s replied to a list thread at the "
+			    "coordinator address twice this hour; keeping "
+			    "this one for people", r->sender);
+			r->outcome = "human";
+			goto out;
+		}
 	}
 	if ((rc = store_network_find(st, slug, &net)) == -1)
 		goto out;

@@ -204,7 +204,7 @@ enum stmt_id {
 	S_MS_GET, S_MS_SET, S_MS_LIST, S_MS_COUNTS, S_MS_LEADS,
 	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE,
 	S_SENT_ADD, S_SENT_GET,
-	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_KIND_SINCE,
+	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_OUTCOME_SINCE, S_KIND_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
 	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
 	S_OB_WAS_SENT, S_OB_ADD_SHARED, S_PERSON_NAME,
@@ -323,6 +323,8 @@ static const char *const sql[S__COUNT] = {
 	    " AND handled >= ?2 AND outcome <> 'machine'"
 	    " AND outcome <> 'bounce' AND outcome <> 'rsvp'"
 	    " AND outcome <> 'duplicate' AND outcome <> 'human'",
+	[S_OUTCOME_SINCE] = "SELECT count(*) FROM processed WHERE sender = ?1"
+	    " AND handled >= ?2 AND outcome = ?3",
 	[S_KIND_SINCE] = "SELECT count(*) FROM outbox WHERE rcpt = ?1"
 	    " AND created >= ?2 AND kind = ?3",
 	[S_OB_ADD] = "INSERT INTO outbox (kind, env_from, rcpt, msgid,"
@@ -457,7 +459,8 @@ static const char *const sql[S__COUNT] = {
 	[S_BOUNCING] = "SELECT id, email, name, bounce_reason, bounced_at"
 	    " FROM people WHERE bouncing = 1 ORDER BY bounced_at, email",
 	[S_KEPT_SINCE] = "SELECT rowid, msgid, sender, outcome, handled, subject"
-	    " FROM processed WHERE outcome IN ('human', 'ratelimited')"
+	    " FROM processed WHERE outcome IN ('human', 'ratelimited',"
+	    " 'unreadable')"
 	    " AND handled >= ?1 ORDER BY handled, rowid",
 	[S_DG_SEEN] = "SELECT 1 FROM digest_seen WHERE person_id = ?1"
 	    " AND kind = ?2 AND item = ?3 AND sub = ?4",
@@ -2232,6 +2235,13 @@ store_requests_since(struct store *st, const char *sender, time_t since,
     int *count)
 {
 	return count_since(st, S_PROC_SINCE, sender, since, NULL, count);
+}
+
+int
+store_outcome_since(struct store *st, const char *sender, const char *outcome,
+    time_t since, int *count)
+{
+	return count_since(st, S_OUTCOME_SINCE, sender, since, outcome, count);
 }
 
 int

@@ -321,6 +321,9 @@ int	 store_processed_add(struct store *, const char *key, const char *msgid,
 /* Requests from this sender since `since`. */
 int	 store_requests_since(struct store *, const char *sender, time_t since,
 	    int *count);
+/* Mail from sender handled with this outcome since `since`. */
+int	 store_outcome_since(struct store *, const char *sender,
+	    const char *outcome, time_t since, int *count);
 /* Mail of this outbox kind ("refusal", ...) queued for rcpt since `since`. */
 int	 store_outbox_kind_since(struct store *, const char *kind,
 	    const char *rcpt, time_t since, int *count);

@@ -272,6 +272,35 @@ def test_mail_kept_for_people_is_in_the_coordinators_overview(meet):
     assert digests(meet, "alice") == []
 
 
+def test_unreadable_mail_is_named_in_the_coordinators_overview(meet):
+    """Mail without a usable From goes to the failed folder, unanswered;
+    the overview says so, once, instead of leaving it to the journal."""
+    stack, run, cfg = meet.stack, meet.run, meet.cfg
+    meet.raw("alice", b"From: Jan de Vries:;\r\n"
+             b"To: lido@school.test\r\nSubject: Vraag van Jan\r\n"
+             b"Message-ID: <jan-1@school.test>\r\n\r\nHoe meld ik me aan?\r\n")
+    meet.once()
+    assert [m["Subject"] for m in stack.inbox("lido", "leernet/failed")] == \
+        ["Vraag van Jan"]
+    run(cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    [d] = digests(meet, "femme")
+    c = text(d)
+    assert "Onleesbare mail\n===============\n" in c, c
+    assert "staat in de map leernet/failed van\nlido@school.test:" in c, c
+    assert re.search(r"- van Jan de Vries:;, \S+ \d+ \w+ "
+                     r"\d{4}: \"Vraag van Jan\"\n", c), c
+    assert "Mail voor mensen" not in c
+
+    # Told once: the next overview does not list it again.
+    post(meet, "lead", "Nieuws", "Iets nieuws.")
+    meet.once()
+    run(cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    [d] = digests(meet, "femme")
+    assert "Onleesbare mail" not in text(d)
+
+
 def test_a_kept_mails_long_subject_is_cut_whole_characters(meet):
     """The Subject that names kept mail is cut to a line's worth, never
     inside a character, and the next digest does not list it again."""

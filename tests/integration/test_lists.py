@@ -405,8 +405,37 @@ def test_reply_to_the_plain_address_in_a_list_thread_goes_to_the_list(lists):
     answer = lists.one("bob")
     assert "via" not in str(answer["From"])
     lists.nothing("alice", "lead")
-    assert lists.outcomes()[:2] == ["list", "list"]
-    assert lists.outcomes()[2] != "list"
+    assert lists.outcomes()[:2] == ["list", "list-thread"]
+    assert lists.outcomes()[2] not in ("list", "list-thread")
+
+
+def test_two_responders_without_headers_do_not_loop_through_a_list(lists):
+    """alice's and bob's mailboxes answer everything, to the envelope sender
+    (the coordinator address), with In-Reply-To and no RFC 3834 header: each
+    answer threads to the list, reaches the other, and is answered again.
+    One such reply per sender an hour goes to the list; the rest is kept
+    for people."""
+    lists.member("carol")
+    lists.stack.send("carol", LIST, subject="Werkblad", body="Zie bijlage.\n")
+    lists.once()
+    answered = 0
+    for _ in range(4):
+        for who in ("alice", "bob"):
+            for m in lists.new(who):
+                lists.stack.send(who, "lido", subject=f"Re: {m['Subject']}",
+                                 body="Ik ben afwezig tot maandag.\n",
+                                 headers={"In-Reply-To": m["Message-ID"]})
+                answered += 1
+        lists.once()
+    got = lists.outcomes()
+    assert got.count("list-thread") == 2, got      # one per responder
+    assert got.count("human") == answered - 2, got
+    assert answered == 4, got     # each answered the post and the other
+    # carol's post and each responder's first answer
+    assert len(lists.new("lead")) == 3
+    left = lists.stack.inbox("lido")
+    assert len(left) == answered - 2
+    assert all("leernet-human" in m.flags for m in left)
 
 
 def test_a_forwarded_announcement_is_news_in_full(lists):
