@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actions.h"
+#include "command.h"
 #include "config.h"
 #include "log.h"
 #include "message.h"
@@ -358,6 +359,19 @@ act_confirm(struct req *r, const char *ctx_token, int no)
 	struct tvars *v;
 	int rc = 1;
 
+	/*
+	 * A forward is no confirmation, whatever it says: a forwarding rule
+	 * or someone asking "what is this?" would otherwise confirm what a
+	 * forger asked for (the Subject still reads "Bevestig: ... (code)").
+	 * For people to read; the code stays unused.
+	 */
+	if (command_subject_is_forward(r->msg->subject) ||
+	    message_header(r->msg, "X-MS-Exchange-Inbox-Rules-Loop", 0)) {
+		log_info("a forwarded confirmation request from %s confirms "
+		    "nothing; keeping it for people", r->sender);
+		r->outcome = "human";
+		return 0;
+	}
 	if (ctx_token && *ctx_token)
 		rc = store_token_get(r->app->st, ctx_token, &t);
 	if (rc == 1)

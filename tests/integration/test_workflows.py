@@ -324,6 +324,44 @@ def test_leave_needs_confirmation_in_both_languages(story):
     join_all(story, ("alice", "aanmelden"))
 
 
+@pytest.mark.parametrize("how", ["rule", "by hand", "gmail"])
+def test_a_forwarded_confirmation_request_confirms_nothing(story, how):
+    """Someone else asked to take alice off the network (no proof of
+    sender, so she is asked).  Her forwarding rule, or alice herself asking
+    the coordinators what this is, sends the request on to the coordinator
+    address: its Subject still reads "Bevestig: ... (code ...)", and a
+    reply-like Gmail forward even names the request in In-Reply-To.  That
+    confirms nothing; it is left for people and the code stays valid."""
+    join_all(story, ("alice", "aanmelden"))
+    story.mail("alice", "afmelden rekenen")
+    story.once()
+    request = story.one("alice", subject="^Bevestig: afmelden voor")
+    original = ("\n\n-----Oorspronkelijk bericht-----\nVan: " + request["From"]
+                + "\nOnderwerp: " + request["Subject"] + "\n\n" + text(request))
+    if how == "rule":
+        story.mail("alice", "FW: " + request["Subject"], original,
+                   headers={"X-MS-Exchange-Inbox-Rules-Loop": address("alice")})
+    elif how == "by hand":
+        story.mail("alice", "Doorst: " + request["Subject"],
+                   "Hoi, wat is dit? Ik wil gewoon lid blijven!" + original)
+    else:
+        story.mail("alice", "Fwd: " + request["Subject"],
+                   "Wat is dit?\n\n---------- Forwarded message ---------\n"
+                   + text(request),
+                   headers={"In-Reply-To": request["Message-ID"],
+                            "References": request["Message-ID"]})
+    story.once()
+    assert story.members()["alice@school.test"] == ("member", "active")
+    story.nothing("alice")
+    [(subject, flags)] = story.inbox_left()
+    assert subject.endswith(request["Subject"]) and HUMAN in flags
+
+    # The code still works for a real reply.
+    story.reply("alice", request, "ja")
+    story.once()
+    story.one("alice", subject="^Afgemeld voor Rekenen")
+
+
 # --- follow, unfollow, digest, direct ----------------------------------------
 
 def test_follow_and_unfollow_in_both_languages(story):
