@@ -116,6 +116,19 @@ has_reply_calendar(const struct message *m)
 	return 0;
 }
 
+int
+classify_plain_failure(const struct message *m)
+{
+	const char *h = message_header(m, "Auto-Submitted", 0);
+
+	if (m->is_report || m->returned_id != NULL ||
+	    message_header(m, "X-Failed-Recipients", 0) != NULL ||
+	    local_part_is(m->from.addr, "mailer-daemon") ||
+	    local_part_is(m->from.addr, "postmaster"))
+		return 1;
+	return h == NULL || str_startswith_ci(h, "no");
+}
+
 enum mail_kind
 classify(const struct message *m, const struct config *cfg, const char **why)
 {

@@ -24,6 +24,14 @@ enum mail_kind	 classify(const struct message *, const struct config *,
 		    const char **why);
 
 /*
+ * A MAIL_BOUNCE without a delivery-status part: is it a failure report in
+ * plain words (qmail's "failure notice", Exim's, a hand-written one), 1?
+ * Or, 0, an auto-reply sent with the null sender, as Sieve's vacation
+ * does, which says so in Auto-Submitted?
+ */
+int		 classify_plain_failure(const struct message *);
+
+/*
  * Does the topmost Authentication-Results header, written by a server we
  * trust (trusted_id, or any when "*"), say dmarc=pass for domain, or
  * dkim=pass with a signing domain aligned with it?  NULL trusted_id: never.

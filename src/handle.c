@@ -186,15 +186,87 @@ notify_unchecked(struct app *app, const struct person *p, time_t now)
 }
 
 /*
+ * Does a report in plain words return a mail of ours?  qmail and Exim
+ * copy the returned message into the text, its header included: look for
+ * a Message-ID line naming one we sent.  1 yes, 0 no, -1 error.
+ */
+static int
+text_returns_ours(struct app *app, const struct message *m)
+{
+	struct sent_ctx ctx = { 0 };
+	const char *p = m->text;
+	int r = 0;
+
+	if (m->returned_id != NULL && (r = store_sent_get(app->st,
+	    m->returned_id, &ctx)) != 1) {
+		sent_ctx_clear(&ctx);
+		return r == 0 ? 1 : -1;
+	}
+	for (r = 1; r == 1 && p != NULL && *p; p = strchr(p, '\n'),
+	    p = p ? p + 1 : NULL) {
+		const char *lt, *gt, *eol = strchr(p, '\n');
+		char *id;
+
+		if (!str_startswith_ci(p, "message-id:") ||
+		    (lt = strchr(p, '<')) == NULL || (eol && lt > eol) ||
+		    (gt = strchr(lt, '>')) == NULL || (eol && gt > eol))
+			continue;
+		id = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		r = store_sent_get(app->st, id, &ctx);
+		sent_ctx_clear(&ctx);
+		free(id);
+	}
+	return r == 0 ? 1 : r == -1 ? -1 : 0;
+}
+
+/*
+ * Did delivery fail for good?  RFC 3464's Action says so; a server that
+ * gave up after days writes "failed" with the last 4.x.x it met
+ * (Postfix: 4.4.1), and that mail is lost as surely as on a 5.x.x.
+ */
+static int
+dsn_failed(const struct dsn_rcpt *d)
+{
+	if (d->action != NULL)
+		return strcmp(d->action, "failed") == 0;
+	return d->status != NULL && d->status[0] == '5';
+}
+
+/*
  * A permanent failure in a DSN marks the address; delays are only logged.
  * The recipient is the Original-Recipient when that is someone we know
  * (mail forwarded elsewhere bounces for the forward's address), else the
- * Final-Recipient.  0 done, -1 when the mark could not be stored (then
- * tried again rather than forgotten).
+ * Final-Recipient.  A report about mail of ours that no rule can act on
+ * is for people (*for_people): one without a delivery-status part (qmail's
+ * "failure notice", Exim's), or a failure for an address that is no
+ * person's (the announce address).  Reports that return none of our mail
+ * there are backscatter (spam that forged our address) and only logged.
+ * 0 done, -1 when the mark could not be stored (then tried again rather
+ * than forgotten).
  */
 static int
-handle_bounce(struct app *app, const struct message *m, time_t now)
+handle_bounce(struct app *app, const struct message *m, time_t now,
+    int *for_people)
 {
+	*for_people = 0;
+	if (m->ndsn == 0 && !classify_plain_failure(m)) {
+		log_info("an auto-reply with the null sender; not answering");
+		return 0;
+	}
+	if (m->ndsn == 0) {
+		int ours = text_returns_ours(app, m);
+
+		if (ours == -1)
+			return -1;
+		if (ours) {
+			log_warnx("a delivery report in plain words about mail "
+			    "of ours; keeping it for people");
+			*for_people = 1;
+		} else
+			log_info("a delivery report in plain words that "
+			    "returns none of our mail; not answering");
+		return 0;
+	}
 	for (size_t i = 0; i < m->ndsn; i++) {
 		const struct dsn_rcpt *d = &m->dsn[i];
 		const char *named = d->final_recipient;
@@ -203,11 +275,14 @@ handle_bounce(struct app *app, const struct message *m, time_t now)
 		char *reason = NULL;
 		int rc = 1, checked;
 
-		if (d->status == NULL || d->status[0] != '5') {
-			log_info("delivery to %s delayed (%s)", named,
-			    d->status ? d->status : "no status");
+		if (!dsn_failed(d)) {
+			log_info("delivery to %s %s (%s)", named, d->action ?
+			    d->action : "delayed", d->status ? d->status :
+			    "no status");
 			continue;
 		}
+		if (why == NULL)
+			why = "delivery failed";
 		if (d->original_recipient != NULL && (rc = store_person_get(
 		    app->st, d->original_recipient, &p)) == 0)
 			named = d->original_recipient;
@@ -216,8 +291,19 @@ handle_bounce(struct app *app, const struct message *m, time_t now)
 		if (rc == -1)
 			return -1;
 		if (rc != 0) {
-			log_info("bounce for unknown address %s (%s)", named,
-			    d->status);
+			if ((checked = returns_ours(app, m, named, named)) ==
+			    -1)
+				return -1;
+			if (checked) {
+				log_warnx("delivery to %s failed (%s), an "
+				    "address that is no person's; keeping the "
+				    "report for people", named, d->status ?
+				    d->status : "no status");
+				*for_people = 1;
+			} else
+				log_info("bounce for unknown address %s (%s)",
+				    named, d->status ? d->status :
+				    "no status");
 			continue;
 		}
 		if ((checked = returns_ours(app, m, p.email, named)) == -1) {
@@ -418,7 +504,7 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 	enum mail_kind kind;
 	const char *why;
 	char outcome[64];
-	int rc = 0, human = 0, bounce = 2, unknown = 0, proof;
+	int rc = 0, human = 0, bounce = 2, unknown = 0, proof, bounce_people = 0;
 
 	if (store_begin(app->st) == -1)
 		return DISP_RETRY;
@@ -453,9 +539,10 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		else if (kind == MAIL_BOUNCE) {
 			/* One report, read once, whatever lists it reached. */
 			if (bounce == 2)
-				bounce = handle_bounce(app, m, now);
+				bounce = handle_bounce(app, m, now,
+				    &bounce_people);
 			rc = bounce;
-			r.outcome = "bounce";
+			r.outcome = bounce_people ? "human" : "bounce";
 		} else if (kind == MAIL_UNSURE) {
 			/* Perhaps a person: not passed on, not lost. */
 			log_info("not passing %s on to list %s, leaving it for "
@@ -559,10 +646,13 @@ handle_message(struct app *app, const char *raw, size_t len, time_t now)
 		r.outcome = "human";
 		rc = 0;
 		break;
-	case MAIL_BOUNCE:
-		rc = handle_bounce(app, m, now);
-		r.outcome = "bounce";
+	case MAIL_BOUNCE: {
+		int for_people;
+
+		rc = handle_bounce(app, m, now, &for_people);
+		r.outcome = for_people ? "human" : "bounce";
 		break;
+	}
 	case MAIL_RSVP: {
 		int for_people;
 

@@ -499,6 +499,108 @@ def test_a_bounce_of_our_own_mail_tells_nobody(stack, run_leernet, tmp_path):
     assert notices(stack, "bob") == []
 
 
+QMAIL_BOUNCE = """\
+Return-Path: <>
+From: MAILER-DAEMON@mx.school.test
+To: lido@school.test
+Subject: failure notice
+Message-ID: <qmail-{n}@mx.school.test>
+Date: Tue, 24 Nov 2026 10:00:00 +0100
+
+Hi. This is the qmail-send program at mx.school.test.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<{rcpt}>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+
+Return-Path: <lido@school.test>
+From: lido@school.test
+To: {rcpt}
+Subject: Re: hulp
+Message-ID: <{mid}>
+
+Beste ...
+"""
+
+
+def test_a_report_in_plain_words_about_our_mail_is_kept_for_people(
+        stack, run_leernet, tmp_path):
+    """qmail and Exim write no delivery-status part.  When the copy in the
+    text is mail of ours, the report is left for people; when it is not
+    (backscatter: spam that forged our address), it is only logged."""
+    config = prepare(stack, tmp_path)
+    known(stack, run_leernet, config, "bob")
+    bobs = sent_msgid(tmp_path, address("bob"))
+    send_raw(stack, QMAIL_BOUNCE.format(n=1, rcpt=address("bob"), mid=bobs).encode())
+    send_raw(stack, QMAIL_BOUNCE.format(n=2, rcpt="nobody@elders.test",
+                                        mid="spam-1@elders.test").encode())
+    with Mailbox(stack, "lido") as mb:
+        mb.wait_count(2)
+        proc = run_leernet(config, "once")
+    [kept] = stack.inbox("lido")
+    assert kept["Message-ID"] == "<qmail-1@mx.school.test>"
+    assert HUMAN in kept.flags
+    assert [m["Message-ID"] for m in stack.inbox("lido", "leernet/done")][-1] == \
+        "<qmail-2@mx.school.test>"
+    assert "plain words about mail of ours; keeping it for people" in proc.stderr
+    assert outbox(config)[-1]["rcpt"] == address("bob")     # nobody answered
+    assert len(outbox(config)) == 1
+
+
+def test_a_failed_action_is_a_failure_whatever_its_status(stack, run_leernet,
+                                                         tmp_path):
+    """A server that gave up after days reports Action: failed with the last
+    4.x.x it met: the mail is lost, as on a 5.x.x.  Action: delayed is not."""
+    config = prepare(stack, tmp_path)
+    known(stack, run_leernet, config, "bob", "carol")
+    for who, action in (("bob", "failed"), ("carol", "delayed")):
+        raw = dsn("dsn_postfix_delayed_441.eml", {
+            "karin@basisschool.test": address(who),
+            "invite.rekenen.2.7@jl.nu": sent_msgid(tmp_path, address(who)),
+            "20270511120305.4Vb9Qw1dPnz9sWq": f"{who}-4xx"})
+        send_raw(stack, raw.replace(b"Action: delayed", f"Action: {action}".encode()))
+    with Mailbox(stack, "lido") as mb:
+        mb.wait_count(2)
+        run_leernet(config, "once")
+        assert mb.count() == 0
+    bob = person_show(config, "bob")["bouncing"]
+    assert bob.startswith("yes") and "unverified" not in bob, bob
+    assert person_show(config, "carol")["bouncing"].startswith("no")
+
+
+def test_a_verified_failure_for_the_announce_address_is_kept_for_people(
+        stack, run_leernet, tmp_path):
+    """The call for a new network goes to [organization] announce, which is
+    nobody's address in leernet.  A report returning that call is left for
+    people; one for an address we never wrote to is only logged."""
+    config = prepare(stack, tmp_path, organization_announce="intranet@school.test",
+                     organization_trusted_authserv_id="mx.school.test")
+    stack.send("alice", "lido", subject="nieuw netwerk Samen lezen",
+               body="Hoe lezen we samen?\n")
+    stack.wait_for("lido")
+    run_leernet(config, "once")
+    token = re.search(r"code (\w+)", [m["Subject"] for m in stack.inbox("femme")
+                                       if "Voorstel" in m["Subject"]][0])
+    stack.send("femme", "lido", subject="goedkeuren " + token.group(1),
+               headers={"Authentication-Results":
+                        "mx.school.test; dmarc=pass header.from=school.test"})
+    stack.wait_for("lido")
+    run_leernet(config, "once")
+    call = sent_msgid(tmp_path, "intranet@school.test")
+    send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "intranet@school.test",
+                                                "invite.rekenen.2.0@jl.nu": call}))
+    send_raw(stack, dsn("dsn_gmail_551.eml", {}))
+    with Mailbox(stack, "lido") as mb:
+        mb.wait_count(2)
+        proc = run_leernet(config, "once")
+    [kept] = stack.inbox("lido")
+    assert HUMAN in kept.flags
+    assert "intranet@school.test failed" in proc.stderr, proc.stderr
+
+
 def test_a_bounce_to_two_lists_is_one_bounce(stack, run_leernet, tmp_path):
     """A report Cc'd to two list addresses is read once; both keys record a
     bounce (the second was recorded as mail for people)."""

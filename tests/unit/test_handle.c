@@ -236,7 +236,10 @@ test_kinds(void **state)
 		{ "b@school.test", "hulp", "Precedence: bulk\r\n", DISP_DONE, 0 },
 		{ "c@school.test", "hulp", "List-Id: <x.school.test>\r\n",
 		    DISP_DONE, 0 },
+		/* the null sender, returning none of our mail: backscatter */
 		{ "d@school.test", "hulp", "Return-Path: <>\r\n", DISP_DONE, 0 },
+		{ "d@school.test", "Afwezig", "Return-Path: <>\r\n"
+		    "Auto-Submitted: auto-replied\r\n", DISP_DONE, 0 },
 		/* a coordinator writing from the shared mailbox */
 		{ "lido@school.test", "hulp", "", DISP_HUMAN, 0 },
 		{ "lido@school.test", "hulp", "X-Loop: lido@school.test\r\n",
