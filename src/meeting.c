@@ -861,6 +861,97 @@ listed_addresses(const char *text)
 	return buf_steal(&b);
 }
 
+/* What a lead writes before those who were not there. */
+static const char *const absent_words[] = {
+	"afwezig", "niet aanwezig", "niet gekomen", "niet geweest", "ziek",
+	"afgemeld", "absent", "not present", "not there", "missing",
+};
+
+/* After an absent word and its colon, or NULL. */
+static const char *
+absent_marker(const char *q, const char *e)
+{
+	for (size_t i = 0; i < ARRAY_LEN(absent_words); i++) {
+		size_t n = strlen(absent_words[i]);
+		const char *c = q + n;
+
+		if ((size_t)(e - q) <= n || strncasecmp(q, absent_words[i], n))
+			continue;
+		while (c < e && (*c == ' ' || *c == '\t'))
+			c++;
+		if (c < e && *c == ':')
+			return c + 1;
+	}
+	return NULL;
+}
+
+/*
+ * "Afwezig: bob@school.nl" above the reminder's list, or "Afwezig:" and
+ * address lines under it up to a blank line: who was not there.  Their
+ * text goes to *absent, every other line to *rest (both caller's).
+ * Quoted lines are our reminder's, never the lead's word.
+ */
+static void
+split_absent(const char *body, char **rest, char **absent)
+{
+	struct buf r, a;
+	const char *p = body, *e;
+	int in_absent = 0;
+
+	buf_init(&r, 0);
+	buf_init(&a, 0);
+	for (; *p; p = *e ? e + 1 : e) {
+		const char *q = p, *after;
+
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q == e || *q == '\r' || *q == '>')
+			in_absent = 0;
+		if (q < e && *q != '>' && (after = absent_marker(q, e))) {
+			in_absent = 1;
+			q = after;
+		} else if (!in_absent)
+			q = NULL;
+		if (q == NULL)
+			(void)(buf_add(&r, p, (size_t)(e - p)) == -1 ||
+			    buf_addc(&r, '\n') == -1);
+		else
+			(void)(buf_add(&a, q, (size_t)(e - q)) == -1 ||
+			    buf_addc(&a, '\n') == -1);
+	}
+	*rest = buf_steal(&r);
+	*absent = buf_steal(&a);
+}
+
+/* list's addresses but those in absent, one a line; caller frees. */
+static char *
+addresses_without(const char *list, const char *absent)
+{
+	char **v, **not;
+	size_t n = collect_addresses(list, &v), nn;
+	struct buf b;
+
+	nn = collect_addresses(absent, &not);
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		for (k = 0; k < nn && strcmp(v[i], not[k]) != 0; k++)
+			;
+		if (k == nn)
+			(void)(buf_add(&b, v[i], strlen(v[i])) == -1 ||
+			    buf_addc(&b, '\n') == -1);
+		free(v[i]);
+	}
+	for (size_t k = 0; k < nn; k++)
+		free(not[k]);
+	free(v);
+	free(not);
+	return buf_steal(&b);
+}
+
 /* How many addresses text's attendance lines hold, but (when not NULL)
  * the one of the sender: a signature without a closing line. */
 static size_t
@@ -981,16 +1072,24 @@ act_attendance(struct req *r)
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
 	    FIND_PLANNED)) == 0 &&
 	    (rc = reminder_reply(r, &m)) != -1) {
-		const char *body = r->cmd->body ? r->cmd->body : "";
-		char *listed = NULL;
+		const char *body;
+		char *listed = NULL, *rest, *absent, *kept = NULL;
 		int reminded = rc;
+		size_t naddr;
+
+		body = r->cmd->body ? r->cmd->body : "";
+		split_absent(body, &rest, &absent);
+		if (*absent)
+			body = rest;
 		/* In a reply to the reminder, the lead's own address alone
 		 * is their signature: the list is in the quote. */
-		size_t naddr = count_addresses(body, reminded ? r->sender :
-		    NULL);
-
+		naddr = count_addresses(body, reminded ? r->sender : NULL);
 		if (reminded && naddr == 0) {
 			body = listed = listed_addresses(r->msg->full_text);
+			naddr = count_addresses(body, NULL);
+		}
+		if (*absent && naddr > 0) {
+			body = kept = addresses_without(body, absent);
 			naddr = count_addresses(body, NULL);
 		}
 		v = act_vars(r);
@@ -1012,6 +1111,9 @@ act_attendance(struct req *r)
 			free(arg);
 		}
 		free(listed);
+		free(rest);
+		free(absent);
+		free(kept);
 		tvars_free(v);
 	}
 	meeting_clear(&m);

@@ -136,6 +136,22 @@ def test_a_signature_with_addresses_is_no_attendance_list(meet, signature):
     assert "alice@school.test" in said and "bob@school.test" not in said, said
 
 
+@pytest.mark.parametrize("said", [
+    "Afwezig: bob@school.test",
+    "Bedankt voor de herinnering!\n\nNiet aanwezig:\nbob@school.test\n\nPiet",
+    "absent: Bob <bob@school.test>"])
+def test_those_named_absent_above_the_untouched_list_are_not_counted(meet, said):
+    """The lead replies to the reminder without touching its list and
+    writes who was not there above it: that one is taken off (bob was
+    counted, as if he had come)."""
+    n, rem = reminded(meet, "alice", "bob")
+    meet.raw("lead", C.outlook("lead@school.test", said, rem, trusted=False))
+    meet.once()
+    [answer] = answers(meet)
+    assert "Aanwezig (2)" in answer, answer
+    assert "alice@school.test" in answer and "bob@school.test" not in answer, answer
+
+
 def test_an_attendance_reply_without_addresses_keeps_the_list(meet):
     """"Alice en ik waren er. Bob was ziek." without the quote recorded
     "Aanwezig (0)" and wiped the hours recorded before."""
