@@ -458,6 +458,18 @@ login_plain(struct imap_source *s, const struct server_conf *mb,
 	return r;
 }
 
+/* Did the refused login carry a response code saying "try later"? */
+static int
+login_for_now(const struct imap_source *s)
+{
+	const struct mailimap_response_info *ri = s->im ?
+	    s->im->imap_response_info : NULL;
+	const char *code = ri ? ri->rsp_atom : NULL;
+
+	return code != NULL && (strcasecmp(code, "UNAVAILABLE") == 0 ||
+	    strcasecmp(code, "INUSE") == 0);
+}
+
 static int
 authenticate(struct imap_source *s, const struct server_conf *mb,
     int *temporary, char *err, size_t errlen)
@@ -509,6 +521,14 @@ authenticate(struct imap_source *s, const struct server_conf *mb,
 		if (conn_error(r)) {
 			*temporary = 1;
 			snprintf(err, errlen, "%s: login: %s", s->where, why);
+			return -1;
+		}
+		/* RFC 5530: the server cannot check the password now
+		 * (Dovecot while its auth process is away). */
+		if (login_for_now(s)) {
+			*temporary = 1;
+			snprintf(err, errlen, "%s: login not possible for now, "
+			    "the server says: %s", s->where, why);
 			return -1;
 		}
 		/* An expired token: ask the helper again, once. */

@@ -743,6 +743,16 @@ secret_renewed(struct smtp *s, struct lane *l)
 }
 
 /*
+ * A login refused with a 4xx ("454 4.7.0 Temporary authentication
+ * failure": Postfix while Dovecot's auth is away) is no wrong password.
+ */
+static int
+login_for_now(const struct lane *l)
+{
+	return l->reply[0] == '4';
+}
+
+/*
  * The verdict.  code is the reply to this message's transaction; it is
  * 0 when the session failed before MAIL FROM (connect, TLS, EHLO, AUTH):
  * then the server or our configuration is at fault, not the message, and
@@ -768,7 +778,7 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 	res->status = SMTP_TEMPFAIL;
 	/* Cases ours to fix: refused login, untrusted certificate, no
 	 * STARTTLS.  Anything else is a server that is away for now. */
-	res->config_fault = rc == CURLE_LOGIN_DENIED ||
+	res->config_fault = (rc == CURLE_LOGIN_DENIED && !login_for_now(l)) ||
 	    rc == CURLE_PEER_FAILED_VERIFICATION ||
 	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
 	    rc == CURLE_USE_SSL_FAILED;
@@ -781,6 +791,11 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 		    SMTP_STOP_GRACE);
 		return;
 	case CURLE_LOGIN_DENIED:
+		if (login_for_now(l)) {
+			set_text(res, "login not possible for now, the server "
+			    "says; trying again later: %s", l->reply);
+			return;
+		}
 		/* A refused XOAUTH2 ends on "334 <base64 JSON>", the
 		 * server's error challenge: no use to a reader. */
 		if (s->conf.auth == AUTH_XOAUTH2)

@@ -18,6 +18,7 @@ from mailstack import COORDINATOR, address
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_UNAVAILABLE = 69
+EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 REPO = Path(os.environ.get("LEERNET_SRC") or Path(__file__).resolve().parents[2])
@@ -180,6 +181,90 @@ def test_unreachable_smtp_is_temporary(stack, tmp_path, run_leernet):
     assert "NOT OK" not in proc.stderr
     assert (f"{config}: not checked to the end: a server or password_command failed "
             "for now (see above); try again later") in proc.stderr
+
+
+class FakeServer:
+    """A one-thread server on 127.0.0.1 that greets with `greeting` and
+    answers each command line with what answer(line) returns."""
+
+    def __init__(self, greeting: bytes, answer):
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+        self.greeting, self.answer = greeting, answer
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(self.greeting)
+                for line in conn.makefile("rb"):
+                    reply = self.answer(line)
+                    if reply is None:
+                        break
+                    conn.sendall(reply)
+
+    def close(self):
+        self.sock.close()
+
+
+def smtp_454(line):
+    verb = line.split(b" ")[0].strip().upper()
+    if verb in (b"EHLO", b"HELO"):
+        return b"250-fake\r\n250 AUTH PLAIN LOGIN\r\n"
+    if verb == b"AUTH":
+        return b"454 4.7.0 Temporary authentication failure\r\n"
+    if verb == b"QUIT":
+        return None
+    return b"250 ok\r\n"
+
+
+def imap_unavailable(line):
+    tag, _, rest = line.partition(b" ")
+    cmd = rest.split(b" ")[0].strip().upper()
+    if cmd == b"CAPABILITY":
+        return b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n" + tag + b" OK done\r\n"
+    if cmd in (b"LOGIN", b"AUTHENTICATE"):
+        return tag + b" NO [UNAVAILABLE] Temporary authentication failure.\r\n"
+    if cmd == b"LOGOUT":
+        return b"* BYE\r\n" + tag + b" OK\r\n"
+    return tag + b" BAD no\r\n"
+
+
+def test_a_login_refused_for_now_is_temporary(stack, tmp_path, run_leernet):
+    """Postfix answers AUTH with 454 while Dovecot's auth is away, Dovecot
+    says NO [UNAVAILABLE]: no wrong password, so no configuration error
+    (exit 78 tells a monitor to fix the config and systemd to stop)."""
+    smtp = FakeServer(b"220 fake ESMTP\r\n", smtp_454)
+    imap = FakeServer(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n",
+                      imap_unavailable)
+    try:
+        config = stack.config(tmp_path, smtp_url=f"smtp://127.0.0.1:{smtp.port}",
+                              smtp_user="lido@school.test", smtp_password="geheim")
+        proc = leernet(run_leernet, config, "check-config")
+        assert proc.returncode == EX_UNAVAILABLE, proc.stdout + proc.stderr
+        assert "login not possible for now, the server says; trying again later: " \
+               "454 4.7.0 Temporary authentication failure" in proc.stderr, proc.stderr
+        assert "NOT OK" not in proc.stderr and "check [smtp]" not in proc.stderr
+
+        config = stack.config(tmp_path, mailbox_url=f"imap://127.0.0.1:{imap.port}/INBOX",
+                              mailbox_tls="none")
+        run_leernet(config, "init")
+        for args, want in ((("check-config",), EX_UNAVAILABLE), (("once",), EX_TEMPFAIL)):
+            proc = leernet(run_leernet, config, *args)
+            assert proc.returncode == want, (args, proc.stdout + proc.stderr)
+            assert "login not possible for now, the server says: Temporary " \
+                   "authentication failure." in proc.stderr, proc.stderr
+    finally:
+        smtp.close()
+        imap.close()
 
 
 def test_a_later_unreachable_server_keeps_the_config_error(stack, tmp_path, run_leernet):
