@@ -391,7 +391,10 @@ cmd_check_config(struct app *app, int argc, char **argv)
 		    store_version(app->st), store_version(app->st) <
 		    STORE_SCHEMA_VERSION ? "; 'leernet init' brings it up to "
 		    "date" : "");
-	else
+	else if (store_usable(app->cfg->db_path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "database: %s\n", err);
+		outcome(&rc, EXIT_CONFIG);
+	} else
 		printf("database %s: not made yet; 'leernet -c %s init' makes "
 		    "it\n", app->cfg->db_path, app->cfg->file);
 	if (!template_dir_readable(app->cfg->template_dir, err, sizeof(err))) {

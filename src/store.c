@@ -530,6 +530,10 @@ size_of(const char *path)
 	return stat(path, &sb) == 0 ? (unsigned long long)sb.st_size : 0;
 }
 
+/* A mount option, or a directory the unit does not let us write. */
+#define READ_ONLY_HERE	"the file system is read-only here (in the " \
+	"service: is the directory in ReadWritePaths= or StateDirectory=?)"
+
 /*
  * What SQLite's "disk I/O error" leaves out, found by looking: SQLite
  * rarely keeps the errno of the failed write.  Fills buf (may be empty).
@@ -553,7 +557,7 @@ disk_cause(const char *file, char *buf, size_t len)
 		snprintf(dir, strlen(dir) + 1, ".");
 	if (statvfs(dir, &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
 		free(dir);
-		snprintf(buf, len, "the file system is read-only");
+		snprintf(buf, len, "%s", READ_ONLY_HERE);
 		return DISK_FIXED;
 	}
 	if (statvfs(dir, &fs) == 0 &&
@@ -847,6 +851,51 @@ not_writable(const char *path, char *err, size_t errlen)
 }
 
 /*
+ * Can this user use the database at path: its directory (SQLite makes
+ * -wal and -shm beside it) and the files there are?  Checked before
+ * SQLite opens it: a database made by root (sudo leernet init, a backup
+ * copied back) is otherwise "Permission denied" or "attempt to write a
+ * readonly database", exit 70, without a word of whose it is.  Only
+ * rights are checked here; a read-only file system is disk_cause's.
+ */
+int
+store_usable(const char *path, char *err, size_t errlen)
+{
+	static const char *const ext[] = { "", "-wal", "-shm" };
+	char *dir = xstrdup(path), *slash, file[PATH_MAX], own[32], me[32];
+	struct stat sb;
+
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, strlen(dir) + 1, ".");
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == -1 &&
+	    errno == EACCES && stat(dir, &sb) == 0) {
+		user_name(geteuid(), me, sizeof(me));
+		user_name(sb.st_uid, own, sizeof(own));
+		snprintf(err, errlen, "%s: the database's directory cannot be "
+		    "written by user %s (it belongs to %s, mode %03o): give it "
+		    "to the user the service runs as (chown), or run leernet "
+		    "as its owner (sudo -u %s)", dir, me, own,
+		    (unsigned)(sb.st_mode & 0777), own);
+		free(dir);
+		errno = EACCES;
+		return -1;
+	}
+	free(dir);
+	for (size_t i = 0; i < ARRAY_LEN(ext); i++) {
+		snprintf(file, sizeof(file), "%s%s", path, ext[i]);
+		if (faccessat(AT_FDCWD, file, R_OK | W_OK, AT_EACCESS) == -1 &&
+		    errno == EACCES) {
+			not_writable(file, err, errlen);
+			errno = EACCES;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * A new database is 0640 whatever the umask (it holds names, addresses
  * and mail; SQLite would make it 0644), and its -wal and -shm files
  * follow its mode.
@@ -869,6 +918,11 @@ store_open(const char *path, char *err, size_t errlen)
 	char *msg = NULL, why[256];
 	int disk;
 
+	if (store_usable(path, err, errlen) == -1) {
+		free(st);
+		errno = EACCES;
+		return NULL;
+	}
 	st->path = xstrdup(path);
 	st->lockfd = -1;
 	/*
@@ -1144,9 +1198,7 @@ store_lock(struct store *st)
 			not_writable(lockpath, err, sizeof(err));
 			log_warnx("%s", err);
 		} else if (rofs)	/* a mount option, or ReadWritePaths= */
-			log_warnx("%s: the file system is read-only here (in "
-			    "the service: is the directory in ReadWritePaths= "
-			    "or StateDirectory=?)", lockpath);
+			log_warnx("%s: %s", lockpath, READ_ONLY_HERE);
 		else
 			log_warn("%s", lockpath);
 		perm = perm || rofs;

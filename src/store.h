@@ -23,6 +23,9 @@ struct store;
  * with errno EIO when the disk is full (try again later), EROFS when
  * someone must act (read-only, a file size limit, rights), else 0. */
 struct store	*store_open(const char *path, char *err, size_t errlen);
+/* Can this user write the database's directory and files (made by root
+ * by hand, say)?  0, or -1 + err naming the owner and what to do. */
+int		 store_usable(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
 /* Create or migrate the schema; idempotent.  Returns the version the
  * file had before (0: new), or -1 (errno as store_open's). */

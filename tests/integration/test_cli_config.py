@@ -626,6 +626,54 @@ def test_files_made_by_root_do_not_lock_out_the_service(stack, run_leernet):
         subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
+def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack):
+    """check-config said "configuration OK" for a state directory the
+    service cannot write (init then failed), and a database made by root
+    was SQLite's "Permission denied" or "attempt to write a readonly
+    database" (exit 70), without a word of whose it is or what to do."""
+    import shutil
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="leernet-root-"))
+    try:
+        base.chmod(0o755)
+        binary = str(base / "leernet")
+        shutil.copy(os.environ.get("LEERNET_BIN") or REPO / "build" / "leernet", binary)
+        shutil.copytree(REPO / "templates", base / "templates")
+        state = base / "state"
+        state.mkdir(mode=0o755)                     # root's
+        config = stack.config(base, database_path=state / "leernet.db",
+                              paths_templates=base / "templates")
+        config.chmod(0o644)
+
+        def as_nobody(*args):
+            return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                                   "--clear-groups", binary, "-c", str(config), *args],
+                                  capture_output=True, text=True, timeout=60)
+
+        proc = as_nobody("check-config")
+        assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+        assert "configuration OK" not in proc.stdout
+        assert (f"database: {state}: the database's directory cannot be written by "
+                "user nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
+
+        os.chown(state, 65534, 65534)
+        subprocess.run([binary, "-c", str(config), "init"], check=True,
+                       capture_output=True)             # root makes the database
+        for mode in (0o640, 0o644):
+            (state / "leernet.db").chmod(mode)
+            for args in (("check-config",), ("once",), ("digest",)):
+                proc = as_nobody(*args)
+                assert proc.returncode == EX_CONFIG, (args, proc.stdout + proc.stderr)
+                assert (f"{state / 'leernet.db'}: cannot be written by user nobody "
+                        f"(it belongs to root, mode {mode:o}): run leernet as its owner "
+                        "(sudo -u root), or give it to the user the service runs as "
+                        "(chown)") in proc.stderr, (args, proc.stderr)
+        os.chown(state / "leernet.db", 65534, 65534)
+        assert as_nobody("digest").returncode == 0
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test_a_file_size_limit_is_an_error_not_a_silent_death(stack, tmp_path):
     """ulimit -f (systemd LimitFSIZE=): SIGXFSZ killed leernet without a
     word; now the write fails and is reported like any disk error."""
@@ -735,6 +783,7 @@ def test_a_database_directory_that_cannot_be_written_is_named(stack, tmp_path):
                                "--clear-groups", binary, "-c", str(config), "init"],
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 78, proc.stderr
-        assert f"({base / 'db'}: Permission denied)" in proc.stderr, proc.stderr
+        assert (f"{base / 'db'}: the database's directory cannot be written by user "
+                "nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
     finally:
         shutil.rmtree(base, ignore_errors=True)
