@@ -13,6 +13,7 @@ struct app;
 #define EXIT_DATAERR	65
 #define EXIT_UNAVAIL	69
 #define EXIT_SOFTWARE	70
+#define EXIT_CANTCREAT	73
 #define EXIT_TEMPFAIL	75
 #define EXIT_CONFIG	78
 

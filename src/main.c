@@ -367,6 +367,30 @@ check_templates(const char *dir)
 }
 
 /*
+ * Can the pages be written: the directory, or where it will be made?
+ * 0, or 73 as `publish` itself exits (the line is printed).
+ */
+static int
+check_publish_dir(const char *dir)
+{
+	char err[1024], *d = xstrdup(dir), *slash;
+	struct stat sb;
+	int rc = 0;
+
+	/* Not made yet: publish makes it, in its nearest existing parent. */
+	while (stat(d, &sb) == -1 && (slash = strrchr(d, '/')) != NULL)
+		*(slash == d ? slash + 1 : slash) = '\0';
+	if (dir_writable(d, strcmp(d, dir) == 0 ? "[publish] dir" :
+	    "the parent of [publish] dir", err, sizeof(err)) == -1) {
+		fprintf(stderr, "publish: %s\n", err);
+		rc = EXIT_CANTCREAT;
+	} else
+		printf("publish %s: OK\n", dir);
+	free(d);
+	return rc;
+}
+
+/*
  * check-config: the file (already loaded), the database, the templates,
  * then both servers.  OK lines go to stdout, every problem to stderr; the
  * exit status is 78 for anything in our configuration (a refused login or
@@ -402,6 +426,8 @@ cmd_check_config(struct app *app, int argc, char **argv)
 		outcome(&rc, EXIT_CONFIG);
 	} else
 		outcome(&rc, check_templates(app->cfg->template_dir));
+	if (app->cfg->publish_dir != NULL && *app->cfg->publish_dir)
+		outcome(&rc, check_publish_dir(app->cfg->publish_dir));
 	if ((r = check_secret(&app->cfg->mailbox, "mailbox")) != 0)
 		outcome(&rc, r);
 	else if ((src = source_open(app->cfg, &temporary, err,

@@ -42,7 +42,6 @@
 #define ITEM_MAX	(16u * 1024)
 #define RETRY_AFTER	300	/* seconds after a failed run (daemon) */
 #define REFRESH_AFTER	(24 * 60 * 60)	/* nothing goes stale: once a day */
-#define EXIT_CANTCREAT	73	/* sysexits.h */
 
 /* ---- words ------------------------------------------------------------ */
 

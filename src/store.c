@@ -815,19 +815,6 @@ read_rows(struct store *st, sqlite3_stmt *s, size_t sz,
 	return 0;
 }
 
-/* "root", or the number when the user has no name; in buf. */
-static const char *
-user_name(uid_t uid, char *buf, size_t len)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw != NULL)
-		snprintf(buf, len, "%s", pw->pw_name);
-	else
-		snprintf(buf, len, "%u", (unsigned)uid);
-	return buf;
-}
-
 /*
  * What to say when a file of ours cannot be written: a database or lock
  * made by leernet run as another user (root, by hand) stops the service.
@@ -862,27 +849,19 @@ int
 store_usable(const char *path, char *err, size_t errlen)
 {
 	static const char *const ext[] = { "", "-wal", "-shm" };
-	char *dir = xstrdup(path), *slash, file[PATH_MAX], own[32], me[32];
-	struct stat sb;
+	char *dir = xstrdup(path), *slash, file[PATH_MAX];
+	int rc;
 
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	else
 		snprintf(dir, strlen(dir) + 1, ".");
-	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == -1 &&
-	    errno == EACCES && stat(dir, &sb) == 0) {
-		user_name(geteuid(), me, sizeof(me));
-		user_name(sb.st_uid, own, sizeof(own));
-		snprintf(err, errlen, "%s: the database's directory cannot be "
-		    "written by user %s (it belongs to %s, mode %03o): give it "
-		    "to the user the service runs as (chown), or run leernet "
-		    "as its owner (sudo -u %s)", dir, me, own,
-		    (unsigned)(sb.st_mode & 0777), own);
-		free(dir);
+	rc = dir_writable(dir, "the database's directory", err, errlen);
+	free(dir);
+	if (rc == -1) {
 		errno = EACCES;
 		return -1;
 	}
-	free(dir);
 	for (size_t i = 0; i < ARRAY_LEN(ext); i++) {
 		snprintf(file, sizeof(file), "%s%s", path, ext[i]);
 		if (faccessat(AT_FDCWD, file, R_OK | W_OK, AT_EACCESS) == -1 &&

@@ -2,12 +2,16 @@
  * util.c - allocation helpers, the capped buffer, small string helpers.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -377,4 +381,34 @@ thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 	rc = pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
+}
+
+const char *
+user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", (unsigned)uid);
+	return buf;
+}
+
+int
+dir_writable(const char *dir, const char *what, char *err, size_t errlen)
+{
+	char own[32], me[32];
+	struct stat sb;
+
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0 ||
+	    errno != EACCES || stat(dir, &sb) == -1)
+		return 0;
+	user_name(geteuid(), me, sizeof(me));
+	user_name(sb.st_uid, own, sizeof(own));
+	snprintf(err, errlen, "%s: %s cannot be written by user %s (it belongs "
+	    "to %s, mode %03o): give it to the user the service runs as "
+	    "(chown), or run leernet as its owner (sudo -u %s)", dir, what, me,
+	    own, (unsigned)(sb.st_mode & 0777), own);
+	return -1;
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -92,5 +93,15 @@ char	*random_token(size_t n);
  * wait they end, not a worker that ignores them.  0 or an errno value.
  */
 int	 thread_start(pthread_t *, void *(*)(void *), void *);
+
+/* "root", or the number when the user has no name; in buf. */
+const char	*user_name(uid_t uid, char *buf, size_t len);
+/*
+ * Can this process make files in dir?  -1 + err naming dir (as `what`),
+ * its owner and mode and what to do, when its rights say no; 0 otherwise
+ * (missing, or read-only by mount: other messages say those).
+ */
+int		 dir_writable(const char *dir, const char *what, char *err,
+		    size_t errlen);
 
 #endif

@@ -670,6 +670,21 @@ def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack):
                         "(chown)") in proc.stderr, (args, proc.stderr)
         os.chown(state / "leernet.db", 65534, 65534)
         assert as_nobody("digest").returncode == 0
+
+        # The pages' directory, made by root: publish exits 73, and so does
+        # the check now, rather than "configuration OK".
+        www = base / "www"
+        www.mkdir(mode=0o755)
+        config = stack.config(base, database_path=state / "leernet.db",
+                              paths_templates=base / "templates", publish_dir=www / "lido")
+        config.chmod(0o644)
+        proc = as_nobody("check-config")
+        assert proc.returncode == 73, proc.stdout + proc.stderr
+        assert (f"publish: {www}: the parent of [publish] dir cannot be written by "
+                "user nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
+        os.chown(www, 65534, 65534)
+        proc = as_nobody("check-config")
+        assert f"publish {www / 'lido'}: OK" in proc.stdout, proc.stdout + proc.stderr
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
