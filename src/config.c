@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1103,6 +1104,8 @@ spawn_reading(const char *cmd, int *fd)
 		sigset_t none;
 
 		/* Only async-signal-safe calls here: we may have threads. */
+		/* A group of its own: on a timeout, what it started goes too. */
+		(void)setpgid(0, 0);
 		if (p[1] == STDOUT_FILENO)	/* we ran with fd 1 closed */
 			(void)fcntl(p[1], F_SETFD, 0);
 		else if (dup2(p[1], STDOUT_FILENO) == -1)
@@ -1125,6 +1128,9 @@ spawn_reading(const char *cmd, int *fd)
 	return pid;
 }
 
+/* A token helper that takes longer is taken to hang. */
+#define PASSWORD_COMMAND_TIMEOUT	30
+
 static char *
 run_password_command(const struct server_conf *s, int *permanent, char *err,
     size_t errlen)
@@ -1132,7 +1138,8 @@ run_password_command(const struct server_conf *s, int *permanent, char *err,
 	struct buf out;
 	char chunk[1024], prog[128];
 	pid_t pid;
-	int fd, st = -1, code;
+	int fd, st = -1, code, timed_out = 0;
+	int64_t deadline;
 
 	command_name(s->password_command, prog, sizeof(prog));
 	if ((pid = spawn_reading(s->password_command, &fd)) == -1) {
@@ -1142,10 +1149,26 @@ run_password_command(const struct server_conf *s, int *permanent, char *err,
 		return NULL;
 	}
 	buf_init(&out, 64 * 1024);
+	deadline = mono_ms() + PASSWORD_COMMAND_TIMEOUT * 1000;
 	for (;;) {
-		ssize_t got = read(fd, chunk, sizeof(chunk));
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - mono_ms();
+		ssize_t got;
 
-		if (got == -1 && errno == EINTR)
+		/* A helper that hangs (its own server away) would hold the
+		 * database lock, and every later run, for ever. */
+		if (left <= 0) {
+			timed_out = 1;
+			(void)kill(-pid, SIGKILL);
+			(void)kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		if ((got = read(fd, chunk, sizeof(chunk))) == -1 &&
+		    errno == EINTR)
 			continue;
 		if (got <= 0 || buf_add(&out, chunk, (size_t)got) == -1)
 			break;
@@ -1154,7 +1177,12 @@ run_password_command(const struct server_conf *s, int *permanent, char *err,
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
 	code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (code == 127 || code == 126) {
+	if (timed_out) {
+		snprintf(err, errlen, "[%s] password_command: '%s' did not "
+		    "finish within %d s", s->section, prog,
+		    PASSWORD_COMMAND_TIMEOUT);
+		*permanent = 0;
+	} else if (code == 127 || code == 126) {
 		/* The shell's "command not found" and "not executable". */
 		snprintf(err, errlen, "[%s] password_command: '%s' %s (exit "
 		    "status %d)", s->section, prog, code == 127 ? "not found" :

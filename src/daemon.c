@@ -82,15 +82,6 @@ install_signals(void)
 	}
 }
 
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /*
  * Wait for mail, the next timer or a signal.  A signal that came while we
  * worked (sending the outbox, say) has set its flag but interrupted no
@@ -116,7 +107,7 @@ wait_for_work(struct source **src, time_t wait, time_t *reconnect_at)
 		    "reconnecting");
 		source_close(*src);
 		*src = NULL;
-		*reconnect_at = mono_now();
+		*reconnect_at = mono_s();
 	} else if (!quit && !reload && !wake && *src == NULL && wait > 0) {
 		ts.tv_sec = wait;
 		ts.tv_nsec = 0;
@@ -208,7 +199,7 @@ daemon_run(struct app *app)
 	smtp_while_waiting(watchdog_tick);
 	while (!quit) {
 		struct outbox_stats os;
-		time_t now = mono_now(), wait, next_ob, next_digest;
+		time_t now = mono_s(), wait, next_ob, next_digest;
 		size_t handled = 0;
 		char err[1024];
 		int temporary;
@@ -245,7 +236,7 @@ daemon_run(struct app *app)
 			sd_notify(0, "READY=1");
 			ready = 1;
 		}
-		if (src && mono_now() >= store_at) {
+		if (src && mono_s() >= store_at) {
 			int r = handle_pending(app, src, &handled);
 
 			if (r == -1) {
@@ -253,7 +244,7 @@ daemon_run(struct app *app)
 				    "reconnecting");
 				source_close(src);
 				src = NULL;
-				reconnect_at = mono_now() + backoff;
+				reconnect_at = mono_s() + backoff;
 			} else if (r == -2) {
 				/* A full disk or a read-only database: the
 				 * mailbox is fine, and a retry every second
@@ -261,7 +252,7 @@ daemon_run(struct app *app)
 				log_warnx("database: mail waits in the inbox; "
 				    "trying again in %lld s",
 				    (long long)store_backoff);
-				store_at = mono_now() + store_backoff;
+				store_at = mono_s() + store_backoff;
 				store_backoff = store_backoff * 2 >
 				    RECONNECT_MAX ? RECONNECT_MAX :
 				    store_backoff * 2;
@@ -272,7 +263,7 @@ daemon_run(struct app *app)
 			break;
 		rsvp_remind_attendance(app, time(NULL));
 		next_digest = digest_timer_run(digests, app, time(NULL));
-		if (mono_now() >= smtp_at) {
+		if (mono_s() >= smtp_at) {
 			if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
 				/* The server is away: wait before the next
 				 * try, and start a new session then. */
@@ -280,7 +271,7 @@ daemon_run(struct app *app)
 					smtp_free(smtp);
 					smtp = NULL;
 				}
-				smtp_at = mono_now() + smtp_backoff;
+				smtp_at = mono_s() + smtp_backoff;
 				smtp_backoff = smtp_backoff * 2 > RECONNECT_MAX ?
 				    RECONNECT_MAX : smtp_backoff * 2;
 			} else
@@ -288,9 +279,9 @@ daemon_run(struct app *app)
 		}
 		/* publish additions: the pages follow every change. */
 		publish_if_due(app, time(NULL), &publish_next);
-		if (mono_now() >= prune_at) {
+		if (mono_s() >= prune_at) {
 			outbox_prune(app, time(NULL));
-			prune_at = mono_now() + PRUNE_PERIOD;
+			prune_at = mono_s() + PRUNE_PERIOD;
 		}
 		watchdog_tick();
 
@@ -301,19 +292,19 @@ daemon_run(struct app *app)
 		 * DONE that never comes shows it is gone.
 		 */
 		wait = src ? app->cfg->poll_interval : reconnect_at -
-		    mono_now();
+		    mono_s();
 		if (src && app->cfg->idle && wait > IDLE_PERIOD)
 			wait = IDLE_PERIOD;
 		if (next_digest < wait)
 			wait = next_digest;
-		if (src && store_at > mono_now() && store_at - mono_now() < wait)
-			wait = store_at - mono_now();
+		if (src && store_at > mono_s() && store_at - mono_s() < wait)
+			wait = store_at - mono_s();
 		next_ob = store_outbox_next(app->st);
 		if (next_ob) {
 			time_t d = next_ob - time(NULL);
 
-			if (smtp_at - mono_now() > d)
-				d = smtp_at - mono_now();
+			if (smtp_at - mono_s() > d)
+				d = smtp_at - mono_s();
 			if (d < wait)
 				wait = d;
 		}

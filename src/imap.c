@@ -114,15 +114,6 @@ struct imap_source {
 	size_t		 nskip;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 imap_state_set(struct imap_source *s, enum imap_state st)
 {
@@ -790,7 +781,7 @@ imap_open(const struct config *conf, int *temporary, char *err,
 		goto fail;
 	/* Whatever waits in the inbox is news to the caller. */
 	s->pending = 1;
-	s->last_check = now_ms();
+	s->last_check = mono_ms();
 	return s;
 
  fail:
@@ -1130,7 +1121,7 @@ imap_fetch(void *h, size_t max, const struct source_batch *busy,
 	/* EXISTS from here on means mail the search may not have seen. */
 	s->im->imap_selection_info->sel_has_exists = 0;
 	s->pending = 0;
-	s->last_check = now_ms();
+	s->last_check = mono_ms();
 	if (search_pending(s, &uids, &n) == -1)
 		return -1;
 	n = drop_busy(s, uids, n, busy);
@@ -1472,7 +1463,7 @@ idle_start(struct imap_source *s, int *news)
 static enum source_wait
 wait_idle(struct imap_source *s, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	struct pollfd pfd;
 	int r, news, n;
 
@@ -1489,7 +1480,7 @@ wait_idle(struct imap_source *s, int timeout_ms)
 		n = 0;
 		/* Bytes libetpan already read would never wake poll(). */
 		if (!news && s->im->imap_stream->read_buffer_len == 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - mono_ms();
 
 			pfd.fd = mailimap_idle_get_fd(s->im);
 			pfd.events = POLLIN;
@@ -1514,7 +1505,7 @@ wait_idle(struct imap_source *s, int timeout_ms)
 			return SOURCE_WAIT_NEW;
 		}
 		/* Time is up, or a signal. */
-		if (n <= 0 || now_ms() >= deadline)
+		if (n <= 0 || mono_ms() >= deadline)
 			return SOURCE_WAIT_TIMEOUT;
 		/* Keepalives ("* OK Still here"), flag changes: idle on. */
 	}
@@ -1536,12 +1527,12 @@ wait_poll(struct imap_source *s, int timeout_ms)
 		s->im->imap_selection_info->sel_has_exists = 0;
 		return SOURCE_WAIT_NEW;
 	}
-	now = now_ms();
+	now = mono_ms();
 	if (due - now < timeout_ms)
 		timeout_ms = due > now ? (int)(due - now) : 0;
 	if (source_poll(NULL, 0, timeout_ms) == -1)
 		return SOURCE_WAIT_TIMEOUT;	/* a signal */
-	return now_ms() >= due ? SOURCE_WAIT_NEW : SOURCE_WAIT_TIMEOUT;
+	return mono_ms() >= due ? SOURCE_WAIT_NEW : SOURCE_WAIT_TIMEOUT;
 }
 
 enum source_wait

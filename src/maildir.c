@@ -55,15 +55,6 @@ struct entry {
 
 static const char *const subdirs[] = { "new", "cur" };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -503,7 +494,7 @@ maildir_open(const struct config *conf, int *temporary, char *err,
 		log_info("%s: no inotify: polling every %d s", md->name,
 		    md->poll_ms / 1000);
 	md->pending = 1;
-	md->last_check = now_ms();
+	md->last_check = mono_ms();
 	return md;
 
  fail:
@@ -674,7 +665,7 @@ maildir_fetch(void *h, size_t max, const struct source_batch *busy,
 		return -1;
 	}
 	md->pending = 0;
-	md->last_check = now_ms();
+	md->last_check = mono_ms();
 	if (scan(md, &e, &n) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -910,10 +901,10 @@ maildir_wait(void *h, int timeout_ms)
 		return SOURCE_WAIT_NEW;
 	}
 	due = md->last_check + md->poll_ms;
-	now = now_ms();
+	now = mono_ms();
 	if (timeout_ms < 0 || due - now < timeout_ms)
 		timeout_ms = due > now ? (int)(due - now) : 0;
 	if (source_poll(NULL, 0, timeout_ms) == -1)
 		return SOURCE_WAIT_TIMEOUT;
-	return now_ms() >= due ? SOURCE_WAIT_NEW : SOURCE_WAIT_TIMEOUT;
+	return mono_ms() >= due ? SOURCE_WAIT_NEW : SOURCE_WAIT_TIMEOUT;
 }

@@ -148,15 +148,6 @@ struct smtp {
 	long		 connects;
 };
 
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 void
 smtp_watch_stop(atomic_int *flag)
 {
@@ -186,8 +177,8 @@ progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	if (stop_flag == NULL || !*stop_flag)
 		return 0;
 	if (l->stop_seen == 0)
-		l->stop_seen = mono_now();
-	return mono_now() - l->stop_seen >= SMTP_STOP_GRACE;
+		l->stop_seen = mono_s();
+	return mono_s() - l->stop_seen >= SMTP_STOP_GRACE;
 }
 
 static char *
@@ -587,7 +578,7 @@ smtp_new(const struct config *cfg, char *err, size_t errlen)
 
 		l->s = s;
 		l->no = i + 1;
-		l->last_use = mono_now();
+		l->last_use = mono_s();
 		if (pthread_cond_init(&l->go, NULL) != 0) {
 			snprintf(err, errlen, "cannot set up SMTP session "
 			    "threads");
@@ -712,7 +703,7 @@ refresh_secret(struct smtp *s, const struct lane *l, struct smtp_result *res)
 {
 	char err[200];
 
-	if (!s->need_secret && mono_now() - l->last_use < SMTP_IDLE_REFRESH)
+	if (!s->need_secret && mono_s() - l->last_use < SMTP_IDLE_REFRESH)
 		return 0;
 	if (load_secret(s, err, sizeof(err)) == 0)
 		return 0;
@@ -903,7 +894,7 @@ lane_done(struct smtp *s, struct lane *l, CURLcode rc)
 		s->connects += n;
 		log_debug("smtp[%d]: new connection to %s", l->no, s->url);
 	}
-	l->last_use = mono_now();
+	l->last_use = mono_s();
 	/* libcurl closes the session after any failure. */
 	if (rc != CURLE_OK)
 		s->need_secret = 1;

@@ -383,6 +383,24 @@ thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 	return rc;
 }
 
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+time_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 const char *
 user_name(uid_t uid, char *buf, size_t len)
 {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -94,6 +95,9 @@ char	*random_token(size_t n);
  */
 int	 thread_start(pthread_t *, void *(*)(void *), void *);
 
+/* CLOCK_MONOTONIC in milliseconds and in seconds: for deadlines. */
+int64_t		 mono_ms(void);
+time_t		 mono_s(void);
 /* "root", or the number when the user has no name; in buf. */
 const char	*user_name(uid_t uid, char *buf, size_t len);
 /*

@@ -6,6 +6,8 @@ before its fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mailstack import address
@@ -204,6 +206,32 @@ def test_a_password_command_that_does_not_exist_is_a_config_error(stack, tmp_pat
     proc = run_leernet(cfg, "once", check=False)
     assert proc.returncode == 78, proc.stdout + proc.stderr
     assert "/nonexistent/token-helper" in proc.stderr
+
+
+def test_a_password_command_that_hangs_is_given_up_after_30_seconds(
+        stack, tmp_path, run_leernet):
+    """A token helper whose own server is away hung `once` for ever, holding
+    the database lock: every later run exited 75.  It is stopped (with what
+    it started) after 30 s, as a failure for now."""
+    import time
+    pidfile = tmp_path / "started"
+    helper = tmp_path / "token-helper"
+    helper.write_text(f"#!/bin/sh\nsleep 120 &\necho $! > {pidfile}\nsleep 120\n"
+                      "echo late\n")
+    helper.chmod(0o755)
+    cfg = stack.config(tmp_path, mailbox_password=None,
+                       mailbox_password_command=str(helper))
+    run_leernet(cfg, "init")
+    began = time.monotonic()
+    proc = run_leernet(cfg, "once", check=False, timeout=90)
+    took = time.monotonic() - began
+    assert proc.returncode == 75, proc.stdout + proc.stderr
+    assert f"password_command: '{helper}' did not finish within 30 s" in proc.stderr
+    assert 29 < took < 60, took
+    # The lock is free again, and what the helper started is gone.
+    assert run_leernet(cfg, "digest", check=False).returncode == 0
+    stat = Path(f"/proc/{pidfile.read_text().strip()}/stat")
+    assert not stat.exists() or stat.read_text().split(") ")[1][0] == "Z"
 
 
 def test_a_database_directory_not_made_yet_is_named(stack, tmp_path, run_leernet):
