@@ -45,7 +45,7 @@ struct loader {
  * wins": the first may be the one the admin is looking at.
  */
 static int
-given_before(struct loader *l, const char *section, const char *key)
+seen_on(const struct loader *l, const char *section, const char *key)
 {
 	char *k = xasprintf("%s %s", section, key);
 
@@ -54,6 +54,19 @@ given_before(struct loader *l, const char *section, const char *key)
 			free(k);
 			return l->seen_line[i];
 		}
+	free(k);
+	return 0;
+}
+
+static int
+given_before(struct loader *l, const char *section, const char *key)
+{
+	char *k;
+	int n;
+
+	if ((n = seen_on(l, section, key)) > 0)
+		return n;
+	k = xasprintf("%s %s", section, key);
 	if (l->nseen < ARRAY_LEN(l->seen)) {
 		l->seen_line[l->nseen] = l->lineno;
 		l->seen[l->nseen++] = k;
@@ -134,28 +147,36 @@ parse_int(const char *v, long lo, long hi, int *out)
 	return 0;
 }
 
-/* "10M", "512k", "1048576" */
+/* No mail server takes more (Postfix: 10M, Exchange Online: 150M). */
+#define SIZE_MAX_CONFIG	(1024ULL * 1024 * 1024)
+
+/* "10M", "512k", "2048": 0; -1 not a size; -2 larger than SIZE_MAX_CONFIG. */
 static int
 parse_size(const char *v, size_t *out)
 {
 	char *end;
 	unsigned long long n;
 
+	unsigned long long unit = 1;
+
 	errno = 0;
 	n = strtoull(v, &end, 10);
 	if (errno || end == v || v[0] == '-')
 		return -1;
 	if (*end == 'k' || *end == 'K')
-		n *= 1024, end++;
+		unit = 1024, end++;
 	else if (*end == 'm' || *end == 'M')
-		n *= 1024 * 1024, end++;
+		unit = 1024 * 1024, end++;
 	else if (*end == 'g' || *end == 'G')
-		n *= 1024ULL * 1024 * 1024, end++;
+		unit = 1024ULL * 1024 * 1024, end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
 	if (*end != '\0' || n == 0)
 		return -1;
-	*out = (size_t)n;
+	/* Checked before multiplying: 2^64 + 1k was 1k. */
+	if (n > SIZE_MAX_CONFIG / unit)
+		return -2;
+	*out = (size_t)(n * unit);
 	return 0;
 }
 
@@ -523,6 +544,15 @@ handler(void *user, const char *section, const char *key, const char *v)
 		return 1;
 	if (key == NULL)	/* a section header alone */
 		return 1;
+	/* INI reads an indented line as more of the value above it: libinih
+	 * hands it over as that key again. */
+	if ((l->raw[0] == ' ' || l->raw[0] == '\t') &&
+	    seen_on(l, section, key) > 0) {
+		fail(l, section, key, "this line is indented, which makes it "
+		    "part of the value of '%s' above it; start it at the "
+		    "beginning of the line", key);
+		return 1;
+	}
 	if ((n = given_before(l, section, key)) > 0) {
 		fail(l, section, key, "given twice (also on line %d); keep one",
 		    n);
@@ -620,9 +650,13 @@ handler(void *user, const char *section, const char *key, const char *v)
 			goto unknown;
 	} else if (strcmp(section, "lists") == 0) {
 		if (strcmp(key, "max_size") == 0) {
-			if (parse_size(v, &c->list_max_size) == -1)
+			if ((n = parse_size(v, &c->list_max_size)) == -1)
 				fail(l, section, key, "expected a size such as "
 				    "10M or 512k, got '%s'", v);
+			else if (n == -2)
+				fail(l, section, key, "'%s' is more than the "
+				    "largest size, 1G (mail servers take 10 to "
+				    "50M)", v);
 		} else
 			goto unknown;
 	} else if (strcmp(section, "publish") == 0) {

@@ -154,6 +154,11 @@ static const struct bad bads[] = {
 	{ "idle = no", "idle = misschien", ":7: [mailbox] idle: expected yes or no" },
 	/* the last one silently winning hides the first from who reads it */
 	{ "idle = no", "idle = no\nidle = yes", ":8: [mailbox] idle: given twice (also on line 7); keep one" },
+	/* 2^64 + 1k wrapped round to 1k */
+	{ "idle = no", "idle = no\n[lists]\nmax_size = 18014398509481985k", "[lists] max_size: '18014398509481985k' is more than the largest size, 1G" },
+	{ "idle = no", "idle = no\n[lists]\nmax_size = 2G", "[lists] max_size: '2G' is more than the largest size" },
+	/* libinih takes an indented line for more of the value above it */
+	{ "idle = no", "idle = no\n  tls = none", ":8: [mailbox] idle: this line is indented, which makes it part of the value of 'idle' above it" },
 	/* handled mail moved into the watched folder comes back for ever */
 	{ "done_folder = leernet/klaar", "done_folder = inbox", "[mailbox] done_folder: 'inbox' is the mailbox leernet watches (INBOX)" },
 	{ "done_folder = leernet/klaar", "failed_folder = INBOX", "[mailbox] failed_folder: 'INBOX' is the mailbox" },
