@@ -25,6 +25,7 @@
 #define TMPL_MAX_SRC	(1024u * 1024)		/* one template file */
 #define TMPL_MAX_OUT	(8u * 1024 * 1024)	/* one rendering */
 #define TMPL_MAX_DEPTH	32			/* nested sections */
+#define TMPL_MAX_STEPS	(10u * 1000 * 1000)	/* nodes, one rendering */
 #define TMPL_NAME_MAX	64			/* file name parts */
 #define DEFAULT_LANG	"nl"
 
@@ -421,6 +422,7 @@ struct render {
 	int		 strict;
 	struct buf	*out;
 	size_t		 limit;		/* out->len may not pass this */
+	size_t		 steps;		/* nodes visited, up to TMPL_MAX_STEPS */
 	char		*err;
 	size_t		 errlen;
 };
@@ -560,6 +562,15 @@ render_nodes(struct render *r, const struct node *n)
 	for (; n; n = n->next) {
 		const struct tvars *v;
 		const char *s;
+
+		/*
+		 * The output cap does not bound the work: a list's section
+		 * nested in itself k times, writing nothing, renders n^k
+		 * times (16 deep over 3 networks: 22 s for one answer).
+		 */
+		if (++r->steps > TMPL_MAX_STEPS)
+			return rerr(r, n, "too much work for one mail (a "
+			    "section inside itself?) at");
 
 		switch (n->type) {
 		case N_TEXT:

@@ -320,6 +320,24 @@ test_caps(void **state)
 	assert_string_equal(buf_str(&out), "kept");	/* left as it was */
 	buf_free(&out);
 
+	/* Work: a list's section inside itself 8 times, writing nothing,
+	 * is 100^8 renderings; it stops at the step cap. */
+	buf_reset(&big);
+	for (int i = 0; i < 8; i++)
+		buf_adds(&big, "{{#items}}");
+	for (int i = 0; i < 8; i++)
+		buf_adds(&big, "{{/items}}");
+	buf_init(&out, 0);
+	rv = template_render(big.data, big.len, v, TMPL_TEXT, &out, err,
+	    sizeof(err));
+	assert_int_equal(rv, -1);
+	assert_non_null(strstr(err, "too much work for one mail"));
+	/* Three deep is a million steps: fine. */
+	rv = template_render(big.data + 50, big.len - 100, v, TMPL_TEXT, &out,
+	    err, sizeof(err));
+	assert_int_equal(rv, 0);
+	buf_free(&out);
+
 	/* The caller's buffer cap counts too. */
 	buf_init(&out, 10);
 	rv = template_render("0123456789{{x}}", 15, v, TMPL_HTML, &out, err,
