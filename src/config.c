@@ -40,10 +40,7 @@ struct loader {
 	size_t		 nseen;
 };
 
-/*
- * A key given twice is a mistake to point out, not a silent "the last one
- * wins": the first may be the one the admin is looking at.
- */
+/* The line a key was given on, or 0. */
 static int
 seen_on(const struct loader *l, const char *section, const char *key)
 {
@@ -58,6 +55,10 @@ seen_on(const struct loader *l, const char *section, const char *key)
 	return 0;
 }
 
+/*
+ * A key given twice is a mistake to point out, not a silent "the last one
+ * wins": the first may be the one the admin is looking at.
+ */
 static int
 given_before(struct loader *l, const char *section, const char *key)
 {
@@ -85,17 +86,22 @@ fail(struct loader *l, const char *section, const char *key,
 {
 	char msg[512];
 	va_list ap;
+	int line = l->lineno;
 
 	if (l->failed)
 		return;		/* the first error is the one to fix */
+	/* Checks made once the whole file is read point at the key's line
+	 * (a key that is missing has none). */
+	if (line == 0)
+		line = seen_on(l, section, key);
 	l->failed = 1;
-	l->fail_line = l->lineno;
+	l->fail_line = line;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (l->lineno > 0)
+	if (line > 0)
 		snprintf(l->err, l->errlen, "%s:%d: [%s] %s: %s",
-		    l->c->file, l->lineno, section, key, msg);
+		    l->c->file, line, section, key, msg);
 	else
 		snprintf(l->err, l->errlen, "%s: [%s] %s: %s",
 		    l->c->file, section, key, msg);
@@ -983,8 +989,6 @@ config_load(const char *file, char *err, size_t errlen)
 	}
 	r = ini_parse_stream(reader, &l, handler, &l);
 	fclose(l.fp);
-	for (size_t i = 0; i < l.nseen; i++)
-		free(l.seen[i]);
 	/* A syntax error explains the errors after it: report it first. */
 	if (r > 0 && (!l.failed || r <= l.fail_line)) {
 		snprintf(err, errlen, "%s:%d: syntax error (expected [section] "
@@ -1011,6 +1015,9 @@ config_load(const char *file, char *err, size_t errlen)
 		c->template_dir = xstrdup(env && *env ? env :
 		    template_shipped_dir());
 	}
+	/* Kept to here: the checks above name the line of their key. */
+	for (size_t i = 0; i < l.nseen; i++)
+		free(l.seen[i]);
 	if (l.failed) {
 		config_free(c);
 		return NULL;

@@ -160,7 +160,7 @@ static const struct bad bads[] = {
 	/* libinih takes an indented line for more of the value above it */
 	{ "idle = no", "idle = no\n  tls = none", ":8: [mailbox] idle: this line is indented, which makes it part of the value of 'idle' above it" },
 	/* handled mail moved into the watched folder comes back for ever */
-	{ "done_folder = leernet/klaar", "done_folder = inbox", "[mailbox] done_folder: 'inbox' is the mailbox leernet watches (INBOX)" },
+	{ "done_folder = leernet/klaar", "done_folder = inbox", ":8: [mailbox] done_folder: 'inbox' is the mailbox leernet watches (INBOX)" },
 	{ "done_folder = leernet/klaar", "failed_folder = INBOX", "[mailbox] failed_folder: 'INBOX' is the mailbox" },
 	{ "idle = no", "idle = no\nfailed_folder = leernet.klaar", "[mailbox] failed_folder: 'leernet.klaar' is also the done_folder" },
 	{ "poll_interval = 90", "poll_interval = 1", ":6: [mailbox] poll_interval" },
@@ -170,7 +170,8 @@ static const struct bad bads[] = {
 	{ "schedule = weekly ma 07:30", "schedule = weekly ma 25:00", "[digest] schedule" },
 	{ "schedule = weekly ma 07:30", "schedule = monthly", "[digest] schedule" },
 	{ "hours_per_network = 30", "hourz_per_network = 30", "[organization] hourz_per_network: unknown key" },
-	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = pop3://x", "[mailbox] url: unsupported scheme 'pop3'" },
+	/* checked once the file is read, pointed at the key's line */
+	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = pop3://x", ":2: [mailbox] url: unsupported scheme 'pop3'" },
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = outlook.office365.com", "[mailbox] url: expected imap://" },
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = imap://host:99999/INBOX", "[mailbox] url: bad port" },
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = maildir:relative", "maildir: needs an absolute path" },
@@ -178,7 +179,7 @@ static const struct bad bads[] = {
 	{ "password = geheim", "password = geheim\npassword_file = /etc/passwd", "set only one of password" },
 	{ "password = geheim", "", "[mailbox] password: missing" },
 	{ "from = \"LIDO leernetwerken\" <LIDO@Example.nl>", "", "[smtp] from: missing" },
-	{ "from = \"LIDO leernetwerken\" <LIDO@Example.nl>", "from = LIDO", "[smtp] from: 'LIDO' has no valid address" },
+	{ "from = \"LIDO leernetwerken\" <LIDO@Example.nl>", "from = LIDO", ":14: [smtp] from: 'LIDO' has no valid address" },
 	{ "domains = jl.nu, School.test", "", "[organization] domains: missing" },
 	{ "language = nl", "", NULL },	/* absent is fine */
 	{ "[organization]", "[organization\n", "syntax error" },
