@@ -583,110 +583,114 @@ def test_person_reset_when_not_bouncing(cfg, tmp_path, run_leernet):
     assert proc.stdout.startswith("lead@school.test: bouncing cleared;")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as two users")
-def test_files_made_by_root_do_not_lock_out_the_service(stack, run_leernet):
+class Sandbox:
+    """A directory everyone may enter (the checkout may sit where nobody
+    cannot: /root), holding a copy of the binary and the templates, for
+    running leernet as root and as nobody, the service user's stand-in."""
+
+    def __init__(self, base: Path):
+        import shutil
+        self.base = base
+        self.binary = str(base / "leernet")
+        shutil.copy(os.environ.get("LEERNET_BIN") or REPO / "build" / "leernet",
+                    self.binary)
+        shutil.copytree(REPO / "templates", base / "templates")
+        self.templates = base / "templates"
+
+    def as_nobody(self, config, *args):
+        return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                               "--clear-groups", self.binary, "-c", str(config), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def as_root(self, config, *args, **kw):
+        return subprocess.run([self.binary, "-c", str(config), *args],
+                              capture_output=True, text=True, timeout=60, **kw)
+
+
+@pytest.fixture
+def sandbox():
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root to act as another user")
+    base = Path(tempfile.mkdtemp(prefix="leernet-users-"))
+    base.chmod(0o755)
+    try:
+        yield Sandbox(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_files_made_by_root_do_not_lock_out_the_service(stack, run_leernet, sandbox):
     """An admin runs a command as root beside the service's user: the
     database is 0640 whatever the umask (it holds names and mail), root's
     lock file is handed to the database's owner (SQLite does the same for
     -wal and -shm), and a file the service cannot write is named with its
     owner and what to do (it was a bare "Permission denied", exit 70)."""
-    import tempfile
-    base = Path(tempfile.mkdtemp(prefix="leernet-perm-"))
-    try:
-        base.chmod(0o755)
-        # Copies: the checkout may sit where nobody cannot enter (/root).
-        import shutil
-        binary = str(base / "leernet")
-        shutil.copy(os.environ.get("LEERNET_BIN") or REPO / "build" / "leernet", binary)
-        shutil.copytree(REPO / "templates", base / "templates")
-        config = stack.config(base, paths_templates=base / "templates")
-        nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    base = sandbox.base
+    config = stack.config(base, paths_templates=sandbox.templates)
+    sandbox.as_root(config, "init", check=True, preexec_fn=lambda: os.umask(0o022))
+    db_file = base / "leernet.db"
+    assert db_file.stat().st_mode & 0o777 == 0o640
+    for f in [base, config, db_file]:
+        os.chown(f, 65534, 65534)
+    run_leernet(config, "digest", "--send")          # as root
+    lock = base / "leernet.db.lock"
+    assert lock.stat().st_uid == 65534
+    assert sandbox.as_nobody(config, "digest", "--send").returncode == 0, "the service's turn"
 
-        def as_nobody(*args):
-            return subprocess.run(nobody + [binary, "-c", str(config), *args],
-                                  capture_output=True, text=True, timeout=60)
-
-        subprocess.run([binary, "-c", str(config), "init"], check=True, capture_output=True,
-                       preexec_fn=lambda: os.umask(0o022))
-        db_file = base / "leernet.db"
-        assert db_file.stat().st_mode & 0o777 == 0o640
-        for f in [base, config, db_file]:
-            os.chown(f, 65534, 65534)
-        run_leernet(config, "digest", "--send")          # as root
-        lock = base / "leernet.db.lock"
-        assert lock.stat().st_uid == 65534
-        assert as_nobody("digest", "--send").returncode == 0, "the service's turn"
-
-        os.chown(lock, 0, 0)
-        proc = as_nobody("digest", "--send")
-        assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
-        assert (f"{lock}: cannot be written by user nobody (it belongs to root, mode 600): "
-                "run leernet as its owner") in proc.stderr, proc.stderr
-    finally:
-        subprocess.run(["rm", "-rf", str(base)], check=False)
+    os.chown(lock, 0, 0)
+    proc = sandbox.as_nobody(config, "digest", "--send")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert (f"{lock}: cannot be written by user nobody (it belongs to root, mode 600): "
+            "run leernet as its owner") in proc.stderr, proc.stderr
 
 
-def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack):
+def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack, sandbox):
     """check-config said "configuration OK" for a state directory the
     service cannot write (init then failed), and a database made by root
     was SQLite's "Permission denied" or "attempt to write a readonly
     database" (exit 70), without a word of whose it is or what to do."""
-    import shutil
-    import tempfile
-    base = Path(tempfile.mkdtemp(prefix="leernet-root-"))
-    try:
-        base.chmod(0o755)
-        binary = str(base / "leernet")
-        shutil.copy(os.environ.get("LEERNET_BIN") or REPO / "build" / "leernet", binary)
-        shutil.copytree(REPO / "templates", base / "templates")
-        state = base / "state"
-        state.mkdir(mode=0o755)                     # root's
-        config = stack.config(base, database_path=state / "leernet.db",
-                              paths_templates=base / "templates")
-        config.chmod(0o644)
+    base = sandbox.base
+    state = base / "state"
+    state.mkdir(mode=0o755)                     # root's
+    config = stack.config(base, database_path=state / "leernet.db",
+                          paths_templates=sandbox.templates)
+    config.chmod(0o644)
+    proc = sandbox.as_nobody(config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert "configuration OK" not in proc.stdout
+    assert (f"database: {state}: the database's directory cannot be written by "
+            "user nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
 
-        def as_nobody(*args):
-            return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
-                                   "--clear-groups", binary, "-c", str(config), *args],
-                                  capture_output=True, text=True, timeout=60)
+    os.chown(state, 65534, 65534)
+    sandbox.as_root(config, "init", check=True)      # root makes the database
+    for mode in (0o640, 0o644):
+        (state / "leernet.db").chmod(mode)
+        for args in (("check-config",), ("once",), ("digest",)):
+            proc = sandbox.as_nobody(config, *args)
+            assert proc.returncode == EX_CONFIG, (args, proc.stdout + proc.stderr)
+            assert (f"{state / 'leernet.db'}: cannot be written by user nobody "
+                    f"(it belongs to root, mode {mode:o}): run leernet as its owner "
+                    "(sudo -u root), or give it to the user the service runs as "
+                    "(chown)") in proc.stderr, (args, proc.stderr)
+    os.chown(state / "leernet.db", 65534, 65534)
+    assert sandbox.as_nobody(config, "digest").returncode == 0
 
-        proc = as_nobody("check-config")
-        assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
-        assert "configuration OK" not in proc.stdout
-        assert (f"database: {state}: the database's directory cannot be written by "
-                "user nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
-
-        os.chown(state, 65534, 65534)
-        subprocess.run([binary, "-c", str(config), "init"], check=True,
-                       capture_output=True)             # root makes the database
-        for mode in (0o640, 0o644):
-            (state / "leernet.db").chmod(mode)
-            for args in (("check-config",), ("once",), ("digest",)):
-                proc = as_nobody(*args)
-                assert proc.returncode == EX_CONFIG, (args, proc.stdout + proc.stderr)
-                assert (f"{state / 'leernet.db'}: cannot be written by user nobody "
-                        f"(it belongs to root, mode {mode:o}): run leernet as its owner "
-                        "(sudo -u root), or give it to the user the service runs as "
-                        "(chown)") in proc.stderr, (args, proc.stderr)
-        os.chown(state / "leernet.db", 65534, 65534)
-        assert as_nobody("digest").returncode == 0
-
-        # The pages' directory, made by root: publish exits 73, and so does
-        # the check now, rather than "configuration OK".
-        www = base / "www"
-        www.mkdir(mode=0o755)
-        config = stack.config(base, database_path=state / "leernet.db",
-                              paths_templates=base / "templates", publish_dir=www / "lido")
-        config.chmod(0o644)
-        proc = as_nobody("check-config")
-        assert proc.returncode == 73, proc.stdout + proc.stderr
-        assert (f"publish: {www}: the parent of [publish] dir cannot be written by "
-                "user nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
-        os.chown(www, 65534, 65534)
-        proc = as_nobody("check-config")
-        assert f"publish {www / 'lido'}: OK" in proc.stdout, proc.stdout + proc.stderr
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    # The pages' directory, made by root: publish exits 73, and so does
+    # the check now, rather than "configuration OK".
+    www = base / "www"
+    www.mkdir(mode=0o755)
+    config = stack.config(base, database_path=state / "leernet.db",
+                          paths_templates=sandbox.templates, publish_dir=www / "lido")
+    config.chmod(0o644)
+    proc = sandbox.as_nobody(config, "check-config")
+    assert proc.returncode == 73, proc.stdout + proc.stderr
+    assert (f"publish: {www}: the parent of [publish] dir cannot be written by "
+            "user nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
+    os.chown(www, 65534, 65534)
+    proc = sandbox.as_nobody(config, "check-config")
+    assert f"publish {www / 'lido'}: OK" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_a_file_size_limit_is_an_error_not_a_silent_death(stack, tmp_path):
@@ -780,25 +784,14 @@ def test_an_unknown_timezone_names_its_line(stack, tmp_path, run_leernet):
         f"leernet: {config}:{lineno}: [organization] timezone: "), proc.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
-def test_a_database_directory_that_cannot_be_written_is_named(stack, tmp_path):
+def test_a_database_directory_that_cannot_be_written_is_named(stack, sandbox):
     """SQLite says "unable to open database file"; the errno it kept
     (ENOENT of its read-only retry) named the wrong cause."""
-    import shutil
-    import tempfile
-    base = Path(tempfile.mkdtemp(prefix="leernet-dir-"))
-    try:
-        base.chmod(0o755)
-        binary = str(base / "leernet")
-        shutil.copy(os.environ.get("LEERNET_BIN") or REPO / "build" / "leernet", binary)
-        config = stack.config(base, database_path=base / "db" / "leernet.db")
-        (base / "db").mkdir(mode=0o755)
-        config.chmod(0o644)
-        proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
-                               "--clear-groups", binary, "-c", str(config), "init"],
-                              capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 78, proc.stderr
-        assert (f"{base / 'db'}: the database's directory cannot be written by user "
-                "nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    base = sandbox.base
+    config = stack.config(base, database_path=base / "db" / "leernet.db")
+    (base / "db").mkdir(mode=0o755)
+    config.chmod(0o644)
+    proc = sandbox.as_nobody(config, "init")
+    assert proc.returncode == 78, proc.stderr
+    assert (f"{base / 'db'}: the database's directory cannot be written by user "
+            "nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
