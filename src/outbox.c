@@ -55,6 +55,16 @@ record(struct app *app, const struct ob_row *o, const struct smtp_result *res,
 			return -1;
 		stats->sent++;
 		log_debug("sent %s to %s", o->kind, o->rcpt);
+	} else if (res->status == SMTP_PERMFAIL && res->about_message) {
+		/* Too large, or refused by a content filter: the address is
+		 * fine, and marking it would silence everyone a list post
+		 * went to. */
+		log_warnx("%s to %s refused for good, for the message itself "
+		    "(the address stays in use): %s", o->kind, o->rcpt,
+		    res->text);
+		if (store_outbox_failed(app->st, o->id, res->text, t) == -1)
+			return -1;
+		stats->failed++;
 	} else if (res->status == SMTP_PERMFAIL) {
 		log_warnx("%s to %s refused for good: %s", o->kind, o->rcpt,
 		    res->text);

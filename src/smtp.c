@@ -734,6 +734,30 @@ secret_renewed(struct smtp *s, struct lane *l)
 }
 
 /*
+ * Is a permanent refusal about the message rather than the address?  At
+ * MAIL FROM it is the size; after DATA it is the content (a size limit,
+ * a virus or content filter), unless the enhanced status names the
+ * mailbox or address (5.1.x, 5.2.x: "552 5.2.2 mailbox full").  One
+ * recipient per transaction, so RCPT TO is about that recipient.
+ */
+static int
+refused_message(const struct lane *l)
+{
+	const char *p = l->reply;
+
+	if (l->stage == ST_MAIL)
+		return 1;
+	if (l->stage != ST_DATA && l->stage != ST_BODY)
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	while (*p == ' ' || *p == '-')
+		p++;
+	return !(p[0] == '5' && p[1] == '.' && (p[2] == '1' || p[2] == '2') &&
+	    p[3] == '.');
+}
+
+/*
  * A login refused with a 4xx ("454 4.7.0 Temporary authentication
  * failure": Postfix while Dovecot's auth is away) is no wrong password.
  */
@@ -820,6 +844,7 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 		 * MAIL FROM that is only a size limit (SIZE=); any other
 		 * refusal there is about our sender address. */
 		res->status = SMTP_PERMFAIL;
+		res->about_message = refused_message(l);
 	}
 	/* libcurl's "RCPT failed: 550" only repeats the server's reply. */
 	snprintf(echo, sizeof(echo), "failed: %ld", code);

@@ -25,6 +25,9 @@ struct smtp_result {
 	char		 text[256];	/* one line for logs and the outbox */
 	int		 config_fault;	/* ours to fix: login refused,
 					 * certificate, no STARTTLS, secret */
+	int		 about_message;	/* SMTP_PERMFAIL for the message (its
+					 * size, its content), not for the
+					 * recipient's address */
 };
 /*
  * code is the reply to this message's MAIL FROM, RCPT TO or DATA.  It is

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import sqlite3
+import subprocess
 import time
 from email.message import EmailMessage
 
@@ -407,6 +408,52 @@ def test_reply_to_the_plain_address_in_a_list_thread_goes_to_the_list(lists):
     lists.nothing("alice", "lead")
     assert lists.outcomes()[:2] == ["list", "list-thread"]
     assert lists.outcomes()[2] not in ("list", "list-thread")
+
+
+def test_a_post_too_large_for_the_outgoing_server_marks_no_member(
+        fresh_stack, tmp_path, run_leernet):
+    """The server leernet sends through may take less than [lists] max_size
+    (Postfix's default message_size_limit is 10240000 bytes, max_size's
+    10M is 10485760; the post came in through a server that takes more).
+    Its 552 is about the message: every member was marked bouncing and
+    stopped getting invitations and digests."""
+    lists = new_lists(fresh_stack, tmp_path, run_leernet)
+    raw = ("From: alice@school.test\r\nTo: " + LIST + "\r\nSubject: Verslag\r\n"
+           "Message-ID: <groot@school.test>\r\n\r\n"
+           + "Een regel tekst van het verslag.\r\n" * 6000).encode()
+    fresh_stack.send("alice", LIST, raw=raw)
+    fresh_stack.wait_for("lido")
+    pf = str(fresh_stack.dir / "postfix")
+    subprocess.run(["postconf", "-c", pf, "-e", f"message_size_limit={len(raw) - 1000}"],
+                   check=True)
+    subprocess.run(["postfix", "-c", pf, "reload"], check=True, capture_output=True)
+    proc = lists.once()
+    assert "refused for good, for the message itself (the address stays in use)" \
+        in proc.stderr, proc.stderr
+    with lists.db() as db:
+        states = db.execute("SELECT state, last_error FROM outbox WHERE kind = 'list'"
+                            ).fetchall()
+        bouncing = db.execute("SELECT email FROM people WHERE bouncing != 0").fetchall()
+    assert bouncing == []
+    assert len(states) == 2 and all(st == "failed" and "552" in err
+                                    for st, err in states), states
+
+    # A content filter's refusal after the data is about the message too
+    # (the post came in before the filter was there).
+    fresh_stack.send("bob", LIST, subject="Macro voor de toets", body="Zie bijlage.\n")
+    fresh_stack.wait_for("lido")
+    checks = fresh_stack.dir / "header_checks"
+    checks.write_text("/^Subject:.*Macro/ REJECT 5.7.1 Attachment type refused\n")
+    subprocess.run(["postconf", "-c", pf, "-e", "message_size_limit=10240000",
+                    f"header_checks=regexp:{checks}"], check=True)
+    subprocess.run(["postfix", "-c", pf, "reload"], check=True, capture_output=True)
+    lists.once()
+    with lists.db() as db:
+        errors = [e for (e,) in db.execute(
+            "SELECT last_error FROM outbox WHERE kind = 'list' AND state = 'failed'")]
+        bouncing = db.execute("SELECT email FROM people WHERE bouncing != 0").fetchall()
+    assert len(errors) == 4 and sum("5.7.1" in e for e in errors) == 2, errors
+    assert bouncing == []
 
 
 def test_two_responders_without_headers_do_not_loop_through_a_list(lists):
