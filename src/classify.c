@@ -241,8 +241,12 @@ aligned(const char *d, const char *domain)
 	    str_eq_ci(domain + nl - dl, d);
 }
 
+/*
+ * Does one clause say a pass for domain (dmarc or aligned dkim), or, with
+ * fail, that DMARC failed for it?
+ */
 static int
-method_pass(char *clause, const char *domain)
+method_says(char *clause, const char *domain, int fail)
 {
 	char *save = NULL, *tok, *method = NULL;
 	int pass = 0, dom_ok = 0;
@@ -258,9 +262,10 @@ method_pass(char *clause, const char *domain)
 		v = eq + 1;
 		if (method == NULL) {
 			method = tok;
-			if (!str_eq_ci(method, "dmarc") && !str_eq_ci(method, "dkim"))
+			if (!str_eq_ci(method, "dmarc") && (fail ||
+			    !str_eq_ci(method, "dkim")))
 				return 0;
-			pass = str_eq_ci(v, "pass");
+			pass = str_eq_ci(v, fail ? "fail" : "pass");
 			continue;
 		}
 		if (str_eq_ci(method, "dmarc") && str_eq_ci(tok, "header.from"))
@@ -276,9 +281,9 @@ method_pass(char *clause, const char *domain)
 	return method != NULL && pass && dom_ok;
 }
 
-int
-auth_trusted_pass(const struct message *m, const char *trusted_id,
-    const char *domain)
+static int
+auth_trusted_says(const struct message *m, const char *trusted_id,
+    const char *domain, int fail)
 {
 	const char *h;
 	char *copy, *save = NULL, *clause;
@@ -303,7 +308,7 @@ auth_trusted_pass(const struct message *m, const char *trusted_id,
 			if (memchr(id, '=', idlen) != NULL) {
 				if (strcmp(trusted_id, "*") != 0)
 					break;
-				ok = method_pass(id, domain);
+				ok = method_says(id, domain, fail);
 				continue;
 			}
 			id[idlen] = '\0';	/* drop the version */
@@ -312,8 +317,22 @@ auth_trusted_pass(const struct message *m, const char *trusted_id,
 				break;
 			continue;
 		}
-		ok = method_pass(clause, domain);
+		ok = method_says(clause, domain, fail);
 	}
 	free(copy);
 	return ok;
+}
+
+int
+auth_trusted_pass(const struct message *m, const char *trusted_id,
+    const char *domain)
+{
+	return auth_trusted_says(m, trusted_id, domain, 0);
+}
+
+int
+auth_trusted_fail(const struct message *m, const char *trusted_id,
+    const char *domain)
+{
+	return auth_trusted_says(m, trusted_id, domain, 1);
 }

@@ -38,5 +38,8 @@ int		 classify_plain_failure(const struct message *);
  */
 int		 auth_trusted_pass(const struct message *, const char *trusted_id,
 		    const char *domain);
+/* Does that header say dmarc=fail for domain: the From is forged? */
+int		 auth_trusted_fail(const struct message *, const char *trusted_id,
+		    const char *domain);
 
 #endif

@@ -607,6 +607,20 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 		goto out;
 	}
 	/*
+	 * Our own mail server says the From is forged (dmarc=fail for its
+	 * domain): passing it on would lend a colleague's name, "via" the
+	 * network, to whoever wrote it.  For people to look at.
+	 */
+	if (auth_trusted_fail(r->msg, cfg->trusted_authserv_id,
+	    strrchr(r->sender, '@') ? strrchr(r->sender, '@') + 1 : "")) {
+		log_warnx("%s: the trusted server says DMARC failed for this "
+		    "From; not passing it on to list %s, keeping it for "
+		    "people", r->sender, slug);
+		r->outcome = "human";
+		rc = 0;
+		goto out;
+	}
+	/*
 	 * A reply to the plain address comes from a client that ignores
 	 * Reply-To, or from a responder answering the envelope sender (which
 	 * is that address).  Two responders with no RFC 3834 header answer

@@ -456,6 +456,38 @@ def test_a_post_too_large_for_the_outgoing_server_marks_no_member(
     assert bouncing == []
 
 
+def test_a_post_our_server_says_is_forged_is_kept_for_people(stack, tmp_path,
+                                                             run_leernet):
+    """With [organization] trusted_authserv_id set, our own server's
+    dmarc=fail for the From domain says another server wrote it: it went
+    to every member as "Alice via Rekenen in groep 3", phishing link and
+    all.  Kept for people instead; a pass, or no verdict, goes on."""
+    cfg = stack.config(tmp_path, organization_trusted_authserv_id="mx.school.test")
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", TITLE,
+                "--lead", "lead@school.test")
+    lst = Lists(stack, run_leernet, cfg)
+    lst.member("lead", role="lead")
+    lst.member("alice")
+    lst.member("bob")
+    stack.send("alice", LIST, subject="Nieuw wachtwoord", body="Log hier in: http://x.test\n",
+               headers={"Authentication-Results":
+                        "mx.school.test; spf=fail; dmarc=fail header.from=school.test"})
+    lst.once()
+    lst.nothing("lead", "bob")
+    assert lst.outcomes() == ["human"]
+    [kept] = stack.inbox("lido")
+    assert "leernet-human" in kept.flags
+
+    stack.send("alice", LIST, subject="Werkblad", body="Zie hier.\n",
+               headers={"Authentication-Results":
+                        "mx.school.test; dmarc=pass header.from=school.test"})
+    stack.send("bob", LIST, subject="Vraag", body="Wie weet het?\n")
+    lst.once()
+    assert len(lst.new("lead")) == 2
+    assert lst.outcomes()[1:] == ["list", "list"]
+
+
 def test_two_responders_without_headers_do_not_loop_through_a_list(lists):
     """alice's and bob's mailboxes answer everything, to the envelope sender
     (the coordinator address), with In-Reply-To and no RFC 3834 header: each

@@ -114,40 +114,44 @@ struct acase {
 	const char	*headers;
 	const char	*trusted;
 	int		 want;
+	int		 forged;	/* auth_trusted_fail */
 };
 
 static const struct acase acases[] = {
-	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 1 },
-	{ "Authentication-Results: mx.school.test 1; spf=pass; dkim=pass header.d=school.test; dmarc=pass (p=none) header.from=school.test\r\n", "mx.school.test", 1 },
-	{ "Authentication-Results: MX.School.Test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 1 },
+	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 1, 0 },
+	{ "Authentication-Results: mx.school.test 1; spf=pass; dkim=pass header.d=school.test; dmarc=pass (p=none) header.from=school.test\r\n", "mx.school.test", 1, 0 },
+	{ "Authentication-Results: MX.School.Test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 1, 0 },
 	/* a relaxed-aligned DKIM signature */
-	{ "Authentication-Results: mx.school.test; dkim=pass header.i=@mail.school.test header.d=school.test\r\n", "mx.school.test", 1 },
+	{ "Authentication-Results: mx.school.test; dkim=pass header.i=@mail.school.test header.d=school.test\r\n", "mx.school.test", 1, 0 },
 	/* wrong server id */
-	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 0 },
+	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 0, 0 },
 	/* "*" trusts the topmost whatever its id */
-	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "*", 1 },
+	{ "Authentication-Results: mx.evil.test; dmarc=pass header.from=school.test\r\n", "*", 1, 0 },
 	/* Exchange Online: no authserv-id, the pass in the first clause */
-	{ "Authentication-Results: dmarc=pass action=none header.from=school.test;compauth=pass reason=100\r\n", "*", 1 },
-	{ "Authentication-Results: dkim=pass (signature was verified) header.d=school.test;\r\n", "*", 1 },
-	{ "Authentication-Results: dmarc=pass action=none header.from=school.test\r\n", "mx.school.test", 0 },
-	{ "Authentication-Results: dmarc=fail action=none header.from=school.test;dkim=pass header.d=evil.test\r\n", "*", 0 },
+	{ "Authentication-Results: dmarc=pass action=none header.from=school.test;compauth=pass reason=100\r\n", "*", 1, 0 },
+	{ "Authentication-Results: dkim=pass (signature was verified) header.d=school.test;\r\n", "*", 1, 0 },
+	{ "Authentication-Results: dmarc=pass action=none header.from=school.test\r\n", "mx.school.test", 0, 0 },
+	{ "Authentication-Results: dmarc=fail action=none header.from=school.test;dkim=pass header.d=evil.test\r\n", "*", 0, 1 },
 	/* fail */
-	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n", "mx.school.test", 0 },
+	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n", "mx.school.test", 0, 1 },
+	{ "Authentication-Results: mx.evil.test; dmarc=fail header.from=school.test\r\n", "mx.school.test", 0, 0 },
+	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=other.test\r\n", "mx.school.test", 0, 0 },
+	{ "Authentication-Results: mx.school.test; dkim=fail header.d=school.test\r\n", "mx.school.test", 0, 0 },
 	/* pass for another domain */
-	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=evil.test\r\n", "mx.school.test", 0 },
-	{ "Authentication-Results: mx.school.test; dkim=pass header.d=evil.test\r\n", "mx.school.test", 0 },
+	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=evil.test\r\n", "mx.school.test", 0, 0 },
+	{ "Authentication-Results: mx.school.test; dkim=pass header.d=evil.test\r\n", "mx.school.test", 0, 0 },
 	/* a forged pass below our server's real fail is never trusted */
 	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n"
-	  "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 0 },
+	  "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "mx.school.test", 0, 1 },
 	{ "Authentication-Results: mx.school.test; dmarc=fail header.from=school.test\r\n"
-	  "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "*", 0 },
+	  "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "*", 0, 1 },
 	/* a comment cannot smuggle a pass */
-	{ "Authentication-Results: mx.school.test; dmarc=fail (dmarc=pass header.from=school.test) header.from=school.test\r\n", "mx.school.test", 0 },
+	{ "Authentication-Results: mx.school.test; dmarc=fail (dmarc=pass header.from=school.test) header.from=school.test\r\n", "mx.school.test", 0, 1 },
 	/* no header, or trust not configured */
-	{ "", "mx.school.test", 0 },
-	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", NULL, 0 },
+	{ "", "mx.school.test", 0, 0 },
+	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", NULL, 0, 0 },
 	/* garbage */
-	{ "Authentication-Results: ;;;===; dmarc\r\n", "*", 0 },
+	{ "Authentication-Results: ;;;===; dmarc\r\n", "*", 0, 0 },
 };
 
 static void
@@ -159,10 +163,12 @@ test_auth(void **state)
 		    "Subject: x\r\n\r\nbody\r\n", acases[i].headers);
 		struct message *m = parse(raw);
 		int got = auth_trusted_pass(m, acases[i].trusted, "school.test");
+		int forged = auth_trusted_fail(m, acases[i].trusted,
+		    "school.test");
 
-		if (got != acases[i].want)
-			fail_msg("case %zu: want %d, got %d", i, acases[i].want,
-			    got);
+		if (got != acases[i].want || forged != acases[i].forged)
+			fail_msg("case %zu: want %d/%d, got %d/%d", i,
+			    acases[i].want, acases[i].forged, got, forged);
 		message_free(m);
 		free(raw);
 	}
