@@ -426,6 +426,7 @@ answer_unknown(struct req *r, const char *slug, const char *lang)
 
 		if (nets[i].state != NET_OPEN)
 			continue;
+		tvars_set_bool(v, "has_networks", 1);
 		it = tvars_add_item(v, "networks");
 		addr = list_address(r->app->cfg, nets[i].slug);
 		tvars_set(it, "slug", nets[i].slug);

@@ -292,6 +292,8 @@ def test_one_mail_to_two_lists_goes_to_each_once(lists):
 
 
 def test_unknown_list_is_answered_with_the_open_lists(lists):
+    lists.run(lists.cfg, "network", "add", "taal", "--title", "Taal",
+              "--lead", "lead@school.test")
     lists.stack.send("alice", "lido+bestaatniet@school.test",
                      subject="Hallo", body="Hoi\n")
     lists.once()
@@ -299,6 +301,9 @@ def test_unknown_list_is_answered_with_the_open_lists(lists):
     text = body_text(got)
     assert '"bestaatniet"' in text
     assert f"{TITLE}: {LIST}" in text
+    assert "Taal: lido+taal@school.test" in text
+    # the heading once, not once per network
+    assert text.count("De open leernetwerken en hun lijstadressen:") == 1, text
     lists.nothing("bob", "lead")
     assert lists.outcomes() == ["list-unknown"]
 
