@@ -55,11 +55,13 @@ enum cal_kind { CAL_REQUEST = 0, CAL_CANCELLED, CAL_LEFT, CAL_CLOSED };
 
 /*
  * One invitation (REQUEST) or cancellation (CANCEL) for one person, at
- * the given SEQUENCE.  Bouncing addresses get nothing (SPEC §4).
+ * the given SEQUENCE.  Bouncing addresses get nothing (SPEC §4).  Someone
+ * joining (again) is invited, whatever the SEQUENCE: no "changed" for a
+ * meeting they never had, or had cancelled for them when they left.
  */
 static int
 send_calendar(struct req *r, const struct network *n, const struct meeting *m,
-    int64_t person_id, enum cal_kind cancel, int sequence)
+    int64_t person_id, enum cal_kind cancel, int sequence, int joining)
 {
 	struct app *app = r->app;
 	struct person p = { 0 };
@@ -67,7 +69,7 @@ send_calendar(struct req *r, const struct network *n, const struct meeting *m,
 	struct reply rp = { 0 };
 	struct tvars *v;
 	char err[256], *summary, *ics;
-	int rc;
+	int rc, update = 0;
 
 	if ((rc = store_person_by_id(app->st, person_id, &p)) != 0)
 		return rc == 1 ? 0 : -1;
@@ -76,6 +78,13 @@ send_calendar(struct req *r, const struct network *n, const struct meeting *m,
 		    "invitation", p.email);
 		person_clear(&p);
 		return 0;
+	}
+	/* "Changed" only for who had a version of it (a member whose
+	 * address bounced for a while may have missed a few). */
+	if (!cancel && !joining && sequence > 0 && (update =
+	    store_meeting_sent_to(app->st, m->id, person_id)) == -1) {
+		person_clear(&p);
+		return -1;
 	}
 	summary = xasprintf("%s — %s %d", n->title,
 	    lang_of(p.lang) == LANG_EN ? "meeting" : "bijeenkomst", m->number);
@@ -105,7 +114,7 @@ send_calendar(struct req *r, const struct network *n, const struct meeting *m,
 	act_set_network(v, n);
 	set_meeting_vars(app, v, m, lang_of(p.lang));
 	tvars_setf(v, "sequence", "%d", sequence);
-	tvars_set_bool(v, "update", sequence > 0 && !cancel);
+	tvars_set_bool(v, "update", update);
 	tvars_set_bool(v, "left", cancel == CAL_LEFT);
 	tvars_set_bool(v, "closed", cancel == CAL_CLOSED);
 	rp.tmpl = cancel ? "invite-cancel" : "invite";
@@ -141,7 +150,7 @@ send_to_all(struct req *r, const struct network *n, const struct meeting *m,
 	for (size_t i = 0; i < count && rc == 0; i++)
 		if (mem[i].state == MS_ACTIVE && mem[i].role != ROLE_FOLLOWER)
 			rc = send_calendar(r, n, m, mem[i].person_id, cancel,
-			    m->sequence);
+			    m->sequence, 0);
 	members_free(mem, count);
 	return rc;
 }
@@ -173,7 +182,7 @@ meeting_invite_person(struct req *r, const struct network *n,
 		}
 		if (rc == 0)
 			rc = send_calendar(r, n, &ms[i], person_id, CAL_REQUEST,
-			    ms[i].sequence);
+			    ms[i].sequence, 1);
 	}
 	meetings_free(ms, count);
 	return rc;
@@ -220,11 +229,11 @@ meeting_catch_up(struct req *r, int64_t person_id)
 				continue;
 			if (ms[k].status == MT_PLANNED)
 				rc = send_calendar(r, &nets[i], &ms[k],
-				    person_id, CAL_REQUEST, ms[k].sequence);
+				    person_id, CAL_REQUEST, ms[k].sequence, 0);
 			else if ((rc = store_meeting_sent_to(r->app->st,
 			    ms[k].id, person_id)) == 1)
 				rc = send_calendar(r, &nets[i], &ms[k],
-				    person_id, CAL_CANCELLED, ms[k].sequence);
+				    person_id, CAL_CANCELLED, ms[k].sequence, 0);
 		}
 		meetings_free(ms, count);
 	}
@@ -254,7 +263,7 @@ meeting_uninvite_person(struct req *r, const struct network *n,
 		if ((rc = store_meeting_update(r->app->st, &ms[i],
 		    r->now)) == 0)
 			rc = send_calendar(r, n, &ms[i], person_id, CAL_LEFT,
-			    ms[i].sequence);
+			    ms[i].sequence, 0);
 	}
 	meetings_free(ms, count);
 	return rc;

@@ -189,6 +189,30 @@ def test_a_member_replying_to_an_invitation_cannot_move_it(meet):
     meet.nothing("bob", "lead")
 
 
+def test_joining_after_a_move_is_an_invitation_not_a_change(meet):
+    """A member who joins (or comes back) after the meeting moved gets the
+    meeting at its current SEQUENCE, worded as an invitation: it said
+    "Gewijzigd: ... is gewijzigd. Dit is de nieuwe afspraak" of a meeting
+    they never had.  Those who had it are told of the change."""
+    meet.join("alice", "bob")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    meet.mail("lead", f"verplaats {SLUG} {n}", "tijd: 15:30-17:30\n")
+    meet.once()
+    for who in ("alice", "bob"):
+        moved = max(meet.invites(who), key=lambda i: i.sequence)
+        assert str(moved.msg["Subject"]).startswith("Gewijzigd: "), who
+    meet.mail("bob", f"afmelden {SLUG}")
+    meet.once()
+    meet.one("bob", subject="^Afgemeld")
+    meet.join("carol", "bob")
+    for who in ("carol", "bob"):
+        [inv] = [i for i in meet.invites(who) if i.method == "REQUEST"]
+        assert inv.sequence >= 1, who
+        subject, body = str(inv.msg["Subject"]), text(inv.msg)
+        assert subject.startswith(f"{TITLE} — bijeenkomst {n}, "), subject
+        assert "is gewijzigd" not in body, body
+
+
 def test_who_gets_what(meet, run_leernet):
     """Join after planning: every future meeting.  Leave: cancellations.
     A move: all current members.  Bouncing: nothing.  Closing: CANCEL for
