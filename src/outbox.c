@@ -101,10 +101,37 @@ record(struct app *app, const struct ob_row *o, const struct smtp_result *res,
 }
 
 /*
+ * A row that was handed to the server when leernet was killed, twice,
+ * without its answer noted: the server may have taken it each time.  A
+ * third copy is not sent; the coordinators see it among the failed.
+ */
+#define OUTBOX_INFLIGHT_MAX	2
+
+static int
+give_up_uncertain(struct app *app, const struct ob_row *o, time_t now,
+    struct outbox_stats *stats)
+{
+	static const char why[] = "leernet stopped twice while the server "
+	    "had this message, before its answer was noted: it may have "
+	    "arrived (twice); check with the recipient before 'leernet "
+	    "outbox retry'";
+
+	log_warnx("%s to %s: %s", o->kind, o->rcpt, why);
+	if (store_outbox_failed(app->st, o->id, why, now) == -1)
+		return -1;
+	stats->failed++;
+	return 0;
+}
+
+/*
  * Send one batch of due rows, in their order, up to smtp_lanes() at once.
  * Whatever stops the batch (a session failure, a database error,
  * SIGTERM) stops new submissions only: the messages in flight are waited
  * for and their verdicts recorded, so none is left sent but not marked.
+ *
+ * A row is marked in flight before it goes, in one commit with the
+ * verdict that freed its lane, so that a kill between the server's 250
+ * and our mark (RFC 1047's window) repeats it at most once more.
  * 0, or -1 when the server could not be reached or the store failed.
  */
 static int
@@ -113,18 +140,42 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 {
 	struct smtp_result res;
 	char why[sizeof(res.text)] = "";
-	size_t next = 0, waiting = 0;
-	int busy = 0, lanes = smtp_lanes(smtp), dberr = 0;
+	size_t next = 0, waiting = 0, ngo;
+	int busy = 0, lanes = smtp_lanes(smtp), dberr = 0, open = 0;
+	struct ob_row **go = xcalloc((size_t)lanes, sizeof(*go));
 	void *tag;
 
 	for (;;) {
+		ngo = 0;
 		while (!why[0] && !dberr && !handle_stop && next < n &&
-		    busy < lanes) {
+		    busy + (int)ngo < lanes) {
 			struct ob_row *o = &rows[next++];
 
-			log_set_msgid(o->msgid);
-			smtp_submit(smtp, o->env_from, o->rcpt, o->data, o->len,
-			    o);
+			if (!open && store_begin(app->st) == -1) {
+				dberr = 1;
+				break;
+			}
+			open = 1;
+			if (o->inflight >= OUTBOX_INFLIGHT_MAX) {
+				if (give_up_uncertain(app, o, now, stats) == -1)
+					dberr = 1;
+			} else if (store_outbox_inflight(app->st, o->id, 1) ==
+			    -1)
+				dberr = 1;
+			else
+				go[ngo++] = o;
+		}
+		/* The marks and the verdict before them, or nothing goes. */
+		if (open && store_commit(app->st) == -1) {
+			store_rollback(app->st);
+			dberr = 1;
+			ngo = 0;
+		}
+		open = 0;
+		for (size_t k = 0; k < ngo; k++) {
+			log_set_msgid(go[k]->msgid);
+			smtp_submit(smtp, go[k]->env_from, go[k]->rcpt,
+			    go[k]->data, go[k]->len, go[k]);
 			busy++;
 		}
 		log_set_msgid(NULL);
@@ -132,6 +183,12 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 			break;
 		busy--;
 		log_set_msgid(((struct ob_row *)tag)->msgid);
+		/* Even after a database error: a verdict not noted is a
+		 * message sent twice. */
+		if (store_begin(app->st) == 0)
+			open = 1;
+		else
+			dberr = 1;
 		if (res.status == SMTP_TEMPFAIL && res.code == 0) {
 			/*
 			 * The session failed before this message's turn
@@ -140,15 +197,23 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 			 * Nothing is counted against the rows; they show the
 			 * reason in `outbox list` and wait for the caller's
 			 * reconnect backoff, so the backlog drains as soon as
-			 * the server is back.
+			 * the server is back.  The server never had it.
 			 */
 			if (!why[0])
 				memcpy(why, res.text, sizeof(why));
 			waiting++;
+			if (store_outbox_inflight(app->st,
+			    ((struct ob_row *)tag)->id, -1) == -1)
+				dberr = 1;
 		} else if (record(app, tag, &res, stats) == -1)
 			dberr = 1;
 	}
+	if (open && store_commit(app->st) == -1) {
+		store_rollback(app->st);
+		dberr = 1;
+	}
 	log_set_msgid(NULL);
+	free(go);
 	if (dberr)
 		return -1;
 	if (why[0]) {

@@ -191,6 +191,13 @@ static const char *const migrations[] = {
 	"ALTER TABLE outbox ADD COLUMN data_id INTEGER;"
 	"CREATE INDEX outbox_shared ON outbox(data_id)"
 	"  WHERE data_id IS NOT NULL;",
+	/*
+	 * 7: how often a row was handed to the server without its answer
+	 * being noted (leernet killed in between): the server may have it.
+	 * Each such stop could send it once more; at the second the row is
+	 * given up instead, for people to check.
+	 */
+	"ALTER TABLE outbox ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(ARRAY_LEN(migrations) == STORE_SCHEMA_VERSION,
     "one migration per schema version");
@@ -206,7 +213,8 @@ enum stmt_id {
 	S_SENT_ADD, S_SENT_GET,
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_OUTCOME_SINCE, S_KIND_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
-	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_RELEASE, S_OB_NEXT,
+	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_INFLIGHT, S_OB_RELEASE,
+	S_OB_NEXT,
 	S_OB_WAS_SENT, S_OB_ADD_SHARED, S_PERSON_NAME,
 	S_OB_PRUNE,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
@@ -339,17 +347,17 @@ static const char *const sql[S__COUNT] = {
 	 * 10,000 queued, each call read 10,000 pages to send 200.
 	 */
 	[S_OB_DUE] = "SELECT o.id, kind, env_from, rcpt, msgid, d.data, state,"
-	    " attempts, created, next_attempt, sent_at, last_error"
+	    " attempts, created, next_attempt, sent_at, last_error, inflight"
 	    " FROM outbox o JOIN outbox_data d"
 	    "   ON d.id = coalesce(o.data_id, o.id)"
 	    " WHERE o.id IN (SELECT id FROM outbox WHERE state = 'queued'"
 	    "   AND next_attempt <= ?1 ORDER BY id LIMIT ?2)"
 	    " ORDER BY o.id",
 	[S_OB_LIST] = "SELECT id, kind, env_from, rcpt, msgid, NULL, state,"
-	    " attempts, created, next_attempt, sent_at, last_error"
+	    " attempts, created, next_attempt, sent_at, last_error, inflight"
 	    " FROM outbox WHERE state != 'sent' ORDER BY id",
 	[S_OB_LIST_ALL] = "SELECT id, kind, env_from, rcpt, msgid, NULL, state,"
-	    " attempts, created, next_attempt, sent_at, last_error"
+	    " attempts, created, next_attempt, sent_at, last_error, inflight"
 	    " FROM outbox ORDER BY id",
 	/*
 	 * By outbox_rcpt: one person's rows, not every mail sent.  Not list
@@ -359,14 +367,18 @@ static const char *const sql[S__COUNT] = {
 	[S_OB_WAS_SENT] = "SELECT 1 FROM outbox WHERE rcpt = ?1 AND msgid = ?2"
 	    " AND kind <> 'list' LIMIT 1",
 	[S_OB_SENT] = "UPDATE outbox SET state = 'sent', sent_at = ?2,"
-	    " attempts = attempts + 1, last_error = '' WHERE id = ?1",
-	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
-	    " next_attempt = ?2, last_error = ?3 WHERE id = ?1",
-	[S_OB_FAILED] = "UPDATE outbox SET state = 'failed',"
-	    " attempts = attempts + 1, last_error = ?2, next_attempt = ?3"
+	    " attempts = attempts + 1, last_error = '', inflight = 0"
 	    " WHERE id = ?1",
-	[S_OB_RELEASE] = "UPDATE outbox SET state = 'queued', next_attempt = ?1"
-	    " WHERE state != 'sent'",
+	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1,"
+	    " next_attempt = ?2, last_error = ?3, inflight = 0 WHERE id = ?1",
+	[S_OB_FAILED] = "UPDATE outbox SET state = 'failed',"
+	    " attempts = attempts + 1, last_error = ?2, next_attempt = ?3,"
+	    " inflight = 0 WHERE id = ?1",
+	/* ?2: +1 handed to the server, -1 it never got to this one */
+	[S_OB_INFLIGHT] = "UPDATE outbox SET inflight = max(inflight + ?2, 0)"
+	    " WHERE id = ?1",
+	[S_OB_RELEASE] = "UPDATE outbox SET state = 'queued', next_attempt = ?1,"
+	    " inflight = 0 WHERE state != 'sent'",
 	[S_OB_NEXT] = "SELECT min(next_attempt) FROM outbox"
 	    " WHERE state = 'queued'",
 	/* Walks the texts still kept (recent and queued mail), not every
@@ -2351,6 +2363,7 @@ ob_fill(sqlite3_stmt *s, void *row)
 	o->next_attempt = sqlite3_column_int64(s, 9);
 	o->sent_at = sqlite3_column_int64(s, 10);
 	o->last_error = col_str(s, 11);
+	o->inflight = sqlite3_column_int(s, 12);
 }
 
 static struct ob_row *
@@ -2460,6 +2473,15 @@ store_outbox_retry_at(struct store *st, int64_t id, time_t next,
 
 	bind(s, "iit", id, (int64_t)next, error);
 	return exec_stmt(st, s, "outbox retry");
+}
+
+int
+store_outbox_inflight(struct store *st, int64_t id, int delta)
+{
+	sqlite3_stmt *s = prep(st, S_OB_INFLIGHT);
+
+	bind(s, "ii", id, (int64_t)delta);
+	return exec_stmt(st, s, "outbox in flight");
 }
 
 int

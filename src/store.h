@@ -17,7 +17,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure,
  * with errno EIO when the disk is full (try again later), EROFS when
@@ -348,6 +348,7 @@ struct ob_row {
 	int		 attempts;
 	time_t		 created, next_attempt, sent_at;
 	char		*last_error;	/* "" */
+	int		 inflight;	/* handed over, answer never noted */
 };
 void	 ob_rows_free(struct ob_row *, size_t n);
 
@@ -372,6 +373,8 @@ int	 store_outbox_was_sent(struct store *, const char *msgid,
 	    const char *rcpt);
 int	 store_outbox_retry_at(struct store *, int64_t id, time_t next,
 	    const char *error);
+/* A row handed to the server (delta 1), or not reached after all (-1). */
+int	 store_outbox_inflight(struct store *, int64_t id, int delta);
 int	 store_outbox_failed(struct store *, int64_t id, const char *error,
 	    time_t now);
 /* Failed and backed-off rows: queued, due now; *n set to how many. */

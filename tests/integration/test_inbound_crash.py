@@ -16,6 +16,7 @@ import re
 import time
 
 from inbound_util import Mailbox, deliver_direct, prepare, request, sanitizer_clean
+from mailstack import LeernetDaemon, run_leernet
 
 REQUESTS = 300
 KILLS = 8
@@ -162,3 +163,94 @@ def test_kill_9_at_many_points_answers_each_request_once(stack, leernet, tmp_pat
     print(f"crash test: {len(msgs)} requests, {KILLS} kills ({sending_kills} while "
           f"sending), {duplicates} "
           f"duplicate(s), {elapsed:.1f} s; seed {seed}\n" + "\n".join(history))
+
+
+class KillingSMTP:
+    """An SMTP server that, while `kill` is set, takes each message (as a
+    real server has queued it by the time it would answer 250) and then
+    SIGKILLs leernet before answering: RFC 1047's window, every time."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.victim = None
+        self.kill = False
+        self.got = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
+
+    def session(self, conn):
+        f = conn.makefile("rb")
+        conn.sendall(b"220 fake ESMTP\r\n")
+        try:
+            for line in f:
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    conn.sendall(b"250-fake\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go\r\n")
+                    data = b""
+                    for body in f:
+                        if body in (b".\r\n", b".\n"):
+                            break
+                        data += body
+                    found = re.search(rb"^Message-ID:\s*(\S+)", data, re.M | re.I)
+                    self.got.append(found.group(1).decode() if found else "?")
+                    if self.kill and self.victim is not None:
+                        self.victim.proc.kill()
+                        return
+                    conn.sendall(b"250 2.0.0 queued\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_kills_that_add_up_repeat_a_message_at_most_once(stack, tmp_path):
+    """A kill after the server took a message and before leernet noted it
+    sends it again (the window SPEC §7's "never twice" leaves, per kill).
+    Kill after kill, that added up: three kills, four copies.  A row in
+    flight at a second kill is given up instead, for people to check: at
+    most two copies, and the coordinators are told."""
+    srv = KillingSMTP()
+    try:
+        cfg = prepare(stack, tmp_path, smtp_sessions="1",
+                      smtp_url=f"smtp://127.0.0.1:{srv.port}")
+        deliver_direct(stack, "lido", [request("carol", "hulp")])
+        srv.kill = True
+        for k in range(2):
+            daemon = LeernetDaemon(cfg, "once", log_path=tmp_path / f"kill{k}.log")
+            srv.victim = daemon
+            daemon.proc.wait(timeout=60)
+            assert daemon.proc.returncode == -9, daemon.log()
+        # The third run does not hand it over again.
+        proc = run_leernet(cfg, "once")
+        assert "may have arrived (twice)" in proc.stderr, proc.stderr
+        assert len(srv.got) == 2 and len(set(srv.got)) == 1, srv.got
+        rows = run_leernet(cfg, "outbox", "list", "--csv").stdout
+        assert "failed" in rows and "may have arrived (twice)" in rows, rows
+        srv.kill = False
+        # Sent again when someone asks for it.
+        run_leernet(cfg, "outbox", "retry")
+        run_leernet(cfg, "once")
+        assert len(srv.got) == 3
+    finally:
+        srv.close()
