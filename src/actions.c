@@ -515,6 +515,19 @@ reparse_body_only(struct req *r)
 		r->lang = c->lang;
 }
 
+/* A reply to the moderation mail without a decision word: start it so. */
+static int
+decide_usage_replied(struct req *r)
+{
+	struct tvars *v = act_vars(r);
+	int rc;
+
+	tvars_set_bool(v, "replied", 1);
+	rc = act_reply(r, "decide-usage", v);
+	tvars_free(v);
+	return rc;
+}
+
 int
 action_handle(struct req *r)
 {
@@ -546,7 +559,7 @@ action_handle(struct req *r)
 		    c->verb == VERB_NONE &&
 		    config_is_coordinator(r->app->cfg, r->sender))
 			/* "Akkoord!" decides nothing: say how to. */
-			rc = reply_simple(r, "decide-usage");
+			rc = decide_usage_replied(r);
 		else if (strcmp(ctx.kind, "bounce-check") == 0 &&
 		    c->verb == VERB_NONE)
 			/* "Ja, hoor": writing at all has cleared the mark

@@ -90,7 +90,9 @@ def test_moderation_reply_without_the_keyword_says_how(stack, tmp_path, run_leer
 
     story.reply("femme", mod, "Akkoord, prima idee")
     story.once()
-    story.one("femme", '"goedkeuren" of "afwijzen REDEN"', "niets veranderd")
+    story.one("femme", "Je antwoord bevat geen besluit.",
+              'Begin je antwoord op de mail over het voorstel met "goedkeuren" of '
+              'met "afwijzen REDEN"', "niets veranderd")
     assert story.networks()["samen-lezen"]["state"] == "proposed"
     story.reply("femme", mod, "goedkeuren")
     story.once()
