@@ -478,6 +478,21 @@ render_footer(struct req *r, const struct network *net, const char *listaddr,
 	return f;
 }
 
+/*
+ * A post's news: its text, and the names of its files, which the digest
+ * and the intranet page do not carry (in the organisation's language:
+ * the news is everyone's).  Caller frees.
+ */
+static char *
+news_text(const struct config *cfg, const char *text, const char *files)
+{
+	if (files == NULL)
+		return xstrdup(text);
+	return xasprintf("%s%s[%s: %s]", text, *text ? "\n\n" : "",
+	    strcmp(cfg->language, "en") == 0 ? "Attachments, in the mail to "
+	    "the members" : "Bijlagen, in de mail aan de deelnemers", files);
+}
+
 static int
 distribute(struct req *r, const struct network *net, const char *raw,
     size_t len)
@@ -488,7 +503,7 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	struct list_info li = { 0 };
 	struct sent_ctx ctx = { 0 };
 	struct member *mem;
-	char *listaddr, *footer = NULL, *data, *msgid = NULL, *subj;
+	char *listaddr, *footer = NULL, *data, *msgid = NULL, *subj, *news;
 	const char *leave = strcmp(cfg->language, "en") == 0 ? "leave" :
 	    "afmelden";
 	size_t n = 0, dlen, sent = 0;
@@ -515,14 +530,17 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	 * in their digests (they got it already). */
 	subj = command_strip_subject(m->subject);
 	/* A forward's point is what it forwards, which the new text cuts at
-	 * the forwarded headers: the news keeps all of it. */
-	if (store_news_add(st, net->id, r->person_id, subj,
-	    *m->text && !command_subject_is_forward(m->subject) ? m->text :
-	    m->full_text, r->now, &news_id) == -1) {
-		free(subj);
-		goto out;
-	}
+	 * the forwarded headers: the news keeps all of it.  Who reads it in
+	 * a digest or on the page gets no files: they are named. */
+	news = news_text(cfg, *m->text && !command_subject_is_forward(
+	    m->subject) ? m->text : m->full_text, m->attachments);
+	rc = store_news_add(st, net->id, r->person_id, subj, news, r->now,
+	    &news_id);
+	free(news);
 	free(subj);
+	if (rc == -1)
+		goto out;
+	rc = -1;
 	if (digest_mark_delivered(r->app, r->person_id, news_id, r->now) == -1)
 		goto out;
 	if ((mem = store_members(st, net->id, &n)) == NULL)

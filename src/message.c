@@ -27,6 +27,7 @@
 #define PART_TEXT_MAX	(1024u * 1024)	/* decoded bytes kept per part */
 #define PART_ENC_MAX	(4 * PART_TEXT_MAX) /* encoded bytes fed to a decoder */
 #define BODY_TEXT_MAX	(2 * PART_TEXT_MAX) /* full_text, all parts together */
+#define ATTACH_NAMES_MAX 1024			/* their names, all together */
 #define MIME_DEPTH_MAX	20
 #define MIME_PARTS_MAX	200
 #define NEST_FIELDS_MAX	64		/* multipart/message types libetpan sees */
@@ -852,6 +853,9 @@ struct partinfo {
 	int		 delsp;		/* ... with delsp=yes */
 	int		 attachment;	/* disposition attachment, or a file name */
 	int		 ics_name;	/* a file name that ends in .ics */
+	char		 name[160];	/* the file name as written (raw) */
+	int		 name_ext;	/* RFC 2231: charset'lang'%XX */
+	int		 name_is_file;	/* from filename=, not name= */
 };
 
 static void
@@ -926,6 +930,34 @@ name_is_ics(const char *name)
 	return span_ends(s, ".ics");
 }
 
+/*
+ * A file name parameter, or a piece of one (RFC 2231: name*0*=, name*1*=
+ * ... continue it; "filename=" wins over "name=").  Kept raw here and
+ * decoded by attachment_name().
+ */
+static void
+name_piece(struct partinfo *pi, const char *param, const char *v)
+{
+	int is_file = str_startswith_ci(param, "filename");
+	const char *star = strchr(param, '*');
+	size_t n;
+
+	if (v == NULL)
+		return;
+	/* A filename replaces a name; a first piece starts over. */
+	if ((is_file && !pi->name_is_file) || star == NULL ||
+	    strncmp(star, "*0", 2) == 0 || strcmp(star, "*") == 0) {
+		if (!is_file && pi->name_is_file)
+			return;
+		pi->name[0] = '\0';
+		pi->name_ext = star != NULL && star[strlen(star) - 1] == '*';
+		pi->name_is_file = is_file;
+	} else if (is_file != pi->name_is_file)
+		return;
+	n = strlen(pi->name);
+	snprintf(pi->name + n, sizeof(pi->name) - n, "%s", v);
+}
+
 static void
 part_info(struct mailmime *mm, struct partinfo *pi)
 {
@@ -960,6 +992,7 @@ part_info(struct mailmime *mm, struct partinfo *pi)
 			continue;
 		pi->attachment = 1;
 		pi->ics_name |= name_is_ics(p->pa_value);
+		name_piece(pi, p->pa_name, p->pa_value);
 	}
 	params = sf.fld_disposition ? sf.fld_disposition->dsp_parms : NULL;
 	for (clistiter *c = list_first(params); c; c = clist_next(c)) {
@@ -980,6 +1013,10 @@ part_info(struct mailmime *mm, struct partinfo *pi)
 			continue;
 		pi->attachment = 1;
 		pi->ics_name |= name_is_ics(v);
+		if (dp->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
+			name_piece(pi, "filename", v);
+		else
+			name_piece(pi, dp->pa_data.pa_parameter->pa_name, v);
 	}
 }
 
@@ -988,6 +1025,12 @@ is_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
 	    (c >= 'A' && c <= 'F');
+}
+
+static int
+hex_val(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
 /*
@@ -1873,6 +1916,7 @@ message_new_text(const char *text)
 struct body {
 	struct buf	 full;		/* the whole text */
 	struct buf	 fresh;		/* without HTML-marked quotes */
+	struct buf	 names;		/* attachments' names, ", " between */
 	int		 plain, html;
 	size_t		 nparts;
 };
@@ -1883,6 +1927,7 @@ body_init(struct body *b)
 	memset(b, 0, sizeof(*b));
 	buf_init(&b->full, BODY_TEXT_MAX);
 	buf_init(&b->fresh, BODY_TEXT_MAX);
+	buf_init(&b->names, ATTACH_NAMES_MAX);
 }
 
 static void
@@ -1890,6 +1935,7 @@ body_free(struct body *b)
 {
 	buf_free(&b->full);
 	buf_free(&b->fresh);
+	buf_free(&b->names);
 }
 
 /*
@@ -2049,6 +2095,40 @@ body_alternative(struct body *b, struct mailmime *mm, int depth)
  * version of each alternative; attachments and attached messages are not
  * the body.
  */
+/* A file name: RFC 2231's charset'lang'%XX, or RFC 2047 words, to UTF-8. */
+static char *
+attachment_name(const struct partinfo *pi)
+{
+	const char *v = pi->name, *q1, *q2;
+	char *raw, *out, charset[40] = "utf-8";
+	size_t j = 0;
+
+	if (!pi->name_ext || (q1 = strchr(v, '\'')) == NULL ||
+	    (q2 = strchr(q1 + 1, '\'')) == NULL)
+		return decode_header(v);
+	snprintf(charset, sizeof(charset), "%.*s", (int)(q1 - v), v);
+	raw = xmalloc(strlen(q2));
+	for (const char *p = q2 + 1; *p; p++) {
+		if (p[0] == '%' && is_hex(p[1]) && is_hex(p[2])) {
+			raw[j++] = (char)(hex_val(p[1]) * 16 + hex_val(p[2]));
+			p += 2;
+		} else
+			raw[j++] = *p;
+	}
+	out = to_utf8(raw, j, *charset ? charset : "utf-8", CLEAN_HEADER);
+	free(raw);
+	trim_inplace(out);
+	return out;
+}
+
+static void
+body_name(struct body *b, const char *name)
+{
+	if (b->names.len > 0)
+		buf_add_trunc(&b->names, ", ", 2);
+	buf_add_trunc(&b->names, name, strlen(name));
+}
+
 static void
 body_walk(struct body *b, struct mailmime *mm, int depth)
 {
@@ -2060,8 +2140,14 @@ body_walk(struct body *b, struct mailmime *mm, int depth)
 	switch (mm->mm_type) {
 	case MAILMIME_SINGLE:
 		part_info(mm, &pi);
-		if (pi.attachment)
+		if (pi.attachment) {
+			/* Named, for whom the news reaches without it. */
+			char *name = attachment_name(&pi);
+
+			body_name(b, *name ? name : pi.type);
+			free(name);
 			return;
+		}
 		if (strcmp(pi.type, "text/plain") == 0) {
 			char *t = part_text(mm, pi.charset, CLEAN_TEXT);
 
@@ -2097,6 +2183,29 @@ body_walk(struct body *b, struct mailmime *mm, int depth)
 		    c = clist_next(c))
 			body_walk(b, c->data, depth + 1);
 		return;
+	case MAILMIME_MESSAGE: {
+		/*
+		 * A mail forwarded as an attachment: its text belongs to the
+		 * whole text (a forward's news keeps what was forwarded),
+		 * never to the new text commands are read from.
+		 */
+		struct body sub;
+
+		body_init(&sub);
+		sub.nparts = b->nparts;
+		body_walk(&sub, mm->mm_data.mm_message.mm_msg_mime, depth + 1);
+		b->nparts = sub.nparts;
+		if (sub.full.len > 0) {
+			if (b->full.len > 0)
+				buf_add_trunc(&b->full, "\n\n", 2);
+			buf_add_trunc(&b->full, buf_str(&sub.full),
+			    sub.full.len);
+		}
+		if (sub.names.len > 0)
+			body_name(b, buf_str(&sub.names));
+		body_free(&sub);
+		return;
+	}
 	default:
 		return;
 	}
@@ -2790,6 +2899,7 @@ message_parse(const char *raw, size_t len, struct message **out)
 
 	m->full_text = text_tidy(buf_str(&b.full), 0);
 	m->text = message_new_text(buf_str(&b.fresh));
+	m->attachments = b.names.len > 0 ? xstrdup(buf_str(&b.names)) : NULL;
 	m->html_only = b.html && !b.plain;
 	body_free(&b);
 	*out = m;
@@ -2835,6 +2945,7 @@ message_free(struct message *m)
 	free(m->return_path);
 	free(m->text);
 	free(m->full_text);
+	free(m->attachments);
 	for (size_t i = 0; i < m->ncal; i++) {
 		free(m->cal[i].method);
 		free(m->cal[i].text);

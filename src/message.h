@@ -71,6 +71,8 @@ struct message {
 	char		*full_text;	/* the whole text body (text/plain, or HTML
 					 * turned into text when there is none) */
 	int		 html_only;	/* text came from HTML */
+	char		*attachments;	/* the names of its attachments, ", "
+					 * between (UTF-8, cut at 1 KB), or NULL */
 
 	struct calpart	*cal;		size_t ncal;	/* every calendar part,
 							 * nested ones too, dupes

@@ -11,6 +11,7 @@
 #include "actions.h"
 #include "config.h"
 #include "dates.h"
+#include "list.h"
 #include "log.h"
 #include "message.h"
 #include "reply.h"
@@ -647,7 +648,15 @@ act_post(struct req *r)
 		rc = act_reply(r, "post-usage", v);
 	else if ((rc = store_news_add(r->app->st, n.id, r->person_id,
 	    r->msg->subject, str_trim(body), r->now, NULL)) == 0) {
+		char *list = list_address(r->app->cfg, n.slug);
+
 		r->app->changed = 1;
+		/* The news is text: files stay behind, say so and where
+		 * they would reach the members. */
+		if (r->msg->attachments != NULL)
+			tvars_set(v, "attachments", r->msg->attachments);
+		tvars_set(v, "list", list);
+		free(list);
 		rc = act_reply(r, "post-done", v);
 	}
 	free(body);

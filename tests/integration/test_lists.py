@@ -522,6 +522,46 @@ def test_two_responders_without_headers_do_not_loop_through_a_list(lists):
     assert all("leernet-human" in m.flags for m in left)
 
 
+def test_attachments_are_named_in_the_news(lists):
+    """Members who read the network in their digest, and the intranet page,
+    get the text of a post but not its files: they are named, so one knows
+    to ask.  A mail forwarded as an attachment is news with its text."""
+    post = EmailMessage()
+    post["From"] = address("alice")
+    post["To"] = LIST
+    post["Subject"] = "Werkbladen tafels"
+    post.set_content("Hierbij de werkbladen.\n")
+    post.add_attachment(b"%PDF-1.4\n", maintype="application", subtype="pdf",
+                        filename="tafels van 3.pdf")
+    post.add_attachment(b"%PDF-1.4\n", maintype="application", subtype="pdf",
+                        filename="Antwoorden groep 3 — versie 2.pdf")
+    lists.stack.send("alice", LIST, raw=bytes(post))
+    fwd = EmailMessage()
+    fwd["From"] = address("bob")
+    fwd["To"] = LIST
+    fwd["Subject"] = "Fwd: Nascholing breuken"
+    fwd.set_content("Interessant voor ons!\n")
+    inner = EmailMessage()
+    inner["From"] = "PABO <info@pabo.test>"
+    inner["Subject"] = "Nascholing breuken"
+    inner.set_content("Op 20 januari geven we een nascholing over breuken.\n")
+    fwd.add_attachment(inner)
+    lists.stack.send("bob", LIST, raw=bytes(fwd))
+    lists.once()
+    assert lists.outcomes() == ["list", "list"]
+    with sqlite3.connect(lists.cfg.parent / "leernet.db") as db:
+        news = dict(db.execute("SELECT subject, body FROM news").fetchall())
+    assert news["Werkbladen tafels"] == (
+        "Hierbij de werkbladen.\n\n[Bijlagen, in de mail aan de deelnemers: "
+        "tafels van 3.pdf, Antwoorden groep 3 — versie 2.pdf]"), news
+    body = news["Nascholing breuken"]
+    assert "Interessant voor ons!" in body and "Op 20 januari geven we" in body, body
+    # the members got the files themselves
+    [got] = [m for m in lists.new("lead") if "Werkbladen" in m["Subject"]]
+    names = [p.get_filename() for p in got.iter_attachments() if p.get_filename()]
+    assert names == ["tafels van 3.pdf", "Antwoorden groep 3 — versie 2.pdf"], names
+
+
 def test_a_forwarded_announcement_is_news_in_full(lists):
     """The news (digest, intranet page) of a forward keeps what was
     forwarded: the new text alone stops at the forwarded headers."""

@@ -428,9 +428,25 @@ def test_post_by_members_becomes_news(story):
     story.one("alice", 'Je bericht staat bij het nieuws van "Rekenen in groep 3"')
     story.one("bob", 'Your item is in the news of "Rekenen in groep 3"')
     story.one("lead", "was leeg", "bericht rekenen")
-    news = story.db().execute("SELECT subject, body FROM news ORDER BY id").fetchall()
+    # (sorted: the two arrive together, in either order)
+    news = story.db().execute("SELECT subject, body FROM news ORDER BY subject").fetchall()
     assert news == [("bericht rekenen", "Volgende week: rekenspelletjes!"),
                     ("post rekenen", "Slides are on the intranet.")]
+
+    # Files do not go into the news: the answer says so, and where to send
+    # them instead.
+    post = email.message.EmailMessage()
+    post["From"] = address("alice")
+    post["To"] = address("lido")
+    post["Subject"] = "bericht rekenen"
+    post.set_content("Hierbij het werkblad.\n")
+    post.add_attachment(b"%PDF-1.4\n", maintype="application", subtype="pdf",
+                        filename="werkblad.pdf")
+    story.stack.send("alice", "lido", raw=bytes(post))
+    story.once()
+    story.one("alice", "Je bijlagen (werkblad.pdf) staan er niet bij",
+              "stuur je mail dan naar de lijst van het netwerk, "
+              "lido+rekenen@school.test")
 
 
 def test_status_shows_members_meetings_rsvps_and_hours(stack, tmp_path, run_leernet):

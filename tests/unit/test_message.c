@@ -437,7 +437,9 @@ static const struct mail_case mail_cases[] = {
 	/* Delivery reports. */
 	{ "mail/bounced_email.eml", "Undelivered Mail Returned to Sender",
 	  "mailer-daemon@b-s-c.co.jp", "", DERIVED, "Your email bounced",
-	  "Your email bounced", 0, 0, NULL, 1, 1, "linux-admin@b-s-c.co.jp",
+	  /* the returned mail's text follows in the whole text */
+	  "^Your email bounced\n\n\nThis is the body", 0, 0, NULL, 1, 1,
+	  "linux-admin@b-s-c.co.jp",
 	  "5.1.1", "failed" },
 	{ "mail/bounced_email_2.eml", NULL, "mailer-daemon@b-s-c.co.jp", "",
 	  DERIVED, "Your email bounced", NULL, 0, 0, NULL, 1, 0, NULL, NULL,
@@ -1804,6 +1806,47 @@ test_every_fixture(void **state)
 	(void)parse_dir("fuzz-regressions");
 }
 
+/* Attachments are named (for the news of a list post); a mail forwarded
+ * as an attachment adds its text to the whole text, never the new text. */
+static void
+test_attachments(void **state)
+{
+	static const char mail[] =
+	    "From: alice@school.test\r\nTo: lido+rekenen@school.test\r\n"
+	    "Subject: Werkbladen\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+	    "Zie bijlage.\r\n"
+	    "--b\r\nContent-Type: application/pdf; name=\"tafels.pdf\"\r\n"
+	    "Content-Disposition: attachment; filename=\"tafels.pdf\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+	    "--b\r\nContent-Type: application/pdf\r\n"
+	    "Content-Disposition: attachment;\r\n"
+	    " filename*0*=utf-8''R%C3%A9kenen%20;\r\n filename*1*=groep%203.pdf\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+	    "--b\r\nContent-Type: image/png;\r\n"
+	    " name=\"=?utf-8?B?w6lsw6lwaGFudC5wbmc=?=\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\niVBORw0=\r\n"
+	    "--b\r\nContent-Type: message/rfc822\r\n"
+	    "Content-Disposition: attachment\r\n\r\n"
+	    "From: pabo@pabo.test\r\nSubject: Nascholing\r\n\r\n"
+	    "aanmelden rekenen: op 20 januari is er een nascholing.\r\n"
+	    "--b--\r\n";
+	struct message *m = parse_str(mail);
+
+	(void)state;
+	assert_string_equal(m->attachments,
+	    "tafels.pdf, Rékenen groep 3.pdf, éléphant.png");
+	assert_non_null(strstr(m->full_text, "op 20 januari is er een"));
+	assert_null(strstr(m->text, "januari"));
+	assert_string_equal(m->text, "Zie bijlage.");
+	message_free(m);
+
+	m = parse_str("From: a@b\r\nSubject: x\r\n\r\nGeen bijlagen.\r\n");
+	assert_null(m->attachments);
+	message_free(m);
+}
+
 int
 main(void)
 {
@@ -1827,6 +1870,7 @@ main(void)
 		cmocka_unit_test(test_body_offset),
 		cmocka_unit_test(test_big_headers),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_attachments),
 		cmocka_unit_test(test_mime_caps),
 		cmocka_unit_test(test_big_bodies),
 		cmocka_unit_test(test_every_fixture),
