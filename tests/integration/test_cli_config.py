@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fake_servers import FakeServer
 from mailstack import COORDINATOR, address
 
 EX_USAGE = 64
@@ -181,38 +182,6 @@ def test_unreachable_smtp_is_temporary(stack, tmp_path, run_leernet):
     assert "NOT OK" not in proc.stderr
     assert (f"{config}: not checked to the end: a server or password_command failed "
             "for now (see above); try again later") in proc.stderr
-
-
-class FakeServer:
-    """A one-thread server on 127.0.0.1 that greets with `greeting` and
-    answers each command line with what answer(line) returns."""
-
-    def __init__(self, greeting: bytes, answer):
-        import threading
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.sock.settimeout(30)
-        self.port = self.sock.getsockname()[1]
-        self.greeting, self.answer = greeting, answer
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.sendall(self.greeting)
-                for line in conn.makefile("rb"):
-                    reply = self.answer(line)
-                    if reply is None:
-                        break
-                    conn.sendall(reply)
-
-    def close(self):
-        self.sock.close()
 
 
 def smtp_454(line):

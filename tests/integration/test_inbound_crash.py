@@ -15,6 +15,7 @@ import random
 import re
 import time
 
+from fake_servers import FakeServer
 from inbound_util import Mailbox, deliver_direct, prepare, request, sanitizer_clean
 from mailstack import LeernetDaemon, run_leernet
 
@@ -165,63 +166,42 @@ def test_kill_9_at_many_points_answers_each_request_once(stack, leernet, tmp_pat
           f"duplicate(s), {elapsed:.1f} s; seed {seed}\n" + "\n".join(history))
 
 
-class KillingSMTP:
+class KillingSMTP(FakeServer):
     """An SMTP server that, while `kill` is set, takes each message (as a
     real server has queued it by the time it would answer 250) and then
     SIGKILLs leernet before answering: RFC 1047's window, every time."""
 
     def __init__(self):
-        import socket
-        import threading
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.victim = None
         self.kill = False
         self.got = []
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        import threading
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
+        super().__init__()
 
     def session(self, conn):
         f = conn.makefile("rb")
         conn.sendall(b"220 fake ESMTP\r\n")
-        try:
-            for line in f:
-                verb = line[:4].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    conn.sendall(b"250-fake\r\n250 8BITMIME\r\n")
-                elif verb == b"DATA":
-                    conn.sendall(b"354 go\r\n")
-                    data = b""
-                    for body in f:
-                        if body in (b".\r\n", b".\n"):
-                            break
-                        data += body
-                    found = re.search(rb"^Message-ID:\s*(\S+)", data, re.M | re.I)
-                    self.got.append(found.group(1).decode() if found else "?")
-                    if self.kill and self.victim is not None:
-                        self.victim.proc.kill()
-                        return
-                    conn.sendall(b"250 2.0.0 queued\r\n")
-                elif verb == b"QUIT":
-                    conn.sendall(b"221 bye\r\n")
+        for line in f:
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                conn.sendall(b"250-fake\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                conn.sendall(b"354 go\r\n")
+                data = b""
+                for body in f:
+                    if body in (b".\r\n", b".\n"):
+                        break
+                    data += body
+                found = re.search(rb"^Message-ID:\s*(\S+)", data, re.M | re.I)
+                self.got.append(found.group(1).decode() if found else "?")
+                if self.kill and self.victim is not None:
+                    self.victim.proc.kill()
                     return
-                else:
-                    conn.sendall(b"250 ok\r\n")
-        finally:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
 
 
 def test_kills_that_add_up_repeat_a_message_at_most_once(stack, tmp_path):

@@ -74,9 +74,9 @@ class Lists:
                 "SELECT outcome FROM processed ORDER BY handled, rowid")]
 
 
-def new_lists(stack, tmp_path, run_leernet) -> Lists:
+def new_lists(stack, tmp_path, run_leernet, **config) -> Lists:
     """The network rekenen with its lead and two direct members."""
-    cfg = stack.config(tmp_path)
+    cfg = stack.config(tmp_path, **config)
     run_leernet(cfg, "init")
     run_leernet(cfg, "network", "add", "rekenen", "--title", TITLE,
                 "--lead", "lead@school.test")
@@ -467,14 +467,8 @@ def test_a_post_our_server_says_is_forged_is_kept_for_people(stack, tmp_path,
     dmarc=fail for the From domain says another server wrote it: it went
     to every member as "Alice via Rekenen in groep 3", phishing link and
     all.  Kept for people instead; a pass, or no verdict, goes on."""
-    cfg = stack.config(tmp_path, organization_trusted_authserv_id="mx.school.test")
-    run_leernet(cfg, "init")
-    run_leernet(cfg, "network", "add", "rekenen", "--title", TITLE,
-                "--lead", "lead@school.test")
-    lst = Lists(stack, run_leernet, cfg)
-    lst.member("lead", role="lead")
-    lst.member("alice")
-    lst.member("bob")
+    lst = new_lists(stack, tmp_path, run_leernet,
+                    organization_trusted_authserv_id="mx.school.test")
     stack.send("alice", LIST, subject="Nieuw wachtwoord", body="Log hier in: http://x.test\n",
                headers={"Authentication-Results":
                         "mx.school.test; spf=fail; dmarc=fail header.from=school.test"})
