@@ -16,7 +16,6 @@ class FakeServer:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
-        self.sock.settimeout(60)
         self.port = self.sock.getsockname()[1]
         self.greeting, self.answer = greeting, answer
         threading.Thread(target=self._accept, daemon=True).start()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from fake_servers import FakeServer
 from mailstack import REPO, leernet_bin
 
 ANALYZE = shutil.which("systemd-analyze")
@@ -177,60 +178,38 @@ def test_daemon_keeps_the_units_promises(stack, leernet, tmp_path):
         notify.close()
 
 
-class SlowSMTP:
+class SlowSMTP(FakeServer):
     """A mail server that works, but answers every line a second late."""
 
     DELAY = 1.0
 
     def __init__(self):
-        import threading
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.accepted = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        import threading
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
+    def session(self, conn):
         f = conn.makefile("rb")
 
         def say(line):
             time.sleep(self.DELAY)
             conn.sendall(line.encode() + b"\r\n")
-        try:
-            say("220 slow ESMTP")
-            for raw in f:
-                verb = raw[:4].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    say("250-slow\r\n250 8BITMIME")
-                elif verb == b"DATA":
-                    say("354 go on")
-                    for line in f:
-                        if line == b".\r\n":
-                            break
-                    self.accepted += 1
-                    say("250 queued")
-                elif verb == b"QUIT":
-                    say("221 bye")
-                    return
-                else:
-                    say("250 ok")
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
+        say("220 slow ESMTP")
+        for raw in f:
+            verb = raw[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                say("250-slow\r\n250 8BITMIME")
+            elif verb == b"DATA":
+                say("354 go on")
+                for line in f:
+                    if line == b".\r\n":
+                        break
+                self.accepted += 1
+                say("250 queued")
+            elif verb == b"QUIT":
+                say("221 bye")
+                return
+            else:
+                say("250 ok")
 
 
 def test_the_watchdog_is_fed_while_the_outbox_drains(stack, leernet, tmp_path):
