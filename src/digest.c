@@ -807,7 +807,9 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 	struct ob_row *o;
 	struct kept_row *k;
 	size_t nb, no, nk, old_b = 0, old_f = 0, nnb = 0, nnf = 0, nnk = 0;
-	size_t nnu = 0;
+	size_t nnu = 0, others = 0;
+	const struct ob_row *last = NULL;
+	struct tvars *last_item = NULL;
 	char *why;
 	int r, rc = -1;
 
@@ -850,7 +852,18 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 			old_f++;
 			continue;
 		}
-		e = tvars_add_item(d->v, "failed");
+		/* The copies of one list post, refused alike (too large for
+		 * the server): one line, not one per member. */
+		if (last != NULL && strcmp(o[i].msgid, last->msgid) == 0 &&
+		    strcmp(o[i].last_error, last->last_error) == 0) {
+			tvars_setf(last_item, "others", "%zu", ++others);
+			dg_seen(d, "failed", o[i].id, 0);
+			nnf++;
+			continue;
+		}
+		last = &o[i];
+		others = 0;
+		e = last_item = tvars_add_item(d->v, "failed");
 		tvars_setf(e, "id", "%lld", (long long)o[i].id);
 		tvars_set(e, "kind", kind_words(o[i].kind, lang));
 		tvars_set(e, "rcpt", o[i].rcpt);

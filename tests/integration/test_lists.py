@@ -460,6 +460,16 @@ def test_a_post_too_large_for_the_outgoing_server_marks_no_member(
     assert len(errors) == 4 and sum("5.7.1" in e for e in errors) == 2, errors
     assert bouncing == []
 
+    # The coordinators hear of it: one line per post, not one per member.
+    lists.run(lists.cfg, "digest", "--send")
+    fresh_stack.wait_queue_empty()
+    [overview] = [m for m in fresh_stack.inbox("femme")
+                  if (m["List-Id"] or "").startswith("<digest.")]
+    failed = [line for line in body_text(overview).splitlines()
+              if line.startswith("- netwerkmail aan ")]
+    assert len(failed) == 2, failed
+    assert all(" en nog 1 (" in line for line in failed), failed
+
 
 def test_a_post_our_server_says_is_forged_is_kept_for_people(stack, tmp_path,
                                                              run_leernet):
