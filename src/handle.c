@@ -75,17 +75,6 @@ processed_add(struct app *app, const char *key, const struct message *m,
 	return rc;
 }
 
-/* FNV-1a: a name for bytes that have no Message-ID to go by. */
-static uint64_t
-fnv1a(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 /*
  * Mail that cannot be read goes to the failed folder, unanswered.  Its
  * processed row lets the coordinators' digest name it, so nobody has to
@@ -97,14 +86,11 @@ record_unreadable(struct app *app, const char *raw, size_t len,
     const struct message *m, time_t now)
 {
 	const char *from = m ? message_header(m, "From", 0) : NULL;
+	char *id = m ? NULL : message_derived_id(raw, len);
 	char *key, *sender, *subject, outcome[64];
 	int rc;
 
-	if (m != NULL)
-		key = xasprintf("%s %s", m->message_id, app->cfg->from_addr);
-	else
-		key = xasprintf("unreadable %zu %016llx", len,
-		    (unsigned long long)fnv1a(raw, len));
+	key = xasprintf("%s %s", m ? m->message_id : id, app->cfg->from_addr);
 	sender = xstrndup(from ? from : "", utf8_cut(from ? from : "",
 	    from ? strlen(from) : 0, KEPT_SUBJECT_MAX));
 	subject = xstrndup(m ? m->subject : "", m ? utf8_cut(m->subject,
@@ -112,12 +98,13 @@ record_unreadable(struct app *app, const char *raw, size_t len,
 	if ((rc = store_begin(app->st)) == 0 &&
 	    (rc = store_processed_get(app->st, key, outcome,
 	    sizeof(outcome))) == 1)
-		rc = store_processed_add(app->st, key, m ? m->message_id : "",
+		rc = store_processed_add(app->st, key, m ? m->message_id : id,
 		    sender, "unreadable", subject, now);
 	if (rc == -1 || store_commit(app->st) == -1) {
 		store_rollback(app->st);
 		rc = -1;
 	}
+	free(id);
 	free(key);
 	free(sender);
 	free(subject);
@@ -194,7 +181,7 @@ static int
 text_returns_ours(struct app *app, const struct message *m)
 {
 	struct sent_ctx ctx = { 0 };
-	const char *p = m->text;
+	const char *p = m->full_text;	/* the copy is no new text */
 	int r = 0;
 
 	if (m->returned_id != NULL && (r = store_sent_get(app->st,

@@ -827,8 +827,8 @@ return_path_parse(const char *v)
 	return res;
 }
 
-static char *
-derived_id(const char *raw, size_t len)
+char *
+message_derived_id(const char *raw, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
@@ -2822,7 +2822,7 @@ parse_envelope(struct message *m, char **raw, const char *rawbytes,
 	} else {
 		/* Stable across fetches: the bytes from the first header on
 		 * (an mbox "From " line carries a delivery time). */
-		m->message_id = derived_id(rawbytes + start, len - start);
+		m->message_id = message_derived_id(rawbytes + start, len - start);
 		m->message_id_derived = 1;
 	}
 	ids_free(&ids);

@@ -87,6 +87,11 @@ struct message {
 					 * blank line) in the raw bytes */
 };
 
+/* The Message-ID leernet gives bytes that carry none: derived from a
+ * SHA-256 of them, so the same bytes get the same one on every fetch.
+ * Caller frees. */
+char		*message_derived_id(const char *raw, size_t len);
+
 /*
  * Parse raw (need not be NUL-terminated).  Returns 0 and a message the
  * caller frees with message_free(), or -1 when the bytes are not a mail
