@@ -3,6 +3,7 @@ real Postfix and Dovecot."""
 
 import imaplib
 import json
+import os
 import shlex
 import smtplib
 import socket
@@ -317,6 +318,27 @@ def test_postfix_stop_and_start(fresh_stack):
     assert s.running()
     s.send("alice", "lido", subject="weer open", body="x")
     assert s.wait_for("lido")[0]["Subject"] == "weer open"
+
+
+def test_a_queue_file_left_by_a_stopped_cleanup_does_not_block_the_queue(fresh_stack):
+    """A stop can end cleanup(8) between creating a queue file under its
+    temporary name (microseconds.pid) and renaming it; the file is never
+    delivered, and every later wait for an empty queue would time out (CI,
+    stop 17). The next start removes it, but not a file whose process lives."""
+    s = fresh_stack
+    s.postfix_stop()
+    incoming = Path(s.env["POSTFIX_QUEUE"]) / "incoming"
+    dead = incoming / "508786.999999999"
+    alive = incoming / f"508786.{os.getpid()}"
+    for f in (dead, alive):
+        f.write_bytes(b"")
+    try:
+        s.postfix_start()
+        assert not dead.exists()
+        assert alive.exists()
+    finally:
+        alive.unlink(missing_ok=True)
+    s.wait_queue_empty()
 
 
 def test_mail_waits_in_postfix_until_dovecot_is_back(fresh_stack):

@@ -675,11 +675,27 @@ make_queue() {
 	install -d -o postfix -g postdrop -m 710 "$PF_QUEUE/public"
 }
 
+# A cleanup(8) stopped while it made a queue file leaves the file under its
+# temporary name (microseconds.pid) in incoming/. It was never accepted and
+# will never be delivered; "postfix start" without quick-start would purge it
+# (postsuper -p), and the tests, which wait for an empty queue, would wait for
+# it in vain. Only files of processes that are gone are removed.
+purge_dead_temp_files() {
+	local f pid
+	for f in "$PF_QUEUE"/incoming/*.*; do
+		[ -f "$f" ] || continue
+		pid=${f##*.}
+		case ${f##*/} in *[!0-9.]*) continue ;; esac
+		[ -d "/proc/$pid" ] || rm -f -- "$f"
+	done
+}
+
 start_postfix() {
 	local out=$LOGDIR/postfix-start.out
 	postfix_running && return 0
 	backdate "$PF_CONF/main.cf" "$PF_CONF/master.cf"
 	make_queue
+	purge_dead_temp_files
 	touch "$PF_QUEUE/quick-start"
 	if ! postfix -c "$PF_CONF" start </dev/null >"$out" 2>&1 9>&- ||
 		! wait_listening postfix "$POSTFIX_PID_FILE" "$SMTP_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT"; then
