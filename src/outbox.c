@@ -40,6 +40,17 @@ outbox_backoff(int attempts)
 	return d + (time_t)(r % (uint32_t)(d / 5 + 1));
 }
 
+/* A row given up on: for the coordinators' overview, never sent again. */
+static int
+fail_row(struct app *app, const struct ob_row *o, const char *why, time_t t,
+    struct outbox_stats *stats)
+{
+	if (store_outbox_failed(app->st, o->id, why, t) == -1)
+		return -1;
+	stats->failed++;
+	return 0;
+}
+
 /*
  * One message's verdict, recorded right after the server's answer so a
  * crash repeats at most the messages in flight.  -1 on a database error.
@@ -62,9 +73,7 @@ record(struct app *app, const struct ob_row *o, const struct smtp_result *res,
 		log_warnx("%s to %s refused for good, for the message itself "
 		    "(the address stays in use): %s", o->kind, o->rcpt,
 		    res->text);
-		if (store_outbox_failed(app->st, o->id, res->text, t) == -1)
-			return -1;
-		stats->failed++;
+		return fail_row(app, o, res->text, t, stats);
 	} else if (res->status == SMTP_PERMFAIL) {
 		log_warnx("%s to %s refused for good: %s", o->kind, o->rcpt,
 		    res->text);
@@ -75,10 +84,9 @@ record(struct app *app, const struct ob_row *o, const struct smtp_result *res,
 		 * refusal repeats, so neither mark is lost.
 		 */
 		if (store_person_set_bouncing(app->st, o->rcpt, res->text,
-		    t) == -1 ||
-		    store_outbox_failed(app->st, o->id, res->text, t) == -1)
+		    t) == -1)
 			return -1;
-		stats->failed++;
+		return fail_row(app, o, res->text, t, stats);
 	} else if (t - o->created >= OUTBOX_EXPIRE) {
 		/* Refused for days as an MTA would bounce it: for the
 		 * coordinators to look at, but a temporary refusal does not
@@ -86,9 +94,7 @@ record(struct app *app, const struct ob_row *o, const struct smtp_result *res,
 		log_warnx("%s to %s given up after %d tries over %ld days: %s",
 		    o->kind, o->rcpt, o->attempts + 1,
 		    (long)(OUTBOX_EXPIRE / 86400), res->text);
-		if (store_outbox_failed(app->st, o->id, res->text, t) == -1)
-			return -1;
-		stats->failed++;
+		return fail_row(app, o, res->text, t, stats);
 	} else {
 		time_t next = t + outbox_backoff(o->attempts);
 
@@ -117,10 +123,7 @@ give_up_uncertain(struct app *app, const struct ob_row *o, time_t now,
 	    "outbox retry'";
 
 	log_warnx("%s to %s: %s", o->kind, o->rcpt, why);
-	if (store_outbox_failed(app->st, o->id, why, now) == -1)
-		return -1;
-	stats->failed++;
-	return 0;
+	return fail_row(app, o, why, now, stats);
 }
 
 /*

@@ -11,10 +11,10 @@ and served by a small TLS listener that speaks just enough IMAP to greet.
 import datetime
 import socket
 import ssl
-import threading
 
 import pytest
 
+from fake_servers import FakeServer
 from inbound_util import prepare, sanitizer_clean
 
 cryptography = pytest.importorskip("cryptography")
@@ -151,46 +151,26 @@ def write_pem(path, cert, key=None):
     return path
 
 
-class TlsGreeter:
+class TlsGreeter(FakeServer):
     """imaps on 127.0.0.1: TLS with the given certificate, then an IMAP
     greeting and BYE to anything.  Enough to be refused or not."""
 
     def __init__(self, pem_path):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(pem_path)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.handshakes = 0
         self.received = b""
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
-
-    def _session(self, conn):
+    def session(self, conn):
         conn.settimeout(10)
-        try:
-            with self.ctx.wrap_socket(conn, server_side=True) as tls:
-                self.handshakes += 1
-                tls.sendall(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
-                while data := tls.recv(4096):
-                    self.received += data
-                    tls.sendall(b"* BYE test\r\n")
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
+        # A failed handshake is an OSError (ssl.SSLError), ended by the base.
+        with self.ctx.wrap_socket(conn, server_side=True) as tls:
+            self.handshakes += 1
+            tls.sendall(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+            while data := tls.recv(4096):
+                self.received += data
+                tls.sendall(b"* BYE test\r\n")
 
 
 @pytest.fixture
