@@ -498,19 +498,19 @@ command_signature_line(const char *p, const char *e)
 	return 0;
 }
 
-/* "key: value" lines of req->body, up to a signature; quoted lines
+/* "key: value" lines of text, up to a signature; quoted lines
  * skipped, first one wins. */
 static void
-parse_kv(struct request *req)
+parse_kv(struct request *req, const char *text)
 {
-	const char *p = req->body, *next;
+	const char *p = text, *next;
 	size_t lines = 0;
 	int spoke = 0;		/* a line of text came before */
 
-	req->kv = xcalloc(KV_MAX, sizeof(*req->kv));
-	req->nkv = 0;
+	if (req->kv == NULL)
+		req->kv = xcalloc(KV_MAX, sizeof(*req->kv));
 	for (; *p && lines < KV_SCAN_LINES && req->nkv < KV_MAX &&
-	    (size_t)(p - req->body) < KV_SCAN_BYTES; p = next, lines++) {
+	    (size_t)(p - text) < KV_SCAN_BYTES; p = next, lines++) {
 		const char *e = line_end(p, &next), *q, *v;
 		char key[KV_KEY_MAX + 1];
 		size_t n = 0;
@@ -553,17 +553,46 @@ set_keyword(struct request *req, const struct keyword *k, const char *rest,
 }
 
 /*
- * The keyword that starts the first line of text that is neither blank
- * nor quoted, or NULL; *rest and *e delimit what follows it on its line,
- * *next is the line after.
+ * "trekker: piet@school.nl" is approve's detail (SPEC §4: `lead: EMAIL`),
+ * not the `trekker` command, wherever the coordinator puts it: a reply
+ * that names the lead before "goedkeuren" approves all the same.
+ */
+static int
+lead_detail(const char *p, const char *e)
+{
+	char w[WORD_MAX + 1];
+	const char *q;
+
+	if ((q = read_word(p, e, w)) == NULL || (strcmp(w, "trekker") != 0 &&
+	    strcmp(w, "lead") != 0))
+		return 0;
+	q = skip_space(q, e);
+	if (q == e || *q != ':')
+		return 0;
+	/* An address, "Piet <piet@…>" too; `trekker: rekenen piet@…` is
+	 * the command written with a colon. */
+	q = skip_space(q + 1, e);
+	if (memchr(q, '<', (size_t)(e - q)) != NULL)
+		return memchr(q, '@', (size_t)(e - q)) != NULL;
+	while (q < e && space_len(q, e) == 0 && *q != '@')
+		q++;
+	return q < e && *q == '@';
+}
+
+/*
+ * The keyword that starts the first line of text that is neither blank,
+ * nor quoted, nor a lead detail, or NULL; *rest and *e delimit what follows
+ * it on its line, *next is the line after.  The lead details before it, if
+ * any, start at *details and end where the keyword's line starts (*line).
  */
 static const struct keyword *
 body_keyword(const char *text, const char **rest, const char **e,
-    const char **next)
+    const char **next, const char **details, const char **line)
 {
 	const char *p;
 	size_t lines = 0;
 
+	*details = NULL;
 	for (p = text; *p && lines < CMD_SCAN_LINES &&
 	    (size_t)(p - text) < CMD_SCAN_BYTES; p = *next, lines++) {
 		const char *q;
@@ -572,6 +601,12 @@ body_keyword(const char *text, const char **rest, const char **e,
 		q = skip_space(p, *e);
 		if (q == *e || *q == '>')
 			continue;
+		if (lead_detail(q, *e)) {
+			if (*details == NULL)
+				*details = p;
+			continue;
+		}
+		*line = p;
 		return match_keyword(q, *e, rest);
 	}
 	return NULL;
@@ -582,7 +617,7 @@ command_parse(const char *subject, const char *text, struct request *req)
 {
 	const struct keyword *k;
 	const char *rest, *next, *body = NULL;
-	char *stripped;
+	char *stripped, *before = NULL;
 
 	memset(req, 0, sizeof(*req));
 	req->verb = VERB_NONE;
@@ -597,9 +632,10 @@ command_parse(const char *subject, const char *text, struct request *req)
 	if (k != NULL && skip_space(rest, stripped + strlen(stripped)) ==
 	    stripped + strlen(stripped)) {
 		const struct keyword *bk;
-		const char *brest, *be, *bnext;
+		const char *brest, *be, *bnext, *bdetails, *bline;
 
-		if ((bk = body_keyword(text, &brest, &be, &bnext)) != NULL &&
+		if ((bk = body_keyword(text, &brest, &be, &bnext,
+		    &bdetails, &bline)) != NULL &&
 		    bk->verb == k->verb && skip_space(brest, be) != be)
 			k = NULL;
 	}
@@ -608,11 +644,15 @@ command_parse(const char *subject, const char *text, struct request *req)
 		req->in_subject = 1;
 		body = text;
 	} else {
-		const char *e;
+		const char *e, *details, *line;
 
-		if ((k = body_keyword(text, &rest, &e, &next)) != NULL) {
+		if ((k = body_keyword(text, &rest, &e, &next,
+		    &details, &line)) != NULL) {
 			set_keyword(req, k, rest, e);
 			body = next;
+			if (details != NULL)
+				before = xstrndup(details,
+				    (size_t)(line - details));
 		}
 	}
 	if (body == NULL)
@@ -621,7 +661,11 @@ command_parse(const char *subject, const char *text, struct request *req)
 	if (req->args == NULL)
 		req->args = xstrdup("");
 	split_args(req);
-	parse_kv(req);
+	/* A lead detail above the keyword is the request's too. */
+	if (before != NULL)
+		parse_kv(req, before);
+	parse_kv(req, req->body);
+	free(before);
 	if (!req->lang_known)
 		req->lang = command_guess_lang(text,
 		    command_guess_lang(stripped, LANG_NL));

@@ -519,7 +519,8 @@ def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
     assert sorted(story.networks()) == ["rekenen", "samen-lezen"]
     assert "bob@school.test" not in story.members("samen-lezen")
 
-    story.reply("femme", mods["femme"], "goedkeuren\ntrekker: lead@school.test")
+    # The lead named first, then the decision: a detail, not the `trekker` command.
+    story.reply("femme", mods["femme"], "Trekker: lead@school.test\ngoedkeuren")
     story.once()
     story.one("femme", '"Samen lezen" is goedgekeurd', "lead@school.test")
     story.one("alice", "is goedgekeurd en staat nu open", "lead@school.test",

@@ -362,6 +362,52 @@ test_strip_subject(void **state)
 	free(big);
 }
 
+/* The lead named before "goedkeuren" is approve's detail, not `trekker`. */
+static void
+test_lead_detail_first(void **state)
+{
+	static const struct {
+		const char	*text;
+		enum verb	 verb;
+		const char	*lead;		/* kv lead/trekker, or NULL */
+		const char	*args;
+	} leads[] = {
+		{ "Trekker: piet@school.nl\ngoedkeuren\n\n> Voorstel",
+		    VERB_APPROVE, "piet@school.nl", "" },
+		{ "\n  lead : Piet <piet@school.nl>\r\nApprove, thanks\n",
+		    VERB_APPROVE, "Piet <piet@school.nl>", "thanks" },
+		{ "trekker: piet@school.nl\ntrekker: kees@school.nl\n"
+		    "goedkeuren", VERB_APPROVE, "piet@school.nl", "" },
+		/* the command itself, with or without a colon */
+		{ "trekker rekenen piet@school.nl", VERB_LEAD, NULL,
+		    "rekenen piet@school.nl" },
+		{ "trekker: rekenen piet@school.nl", VERB_LEAD, NULL,
+		    "rekenen piet@school.nl" },
+		/* a detail alone commands nothing */
+		{ "trekker: piet@school.nl\n\nGroet, Femme", VERB_NONE,
+		    "piet@school.nl", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(leads); i++) {
+		struct request r;
+		const char *lead;
+
+		(void)command_parse("Re: Voorstel: Rekenen", leads[i].text, &r);
+		if (r.verb != leads[i].verb)
+			fail_msg("'%s': verb %s, want %s", leads[i].text,
+			    verb_name(r.verb), verb_name(leads[i].verb));
+		lead = request_kv(&r, "lead", "trekker", NULL);
+		if (leads[i].lead == NULL)
+			assert_null(lead);
+		else
+			assert_string_equal(lead, leads[i].lead);
+		if (leads[i].args != NULL)
+			assert_string_equal(r.args, leads[i].args);
+		request_free(&r);
+	}
+}
+
 static void
 test_kv(void **state)
 {
@@ -726,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_strip_subject),
 		cmocka_unit_test(test_kv),
+		cmocka_unit_test(test_lead_detail_first),
 		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_lang),
 		cmocka_unit_test(test_names),
