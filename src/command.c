@@ -275,6 +275,17 @@ match_keyword(const char *p, const char *e, const char **rest)
 			}
 		if (k == NULL)
 			return NULL;
+		/* "Start van het schooljaar", "Start of term": the start
+		 * of something, not a network proposed under that title
+		 * (which "start Van Gogh in de klas" is). */
+		if (k->verb == VERB_START && space_len(q, e) > 0) {
+			const char *q2 = skip_space(q, e);
+
+			if (read_word(q2, e, w2) != NULL && (*q2 == 'v' ||
+			    *q2 == 'o') && (strcmp(w2, "van") == 0 ||
+			    strcmp(w2, "of") == 0))
+				return NULL;
+		}
 	}
 	punct = q < e && (*q == ',' || *q == ';');	/* "Annuleren, ik" */
 	while (q < e && strchr(":!.,;?", *q) != NULL)

@@ -154,6 +154,20 @@ def test_ordinary_subjects_with_holiday_words_are_commands_or_questions(story):
     assert HUMAN in left["Vakantie"]
 
 
+def test_the_start_of_something_is_no_proposal(story):
+    """"Start van het schooljaar" is news for people, not `start TITLE`;
+    a title that starts with a capital "Van" still is one."""
+    story.mail("bob", "Start van het schooljaar", body="Fijn dat iedereen er weer is.")
+    story.mail("carol", "start Van Gogh in de klas", body="Hoe kijken kleuters naar kunst?")
+    story.once()
+    story.nothing("bob")
+    story.one("carol", subject="Van Gogh in de klas")
+    story.one("femme", "Van Gogh in de klas")     # the one proposal to decide
+    left = {subject: flags for subject, flags in story.inbox_left()}
+    assert HUMAN in left["Start van het schooljaar"]
+    assert story.networks()["van-gogh-in-de-klas"]["state"] == "proposed"
+
+
 def test_our_own_list_address_is_never_answered(story):
     story.mail("lido+rekenen", "hulp")
     story.once()

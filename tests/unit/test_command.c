@@ -170,10 +170,13 @@ test_keywords_body(void **state)
 			"Verplaatsen naar volgende week kan dat?",
 			"Help, ik krijg geen uitnodigingen",
 			"Netwerken en leren gaan samen",
+			"Start van het schooljaar",
+			"Start of term: what to expect",
 		};
 		static const char *const cmds[] = {
 			"annuleren rekenen 1", "Annuleren.", "annuleren: rekenen 2",
 			"verplaatsen rekenen", "help", "hulp graag", "Help!",
+			"start Vandaag beter lezen", "start Van Gogh in de klas",
 		};
 		struct request r;
 
