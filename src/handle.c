@@ -140,6 +140,7 @@ returns_ours(struct app *app, const struct message *m, const char *email,
  * mark nobody earned is seen by the one it silences and undone by a reply
  * (writing again clears it).  Where the address really fails, the notice
  * bounces too, returning our own mail, and that report changes nothing.
+ * Some such reports mark nobody: see unchecked_doubtful().
  */
 static int
 notify_unchecked(struct app *app, const struct person *p, time_t now)
@@ -170,6 +171,28 @@ notify_unchecked(struct app *app, const struct person *p, time_t now)
 	rc = reply_queue(app, &rp, now);
 	tvars_free(v);
 	return rc;
+}
+
+/*
+ * Should a report we cannot check leave p unmarked (1; 0 marks it, -1 on
+ * a database error)?  Each of our mails goes to one address, so a genuine
+ * report about one names one; more is a list of targets.  And one who was
+ * told of such a report this week and wrote since (which cleared it) has
+ * shown the address works: marking them again would silence them without
+ * a word, as the notice is sent once a week.
+ */
+static int
+unchecked_doubtful(struct app *app, const struct person *p, size_t nfailed,
+    time_t now)
+{
+	int count;
+
+	if (nfailed > 1)
+		return 1;
+	if (store_outbox_kind_since(app->st, "bounce-check", p->email,
+	    now - BOUNCE_CHECK_WINDOW, &count) == -1)
+		return -1;
+	return count > 0;
 }
 
 /*
@@ -235,6 +258,8 @@ static int
 handle_bounce(struct app *app, const struct message *m, time_t now,
     int *for_people)
 {
+	size_t nfailed = 0;
+
 	*for_people = 0;
 	if (m->ndsn == 0 && !classify_plain_failure(m)) {
 		log_info("an auto-reply with the null sender; not answering");
@@ -254,6 +279,8 @@ handle_bounce(struct app *app, const struct message *m, time_t now,
 			    "returns none of our mail; not answering");
 		return 0;
 	}
+	for (size_t i = 0; i < m->ndsn; i++)
+		nfailed += dsn_failed(&m->dsn[i]);
 	for (size_t i = 0; i < m->ndsn; i++) {
 		const struct dsn_rcpt *d = &m->dsn[i];
 		const char *named = d->final_recipient;
@@ -307,6 +334,18 @@ handle_bounce(struct app *app, const struct message *m, time_t now,
 			    "no mail we sent there (%s) adds nothing", p.email,
 			    d->status);
 			rc = 0;
+		} else if ((rc = unchecked_doubtful(app, &p, nfailed,
+		    now)) != 0) {
+			if (rc == 1) {
+				log_warnx("%s: a report that returns no mail "
+				    "we sent there (%s) %s; not marking the "
+				    "address, keeping the report for people",
+				    p.email, d->status, nfailed > 1 ?
+				    "names more than one address" :
+				    "came after they answered the last one");
+				*for_people = 1;
+				rc = 0;
+			}
 		} else {
 			log_warnx("%s is bouncing (%s), by a report that "
 			    "returns no mail we sent there (%s)", p.email,

@@ -472,16 +472,41 @@ def test_a_bounce_we_cannot_check_marks_the_address_and_tells_them(
     assert person_show(config, "bob")["bouncing"].startswith("no")
     assert stack.flags("lido") == [], "the answer to the notice is not for people"
 
-    # A second forged report the same week marks bob again, but he is not
-    # sent a second notice: reports must not become a stream of our mail.
+    # A second forged report the same week does not mark bob again: he has
+    # shown his address works since he was told, and a second notice is
+    # not sent the same week, so the mark would silence him without a word.
+    # The report is for people; no second notice either.
     send_raw(stack, dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test"})
              .replace(b"Message-Id: <2027", b"Message-Id: <second-2027", 1))
     stack.wait_for("lido")
     proc = run_leernet(config, "once")
-    assert person_show(config, "bob")["bouncing"].startswith("yes")
-    assert "was told of a report this week; not again" in proc.stderr, proc.stderr
+    assert person_show(config, "bob")["bouncing"].startswith("no"), proc.stderr
+    assert "came after they answered the last one" in proc.stderr, proc.stderr
+    assert [HUMAN in f.flags for f in stack.flags("lido")] == [True], stack.flags("lido")
     stack.wait_queue_empty()
     assert len(notices(stack, "bob")) == 1
+
+
+def test_a_report_we_cannot_check_naming_several_people_marks_none(
+        stack, run_leernet, tmp_path):
+    """Each of leernet's mails goes to one address, so a real report about
+    one names one.  A report that returns none of our mail and lists several
+    people (one forged mail silencing a whole network) marks none of them;
+    it is for people."""
+    config = prepare(stack, tmp_path)
+    known(stack, run_leernet, config, "bob", "carol")
+    raw = dsn("dsn_postfix_551.eml", {"piet@school.test": "bob@school.test"})
+    block = re.search(rb"Final-Recipient:.*?(?=\r?\n\r?\n--)", raw, re.S).group(0)
+    raw = raw.replace(block, block + b"\n\n" + block.replace(b"bob@", b"carol@"), 1)
+    send_raw(stack, raw)
+    stack.wait_for("lido")
+    proc = run_leernet(config, "once")
+    for who in ("bob", "carol"):
+        assert person_show(config, who)["bouncing"].startswith("no"), proc.stderr
+    assert proc.stderr.count("names more than one address") == 2, proc.stderr
+    assert [HUMAN in f.flags for f in stack.flags("lido")] == [True], stack.flags("lido")
+    stack.wait_queue_empty()
+    assert notices(stack, "bob") == [] and notices(stack, "carol") == []
 
 
 def test_a_bounce_of_our_own_mail_tells_nobody(stack, run_leernet, tmp_path):
