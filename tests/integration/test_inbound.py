@@ -661,6 +661,27 @@ def test_one_refusal_per_outside_sender_per_day(stack, run_leernet, tmp_path):
     assert len(got) == 1, [m["Subject"] for m in got]
 
 
+def test_an_address_that_routes_on_is_no_staff(stack, run_leernet, tmp_path):
+    """carol%other.test@school.test is carol@other.test to a Postfix with its
+    default allow_percent_hack (security review): an outsider, refused, and
+    sent no join code."""
+    config = prepare(stack, tmp_path)
+    for n, who in enumerate(("carol%other.test", "other.test!carol")):
+        msg = request("carol", "aanmelden rekenen")
+        del msg["From"]
+        msg["From"] = f"{who}@school.test"
+        submit(stack, [msg], envelope_from="carol@other.test")
+        stack.wait_for("lido", count=n + 1)
+    proc = run_leernet(config, "once")
+    assert proc.stderr.count("is outside the allowed domains") == 2, proc.stderr
+    import sqlite3
+    with sqlite3.connect(tmp_path / "leernet.db") as db:
+        kinds = sorted(r[0] for r in db.execute("SELECT kind FROM outbox"))
+        codes = db.execute("SELECT count(*) FROM tokens").fetchone()[0]
+    assert kinds == ["refusal", "refusal"], kinds
+    assert codes == 0
+
+
 def test_rate_limit_keeps_the_excess_for_people(stack, run_leernet, tmp_path):
     config = prepare(stack, tmp_path, organization_max_requests_per_hour="3")
     msgs = [request("alice", "hulp", body=f"vraag {n}") for n in range(5)]

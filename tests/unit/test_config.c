@@ -102,6 +102,10 @@ test_good(void **state)
 	assert_true(config_domain_allowed(c, "alice@school.test"));
 	assert_false(config_domain_allowed(c, "alice@evil.test"));
 	assert_false(config_domain_allowed(c, "alice@sub.jl.nu"));
+	/* local parts that route on: the mail would go elsewhere */
+	assert_false(config_domain_allowed(c, "carol%evil.test@school.test"));
+	assert_false(config_domain_allowed(c, "evil.test!carol@school.test"));
+	assert_true(config_domain_allowed(c, "carol.de-vries+x@school.test"));
 	assert_int_equal(c->hours_per_network, 30);
 	assert_int_equal(c->staff_only, 1);
 	assert_int_equal(c->max_requests_per_hour, 12);
