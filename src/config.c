@@ -663,6 +663,10 @@ handler(void *user, const char *section, const char *key, const char *v)
 				fail(l, section, key, "'%s' is more than the "
 				    "largest size, 1G (mail servers take 10 to "
 				    "50M)", v);
+		} else if (strcmp(key, "need_proof") == 0) {
+			if (parse_bool(v, &c->list_need_proof) == -1)
+				fail(l, section, key, "expected yes or no, got "
+				    "'%s'", v);
 		} else
 			goto unknown;
 	} else if (strcmp(section, "publish") == 0) {
@@ -1009,6 +1013,10 @@ config_load(const char *file, char *err, size_t errlen)
 		    "whose staff may use leernet, e.g. domains = school.nl)");
 	if (!l.failed && c->coordinators == NULL)
 		c->coordinators = parse_list("");
+	if (!l.failed && c->list_need_proof && c->trusted_authserv_id == NULL)
+		fail(&l, "lists", "need_proof", "yes needs [organization] "
+		    "trusted_authserv_id: the server whose Authentication-Results "
+		    "prove the sender");
 	if (!l.failed && c->template_dir == NULL) {
 		const char *env = getenv("LEERNET_TEMPLATES");
 

@@ -69,6 +69,8 @@ struct config {
 	int		 digest_hour, digest_min;
 
 	size_t		 list_max_size;	/* bytes */
+	int		 list_need_proof;	/* posts need the trusted server's
+						 * dmarc/dkim pass */
 
 	char		*publish_dir;	/* may be NULL */
 	char		*base_url;	/* may be NULL */

@@ -599,7 +599,8 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 	struct network net = { 0 };
 	struct person p = { 0 };
 	struct tvars *v = NULL;
-	const char *lang;
+	const char *lang, *at = strrchr(r->sender, '@');
+	const char *domain = at ? at + 1 : "";
 	char *listaddr = NULL, size[32];
 	int rc, count, was_bouncing;
 
@@ -630,11 +631,23 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 	 * domain): passing it on would lend a colleague's name, "via" the
 	 * network, to whoever wrote it.  For people to look at.
 	 */
-	if (auth_trusted_fail(r->msg, cfg->trusted_authserv_id,
-	    strrchr(r->sender, '@') ? strrchr(r->sender, '@') + 1 : "")) {
+	if (auth_trusted_fail(r->msg, cfg->trusted_authserv_id, domain)) {
 		log_warnx("%s: the trusted server says DMARC failed for this "
 		    "From; not passing it on to list %s, keeping it for "
 		    "people", r->sender, slug);
+		r->outcome = "human";
+		rc = 0;
+		goto out;
+	}
+	/*
+	 * A From that anyone could have written: with [lists] need_proof the
+	 * network only passes on what the trusted server vouches for.
+	 */
+	if (cfg->list_need_proof && !auth_trusted_pass(r->msg,
+	    cfg->trusted_authserv_id, domain)) {
+		log_warnx("%s: no dmarc=pass (or aligned dkim=pass) from the "
+		    "trusted server; not passing it on to list %s ([lists] "
+		    "need_proof), keeping it for people", r->sender, slug);
 		r->outcome = "human";
 		rc = 0;
 		goto out;

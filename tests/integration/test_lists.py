@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import re
 import sqlite3
 import subprocess
 import time
@@ -495,6 +496,40 @@ def test_a_post_our_server_says_is_forged_is_kept_for_people(stack, tmp_path,
     lst.once()
     assert len(lst.new("lead")) == 2
     assert lst.outcomes()[1:] == ["list", "list"]
+
+
+def test_with_need_proof_only_a_post_our_server_vouches_for_goes_on(stack, tmp_path,
+                                                                  run_leernet):
+    """[lists] need_proof = yes: a From our server did not check (no verdict,
+    or dmarc=none for a domain without a policy: anyone could have written
+    it, security review) is kept for people; dmarc=pass goes on."""
+    lst = new_lists(stack, tmp_path, run_leernet,
+                    organization_trusted_authserv_id="mx.school.test",
+                    lists_need_proof="yes")
+    stack.send("alice", LIST, subject="Nieuwe inlog", body="Log hier in: http://x.test\n")
+    stack.send("bob", LIST, subject="Nieuwe inlog",  body="Log hier in: http://x.test\n",
+               headers={"Authentication-Results":
+                        "mx.school.test; dmarc=none header.from=school.test"})
+    lst.once()
+    lst.nothing("lead", "alice", "bob")
+    assert lst.outcomes() == ["human", "human"]
+    assert all("leernet-human" in m.flags for m in stack.inbox("lido"))
+
+    stack.send("alice", LIST, subject="Werkblad", body="Zie hier.\n",
+               headers={"Authentication-Results":
+                        "mx.school.test; dmarc=pass header.from=school.test"})
+    lst.once()
+    assert [m["Subject"] for m in lst.new("lead")] == ["[Rekenen in groep 3] Werkblad"]
+    assert lst.outcomes()[2:] == ["list"]
+
+
+def test_need_proof_without_a_trusted_server_is_a_config_error(stack, tmp_path,
+                                                               run_leernet):
+    cfg = stack.config(tmp_path, lists_need_proof="yes")
+    proc = run_leernet(cfg, "check-config", check=False)
+    assert proc.returncode == 78, proc.stderr
+    assert re.search(r":\d+: \[lists\] need_proof: yes needs \[organization\] "
+                     r"trusted_authserv_id", proc.stderr), proc.stderr
 
 
 def test_two_responders_without_headers_do_not_loop_through_a_list(lists):
