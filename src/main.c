@@ -391,6 +391,24 @@ check_publish_dir(const char *dir)
 }
 
 /*
+ * A password written in the file is any local user's to read when the file
+ * is (make install puts the example there 0644).  A warning, not an error:
+ * the admin may have reasons, but should know.
+ */
+static void
+warn_readable_password(const struct config *cfg)
+{
+	struct stat sb;
+
+	if ((cfg->mailbox.password == NULL && cfg->smtp.password == NULL) ||
+	    stat(cfg->file, &sb) == -1 || (sb.st_mode & S_IROTH) == 0)
+		return;
+	fprintf(stderr, "warning: %s holds a password and every user on this "
+	    "machine can read it: chmod o-r %s (or use password_file in the "
+	    "service's credentials)\n", cfg->file, cfg->file);
+}
+
+/*
  * check-config: the file (already loaded), the database, the templates,
  * then both servers.  OK lines go to stdout, every problem to stderr; the
  * exit status is 78 for anything in our configuration (a refused login or
@@ -410,6 +428,7 @@ cmd_check_config(struct app *app, int argc, char **argv)
 	(void)argv;
 	printf("%s: syntax and values OK; checking the database, templates "
 	    "and servers\n", app->cfg->file);
+	warn_readable_password(app->cfg);
 	if (app->st != NULL)
 		printf("database %s: schema version %d%s\n", app->cfg->db_path,
 		    store_version(app->st), store_version(app->st) <

@@ -140,6 +140,8 @@ def test_check_config_ok(stack, tmp_path, run_leernet):
     config = stack.config(tmp_path, **submission(stack))
     db_path = tmp_path / "leernet.db"
     assert not db_path.exists()
+    # The passwords are in the file: only its owner and group may read it.
+    config.chmod(0o640)
     proc = leernet(run_leernet, config, "check-config")
     assert proc.returncode == 0, proc.stderr
     assert errors(proc) == []
@@ -155,6 +157,29 @@ def test_check_config_ok(stack, tmp_path, run_leernet):
     proc = leernet(run_leernet, config, "check-config")
     assert proc.returncode == 0 and re.search(r"^database \S+: schema version \d+$",
                                               proc.stdout, re.M), proc.stdout
+
+
+def test_a_password_everyone_can_read_is_warned_about(stack, tmp_path, run_leernet):
+    """A password written in a file every local user can read (as `make
+    install` puts the example, 0644): a warning, and still OK; none for a
+    password_file."""
+    config = stack.config(tmp_path, **submission(stack))
+    config.chmod(0o644)
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == 0, proc.stderr
+    assert errors(proc) == [f"warning: {config} holds a password and every user on "
+                            f"this machine can read it: chmod o-r {config} (or use "
+                            f"password_file in the service's credentials)"]
+    secret = tmp_path / "smtp-password"
+    secret.write_text(stack.password(COORDINATOR) + "\n")
+    mailbox_secret = tmp_path / "mailbox-password"
+    mailbox_secret.write_text(stack.password(COORDINATOR) + "\n")
+    config = stack.config(tmp_path, **submission(stack, smtp_password="",
+                                                 smtp_password_file=str(secret)),
+                          mailbox_password="", mailbox_password_file=str(mailbox_secret))
+    config.chmod(0o644)
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == 0 and errors(proc) == [], proc.stderr
 
 
 def test_smtp_login_refused_is_a_config_error(stack, tmp_path, run_leernet):
