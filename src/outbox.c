@@ -235,8 +235,22 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
     struct outbox_stats *stats)
 {
 	char err[512];
+	int n_unstuck;
 
 	memset(stats, 0, sizeof(*stats));
+	/*
+	 * A retry is set at most BACKOFF_MAX (and its jitter) ahead.  One
+	 * further ahead was set by a clock that ran fast and was set back
+	 * since (a VM's clock corrected after boot): without this it would
+	 * wait the difference, a day for a day.
+	 */
+	if (store_outbox_unstick(app->st, now, now + 2 * BACKOFF_MAX,
+	    &n_unstuck) == -1)
+		return -1;
+	if (n_unstuck > 0)
+		log_warnx("%d message%s waited for a retry later than any "
+		    "backoff sets (the clock was set back): due now", n_unstuck,
+		    n_unstuck == 1 ? "" : "s");
 	for (;;) {
 		struct ob_row *rows;
 		size_t n;

@@ -214,7 +214,7 @@ enum stmt_id {
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_OUTCOME_SINCE, S_KIND_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
 	S_OB_SENT, S_OB_RETRY, S_OB_FAILED, S_OB_INFLIGHT, S_OB_RELEASE,
-	S_OB_NEXT,
+	S_OB_NEXT, S_OB_UNSTICK,
 	S_OB_WAS_SENT, S_OB_ADD_SHARED, S_PERSON_NAME,
 	S_OB_PRUNE,
 	S_PERSON_ENSURE, S_MS_DELIVERY, S_NEWS_ADD,
@@ -381,6 +381,8 @@ static const char *const sql[S__COUNT] = {
 	    " inflight = 0 WHERE state != 'sent'",
 	[S_OB_NEXT] = "SELECT min(next_attempt) FROM outbox"
 	    " WHERE state = 'queued'",
+	[S_OB_UNSTICK] = "UPDATE outbox SET next_attempt = ?1"
+	    " WHERE state = 'queued' AND next_attempt > ?2",
 	/* Walks the texts still kept (recent and queued mail), not every
 	 * row ever sent. */
 	/*
@@ -2501,6 +2503,15 @@ store_outbox_release(struct store *st, time_t now, int *n)
 
 	bind(s, "i", (int64_t)now);
 	return exec_count(st, s, "outbox release", n);
+}
+
+int
+store_outbox_unstick(struct store *st, time_t now, time_t latest, int *n)
+{
+	sqlite3_stmt *s = prep(st, S_OB_UNSTICK);
+
+	bind(s, "ii", (int64_t)now, (int64_t)latest);
+	return exec_count(st, s, "outbox unstick", n);
 }
 
 time_t

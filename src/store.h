@@ -379,6 +379,9 @@ int	 store_outbox_failed(struct store *, int64_t id, const char *error,
 	    time_t now);
 /* Failed and backed-off rows: queued, due now; *n set to how many. */
 int	 store_outbox_release(struct store *, time_t now, int *n);
+/* Queued rows whose next attempt is after `latest` (later than any backoff
+ * sets it: the clock was set back since) become due at now; *n: how many. */
+int	 store_outbox_unstick(struct store *, time_t now, time_t latest, int *n);
 /* Earliest next_attempt of a queued row; 0 when none. */
 time_t	 store_outbox_next(struct store *);
 /* Drop the text of messages sent before `before`; their rows stay (for

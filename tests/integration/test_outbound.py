@@ -177,7 +177,7 @@ def test_the_text_of_sent_mail_is_dropped_after_keep_sent_days(stack, tmp_path,
     conn.execute("UPDATE outbox SET sent_at = sent_at - 2 * 86400 WHERE rcpt < 'k2'")
     conn.commit()
     queue_burst(config, ["later@school.test"])
-    conn.execute("UPDATE outbox SET next_attempt = next_attempt + 86400 "
+    conn.execute("UPDATE outbox SET next_attempt = next_attempt + 1800 "
                  "WHERE rcpt = 'later@school.test'")
     conn.commit()
     out = run_leernet(config, "once")
@@ -489,6 +489,24 @@ def test_a_temporary_refusal_backs_off_and_is_not_bouncing(stack, cfg, run_leern
     run_leernet(cfg, "once")
     stack.wait_for("carol")
     assert outbox(run_leernet, cfg) == []
+
+
+def test_a_retry_set_by_a_clock_that_ran_fast_is_not_waited_for(stack, cfg, run_leernet):
+    """A backoff is at most an hour (and its jitter).  A retry set a day
+    ahead was set by a clock a day fast, corrected since: sent at the next
+    run, not a day later.  One due within the hour keeps waiting."""
+    queue_burst(cfg, ["a@discard.test", "b@discard.test"])
+    now = int(time.time())
+    with db(cfg) as conn:
+        conn.execute("UPDATE outbox SET attempts = 1, next_attempt = ? WHERE rcpt = 'a@discard.test'",
+                     (now + 86400,))
+        conn.execute("UPDATE outbox SET attempts = 1, next_attempt = ? WHERE rcpt = 'b@discard.test'",
+                     (now + 1800,))
+    proc = run_leernet(cfg, "once")
+    assert "1 message waited for a retry later than any backoff sets" in proc.stderr, proc.stderr
+    with db(cfg) as conn:
+        assert dict(conn.execute("SELECT rcpt, state FROM outbox")) == {
+            "a@discard.test": "sent", "b@discard.test": "queued"}
 
 
 def test_a_refusal_for_days_is_given_up_without_bouncing(stack, cfg, run_leernet):
