@@ -484,7 +484,8 @@ handle_person(struct app *app, struct req *r)
 		log_warnx("%s sent %d requests this hour; keeping this one for "
 		    "the coordinators", r->sender, count);
 		r->outcome = "ratelimited";
-		rc = 0;
+		rc = reply_rate_limited(app, m, r->sender, r->sender_name,
+		    lang_code(r->lang), r->now);
 		goto out;
 	}
 	r->proof = sender_proven(app, m, r->sender);
