@@ -484,8 +484,7 @@ handle_person(struct app *app, struct req *r)
 		log_warnx("%s sent %d requests this hour; keeping this one for "
 		    "the coordinators", r->sender, count);
 		r->outcome = "ratelimited";
-		rc = reply_rate_limited(app, m, r->sender, r->sender_name,
-		    lang_code(r->lang), r->now);
+		rc = 0;
 		goto out;
 	}
 	r->proof = sender_proven(app, m, r->sender);

@@ -624,8 +624,6 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 		log_warnx("%s sent %d mails this hour; keeping this one for "
 		    "the coordinators", r->sender, count);
 		r->outcome = "ratelimited";
-		rc = reply_rate_limited(r->app, r->msg, r->sender,
-		    r->sender_name, lang, r->now);
 		goto out;
 	}
 	/*

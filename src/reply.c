@@ -107,33 +107,3 @@ out:
 	rendered_free(&out);
 	return rc;
 }
-
-#define RATE_NOTICE_WINDOW	(24 * 3600)
-
-int
-reply_rate_limited(struct app *app, const struct message *in,
-    const char *to_addr, const char *to_name, const char *lang, time_t now)
-{
-	struct tvars *v;
-	struct reply rp = { 0 };
-	int count, rc;
-
-	if (store_outbox_kind_since(app->st, "ratelimit", to_addr,
-	    now - RATE_NOTICE_WINDOW, &count) == -1)
-		return -1;
-	if (count > 0)
-		return 0;
-	v = tvars_new();
-	tvars_setf(v, "max", "%d", app->cfg->max_requests_per_hour);
-	rp.tmpl = "rate-limited";
-	rp.kind = "ratelimit";
-	rp.to_addr = to_addr;
-	rp.to_name = to_name;
-	rp.lang = lang;
-	rp.vars = v;
-	rp.in = in;
-	rp.auto_submitted = AUTO_REPLIED;
-	rc = reply_queue(app, &rp, now);
-	tvars_free(v);
-	return rc;
-}

@@ -37,16 +37,6 @@ struct reply {
 int	reply_queue(struct app *, const struct reply *, time_t now);
 
 /*
- * The answer to a sender over [organization] max_requests_per_hour: why
- * the rest of their mail waits for the coordinators.  Once a day at most,
- * so a robot looping with us gets one mail a day.  0, or -1 on a database
- * error.
- */
-int	reply_rate_limited(struct app *, const struct message *in,
-	    const char *to_addr, const char *to_name, const char *lang,
-	    time_t now);
-
-/*
  * The body a member's List-Unsubscribe mailto asks the mail client to
  * send: one click in Gmail or Outlook is no decision to leave a network
  * (and its meetings), so leaving then asks for confirmation even with

@@ -532,20 +532,6 @@ def test_need_proof_without_a_trusted_server_is_a_config_error(stack, tmp_path,
                      r"trusted_authserv_id", proc.stderr), proc.stderr
 
 
-def test_posts_over_the_hourly_limit_wait_and_the_author_is_told_once(
-        stack, tmp_path, run_leernet):
-    lst = new_lists(stack, tmp_path, run_leernet,
-                    organization_max_requests_per_hour="2")
-    for n in range(4):
-        stack.send("alice", LIST, subject=f"Post {n}", body="Zie hier.\n")
-    lst.once()
-    assert sorted(m["Subject"] for m in lst.new("lead")) == [
-        "[Rekenen in groep 3] Post 0", "[Rekenen in groep 3] Post 1"]
-    assert lst.outcomes()[2:] == ["ratelimited", "ratelimited"]
-    [told] = [m for m in lst.new("alice") if "meer dan 2 mails" in body_text(m)]
-    assert told["Subject"] == "Re: Post 2"
-
-
 def test_two_responders_without_headers_do_not_loop_through_a_list(lists):
     """alice's and bob's mailboxes answer everything, to the envelope sender
     (the coordinator address), with In-Reply-To and no RFC 3834 header: each
