@@ -532,6 +532,21 @@ def test_need_proof_without_a_trusted_server_is_a_config_error(stack, tmp_path,
                      r"trusted_authserv_id", proc.stderr), proc.stderr
 
 
+def test_posts_over_the_hourly_limit_wait_for_the_coordinators(stack, tmp_path,
+                                                               run_leernet):
+    lst = new_lists(stack, tmp_path, run_leernet,
+                    organization_max_requests_per_hour="2")
+    for n in range(4):
+        stack.send("alice", LIST, subject=f"Post {n}", body="Zie hier.\n")
+    lst.once()
+    assert sorted(m["Subject"] for m in lst.new("lead")) == [
+        "[Rekenen in groep 3] Post 0", "[Rekenen in groep 3] Post 1"]
+    assert lst.outcomes()[2:] == ["ratelimited", "ratelimited"]
+    assert sorted(m["Subject"] for m in stack.inbox("lido")) == ["Post 2", "Post 3"]
+    assert all("leernet-human" in m.flags for m in stack.inbox("lido"))
+    lst.nothing("alice")
+
+
 def test_two_responders_without_headers_do_not_loop_through_a_list(lists):
     """alice's and bob's mailboxes answer everything, to the envelope sender
     (the coordinator address), with In-Reply-To and no RFC 3834 header: each
