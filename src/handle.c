@@ -131,8 +131,6 @@ returns_ours(struct app *app, const struct message *m, const char *email,
 	return store_outbox_was_sent(app->st, m->returned_id, named);
 }
 
-#define BOUNCE_CHECK_WINDOW	(7 * 24 * 3600)
-
 /*
  * A report we cannot check (it returns none of our mail to that address:
  * a hand-made report, a forwarder's, a list copy's, or a forgery) still
@@ -140,7 +138,10 @@ returns_ours(struct app *app, const struct message *m, const char *email,
  * mark nobody earned is seen by the one it silences and undone by a reply
  * (writing again clears it).  Where the address really fails, the notice
  * bounces too, returning our own mail, and that report changes nothing.
- * Some such reports mark nobody: see unchecked_doubtful().
+ * Told again for a report after they last wrote (a mark is never silent),
+ * but not before they have written since the last notice: forged reports
+ * cannot make a stream of our mail to anyone.  A report that names several
+ * addresses marks nobody (handle_bounce).
  */
 static int
 notify_unchecked(struct app *app, const struct person *p, time_t now)
@@ -149,14 +150,14 @@ notify_unchecked(struct app *app, const struct person *p, time_t now)
 	struct reply rp = { 0 };
 	int rc, count;
 
-	/* Once a week at most: forged reports, each undone by a reply, must
-	 * not become a stream of our mail to the one they name. */
+	/* After the second they wrote in: a notice in that same second may
+	 * have come before their mail, and one more is harmless. */
 	if (store_outbox_kind_since(app->st, "bounce-check", p->email,
-	    now - BOUNCE_CHECK_WINDOW, &count) == -1)
+	    p->last_seen + 1, &count) == -1)
 		return -1;
 	if (count > 0) {
-		log_info("%s was told of a report this week; not again",
-		    p->email);
+		log_info("%s was told of a report since they last wrote; not "
+		    "again", p->email);
 		return 0;
 	}
 	v = tvars_new();
@@ -171,28 +172,6 @@ notify_unchecked(struct app *app, const struct person *p, time_t now)
 	rc = reply_queue(app, &rp, now);
 	tvars_free(v);
 	return rc;
-}
-
-/*
- * Should a report we cannot check leave p unmarked (1; 0 marks it, -1 on
- * a database error)?  Each of our mails goes to one address, so a genuine
- * report about one names one; more is a list of targets.  And one who was
- * told of such a report this week and wrote since (which cleared it) has
- * shown the address works: marking them again would silence them without
- * a word, as the notice is sent once a week.
- */
-static int
-unchecked_doubtful(struct app *app, const struct person *p, size_t nfailed,
-    time_t now)
-{
-	int count;
-
-	if (nfailed > 1)
-		return 1;
-	if (store_outbox_kind_since(app->st, "bounce-check", p->email,
-	    now - BOUNCE_CHECK_WINDOW, &count) == -1)
-		return -1;
-	return count > 0;
 }
 
 /*
@@ -243,6 +222,36 @@ dsn_failed(const struct dsn_rcpt *d)
 }
 
 /*
+ * How many addresses a report says failed (the Original-Recipient where
+ * given, else the Final-Recipient; the same one twice counts once).
+ */
+static size_t
+failed_addresses(const struct message *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->ndsn; i++) {
+		const struct dsn_rcpt *d = &m->dsn[i];
+		const char *a = d->original_recipient ?
+		    d->original_recipient : d->final_recipient;
+		size_t k;
+
+		if (!dsn_failed(d) || a == NULL)
+			continue;
+		for (k = 0; k < i; k++) {
+			const struct dsn_rcpt *e = &m->dsn[k];
+			const char *b = e->original_recipient ?
+			    e->original_recipient : e->final_recipient;
+
+			if (dsn_failed(e) && b != NULL && str_eq_ci(a, b))
+				break;
+		}
+		n += k == i;
+	}
+	return n;
+}
+
+/*
  * A permanent failure in a DSN marks the address; delays are only logged.
  * The recipient is the Original-Recipient when that is someone we know
  * (mail forwarded elsewhere bounces for the forward's address), else the
@@ -258,7 +267,7 @@ static int
 handle_bounce(struct app *app, const struct message *m, time_t now,
     int *for_people)
 {
-	size_t nfailed = 0;
+	size_t naddr;
 
 	*for_people = 0;
 	if (m->ndsn == 0 && !classify_plain_failure(m)) {
@@ -279,8 +288,7 @@ handle_bounce(struct app *app, const struct message *m, time_t now,
 			    "returns none of our mail; not answering");
 		return 0;
 	}
-	for (size_t i = 0; i < m->ndsn; i++)
-		nfailed += dsn_failed(&m->dsn[i]);
+	naddr = failed_addresses(m);
 	for (size_t i = 0; i < m->ndsn; i++) {
 		const struct dsn_rcpt *d = &m->dsn[i];
 		const char *named = d->final_recipient;
@@ -334,18 +342,16 @@ handle_bounce(struct app *app, const struct message *m, time_t now,
 			    "no mail we sent there (%s) adds nothing", p.email,
 			    d->status);
 			rc = 0;
-		} else if ((rc = unchecked_doubtful(app, &p, nfailed,
-		    now)) != 0) {
-			if (rc == 1) {
-				log_warnx("%s: a report that returns no mail "
-				    "we sent there (%s) %s; not marking the "
-				    "address, keeping the report for people",
-				    p.email, d->status, nfailed > 1 ?
-				    "names more than one address" :
-				    "came after they answered the last one");
-				*for_people = 1;
-				rc = 0;
-			}
+		} else if (naddr > 1) {
+			/* Each of our mails goes to one address, so a real
+			 * report about one names one: more is a list of
+			 * targets (one forged mail silencing a network). */
+			log_warnx("%s: a report that returns no mail we sent "
+			    "there (%s) names %zu addresses; not marking them, "
+			    "keeping the report for people", p.email,
+			    d->status, naddr);
+			*for_people = 1;
+			rc = 0;
 		} else {
 			log_warnx("%s is bouncing (%s), by a report that "
 			    "returns no mail we sent there (%s)", p.email,
