@@ -600,7 +600,7 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 	struct person p = { 0 };
 	struct tvars *v = NULL;
 	const char *lang, *at = strrchr(r->sender, '@');
-	const char *domain = at ? at + 1 : "";
+	const char *domain = at ? at + 1 : "", *unproven = NULL;
 	char *listaddr = NULL, size[32];
 	int rc, count, was_bouncing;
 
@@ -629,25 +629,18 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 	/*
 	 * Our own mail server says the From is forged (dmarc=fail for its
 	 * domain): passing it on would lend a colleague's name, "via" the
-	 * network, to whoever wrote it.  For people to look at.
+	 * network, to whoever wrote it.  With [lists] need_proof, a From it
+	 * did not vouch for is no better.  For people to look at.
 	 */
-	if (auth_trusted_fail(r->msg, cfg->trusted_authserv_id, domain)) {
-		log_warnx("%s: the trusted server says DMARC failed for this "
-		    "From; not passing it on to list %s, keeping it for "
-		    "people", r->sender, slug);
-		r->outcome = "human";
-		rc = 0;
-		goto out;
-	}
-	/*
-	 * A From that anyone could have written: with [lists] need_proof the
-	 * network only passes on what the trusted server vouches for.
-	 */
-	if (cfg->list_need_proof && !auth_trusted_pass(r->msg,
-	    cfg->trusted_authserv_id, domain)) {
-		log_warnx("%s: no dmarc=pass (or aligned dkim=pass) from the "
-		    "trusted server; not passing it on to list %s ([lists] "
-		    "need_proof), keeping it for people", r->sender, slug);
+	if (auth_trusted_fail(r->msg, cfg->trusted_authserv_id, domain))
+		unproven = "the trusted server says DMARC failed for this From";
+	else if (cfg->list_need_proof && !auth_trusted_pass(r->msg,
+	    cfg->trusted_authserv_id, domain))
+		unproven = "no dmarc=pass (or aligned dkim=pass) from the "
+		    "trusted server ([lists] need_proof)";
+	if (unproven != NULL) {
+		log_warnx("%s: %s; not passing it on to list %s, keeping it "
+		    "for people", r->sender, unproven, slug);
 		r->outcome = "human";
 		rc = 0;
 		goto out;
