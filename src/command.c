@@ -244,11 +244,39 @@ read_word(const char *p, const char *e, char w[WORD_MAX + 1])
 }
 
 /*
- * Is the line [p, e) a command?  Returns the keyword and sets *rest to
- * what follows it (punctuation and space skipped).
+ * A Subject "Start van het schooljaar" or "START OF TERM" announces the
+ * start of something; it does not propose a network under that title.
+ * "start Van Gogh in de klas" (a surname: "Van" and a capital after it)
+ * does, and so does any `start van …` written in the body.  q is just
+ * after "start".
+ */
+static int
+start_of_something(const char *q, const char *e)
+{
+	char w[WORD_MAX + 1];
+	const char *q2, *q3;
+
+	if (space_len(q, e) == 0)
+		return 0;
+	q2 = skip_space(q, e);
+	if ((q3 = read_word(q2, e, w)) == NULL || (strcmp(w, "van") != 0 &&
+	    strcmp(w, "of") != 0))
+		return 0;
+	if (memcmp(q2, "Van", 3) == 0) {
+		q3 = skip_space(q3, e);
+		if (q3 < e && *q3 >= 'A' && *q3 <= 'Z')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Is the line [p, e) a command (subject: it is the Subject)?  Returns the
+ * keyword and sets *rest to what follows it (punctuation and space
+ * skipped).
  */
 static const struct keyword *
-match_keyword(const char *p, const char *e, const char **rest)
+match_keyword(const char *p, const char *e, const char **rest, int subject)
 {
 	char w[WORD_MAX + 1], w2[WORD_MAX + 1];
 	const struct keyword *k = NULL;
@@ -275,17 +303,9 @@ match_keyword(const char *p, const char *e, const char **rest)
 			}
 		if (k == NULL)
 			return NULL;
-		/* "Start van het schooljaar", "Start of term": the start
-		 * of something, not a network proposed under that title
-		 * (which "start Van Gogh in de klas" is). */
-		if (k->verb == VERB_START && space_len(q, e) > 0) {
-			const char *q2 = skip_space(q, e);
-
-			if (read_word(q2, e, w2) != NULL && (*q2 == 'v' ||
-			    *q2 == 'o') && (strcmp(w2, "van") == 0 ||
-			    strcmp(w2, "of") == 0))
-				return NULL;
-		}
+		if (subject && k->verb == VERB_START && start_of_something(q,
+		    e))
+			return NULL;
 	}
 	punct = q < e && (*q == ',' || *q == ';');	/* "Annuleren, ik" */
 	while (q < e && strchr(":!.,;?", *q) != NULL)
@@ -591,16 +611,18 @@ lead_detail(const char *p, const char *e)
 }
 
 /*
- * The keyword that starts the first line of text that is neither blank,
- * nor quoted, nor a lead detail, or NULL; *rest and *e delimit what follows
- * it on its line, *next is the line after.  The lead details before it, if
- * any, start at *details and end where the keyword's line starts (*line).
+ * The keyword that starts the first line of text that is neither blank
+ * nor quoted, or NULL; *rest and *e delimit what follows it on its line,
+ * *next is the line after.  Lead details before a `goedkeuren` line are
+ * passed over: they start at *details (else NULL) and end where the
+ * keyword's line starts (*line).
  */
 static const struct keyword *
 body_keyword(const char *text, const char **rest, const char **e,
     const char **next, const char **details, const char **line)
 {
-	const char *p;
+	const struct keyword *k;
+	const char *p, *first_e = NULL, *first_next = NULL;
 	size_t lines = 0;
 
 	*details = NULL;
@@ -613,14 +635,28 @@ body_keyword(const char *text, const char **rest, const char **e,
 		if (q == *e || *q == '>')
 			continue;
 		if (lead_detail(q, *e)) {
-			if (*details == NULL)
+			if (*details == NULL) {
 				*details = p;
+				first_e = *e;
+				first_next = *next;
+			}
 			continue;
 		}
 		*line = p;
-		return match_keyword(q, *e, rest);
+		k = match_keyword(q, *e, rest, 0);
+		if (*details == NULL || (k != NULL && k->verb == VERB_APPROVE))
+			return k;
+		break;
 	}
-	return NULL;
+	if (*details == NULL)
+		return NULL;
+	/* No approval after them: the first such line is what it says. */
+	p = *details;
+	*details = NULL;
+	*line = p;
+	*e = first_e;
+	*next = first_next;
+	return match_keyword(skip_space(p, *e), *e, rest, 0);
 }
 
 int
@@ -637,7 +673,7 @@ command_parse(const char *subject, const char *text, struct request *req)
 		text = "";
 
 	stripped = command_strip_subject(subject);
-	k = match_keyword(stripped, stripped + strlen(stripped), &rest);
+	k = match_keyword(stripped, stripped + strlen(stripped), &rest, 1);
 	/* Subject "Bijeenkomst", body "bijeenkomst rekenen": the body's
 	 * line says more than the Subject's word alone. */
 	if (k != NULL && skip_space(rest, stripped + strlen(stripped)) ==

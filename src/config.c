@@ -1308,9 +1308,11 @@ list_has(char **list, const char *s)
 
 /*
  * An address of an allowed domain; not one whose local part routes on
- * (carol%evil.example@school.nl, evil.example!carol@school.nl): a server
- * with Postfix's default allow_percent_hack and swap_bangpath delivers
- * those elsewhere, so an outsider could pass for staff.
+ * (carol%evil.example@school.nl, evil.example!carol@school.nl,
+ * carol@evil.example@school.nl, "carol@evil.example"@school.nl): a server
+ * with Postfix's default allow_percent_hack, swap_bangpath and
+ * resolve_dequoted_address delivers those elsewhere, so an outsider could
+ * pass for staff.
  */
 int
 config_domain_allowed(const struct config *c, const char *addr)
@@ -1318,7 +1320,7 @@ config_domain_allowed(const struct config *c, const char *addr)
 	const char *at = strrchr(addr, '@');
 
 	return at != NULL && list_has(c->domains, at + 1) &&
-	    strcspn(addr, "%!") >= (size_t)(at - addr);
+	    strcspn(addr, "%!@") == (size_t)(at - addr);
 }
 
 int

@@ -138,28 +138,18 @@ returns_ours(struct app *app, const struct message *m, const char *email,
  * mark nobody earned is seen by the one it silences and undone by a reply
  * (writing again clears it).  Where the address really fails, the notice
  * bounces too, returning our own mail, and that report changes nothing.
- * Told again for a report after they last wrote (a mark is never silent),
- * but not before they have written since the last notice: forged reports
- * cannot make a stream of our mail to anyone.  A report that names several
- * addresses marks nobody (handle_bounce).
+ * Told every time such a report marks them: only a person who is not
+ * bouncing is marked, and only they (by writing) or a coordinator (by a
+ * reset) undo a mark, so forged reports cannot make a stream of our mail
+ * to anyone, and no mark is silent.
  */
 static int
 notify_unchecked(struct app *app, const struct person *p, time_t now)
 {
 	struct tvars *v;
 	struct reply rp = { 0 };
-	int rc, count;
+	int rc;
 
-	/* After the second they wrote in: a notice in that same second may
-	 * have come before their mail, and one more is harmless. */
-	if (store_outbox_kind_since(app->st, "bounce-check", p->email,
-	    p->last_seen + 1, &count) == -1)
-		return -1;
-	if (count > 0) {
-		log_info("%s was told of a report since they last wrote; not "
-		    "again", p->email);
-		return 0;
-	}
 	v = tvars_new();
 	rp.tmpl = "bounce-check";
 	rp.kind = "bounce-check";
@@ -222,36 +212,6 @@ dsn_failed(const struct dsn_rcpt *d)
 }
 
 /*
- * How many addresses a report says failed (the Original-Recipient where
- * given, else the Final-Recipient; the same one twice counts once).
- */
-static size_t
-failed_addresses(const struct message *m)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < m->ndsn; i++) {
-		const struct dsn_rcpt *d = &m->dsn[i];
-		const char *a = d->original_recipient ?
-		    d->original_recipient : d->final_recipient;
-		size_t k;
-
-		if (!dsn_failed(d) || a == NULL)
-			continue;
-		for (k = 0; k < i; k++) {
-			const struct dsn_rcpt *e = &m->dsn[k];
-			const char *b = e->original_recipient ?
-			    e->original_recipient : e->final_recipient;
-
-			if (dsn_failed(e) && b != NULL && str_eq_ci(a, b))
-				break;
-		}
-		n += k == i;
-	}
-	return n;
-}
-
-/*
  * A permanent failure in a DSN marks the address; delays are only logged.
  * The recipient is the Original-Recipient when that is someone we know
  * (mail forwarded elsewhere bounces for the forward's address), else the
@@ -267,8 +227,6 @@ static int
 handle_bounce(struct app *app, const struct message *m, time_t now,
     int *for_people)
 {
-	size_t naddr;
-
 	*for_people = 0;
 	if (m->ndsn == 0 && !classify_plain_failure(m)) {
 		log_info("an auto-reply with the null sender; not answering");
@@ -288,7 +246,6 @@ handle_bounce(struct app *app, const struct message *m, time_t now,
 			    "returns none of our mail; not answering");
 		return 0;
 	}
-	naddr = failed_addresses(m);
 	for (size_t i = 0; i < m->ndsn; i++) {
 		const struct dsn_rcpt *d = &m->dsn[i];
 		const char *named = d->final_recipient;
@@ -341,16 +298,6 @@ handle_bounce(struct app *app, const struct message *m, time_t now,
 			log_info("%s is bouncing already; a report that returns "
 			    "no mail we sent there (%s) adds nothing", p.email,
 			    d->status);
-			rc = 0;
-		} else if (naddr > 1) {
-			/* Each of our mails goes to one address, so a real
-			 * report about one names one: more is a list of
-			 * targets (one forged mail silencing a network). */
-			log_warnx("%s: a report that returns no mail we sent "
-			    "there (%s) names %zu addresses; not marking them, "
-			    "keeping the report for people", p.email,
-			    d->status, naddr);
-			*for_people = 1;
 			rc = 0;
 		} else {
 			log_warnx("%s is bouncing (%s), by a report that "

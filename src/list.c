@@ -627,25 +627,6 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 		goto out;
 	}
 	/*
-	 * Our own mail server says the From is forged (dmarc=fail for its
-	 * domain): passing it on would lend a colleague's name, "via" the
-	 * network, to whoever wrote it.  With [lists] need_proof, a From it
-	 * did not vouch for is no better.  For people to look at.
-	 */
-	if (auth_trusted_fail(r->msg, cfg->trusted_authserv_id, domain))
-		unproven = "the trusted server says DMARC failed for this From";
-	else if (cfg->list_need_proof && !auth_trusted_pass(r->msg,
-	    cfg->trusted_authserv_id, domain))
-		unproven = "no dmarc=pass (or aligned dkim=pass) from the "
-		    "trusted server ([lists] need_proof)";
-	if (unproven != NULL) {
-		log_warnx("%s: %s; not passing it on to list %s, keeping it "
-		    "for people", r->sender, unproven, slug);
-		r->outcome = "human";
-		rc = 0;
-		goto out;
-	}
-	/*
 	 * A reply to the plain address comes from a client that ignores
 	 * Reply-To, or from a responder answering the envelope sender (which
 	 * is that address).  Two responders with no RFC 3834 header answer
@@ -669,6 +650,28 @@ list_handle(struct req *r, const char *slug, const char *raw, size_t len)
 	if (rc == 1 || net.state != NET_OPEN || !str_eq_ci(net.slug, slug)) {
 		log_info("%s wrote to unknown list %s", r->sender, slug);
 		rc = answer_unknown(r, slug, lang);
+		goto out;
+	}
+	/*
+	 * Our own mail server says the From is forged (dmarc=fail for its
+	 * domain): passing it on would lend a colleague's name, "via" the
+	 * network, to whoever wrote it.  With [lists] need_proof, a From it
+	 * did not vouch for is no better.  For people to look at, before it
+	 * counts as the sender writing (which would clear `bouncing`); the
+	 * unknown-list answer above goes to whoever the From names, as every
+	 * answer does.
+	 */
+	if (auth_trusted_fail(r->msg, cfg->trusted_authserv_id, domain))
+		unproven = "the trusted server says DMARC failed for this From";
+	else if (cfg->list_need_proof && !auth_trusted_pass(r->msg,
+	    cfg->trusted_authserv_id, domain))
+		unproven = "no dmarc=pass (or aligned dkim=pass) from the "
+		    "trusted server ([lists] need_proof)";
+	if (unproven != NULL) {
+		log_warnx("%s: %s; not passing it on to list %s, keeping it "
+		    "for people", r->sender, unproven, slug);
+		r->outcome = "human";
+		rc = 0;
 		goto out;
 	}
 	/* Writing clears `bouncing`: what was sent meanwhile follows. */

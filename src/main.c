@@ -392,8 +392,8 @@ check_publish_dir(const char *dir)
 
 /*
  * A password written in the file is any local user's to read when the file
- * is (make install puts the example there 0644).  A warning, not an error:
- * the admin may have reasons, but should know.
+ * is (make install puts the example there 0644).  A warning among the OK
+ * lines, not an error: the admin may have reasons, but should know.
  */
 static void
 warn_readable_password(const struct config *cfg)
@@ -403,9 +403,9 @@ warn_readable_password(const struct config *cfg)
 	if ((cfg->mailbox.password == NULL && cfg->smtp.password == NULL) ||
 	    stat(cfg->file, &sb) == -1 || (sb.st_mode & S_IROTH) == 0)
 		return;
-	fprintf(stderr, "warning: %s holds a password and every user on this "
-	    "machine can read it: chmod o-r %s (or use password_file in the "
-	    "service's credentials)\n", cfg->file, cfg->file);
+	printf("warning: %s holds a password and every user on this machine "
+	    "can read it: chmod o-r %s (or use password_file in the service's "
+	    "credentials)\n", cfg->file, cfg->file);
 }
 
 /*

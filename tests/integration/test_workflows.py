@@ -519,8 +519,7 @@ def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
     assert sorted(story.networks()) == ["rekenen", "samen-lezen"]
     assert "bob@school.test" not in story.members("samen-lezen")
 
-    # The lead named first, then the decision: a detail, not the `trekker` command.
-    story.reply("femme", mods["femme"], "Trekker: lead@school.test\ngoedkeuren")
+    story.reply("femme", mods["femme"], "goedkeuren\ntrekker: lead@school.test")
     story.once()
     story.one("femme", '"Samen lezen" is goedgekeurd', "lead@school.test")
     story.one("alice", "is goedgekeurd en staat nu open", "lead@school.test",
@@ -1126,6 +1125,8 @@ def _proposed(story, who="alice", title="Samen lezen", question="Hoe lezen we sa
     "goedkeuren trekker: bob@school.test",
     "goedkeuren, trekker wordt bob@school.test.",
     "Goedkeuren met bob@school.test als trekker",
+    # the lead named first: approve's detail, not the `trekker` command
+    "Trekker: bob@school.test\ngoedkeuren",
 ])
 def test_a_lead_named_on_the_approve_line_leads(stack, tmp_path, run_leernet, body):
     """The network opened with the proposer as lead and the named address

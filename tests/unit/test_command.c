@@ -170,8 +170,6 @@ test_keywords_body(void **state)
 			"Verplaatsen naar volgende week kan dat?",
 			"Help, ik krijg geen uitnodigingen",
 			"Netwerken en leren gaan samen",
-			"Start van het schooljaar",
-			"Start of term: what to expect",
 		};
 		static const char *const cmds[] = {
 			"annuleren rekenen 1", "Annuleren.", "annuleren: rekenen 2",
@@ -188,6 +186,37 @@ test_keywords_body(void **state)
 		for (size_t i = 0; i < ARRAY_LEN(cmds); i++) {
 			if (command_parse(cmds[i], "", &r) != 0)
 				fail_msg("no command: '%s'", cmds[i]);
+			request_free(&r);
+		}
+	}
+	/* A Subject that announces the start of something proposes
+	 * nothing; the same words in the body are `start TITLE`. */
+	{
+		static const char *const news[] = {
+			"Start van het schooljaar", "START VAN HET SCHOOLJAAR",
+			"Start Of Term", "start of term: what to expect",
+		};
+		static const char *const proposals[] = {
+			"start Van Gogh in de klas", "Start Vandaag beter lezen",
+			"start Ofiice-vaardigheden",
+		};
+		struct request r;
+
+		for (size_t i = 0; i < ARRAY_LEN(news); i++) {
+			if (command_parse(news[i], "Fijn dat iedereen er weer "
+			    "is.", &r) != 1)
+				fail_msg("a command: '%s'", news[i]);
+			request_free(&r);
+			if (command_parse("Vraag", news[i], &r) != 0 ||
+			    r.verb != VERB_START)
+				fail_msg("no proposal in the body: '%s'",
+				    news[i]);
+			request_free(&r);
+		}
+		for (size_t i = 0; i < ARRAY_LEN(proposals); i++) {
+			if (command_parse(proposals[i], "", &r) != 0 ||
+			    r.verb != VERB_START)
+				fail_msg("no proposal: '%s'", proposals[i]);
 			request_free(&r);
 		}
 	}
@@ -386,9 +415,14 @@ test_lead_detail_first(void **state)
 		    "rekenen piet@school.nl" },
 		{ "trekker: rekenen piet@school.nl", VERB_LEAD, NULL,
 		    "rekenen piet@school.nl" },
-		/* a detail alone commands nothing */
-		{ "trekker: piet@school.nl\n\nGroet, Femme", VERB_NONE,
-		    "piet@school.nl", NULL },
+		{ "trekker: rekenen Piet <piet@school.nl>", VERB_LEAD, NULL,
+		    "rekenen Piet <piet@school.nl>" },
+		/* without an approval after it, the line is the command, as
+		 * it always was */
+		{ "trekker: piet@school.nl\n\nGroet, Femme", VERB_LEAD, NULL,
+		    "piet@school.nl" },
+		{ "Lead: piet@school.nl\nbijeenkomst rekenen\ndatum: 1-6-2027",
+		    VERB_LEAD, NULL, "piet@school.nl" },
 	};
 
 	(void)state;

@@ -105,6 +105,9 @@ test_good(void **state)
 	/* local parts that route on: the mail would go elsewhere */
 	assert_false(config_domain_allowed(c, "carol%evil.test@school.test"));
 	assert_false(config_domain_allowed(c, "evil.test!carol@school.test"));
+	assert_false(config_domain_allowed(c, "carol@evil.test@school.test"));
+	assert_false(config_domain_allowed(c,
+	    "\"carol@evil.test\"@school.test"));
 	assert_true(config_domain_allowed(c, "carol.de-vries+x@school.test"));
 	assert_int_equal(c->hours_per_network, 30);
 	assert_int_equal(c->staff_only, 1);
