@@ -644,7 +644,15 @@ act_post(struct req *r)
 	body = xstrdup(r->cmd->body ? r->cmd->body : "");
 	if (!act_is_member(r, &n) && !act_is_lead(r, &n))
 		rc = act_reply(r, "not-member", v);
-	else if (*str_trim(body) == '\0')
+	else if (r->app->cfg->list_need_proof && !r->proof) {
+		/* News reaches every member's digest and the intranet, as a
+		 * list post their inbox: [lists] need_proof holds for both. */
+		log_warnx("%s: no dmarc=pass (or aligned dkim=pass) from the "
+		    "trusted server for news to %s ([lists] need_proof); "
+		    "keeping it for people", r->sender, n.slug);
+		r->outcome = "human";
+		rc = 0;
+	} else if (*str_trim(body) == '\0')
 		rc = act_reply(r, "post-usage", v);
 	else if ((rc = store_news_add(r->app->st, n.id, r->person_id,
 	    r->msg->subject, str_trim(body), r->now, NULL)) == 0) {

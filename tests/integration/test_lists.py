@@ -523,6 +523,26 @@ def test_with_need_proof_only_a_post_our_server_vouches_for_goes_on(stack, tmp_p
     assert lst.outcomes()[2:] == ["list"]
 
 
+def test_with_need_proof_news_by_mail_needs_it_too(stack, tmp_path, run_leernet):
+    """`bericht` reaches every member's digest and the intranet page, as a
+    list post reaches their inbox: unproven news is kept for people."""
+    lst = new_lists(stack, tmp_path, run_leernet,
+                    organization_trusted_authserv_id="mx.school.test",
+                    lists_need_proof="yes")
+    stack.send("alice", "lido", subject="bericht rekenen", body="Log hier in: http://x.test\n")
+    lst.once()
+    lst.nothing("alice")
+    assert lst.db().execute("SELECT count(*) FROM news").fetchone()[0] == 0
+    assert all("leernet-human" in m.flags for m in stack.inbox("lido"))
+
+    stack.send("alice", "lido", subject="bericht rekenen", body="Rekenspelletjes!\n",
+               headers={"Authentication-Results":
+                        "mx.school.test; dmarc=pass header.from=school.test"})
+    lst.once()
+    assert "Je bericht staat bij het nieuws" in body_text(lst.one("alice"))
+    assert lst.db().execute("SELECT body FROM news").fetchall() == [("Rekenspelletjes!",)]
+
+
 def test_need_proof_without_a_trusted_server_is_a_config_error(stack, tmp_path,
                                                                run_leernet):
     cfg = stack.config(tmp_path, lists_need_proof="yes")
