@@ -174,6 +174,7 @@ static const struct bad bads[] = {
 	{ "poll_interval = 90", "poll_interval = 9O", ":6: [mailbox] poll_interval" },
 	{ "[lists]", "[listen]", "unknown section [listen]" },
 	{ "max_size = 5M", "max_size = veel", "[lists] max_size: expected a size" },
+	{ "max_size = 5M", "max_size = 5M\nneed_proof = misschien", "[lists] need_proof: expected yes or no, got 'misschien'" },
 	{ "schedule = weekly ma 07:30", "schedule = weekly ma 25:00", "[digest] schedule" },
 	{ "schedule = weekly ma 07:30", "schedule = monthly", "[digest] schedule" },
 	{ "hours_per_network = 30", "hourz_per_network = 30", "[organization] hourz_per_network: unknown key" },
