@@ -258,18 +258,26 @@ link(struct buf *b, const char *prefix, const char *s, size_t n)
 	buf_adds(b, "</a>");
 }
 
-/* Text of one line: escaped, with links. */
+/*
+ * Text of one line: escaped, with links.  Not a web link between double
+ * quotes: that is how the templates echo what a sender wrote ("Er is geen
+ * netwerk met de naam "…""), and a forged request must not put a link of
+ * its choosing, clickable, in mail from the coordinator address.
+ */
 static void
 inline_text(struct buf *b, const char *s, size_t n, int keep_tab)
 {
 	size_t i = 0;
+	int quoted = 0;
 
 	while (i < n) {
 		int boundary = i == 0 || !(local_char(s[i - 1]) ||
 		    s[i - 1] == '/' || s[i - 1] == ':' || s[i - 1] == '@');
 		size_t k;
 
-		if (boundary && (k = url_len(s + i, n - i)) > 0) {
+		if (s[i] == '"')
+			quoted = !quoted;
+		if (boundary && !quoted && (k = url_len(s + i, n - i)) > 0) {
 			link(b, "", s + i, k);
 			i += k;
 		} else if (boundary && (k = addr_len(s + i, n - i)) > 0) {

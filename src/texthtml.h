@@ -16,7 +16,9 @@
  *   "> quoted"            a <blockquote>
  *   Title + "====="       a heading (<h2>; "-----" gives <h3>)
  *   "--" alone            the signature: a rule, the rest in small print
- *   http(s)://..., mailto: and bare addresses become links.
+ *   http(s)://..., mailto: and bare addresses become links; a web
+ *                         address between double quotes does not (that is
+ *                         how the templates echo what a sender wrote)
  *
  * Everything from the text is escaped; nothing in it can add markup.
  * Pure: no I/O.

@@ -111,6 +111,12 @@ static const struct {
 	  "</a>.</p>\n" },
 	/* no links */
 	{ "javascript:alert(1)", "<p>javascript:alert(1)</p>\n" },
+	/* what a sender wrote, echoed between quotes: no web link */
+	{ "Geen netwerk \"http://evil.example/login\"; zie https://a.nl",
+	  "<p>Geen netwerk &quot;http://evil.example/login&quot;; zie "
+	  "<a href=\"https://a.nl\">https://a.nl</a></p>\n" },
+	{ "\"piet@a.nl\" kan niet", "<p>&quot;<a href=\"mailto:piet@a.nl\">"
+	  "piet@a.nl</a>&quot; kan niet</p>\n" },
 	{ "xhttps://a.nl", "<p>xhttps://a.nl</p>\n" },
 	{ "https://", "<p>https://</p>\n" },
 	{ "a@b", "<p>a@b</p>\n" },
