@@ -559,10 +559,14 @@ def test_posts_over_the_hourly_limit_wait_for_the_coordinators(stack, tmp_path,
     for n in range(4):
         stack.send("alice", LIST, subject=f"Post {n}", body="Zie hier.\n")
     lst.once()
-    assert sorted(m["Subject"] for m in lst.new("lead")) == [
-        "[Rekenen in groep 3] Post 0", "[Rekenen in groep 3] Post 1"]
+    # Postfix delivers the four in parallel, so which two come first into
+    # the mailbox is not fixed: two go on, the other two wait.
+    went = sorted(m["Subject"].removeprefix("[Rekenen in groep 3] ")
+                  for m in lst.new("lead"))
+    kept = sorted(m["Subject"] for m in stack.inbox("lido"))
+    assert len(went) == 2 and len(kept) == 2, (went, kept)
+    assert sorted(went + kept) == [f"Post {n}" for n in range(4)]
     assert lst.outcomes()[2:] == ["ratelimited", "ratelimited"]
-    assert sorted(m["Subject"] for m in stack.inbox("lido")) == ["Post 2", "Post 3"]
     assert all("leernet-human" in m.flags for m in stack.inbox("lido"))
     lst.nothing("alice")
 
