@@ -242,8 +242,11 @@ rsvp_handle(struct app *app, const struct message *msg, time_t now,
 				continue;
 			}
 			if (rp[k].method != ITIP_REPLY) {
-				log_info("calendar %s is not a reply; ignored",
-				    ical_method_name(rp[k].method));
+				/* The Content-Type said REPLY, the calendar
+				 * says otherwise: someone sent an event on. */
+				log_info("calendar %s is not a reply; kept for "
+				    "people", ical_method_name(rp[k].method));
+				*for_people = 1;
 				continue;
 			}
 			rc = record(app, msg, &rp[k], now);

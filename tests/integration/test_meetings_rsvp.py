@@ -160,6 +160,26 @@ def test_replies_that_change_nothing(meet):
                      frozenset({"leernet-human"}))], kept
 
 
+def test_a_calendar_that_is_no_reply_inside_is_kept_for_people(meet):
+    """The Content-Type says method=REPLY, the calendar itself says
+    METHOD:REQUEST (a member's client sends their own event on): it records
+    nothing and is not filed away unseen either; a person reads it."""
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("alice"))
+    assert "METHOD:REPLY" in ics
+    ics = ics.replace("METHOD:REPLY", "METHOD:REQUEST")
+    meet.raw("alice", thunderbird_reply(address("alice"), ics,
+                                        "Doorgestuurd: bijeenkomst"))
+    meet.once()
+    assert rsvp_rows(meet, n) == {}
+    meet.nothing(*PEOPLE, "lead")
+    kept = [(f.subject, f.flags) for f in meet.stack.flags("lido")]
+    assert kept == [("Doorgestuurd: bijeenkomst",
+                     frozenset({"leernet-human"}))], kept
+
+
 def tb_accept(meet, who, uid, partstat="ACCEPTED", sequence=0):
     ics = fixture_reply("thunderbird-accept.ics", uid, sequence, address(who),
                         partstat=partstat)
