@@ -2,7 +2,8 @@
  * staff.c - import the staff directory from a CSV file (SPEC §2).
  *
  * Exports come from HR systems and from Excel, which in a Dutch locale
- * separates fields with ';' and may start the file with a BOM.  Every
+ * separates fields with ';' and may start the file with a BOM.  A first
+ * line naming the columns is usual; without one, SPEC's order holds.  Every
  * bad row gets one "FILE:LINE: reason" line and is skipped; the good rows
  * are kept, all in one transaction, so a second import of the same file
  * changes nothing.
@@ -405,6 +406,29 @@ all_empty(const struct record *r)
 	return 1;
 }
 
+/*
+ * A first line that starts with an address is no header but the first
+ * person: the file has SPEC's columns in SPEC's order.  1 when so.
+ */
+static int
+headerless(struct parse *ps, const struct record *r, size_t line)
+{
+	if (r->n < 3 || r->n > 4 || r->f[0].data == NULL ||
+	    strchr(r->f[0].data, '@') == NULL)
+		return 0;
+	ps->cols[0] = COL_EMAIL;
+	ps->cols[1] = COL_NAME;
+	ps->cols[2] = COL_SCHOOL;
+	ps->cols[3] = COL_FUNCTION;
+	ps->ncols = 4;
+	ps->has_function = 1;
+	if (ps->cb->note)
+		ps->cb->note(line, "no header row: the columns are read as "
+		    "email,name,school[,function]", ps->cb->arg);
+	return 1;
+}
+
+/* 0 a header, 1 none (the line is the first person), -1 bad (reported). */
 static int
 header(struct parse *ps, struct record *r, size_t line)
 {
@@ -412,6 +436,8 @@ header(struct parse *ps, struct record *r, size_t line)
 	char why[512], found[SHOW_MAX * 2 + 8];
 	struct buf names;
 
+	if (headerless(ps, r, line))
+		return 1;
 	buf_init(&names, 4096);
 	for (size_t i = 0; i < r->n; i++) {
 		static char none[] = "";
@@ -592,14 +618,17 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 		if (rc == REC_OK && all_empty(r))
 			continue;
 		if (!got_header) {
-			if (rc != REC_OK || header(&ps, r, line) == -1) {
+			int h = rc == REC_OK ? header(&ps, r, line) : -1;
+
+			if (h == -1) {
 				if (rc != REC_OK)
 					cb->bad(line, err, cb->arg);
 				result = -1;
 				break;
 			}
 			got_header = 1;
-			continue;
+			if (h == 0)
+				continue;
 		}
 		if (rc == REC_BAD || rc == REC_FATAL) {
 			cb->bad(line, err, cb->arg);

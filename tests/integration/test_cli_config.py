@@ -566,6 +566,21 @@ def test_staff_import_from_dutch_excel(cfg, tmp_path, run_leernet):
     assert "Zoë IJsbrand" in show and "Café ‘t Hoekje" in show
 
 
+def test_staff_import_without_a_header_row(cfg, tmp_path, run_leernet):
+    """SPEC names the columns, email,name,school[,function]: a file that
+    starts with the first person is read in that order, and says so."""
+    csv = tmp_path / "personeel.csv"
+    csv.write_text("zoe@school.test,Zoë IJsbrand,De Regenboog\n"
+                   "piet@school.test,Piet de Vries,De Wereld,ib'er\n")
+    proc = run_leernet(cfg, "staff", "import", csv)
+    assert proc.returncode == 0, proc.stderr
+    assert errors(proc) == [f"{csv}:1: note: no header row: the columns are "
+                            "read as email,name,school[,function]"]
+    assert "2 people added" in proc.stdout
+    show = run_leernet(cfg, "person", "show", "piet@school.test").stdout
+    assert "Piet de Vries" in show and "De Wereld" in show and "ib'er" in show
+
+
 # --- 12. small things -----------------------------------------------------------
 
 def test_person_reset_when_not_bouncing(cfg, tmp_path, run_leernet):

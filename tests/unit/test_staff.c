@@ -109,6 +109,13 @@ static const struct good_case {
 	    "a@school.test|A||@2\n" },
 	{ "old Mac line ends", "email,name,school\ra@school.test,A,S\r",
 	    "a@school.test|A|S|@2\n" },
+	{ "no header row: SPEC's columns in SPEC's order",
+	    "Alice@school.test,Alice,De Regenboog\nbob@school.test,Bob,S\n",
+	    "alice@school.test|Alice|De Regenboog|@1\n"
+	    "bob@school.test|Bob|S|@2\n" },
+	{ "no header row, with function, semicolons",
+	    "\xef\xbb\xbf" "a@school.test;Ann;S;ib'er\r\nb@school.test;Bo;S;\r\n",
+	    "a@school.test|Ann|S|ib'er@1\nb@school.test|Bo|S|@2\n" },
 };
 
 static void
@@ -236,9 +243,15 @@ static const struct header_case {
 	{ "only a BOM and blank lines", "\xef\xbb\xbf\r\n\r\n", 0,
 	    "1: the file is empty; the first line must be the header row "
 	    "email,name,school[,function]\n" },
-	{ "no header, data first", "alice@school.test,Alice,S\n", 0,
+	{ "no header, and too few columns to read without one",
+	    "alice@school.test,Alice\n", 0,
 	    "1: the first line must be the header row "
-	    "email,name,school[,function] (found \"alice@school.test,Alice,S\")\n" },
+	    "email,name,school[,function] (found \"alice@school.test,Alice\")\n" },
+	{ "no header, and too many columns to read without one",
+	    "alice@school.test,Alice,S,leerkracht,06-1\n", 0,
+	    "1: the first line must be the header row "
+	    "email,name,school[,function] (found "
+	    "\"alice@school.test,Alice,S,leerkracht,06-1\")\n" },
 	{ "missing school", "email,name\na@school.test,A\n", 0,
 	    "1: the first line must be the header row "
 	    "email,name,school[,function] (found \"email,name\")\n" },
