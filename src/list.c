@@ -46,7 +46,8 @@ slug_char(unsigned char c)
 
 /*
  * The slug of addr when it is coordinator+SLUG@domain, else NULL.  addr
- * may be "<...>" with blanks around it (a Delivered-To value).
+ * may be "<...>" with blanks around it (a Delivered-To value), and ends
+ * at a comma (one of an Envelope-To list).
  */
 static char *
 slug_of(const char *addr, const struct config *cfg)
@@ -60,7 +61,7 @@ slug_of(const char *addr, const struct config *cfg)
 	local = (size_t)(at - cfg->from_addr);
 	while (*addr == ' ' || *addr == '\t' || *addr == '<')
 		addr++;
-	e = addr + strcspn(addr, "> \t");
+	e = addr + strcspn(addr, "> \t,\r\n");
 	if (e - addr <= (ptrdiff_t)local ||
 	    strncasecmp(addr, cfg->from_addr, local) != 0 || addr[local] != '+')
 		return NULL;
@@ -98,6 +99,16 @@ add_target(char **v, size_t *n, char *slug)
 	v[(*n)++] = slug;
 }
 
+/*
+ * Where servers write the envelope recipient: Dovecot and Postfix's
+ * LMTP/local delivery Delivered-To, Postfix's local and virtual also
+ * X-Original-To, Exim Envelope-To (a comma list).  A Bcc to a list is
+ * named nowhere else.
+ */
+static const char *const envelope_headers[] = {
+	"Delivered-To", "X-Original-To", "Envelope-To",
+};
+
 size_t
 list_targets(const struct message *m, const struct config *cfg,
     char ***slugs)
@@ -106,9 +117,12 @@ list_targets(const struct message *m, const struct config *cfg,
 	const char *h;
 	size_t n = 0;
 
-	for (size_t i = 0; (h = message_header(m, "Delivered-To", i)) != NULL;
-	    i++)
-		add_target(v, &n, slug_of(h, cfg));
+	for (size_t k = 0; k < ARRAY_LEN(envelope_headers); k++)
+		for (size_t i = 0; (h = message_header(m, envelope_headers[k],
+		    i)) != NULL; i++)
+			for (const char *p = h; p != NULL;
+			    p = (p = strchr(p, ',')) ? p + 1 : NULL)
+				add_target(v, &n, slug_of(p, cfg));
 	for (size_t i = 0; i < m->nto; i++)
 		add_target(v, &n, slug_of(m->to[i].addr, cfg));
 	for (size_t i = 0; i < m->ncc; i++)

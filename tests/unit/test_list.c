@@ -62,6 +62,27 @@ test_targets_from_to_cc_and_delivered_to(void **state)
 	    "To: bob@school.test\r\nSubject: x\r\n\r\nhoi\r\n", &s), 1);
 	assert_string_equal(s[0], "bcc");
 	list_targets_free(s);
+
+	/* Servers that write the envelope elsewhere: Postfix's local and
+	 * virtual (X-Original-To), Exim (Envelope-To, a list). */
+	assert_int_equal(targets("From: a@school.test\r\n"
+	    "X-Original-To: lido+bcc@school.test\r\n"
+	    "To: undisclosed-recipients:;\r\nSubject: x\r\n\r\nhoi\r\n",
+	    &s), 1);
+	assert_string_equal(s[0], "bcc");
+	list_targets_free(s);
+	assert_int_equal(targets("From: a@school.test\r\n"
+	    "Envelope-To: bob@school.test,lido+taal@school.test, "
+	    "<lido+rekenen@school.test>\r\n"
+	    "To: bob@school.test\r\nSubject: x\r\n\r\nhoi\r\n", &s), 2);
+	assert_string_equal(s[0], "taal");
+	assert_string_equal(s[1], "rekenen");
+	list_targets_free(s);
+	/* A comma ends an address: no slug of "taal,lido+x". */
+	assert_int_equal(targets("From: a@school.test\r\n"
+	    "Envelope-To: lido+taal,x@school.test\r\n"
+	    "To: bob@school.test\r\nSubject: x\r\n\r\nhoi\r\n", &s), 0);
+	assert_null(s);
 }
 
 static void
