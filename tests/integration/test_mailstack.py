@@ -324,20 +324,37 @@ def test_a_queue_file_left_by_a_stopped_cleanup_does_not_block_the_queue(fresh_s
     """A stop can end cleanup(8) between creating a queue file under its
     temporary name (microseconds.pid) and renaming it; the file is never
     delivered, and every later wait for an empty queue would time out (CI,
-    stop 17). The next start removes it, but not a file whose process lives."""
+    stop 17). The next start removes it, also when the killed cleanup is
+    still a zombie (stop 18), but not a file whose process lives."""
     s = fresh_stack
     s.postfix_stop()
     incoming = Path(s.env["POSTFIX_QUEUE"]) / "incoming"
-    dead = incoming / "508786.999999999"
-    alive = incoming / f"508786.{os.getpid()}"
-    for f in (dead, alive):
-        f.write_bytes(b"")
+    zombie_pid = os.fork()
+    if zombie_pid == 0:
+        os._exit(0)
     try:
-        s.postfix_start()
-        assert not dead.exists()
-        assert alive.exists()
+        # Not reaped yet: /proc still has it, in state Z.
+        for _ in range(100):
+            state = (Path("/proc") / str(zombie_pid) / "stat").read_text()
+            if state.rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError(f"{zombie_pid} did not become a zombie")
+        dead = incoming / "508786.999999999"
+        zombie = incoming / f"508787.{zombie_pid}"
+        alive = incoming / f"508788.{os.getpid()}"
+        for f in (dead, zombie, alive):
+            f.write_bytes(b"")
+        try:
+            s.postfix_start()
+            assert not dead.exists()
+            assert not zombie.exists()
+            assert alive.exists()
+        finally:
+            alive.unlink(missing_ok=True)
     finally:
-        alive.unlink(missing_ok=True)
+        os.waitpid(zombie_pid, 0)
     s.wait_queue_empty()
 
 

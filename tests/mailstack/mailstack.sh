@@ -679,14 +679,16 @@ make_queue() {
 # temporary name (microseconds.pid) in incoming/. It was never accepted and
 # will never be delivered; "postfix start" without quick-start would purge it
 # (postsuper -p), and the tests, which wait for an empty queue, would wait for
-# it in vain. Only files of processes that are gone are removed.
+# it in vain. Only files of processes that are gone are removed; a zombie
+# is gone (a cleanup SIGKILLed by the stop stays one until it is reaped,
+# and the stop does not wait for that: CI, stop 18).
 purge_dead_temp_files() {
 	local f pid
 	for f in "$PF_QUEUE"/incoming/*.*; do
 		[ -f "$f" ] || continue
 		pid=${f##*.}
 		case ${f##*/} in *[!0-9.]*) continue ;; esac
-		[ -d "/proc/$pid" ] || rm -f -- "$f"
+		alive "$pid" || rm -f -- "$f"
 	done
 }
 
