@@ -262,7 +262,7 @@ start_of_something(const char *q, const char *e)
 	if ((q3 = read_word(q2, e, w)) == NULL || (strcmp(w, "van") != 0 &&
 	    strcmp(w, "of") != 0))
 		return 0;
-	if (memcmp(q2, "Van", 3) == 0) {
+	if (strcmp(w, "van") == 0 && strncmp(q2, "Van", 3) == 0) {
 		q3 = skip_space(q3, e);
 		if (q3 < e && *q3 >= 'A' && *q3 <= 'Z')
 			return 0;
