@@ -3,7 +3,8 @@
  *
  * The file is what an HR system or Excel exports: a header row naming the
  * columns email, name, school and optionally function (Dutch names too:
- * e-mail, naam, functie), then one person per row.  UTF-8 with or
+ * e-mail, naam, functie), then one person per row; a file whose first
+ * line is already a person has them in that order.  UTF-8 with or
  * without a BOM (staff_command converts Windows-1252); fields separated by
  * ',' or by ';' (Excel in a Dutch locale), detected from the header line
  * or named by Excel's first line "sep=;"; quoting as RFC 4180.  Bad rows
