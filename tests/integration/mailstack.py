@@ -56,6 +56,23 @@ def address(name: str) -> str:
     return name if "@" in name else f"{name}@{DOMAIN}"
 
 
+def _alive(pid: int) -> bool:
+    """The process exists and is no zombie (a killed child stays one until
+    it is reaped, and nothing here may reap it soon)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _dead_temp_file(name: str) -> bool:
+    """cleanup(8)'s temporary queue file name, microseconds.pid, of a
+    process that is gone."""
+    m = re.fullmatch(r"\d+\.(\d+)", name)
+    return m is not None and not _alive(int(m.group(1)))
+
+
 def _run_script(*args: str, timeout: float = 60) -> str:
     proc = subprocess.run(
         [str(SCRIPT), *args],
@@ -167,10 +184,9 @@ class MailStack:
     def _master_alive(self, pid_file: str) -> bool:
         try:
             pid = int(Path(pid_file).read_text().split()[0])
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, ValueError, IndexError):
             return False
-        return state not in ("Z", "X")
+        return _alive(pid)
 
     def ensure_running(self) -> None:
         """Start whichever server a test left stopped."""
@@ -473,12 +489,16 @@ class MailStack:
         return len(re.findall(r"postfix/discard\[\d+\]: .* status=sent", self.postfix_log()))
 
     def queue_ids(self) -> list[str]:
-        """Messages still in Postfix's queue (incoming, active or deferred)."""
+        """Messages still in Postfix's queue (incoming, active or deferred).
+        A file under cleanup(8)'s temporary name (microseconds.pid) whose
+        cleanup is gone was never accepted and will never leave: a stop
+        killed it mid-message (the next start removes the file)."""
         ids = []
         spool = Path(self.env["POSTFIX_QUEUE"])
         for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
             for _root, _dirs, files in os.walk(spool / sub):
-                ids.extend(files)
+                ids.extend(f for f in files
+                           if not (sub == "incoming" and _dead_temp_file(f)))
         return ids
 
     def wait_queue_empty(self, timeout: float = 10) -> None:
