@@ -23,6 +23,10 @@
 #include "util.h"
 
 #define TOKEN_LEN	12
+/* Stored as the code's expiry, but not enforced: a code holds while its
+ * proposal waits, since every digest reminds the coordinators of it and
+ * the mail they answer is the moderation mail they have.  It is single
+ * use and bound to one coordinator, and the first decision wins. */
 #define MODERATE_TTL	(30 * 24 * 3600)
 #define STATUS_MEETINGS	5		/* next meetings shown by status */
 
