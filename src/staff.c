@@ -391,6 +391,7 @@ struct parse {
 	enum col		 cols[FIELDS_MAX];
 	size_t			 ncols;
 	int			 has_function;
+	int			 headerless;	/* SPEC's columns, no header */
 	struct seen		 seen;
 };
 
@@ -422,6 +423,7 @@ headerless(struct parse *ps, const struct record *r, size_t line)
 	ps->cols[3] = COL_FUNCTION;
 	ps->ncols = 4;
 	ps->has_function = 1;
+	ps->headerless = 1;
 	if (ps->cb->note)
 		ps->cb->note(line, "no header row: the columns are read as "
 		    "email,name,school[,function]", ps->cb->arg);
@@ -497,8 +499,10 @@ row(struct parse *ps, struct record *r, size_t line)
 
 			if (s[strspn(s, " \t")] != '\0') {
 				snprintf(why, sizeof(why), "%zu fields, but the "
-				    "header has %zu columns (a value holding "
+				    "%s has %zu columns (a value holding "
 				    "a '%c' needs quotes around it)", r->n,
+				    ps->headerless ? "file (email,name,school,"
+				    "function; no header row)" : "header",
 				    ps->ncols, ps->delim);
 				ps->cb->bad(line, why, ps->cb->arg);
 				return 0;
@@ -507,9 +511,15 @@ row(struct parse *ps, struct record *r, size_t line)
 	}
 	for (size_t i = r->n; i < ps->ncols; i++)
 		if (ps->cols[i] != COL_IGNORE && ps->cols[i] != COL_FUNCTION) {
-			snprintf(why, sizeof(why), "%zu field%s, but the header "
-			    "has %zu columns", r->n, r->n == 1 ? "" : "s",
-			    ps->ncols);
+			if (ps->headerless)
+				snprintf(why, sizeof(why), "%zu field%s, but "
+				    "without a header row the columns are "
+				    "email,name,school[,function]", r->n,
+				    r->n == 1 ? "" : "s");
+			else
+				snprintf(why, sizeof(why), "%zu field%s, but "
+				    "the header has %zu columns", r->n,
+				    r->n == 1 ? "" : "s", ps->ncols);
 			ps->cb->bad(line, why, ps->cb->arg);
 			return 0;
 		}

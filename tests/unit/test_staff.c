@@ -176,6 +176,15 @@ static const struct bad_case {
 	    "b@school.test,B,S\n", 0, "",
 	    "2: 2 fields, but the header has 3 columns\n"
 	    "3: 1 field, but the header has 3 columns\n", 2 },
+	{ "no header row: a short row and a long one",
+	    "a@school.test,A,S\nb@school.test,B\nc@school.test,Vries, de,S,X\n"
+	    "d@school.test,D,S,ib'er\n", 0,
+	    "a@school.test|A|S|@1\nd@school.test|D|S|ib'er@4\n",
+	    "2: 2 fields, but without a header row the columns are "
+	    "email,name,school[,function]\n"
+	    "3: 5 fields, but the file (email,name,school,function; no header "
+	    "row) has 4 columns (a value holding a ',' needs quotes around it)\n",
+	    2 },
 	{ "stray quote in an unquoted field", "email,name,school\n"
 	    "a@school.test,Jan \"Sjonnie\" Jansen,S\nb@school.test,B,S\n", 0,
 	    "b@school.test|B|S|@3\n",
