@@ -128,8 +128,10 @@ read_record(struct reader *rd, struct record *r, size_t *start, char *err,
 			return REC_BAD;
 		}
 		i = r->n++;
-		/* Spaces before an opening quote are layout, not data. */
-		while (q < rd->end && (*q == ' ' || *q == '\t'))
+		/* Spaces before an opening quote are layout, not data (a
+		 * tab too, unless it separates the fields). */
+		while (q < rd->end && (*q == ' ' || (*q == '\t' &&
+		    rd->delim != '\t')))
 			q++;
 		if (q < rd->end && *q == '"') {
 			size_t qline = rd->line;
@@ -160,7 +162,7 @@ read_record(struct reader *rd, struct record *r, size_t *start, char *err,
 				field_add(r, i, rd->p++, 1);
 			}
 			while (rd->p < rd->end && (*rd->p == ' ' ||
-			    *rd->p == '\t'))
+			    (*rd->p == '\t' && rd->delim != '\t')))
 				rd->p++;
 			if (rd->p < rd->end && *rd->p != rd->delim &&
 			    eol_len(rd->p, rd->end) == 0) {
@@ -391,7 +393,7 @@ struct parse {
 	enum col		 cols[FIELDS_MAX];
 	size_t			 ncols;
 	int			 has_function;
-	int			 headerless;	/* SPEC's columns, no header */
+	int			 no_header;	/* SPEC's columns, no header */
 	struct seen		 seen;
 };
 
@@ -407,30 +409,6 @@ all_empty(const struct record *r)
 	return 1;
 }
 
-/*
- * A first line that starts with an address is no header but the first
- * person: the file has SPEC's columns in SPEC's order.  1 when so.
- */
-static int
-headerless(struct parse *ps, const struct record *r, size_t line)
-{
-	if (r->n < 3 || r->n > 4 || r->f[0].data == NULL ||
-	    strchr(r->f[0].data, '@') == NULL)
-		return 0;
-	ps->cols[0] = COL_EMAIL;
-	ps->cols[1] = COL_NAME;
-	ps->cols[2] = COL_SCHOOL;
-	ps->cols[3] = COL_FUNCTION;
-	ps->ncols = 4;
-	ps->has_function = 1;
-	ps->headerless = 1;
-	if (ps->cb->note)
-		ps->cb->note(line, "no header row: the columns are read as "
-		    "email,name,school[,function]", ps->cb->arg);
-	return 1;
-}
-
-/* 0 a header, 1 none (the line is the first person), -1 bad (reported). */
 static int
 header(struct parse *ps, struct record *r, size_t line)
 {
@@ -438,8 +416,6 @@ header(struct parse *ps, struct record *r, size_t line)
 	char why[512], found[SHOW_MAX * 2 + 8];
 	struct buf names;
 
-	if (headerless(ps, r, line))
-		return 1;
 	buf_init(&names, 4096);
 	for (size_t i = 0; i < r->n; i++) {
 		static char none[] = "";
@@ -473,8 +449,10 @@ header(struct parse *ps, struct record *r, size_t line)
 	ps->has_function = have[COL_FUNCTION];
 	if (!have[COL_EMAIL] || !have[COL_NAME] || !have[COL_SCHOOL]) {
 		show(found, sizeof(found), buf_str(&names), names.len);
-		snprintf(why, sizeof(why), "the first line must be the header "
-		    "row email,name,school[,function] (found \"%s\")", found);
+		snprintf(why, sizeof(why), "the first line must name the "
+		    "columns email,name,school[,function], or be the first "
+		    "person with those columns in that order (found \"%s\")",
+		    found);
 		ps->cb->bad(line, why, ps->cb->arg);
 		buf_free(&names);
 		return -1;
@@ -501,7 +479,7 @@ row(struct parse *ps, struct record *r, size_t line)
 				snprintf(why, sizeof(why), "%zu fields, but the "
 				    "%s has %zu columns (a value holding "
 				    "a '%c' needs quotes around it)", r->n,
-				    ps->headerless ? "file (email,name,school,"
+				    ps->no_header ? "file (email,name,school,"
 				    "function; no header row)" : "header",
 				    ps->ncols, ps->delim);
 				ps->cb->bad(line, why, ps->cb->arg);
@@ -511,7 +489,7 @@ row(struct parse *ps, struct record *r, size_t line)
 	}
 	for (size_t i = r->n; i < ps->ncols; i++)
 		if (ps->cols[i] != COL_IGNORE && ps->cols[i] != COL_FUNCTION) {
-			if (ps->headerless)
+			if (ps->no_header)
 				snprintf(why, sizeof(why), "%zu field%s, but "
 				    "without a header row the columns are "
 				    "email,name,school[,function]", r->n,
@@ -587,6 +565,63 @@ excel_sep(const char *data, size_t len)
 	return *p;
 }
 
+/*
+ * Does the first line with content in [p, end) start with a mail address?
+ * Then the file has no header row but SPEC's columns in SPEC's order, and
+ * the character after the address is the separator (*delim; ',' when the
+ * line is the address alone): no address holds ',', ';' or a tab, while
+ * names often hold a comma ("Vries, Bob de").  Sets *line to its number
+ * (first is the number of [p]).  A header naming its column
+ * "E-mail (naam@school.nl)" starts with no valid address.
+ */
+static int
+first_is_person(const char *p, const char *end, size_t first, char *delim,
+    size_t *line)
+{
+	char addr[STAFF_FIELD_MAX + 1];
+	const char *a;
+	size_t n;
+	int quoted;
+
+	*line = first;
+	/* Blank lines and Excel's empty rows (";;") are no content. */
+	for (;;) {
+		const char *q = p;
+
+		while (q < end && strchr(" \t,;", *q) != NULL)
+			q++;
+		if (q >= end)
+			return 0;
+		if ((n = eol_len(q, end)) == 0)
+			break;
+		p = q + n;
+		(*line)++;
+	}
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	quoted = p < end && *p == '"';
+	a = p += quoted;
+	while (p < end && strchr(",;\t \"\r\n", *p) == NULL)
+		p++;
+	if ((n = (size_t)(p - a)) == 0 || n > STAFF_FIELD_MAX)
+		return 0;
+	memcpy(addr, a, n);
+	addr[n] = '\0';
+	if (!staff_email_valid(addr))
+		return 0;
+	if (quoted && p < end && *p == '"')
+		p++;
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end && strchr(",;\t", *p) != NULL)
+		*delim = *p;
+	else if (p >= end || eol_len(p, end) > 0)
+		*delim = ',';
+	else
+		return 0;		/* "a@b.nl x": no address alone */
+	return 1;
+}
+
 int
 staff_parse(const char *data, size_t len, const struct staff_cb *cb,
     size_t *good, size_t *bad)
@@ -597,7 +632,7 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 	char err[256];
 	size_t line = 1;
 	int rc, got_header = 0, result = 0;
-	char sep;
+	char sep, after;
 
 	*good = *bad = 0;
 	ps.cb = cb;
@@ -624,21 +659,33 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 		rd.delim = ps.delim = sep;
 	} else
 		rd.delim = ps.delim = staff_delimiter(data, len);
+	if (first_is_person(rd.p, rd.end, rd.line, &after, &line)) {
+		ps.cols[0] = COL_EMAIL;
+		ps.cols[1] = COL_NAME;
+		ps.cols[2] = COL_SCHOOL;
+		ps.cols[3] = COL_FUNCTION;
+		ps.ncols = 4;
+		ps.has_function = 1;
+		ps.no_header = 1;
+		if (sep == '\0')	/* else "sep=" said it */
+			rd.delim = ps.delim = after;
+		got_header = 1;
+		if (cb->note)
+			cb->note(line, "no header row: the columns are read as "
+			    "email,name,school[,function]", cb->arg);
+	}
 	while ((rc = read_record(&rd, r, &line, err, sizeof(err))) != REC_END) {
 		if (rc == REC_OK && all_empty(r))
 			continue;
 		if (!got_header) {
-			int h = rc == REC_OK ? header(&ps, r, line) : -1;
-
-			if (h == -1) {
+			if (rc != REC_OK || header(&ps, r, line) == -1) {
 				if (rc != REC_OK)
 					cb->bad(line, err, cb->arg);
 				result = -1;
 				break;
 			}
 			got_header = 1;
-			if (h == 0)
-				continue;
+			continue;
 		}
 		if (rc == REC_BAD || rc == REC_FATAL) {
 			cb->bad(line, err, cb->arg);
@@ -657,8 +704,9 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 			(*bad)++;
 	}
 	if (!got_header && result == 0) {
-		cb->bad(1, "the file is empty; the first line must be the header "
-		    "row email,name,school[,function]", cb->arg);
+		cb->bad(1, "the file is empty; write one person per line: "
+		    "email,name,school[,function], under a header row naming "
+		    "those columns or without one", cb->arg);
 		result = -1;
 	}
 out:
@@ -814,8 +862,9 @@ staff_command(struct app *app, int argc, char **argv)
 {
 	static const char use[] = "leernet staff import [--replace] "
 	    "FILE.csv\n"
-	    "       FILE.csv: a header row email,name,school[,function], "
-	    "then one person per row\n"
+	    "       FILE.csv: one person per row, email,name,school"
+	    "[,function]; a first row naming the columns may set their "
+	    "order\n"
 	    "       (UTF-8; fields separated by ',' or ';')\n"
 	    "       --replace: FILE.csv is the whole directory; whoever it "
 	    "no longer names is no longer staff";

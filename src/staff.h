@@ -6,7 +6,7 @@
  * e-mail, naam, functie), then one person per row; a file whose first
  * line is already a person has them in that order.  UTF-8 with or
  * without a BOM (staff_command converts Windows-1252); fields separated by
- * ',' or by ';' (Excel in a Dutch locale), detected from the header line
+ * ',' or by ';' (Excel in a Dutch locale), detected from the first line
  * or named by Excel's first line "sep=;"; quoting as RFC 4180.  Bad rows
  * are reported and skipped; the good ones are kept.
  *
@@ -29,7 +29,7 @@ struct staff_entry {
 	const char	*name;
 	const char	*school;
 	const char	*function;	/* "" when the file has no such column */
-	size_t		 line;		/* where the row starts (1 = header) */
+	size_t		 line;		/* where the row starts (1: the first) */
 };
 
 struct staff_cb {
@@ -50,7 +50,8 @@ struct staff_cb {
 int	staff_parse(const char *data, size_t len, const struct staff_cb *,
 	    size_t *good, size_t *bad);
 
-/* The delimiter of a header line: ';' when it has more semicolons than
+/* The delimiter of a header line (a first line that is a person has the
+ * one after its address): ';' when it has more semicolons than
  * commas outside quotes (and tabs likewise), else ','. */
 char	staff_delimiter(const char *line, size_t len);
 

@@ -93,6 +93,9 @@ static const struct good_case {
 	    "bob@school.test|Vries, Bob de|X|@2\n" },
 	{ "tab separated", "email\tname\tschool\nc@school.test\tCarol\tX\n",
 	    "c@school.test|Carol|X|@2\n" },
+	{ "tab separated, quoted fields and an empty one",
+	    "email\tname\tschool\tfunction\n\"c@school.test\"\t\"Carol\"\t\t"
+	    "\"ib'er\"\n", "c@school.test|Carol||ib'er@2\n" },
 	{ "blank lines and Excel's empty rows are skipped",
 	    "email;name;school\n\n;;\r\na@school.test;A;S\n;;\n\n",
 	    "a@school.test|A|S|@4\n" },
@@ -113,6 +116,19 @@ static const struct good_case {
 	    "Alice@school.test,Alice,De Regenboog\nbob@school.test,Bob,S\n",
 	    "alice@school.test|Alice|De Regenboog|@1\n"
 	    "bob@school.test|Bob|S|@2\n" },
+	{ "no header row: the separator follows the address, not the most "
+	    "frequent one", "a@school.test;Vries, Bob de;School, Noord\n"
+	    "b@school.test;Bakker, An;X\n",
+	    "a@school.test|Vries, Bob de|School, Noord|@1\n"
+	    "b@school.test|Bakker, An|X|@2\n" },
+	{ "no header row: tabs, names with commas, blank lines first",
+	    "\r\n\t\t\r\n\"a@school.test\"\tVries, Bob, de\tS\r\n",
+	    "a@school.test|Vries, Bob, de|S|@3\n" },
+	{ "no header row after Excel's sep= line",
+	    "sep=;\r\na@school.test;A, B;S\r\n", "a@school.test|A, B|S|@2\n" },
+	{ "a header whose first column names an address is a header",
+	    "contact (x@school.test),email,name,school\n"
+	    "Jan,a@school.test,A,S\n", "a@school.test|A|S|@2\n" },
 	{ "no header row, with function, semicolons",
 	    "\xef\xbb\xbf" "a@school.test;Ann;S;ib'er\r\nb@school.test;Bo;S;\r\n",
 	    "a@school.test|Ann|S|ib'er@1\nb@school.test|Bo|S|@2\n" },
@@ -185,6 +201,19 @@ static const struct bad_case {
 	    "3: 5 fields, but the file (email,name,school,function; no header "
 	    "row) has 4 columns (a value holding a ',' needs quotes around it)\n",
 	    2 },
+	{ "no header row, too few and too many columns",
+	    "alice@school.test,Alice\nbob@school.test,Bob,S,leerkracht,06-1\n"
+	    "carol@school.test,Carol,S\n", 0, "carol@school.test|Carol|S|@3\n",
+	    "1: 2 fields, but without a header row the columns are "
+	    "email,name,school[,function]\n"
+	    "2: 5 fields, but the file (email,name,school,function; no header "
+	    "row) has 4 columns (a value holding a ',' needs quotes around it)\n",
+	    2 },
+	{ "no header row, the first row broken: only it is skipped",
+	    "a@school.test,Alice \"Al\" Smith,S\nb@school.test,B,S\n", 0,
+	    "b@school.test|B|S|@2\n",
+	    "1: a quote inside field 2, which is not quoted: put the whole "
+	    "field in quotes and write the quote twice (\"\")\n", 1 },
 	{ "stray quote in an unquoted field", "email,name,school\n"
 	    "a@school.test,Jan \"Sjonnie\" Jansen,S\nb@school.test,B,S\n", 0,
 	    "b@school.test|B|S|@3\n",
@@ -247,23 +276,21 @@ static const struct header_case {
 	size_t		 len;
 	const char	*bad;
 } header_cases[] = {
-	{ "empty file", "", 0, "1: the file is empty; the first line must be "
-	    "the header row email,name,school[,function]\n" },
+	{ "empty file", "", 0, "1: the file is empty; write one person per "
+	    "line: email,name,school[,function], under a header row naming "
+	    "those columns or without one\n" },
 	{ "only a BOM and blank lines", "\xef\xbb\xbf\r\n\r\n", 0,
-	    "1: the file is empty; the first line must be the header row "
-	    "email,name,school[,function]\n" },
-	{ "no header, and too few columns to read without one",
-	    "alice@school.test,Alice\n", 0,
-	    "1: the first line must be the header row "
-	    "email,name,school[,function] (found \"alice@school.test,Alice\")\n" },
-	{ "no header, and too many columns to read without one",
-	    "alice@school.test,Alice,S,leerkracht,06-1\n", 0,
-	    "1: the first line must be the header row "
-	    "email,name,school[,function] (found "
-	    "\"alice@school.test,Alice,S,leerkracht,06-1\")\n" },
+	    "1: the file is empty; write one person per line: "
+	    "email,name,school[,function], under a header row naming "
+	    "those columns or without one\n" },
 	{ "missing school", "email,name\na@school.test,A\n", 0,
-	    "1: the first line must be the header row "
-	    "email,name,school[,function] (found \"email,name\")\n" },
+	    "1: the first line must name the columns "
+	    "email,name,school[,function], or be the first person with those "
+	    "columns in that order (found \"email,name\")\n" },
+	{ "neither a header nor a person", "Alice,alice@school.test,S\n", 0,
+	    "1: the first line must name the columns "
+	    "email,name,school[,function], or be the first person with those "
+	    "columns in that order (found \"Alice,alice@school.test,S\")\n" },
 	{ "column twice", "email,name,school,e-mail\n", 0,
 	    "1: the header names the column email twice\n" },
 	{ "UTF-16 from Excel's Unicode text", LIT("\xff\xfe" "e\0m\0"),
