@@ -218,6 +218,9 @@ int
 rsvp_handle(struct app *app, const struct message *msg, time_t now,
     int *for_people)
 {
+	size_t recorded = 0;
+	int other = 0;
+
 	*for_people = 0;
 	for (size_t i = 0; i < msg->ncal; i++) {
 		struct ical_reply *rp = NULL;
@@ -242,18 +245,24 @@ rsvp_handle(struct app *app, const struct message *msg, time_t now,
 				continue;
 			}
 			if (rp[k].method != ITIP_REPLY) {
-				/* The Content-Type said REPLY, the calendar
-				 * says otherwise: someone sent an event on. */
-				log_info("calendar %s is not a reply; kept for "
-				    "people", ical_method_name(rp[k].method));
-				*for_people = 1;
+				/* Beside a reply it changes nothing; with none,
+				 * the mail said REPLY but holds an event sent
+				 * on, for a person to read. */
+				log_info("calendar %s is not a reply",
+				    ical_method_name(rp[k].method));
+				other = 1;
 				continue;
 			}
 			rc = record(app, msg, &rp[k], now);
+			recorded++;
 		}
 		ical_replies_free(rp, n);
 		if (rc == -1)
 			return -1;
+	}
+	if (other && recorded == 0) {
+		log_info("no calendar reply in it; kept for people");
+		*for_people = 1;
 	}
 	return 0;
 }

@@ -10,7 +10,7 @@ import email.header
 import pytest
 
 from mailstack import address
-from meetings_kit import (AUTHSERV, FIXTURES, SLUG, TITLE, TRUSTED, Meet, apple_reply,
+from meetings_kit import (AUTHSERV, FIXTURES, SLUG, TITLE, TRUSTED, Meet, _b64, apple_reply,
                           fixture_reply, google_reply, outlook_reply,
                           thunderbird_reply)
 
@@ -178,6 +178,27 @@ def test_a_calendar_that_is_no_reply_inside_is_kept_for_people(meet):
     kept = [(f.subject, f.flags) for f in meet.stack.flags("lido")]
     assert kept == [("Doorgestuurd: bijeenkomst",
                      frozenset({"leernet-human"}))], kept
+
+
+def test_a_reply_beside_an_event_is_recorded_and_filed(meet):
+    """A reply part and, beside it, an event of another METHOD (a client
+    that attaches the invitation it answers): the reply counts and the
+    mail is filed like any other RSVP, not left for people."""
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    reply = fixture_reply("thunderbird-accept.ics", uid, 0, address("alice"))
+    event = reply.replace("METHOD:REPLY", "METHOD:REQUEST")
+    raw = thunderbird_reply(address("alice"), reply, "Geaccepteerd: bijeenkomst")
+    # The attachment (the second copy) becomes the event.
+    head, sep, tail = raw.rpartition(b'name="invite.ics"')
+    tail = tail.replace(_b64(reply.encode()).encode(), _b64(event.encode()).encode())
+    assert sep and _b64(event.encode()).encode() in tail
+    meet.raw("alice", head + sep + tail)
+    meet.once()
+    assert rsvp_rows(meet, n)[address("alice")][0] == "accepted"
+    meet.nothing(*PEOPLE, "lead")
+    assert meet.stack.flags("lido") == []
 
 
 def tb_accept(meet, who, uid, partstat="ACCEPTED", sequence=0):
