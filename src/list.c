@@ -99,6 +99,21 @@ add_target(char **v, size_t *n, char *slug)
 	v[(*n)++] = slug;
 }
 
+/* Each address of a comma list (Envelope-To's; one address is a list). */
+static void
+add_targets_of(char **v, size_t *n, const char *list,
+    const struct config *cfg)
+{
+	const char *p = list;
+
+	for (;;) {
+		add_target(v, n, slug_of(p, cfg));
+		if ((p = strchr(p, ',')) == NULL)
+			break;
+		p++;
+	}
+}
+
 /*
  * Where servers write the envelope recipient: Dovecot and Postfix's
  * LMTP/local delivery Delivered-To, Postfix's local and virtual also
@@ -120,9 +135,7 @@ list_targets(const struct message *m, const struct config *cfg,
 	for (size_t k = 0; k < ARRAY_LEN(envelope_headers); k++)
 		for (size_t i = 0; (h = message_header(m, envelope_headers[k],
 		    i)) != NULL; i++)
-			for (const char *p = h; p != NULL;
-			    p = (p = strchr(p, ',')) ? p + 1 : NULL)
-				add_target(v, &n, slug_of(p, cfg));
+			add_targets_of(v, &n, h, cfg);
 	for (size_t i = 0; i < m->nto; i++)
 		add_target(v, &n, slug_of(m->to[i].addr, cfg));
 	for (size_t i = 0; i < m->ncc; i++)

@@ -21,7 +21,8 @@ struct store;
 
 /*
  * The list slugs (lower-case, without duplicates, at most LIST_MAX_TARGETS)
- * this message is addressed to, read from Delivered-To, To and Cc: the
+ * this message is addressed to, read from the envelope headers
+ * (Delivered-To, X-Original-To, Envelope-To), To and Cc: the
  * local part of [smtp] from plus "+SLUG", same domain, case-insensitively.
  * Returns how many; *slugs is a NULL-terminated array the caller frees with
  * list_targets_free (NULL when there are none).  Pure.
