@@ -17,7 +17,6 @@
 #include "dates.h"
 #include "log.h"
 #include "slug.h"
-#include "staff.h"
 #include "store.h"
 #include "table.h"
 #include "title.h"
@@ -603,16 +602,4 @@ cli_outbox(struct app *app, int argc, char **argv)
 	table_free(t);
 	ob_rows_free(rows, n);
 	return 0;
-}
-
-int
-cli_staff(struct app *app, int argc, char **argv)
-{
-	int rc = staff_command(app, argc, argv);
-
-	/* 65 may follow a commit too: the good rows of an import with a
-	 * bad one are in.  A wake-up with nothing new costs one round. */
-	if (rc == 0 || rc == EXIT_DATAERR)
-		store_wake_daemon(app->st);
-	return rc;
 }

@@ -1,35 +1,22 @@
 /*
- * staff.c - import the staff directory from a CSV file (SPEC §2).
+ * staff.c - the staff directory's CSV file (SPEC §2), read into rows;
+ * cli_staff.c stores them.
  *
  * Exports come from HR systems and from Excel, which in a Dutch locale
  * separates fields with ';' and may start the file with a BOM.  A first
  * line naming the columns is usual; without one, SPEC's order holds.  Every
- * bad row gets one "FILE:LINE: reason" line and is skipped; the good rows
- * are kept, all in one transaction, so a second import of the same file
- * changes nothing.
+ * bad row gets one reason and is skipped; the good ones are handed on.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <iconv.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "app.h"
-#include "cli.h"
-#include "config.h"
 #include "staff.h"
-#include "store.h"
 #include "util.h"
 
 #define FIELDS_MAX	32		/* more in one row is no staff list */
-#define FILE_MAX	(64u * 1024 * 1024)
-#define PROGRESS_EVERY	1000
-#define EXIT_NOINPUT	66		/* sysexits.h EX_NOINPUT */
 #define SHOW_MAX	60		/* bytes of a value quoted in a reason */
 
 enum col { COL_IGNORE, COL_EMAIL, COL_NAME, COL_SCHOOL, COL_FUNCTION };
@@ -749,204 +736,4 @@ staff_to_utf8(const char *data, size_t len, size_t *outlen, int *converted)
 	out[*outlen] = '\0';
 	*converted = 1;
 	return out;
-}
-
-/* ---- leernet staff import ---- */
-
-struct import {
-	struct app	*app;
-	const char	*path;
-	time_t		 now;
-	size_t		 rows, added, updated;
-	int		 dberr;
-};
-
-static void
-progress(struct import *im)
-{
-	if (++im->rows % PROGRESS_EVERY == 0)
-		fprintf(stderr, "%s: %zu rows read\n", im->path, im->rows);
-}
-
-static int
-import_row(const struct staff_entry *e, void *arg)
-{
-	struct import *im = arg;
-	int rc;
-
-	if (!config_domain_allowed(im->app->cfg, e->email))
-		fprintf(stderr, "%s:%zu: warning: %s is outside the allowed "
-		    "domains ([organization] domains); imported, but leernet "
-		    "answers no mail from it\n", im->path, e->line, e->email);
-	rc = store_staff_upsert(im->app->st, e->email, e->name, e->school,
-	    e->function, im->now);
-	if (rc == -1) {
-		im->dberr = 1;
-		return -1;
-	}
-	if (rc == 2)
-		im->updated++;
-	else
-		im->added++;
-	progress(im);
-	return 0;
-}
-
-static void
-import_bad(size_t line, const char *reason, void *arg)
-{
-	struct import *im = arg;
-
-	fprintf(stderr, "%s:%zu: %s\n", im->path, line, reason);
-	if (line > 1)
-		progress(im);
-}
-
-static void
-import_note(size_t line, const char *text, void *arg)
-{
-	struct import *im = arg;
-
-	fprintf(stderr, "%s:%zu: note: %s\n", im->path, line, text);
-}
-
-/* The whole file; NULL with a message on stderr. */
-static char *
-read_file(const char *path, size_t *len, int *status)
-{
-	struct stat sb;
-	char *data;
-	size_t got = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		*status = EXIT_NOINPUT;
-		return NULL;
-	}
-	if (!S_ISREG(sb.st_mode) || (uintmax_t)sb.st_size > FILE_MAX) {
-		fprintf(stderr, "%s: %s\n", path, !S_ISREG(sb.st_mode) ?
-		    "not a regular file" : "larger than 64 MiB; is this the "
-		    "staff list?");
-		close(fd);
-		*status = S_ISREG(sb.st_mode) ? EXIT_DATAERR : EXIT_NOINPUT;
-		return NULL;
-	}
-	data = xmalloc((size_t)sb.st_size + 1);
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "%s: %s\n", path, n == 0 ?
-			    "shorter than expected" : strerror(errno));
-			free(data);
-			close(fd);
-			*status = EXIT_NOINPUT;
-			return NULL;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	data[got] = '\0';
-	*len = got;
-	return data;
-}
-
-int
-staff_command(struct app *app, int argc, char **argv)
-{
-	static const char use[] = "leernet staff import [--replace] "
-	    "FILE.csv\n"
-	    "       FILE.csv: one person per row, email,name,school"
-	    "[,function]; a first row naming the columns may set their "
-	    "order\n"
-	    "       (UTF-8; fields separated by ',' or ';')\n"
-	    "       --replace: FILE.csv is the whole directory; whoever it "
-	    "no longer names is no longer staff";
-	struct staff_cb cb = { import_row, import_bad, import_note, NULL };
-	struct import im = { 0 };
-	size_t len, rawlen, good, bad;
-	char *data, *raw;
-	int rc, status = 0, replace, left = 0, converted;
-
-	if ((rc = cli_group_usage("staff", use, argc, argv)) >= 0)
-		return rc;
-	if (strcmp(argv[0], "import") != 0)
-		return cli_usage(use, "unknown staff command '%s'", argv[0]);
-	replace = argc >= 2 && strcmp(argv[1], "--replace") == 0;
-	if (argc == 1 + replace)
-		return cli_usage(use, "staff import: the FILE.csv is missing");
-	if (argv[1 + replace][0] == '-')
-		return cli_usage(use, "staff import: unknown option '%s'",
-		    argv[1 + replace]);
-	if (argc != 2 + replace)
-		return cli_usage(use, "staff import: one FILE.csv, not '%s' "
-		    "as well", argv[2 + replace]);
-	if ((raw = read_file(argv[1 + replace], &rawlen, &status)) == NULL)
-		return status;
-	data = staff_to_utf8(raw, rawlen, &len, &converted);
-	free(raw);
-	if (data == NULL) {
-		fprintf(stderr, "%s: neither UTF-8 nor Windows-1252 text; in "
-		    "Excel save it as \"CSV UTF-8\"\n", argv[1 + replace]);
-		return EXIT_DATAERR;
-	}
-	if (converted)
-		fprintf(stderr, "%s: not UTF-8; read as Windows-1252 (Excel's "
-		    "usual CSV) and converted\n", argv[1 + replace]);
-	im.app = app;
-	im.path = argv[1 + replace];
-	im.now = time(NULL);
-	cb.arg = &im;
-	if (store_begin(app->st) == -1) {
-		free(data);
-		return EXIT_SOFTWARE;
-	}
-	rc = replace && store_staff_replace_begin(app->st) == -1 ? -2 : 0;
-	if (rc == 0)
-		rc = staff_parse(data, len, &cb, &good, &bad);
-	free(data);
-	/*
-	 * A row skipped for a typo is somebody still at work: with
-	 * --replace they would lose their staff status, so the whole file
-	 * waits until it is right.
-	 */
-	if (rc == 0 && replace && bad > 0) {
-		store_rollback(app->st);
-		fprintf(stderr, "leernet: staff import --replace: nothing was "
-		    "imported; fix the %zu bad row%s first (with --replace "
-		    "everyone a skipped row names would stop being staff)\n",
-		    bad, bad == 1 ? "" : "s");
-		return EXIT_DATAERR;
-	}
-	/* An empty export is a mistake, not a foundation without staff. */
-	if (rc == 0 && replace && good == 0) {
-		store_rollback(app->st);
-		fprintf(stderr, "leernet: staff import --replace: %s names "
-		    "nobody; nothing was changed (with --replace everyone "
-		    "would stop being staff)\n", im.path);
-		return EXIT_DATAERR;
-	}
-	if (rc == 0 && replace && store_staff_replace_end(app->st, &left) == -1)
-		rc = -2;
-	if (rc == -2 || im.dberr || rc == -1 || store_commit(app->st) == -1) {
-		store_rollback(app->st);
-		if (rc == -1)
-			return EXIT_DATAERR;
-		fprintf(stderr, "leernet: staff import: database error; nothing "
-		    "was imported\n");
-		return EXIT_SOFTWARE;
-	}
-	printf("%s: %zu %s added, %zu updated, %zu bad row%s skipped",
-	    im.path, im.added, im.added == 1 ? "person" : "people", im.updated,
-	    bad, bad == 1 ? "" : "s");
-	if (replace)
-		printf(", %d no longer staff", left);
-	printf("\n");
-	return bad > 0 ? EXIT_DATAERR : 0;
 }

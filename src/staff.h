@@ -5,20 +5,18 @@
  * columns email, name, school and optionally function (Dutch names too:
  * e-mail, naam, functie), then one person per row; a file whose first
  * line is already a person has them in that order.  UTF-8 with or
- * without a BOM (staff_command converts Windows-1252); fields separated by
+ * without a BOM (staff import converts Windows-1252); fields separated by
  * ',' or by ';' (Excel in a Dutch locale), detected from the first line
  * or named by Excel's first line "sep=;"; quoting as RFC 4180.  Bad rows
  * are reported and skipped; the good ones are kept.
  *
  * The parser is pure (bytes in, rows out through callbacks) so it can be
- * unit-tested and fuzzed; staff_command() does the file and the store.
+ * unit-tested and fuzzed; cli_staff.c does the file and the store.
  */
 #ifndef LEERNET_STAFF_H
 #define LEERNET_STAFF_H
 
 #include <stddef.h>
-
-struct app;
 
 #define STAFF_FIELD_MAX	256	/* bytes of one value */
 
@@ -66,12 +64,5 @@ char	*staff_to_utf8(const char *data, size_t len, size_t *outlen,
 
 /* A plausible mail address (local@domain.tld, ASCII, no spaces)? */
 int	staff_email_valid(const char *);
-
-/*
- * `leernet staff import FILE.csv` (argv after "staff").  Exit status:
- * 0 every row good, 65 some rows (or the header) bad, 64 usage, 66 the
- * file cannot be read, 70 a database error.
- */
-int	staff_command(struct app *, int argc, char **argv);
 
 #endif
