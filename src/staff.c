@@ -379,7 +379,6 @@ struct parse {
 	char			 delim;
 	enum col		 cols[FIELDS_MAX];
 	size_t			 ncols;
-	int			 has_function;
 	int			 no_header;	/* SPEC's columns, no header */
 	struct seen		 seen;
 };
@@ -433,7 +432,6 @@ header(struct parse *ps, struct record *r, size_t line)
 		}
 	}
 	ps->ncols = r->n;
-	ps->has_function = have[COL_FUNCTION];
 	if (!have[COL_EMAIL] || !have[COL_NAME] || !have[COL_SCHOOL]) {
 		show(found, sizeof(found), buf_str(&names), names.len);
 		snprintf(why, sizeof(why), "the first line must name the "
@@ -575,7 +573,7 @@ first_is_person(const char *p, const char *end, size_t first, char *delim,
 	for (;;) {
 		const char *q = p;
 
-		while (q < end && strchr(" \t,;", *q) != NULL)
+		while (q < end && *q != '\0' && strchr(" \t,;", *q) != NULL)
 			q++;
 		if (q >= end)
 			return 0;
@@ -588,7 +586,7 @@ first_is_person(const char *p, const char *end, size_t first, char *delim,
 		p++;
 	quoted = p < end && *p == '"';
 	a = p += quoted;
-	while (p < end && strchr(",;\t \"\r\n", *p) == NULL)
+	while (p < end && *p != '\0' && strchr(",;\t \"\r\n", *p) == NULL)
 		p++;
 	if ((n = (size_t)(p - a)) == 0 || n > STAFF_FIELD_MAX)
 		return 0;
@@ -652,7 +650,6 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 		ps.cols[2] = COL_SCHOOL;
 		ps.cols[3] = COL_FUNCTION;
 		ps.ncols = 4;
-		ps.has_function = 1;
 		ps.no_header = 1;
 		if (sep == '\0')	/* else "sep=" said it */
 			rd.delim = ps.delim = after;
