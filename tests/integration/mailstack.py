@@ -56,7 +56,7 @@ def address(name: str) -> str:
     return name if "@" in name else f"{name}@{DOMAIN}"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """The process exists and is no zombie (a killed child stays one until
     it is reaped, and nothing here may reap it soon)."""
     try:
@@ -70,7 +70,7 @@ def _dead_temp_file(name: str) -> bool:
     """cleanup(8)'s temporary queue file name, microseconds.pid, of a
     process that is gone."""
     m = re.fullmatch(r"\d+\.(\d+)", name)
-    return m is not None and not _alive(int(m.group(1)))
+    return m is not None and not pid_alive(int(m.group(1)))
 
 
 def _run_script(*args: str, timeout: float = 60) -> str:
@@ -186,7 +186,7 @@ class MailStack:
             pid = int(Path(pid_file).read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return False
-        return _alive(pid)
+        return pid_alive(pid)
 
     def ensure_running(self) -> None:
         """Start whichever server a test left stopped."""

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from mailstack import REPO
+from mailstack import REPO, pid_alive
 
 DEMO = REPO / "scripts" / "demo"
 
@@ -31,15 +31,6 @@ def start_demo() -> subprocess.Popen:
 def work_dir(line: str) -> Path | None:
     m = re.search(r"(/\S*/leernet-demo-[^/\s]+)/", line)
     return Path(m.group(1)) if m else None
-
-
-def alive(pid: int) -> bool:
-    """Running: a zombie waiting for init to reap it is gone already."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def test_the_demo_tells_the_whole_story_and_leaves_nothing(tmp_path):
@@ -75,7 +66,7 @@ def test_ctrl_c_halfway_stops_the_servers_and_removes_everything():
         env = json.loads(next(work.glob("leernet-ms-*/stack.json")).read_text())
         masters = [int(Path(env[k]).read_text().split()[0])
                    for k in ("POSTFIX_PID_FILE", "DOVECOT_PID_FILE")]
-        assert all(alive(pid) for pid in masters)
+        assert all(pid_alive(pid) for pid in masters)
         os.killpg(proc.pid, signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
     finally:
@@ -85,4 +76,4 @@ def test_ctrl_c_halfway_stops_the_servers_and_removes_everything():
     assert proc.returncode == 130, out
     assert "interrupted; the mail servers are stopped" in out, out
     assert not work.exists(), f"{work} left behind"
-    assert not any(alive(pid) for pid in masters), masters
+    assert not any(pid_alive(pid) for pid in masters), masters
