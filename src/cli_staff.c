@@ -21,22 +21,26 @@
 #include "util.h"
 
 #define FILE_MAX	(64u * 1024 * 1024)
-#define PROGRESS_EVERY	1000	/* rows between two "rows read" lines */
+#define PROGRESS_EVERY	1000	/* lines between two "lines read" notes */
 #define EXIT_NOINPUT	66	/* sysexits.h EX_NOINPUT */
 
 struct import {
 	struct app	*app;
 	const char	*path;
 	time_t		 now;
-	size_t		 rows, added, updated;
+	size_t		 shown, added, updated;	/* shown: lines, in notes */
 	int		 dberr;
 };
 
+/* Counted in lines, not rows: whether line 1 was a header or a person
+ * (or a "sep=" line came first) does not shift the count. */
 static void
-progress(struct import *im)
+progress(struct import *im, size_t line)
 {
-	if (++im->rows % PROGRESS_EVERY == 0)
-		fprintf(stderr, "%s: %zu rows read\n", im->path, im->rows);
+	if (line / PROGRESS_EVERY > im->shown / PROGRESS_EVERY) {
+		im->shown = line - line % PROGRESS_EVERY;
+		fprintf(stderr, "%s: %zu lines read\n", im->path, im->shown);
+	}
 }
 
 static int
@@ -59,7 +63,7 @@ import_row(const struct staff_entry *e, void *arg)
 		im->updated++;
 	else
 		im->added++;
-	progress(im);
+	progress(im, e->line);
 	return 0;
 }
 
@@ -69,8 +73,7 @@ import_bad(size_t line, const char *reason, void *arg)
 	struct import *im = arg;
 
 	fprintf(stderr, "%s:%zu: %s\n", im->path, line, reason);
-	if (line > 1)
-		progress(im);
+	progress(im, line);
 }
 
 static void

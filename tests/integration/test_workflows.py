@@ -1076,9 +1076,19 @@ def test_staff_import_reports_bad_rows_keeps_good_ones_and_is_idempotent(
     big.write_text("email;name;school\n" + "".join(
         f"p{i}@school.test;Persoon {i};School {i % 30}\n" for i in range(2500)))
     out = run_leernet(cfg, "staff", "import", str(big))
-    assert out.stderr.splitlines() == [f"{big}: 1000 rows read", f"{big}: 2000 rows read"]
+    assert out.stderr.splitlines() == [f"{big}: 1000 lines read", f"{big}: 2000 lines read"]
     assert "2500 people added" in out.stdout
     assert db.execute("SELECT count(*) FROM people WHERE in_staff").fetchone() == (2502,)
+    # Without a header and with a bad first line the count is the same:
+    # it counts lines, not rows after a header.
+    bare = tmp_path / "zonder-kop.csv"
+    bare.write_text('q0@school.test;Per"soon 0;School 0\n' + "".join(
+        f"q{i}@school.test;Persoon {i};School {i % 30}\n" for i in range(1, 2000)))
+    out = run_leernet(cfg, "staff", "import", str(bare), check=False)
+    assert out.returncode == 65, out
+    assert [l for l in out.stderr.splitlines() if "lines read" in l] == [
+        f"{bare}: 1000 lines read", f"{bare}: 2000 lines read"], out.stderr
+    assert "1999 people added" in out.stdout
 
     for bad_args, code in (((), 64), (("import",), 64),
                            (("import", str(tmp_path / "missing.csv")), 66)):
