@@ -86,6 +86,14 @@ act_reply_meeting(struct req *r, const char *tmpl, struct tvars *v,
 	return queue_answer(r, tmpl, v, "reply", NULL, network_id, meeting_id);
 }
 
+int
+act_reply_attendance(struct req *r, const char *tmpl, struct tvars *v,
+    int64_t network_id, int64_t meeting_id)
+{
+	return queue_answer(r, tmpl, v, "attendance", NULL, network_id,
+	    meeting_id);
+}
+
 /* Answer with tmpl and nothing else; frees nothing of the caller's. */
 static int
 reply_simple(struct req *r, const char *tmpl)
@@ -581,6 +589,12 @@ action_handle(struct req *r)
 			/* "annuleer" to the invitation: this meeting. */
 			rc = act_meeting_reply(r, ctx.network_id,
 			    ctx.meeting_id, 1);
+		else if (strcmp(ctx.kind, "attendance") == 0 &&
+		    (c->verb == VERB_NONE || (c->verb == VERB_ATTENDANCE &&
+		    c->argc == 0)))
+			/* "Stuur de hele lijst opnieuw", as the answer says. */
+			rc = act_attendance_reply(r, ctx.network_id,
+			    ctx.meeting_id);
 		else if (strcmp(ctx.kind, "invite") == 0 &&
 		    c->verb == VERB_LEAVE && c->argc == 0)
 			/* "Afmelden" to an invitation: most likely "I cannot

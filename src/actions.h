@@ -33,6 +33,10 @@ int	act_reply_ctx(struct req *, const char *tmpl, struct tvars *,
  * invitation does. */
 int	act_reply_meeting(struct req *, const char *tmpl, struct tvars *,
 	    int64_t network_id, int64_t meeting_id);
+/* The answer that records who came: a lead's reply to it with a corrected
+ * list records that list (the answer asks for it). */
+int	act_reply_attendance(struct req *, const char *tmpl, struct tvars *,
+	    int64_t network_id, int64_t meeting_id);
 /* A fresh tvars with the request's common names (sender, keyword, ...). */
 struct tvars *act_vars(struct req *);
 void	act_set_network(struct tvars *, const struct network *);
@@ -49,6 +53,10 @@ int	act_reply_not_open(struct req *, const struct network *);
 int	act_is_lead(struct req *, const struct network *);
 /* Is the sender an active member or lead? */
 int	act_is_member(struct req *, const struct network *);
+/* "not-member", naming a join that waits for its confirmation; withdraw
+ * (afmelden): that join is called off. */
+int	act_reply_not_member(struct req *, const struct network *,
+	    struct tvars *, int withdraw);
 
 /*
  * Proof of sender (SPEC §4): when req->proof is set, return 1 (go ahead).
@@ -106,6 +114,9 @@ int	act_meeting_reply(struct req *, int64_t network_id, int64_t meeting_id,
 	    int cancel);
 int	act_cancel(struct req *);
 int	act_attendance(struct req *);
+/* A reply to the answer act_reply_attendance sent. */
+int	act_attendance_reply(struct req *, int64_t network_id,
+	    int64_t meeting_id);
 int	meeting_confirmed(struct req *, const struct network *,
 	    const char *action, const char *arg);
 /* Invitations for every future meeting to a new member; cancellations to

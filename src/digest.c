@@ -757,6 +757,7 @@ kind_words(const char *kind, enum lang lang)
 		const char	*kind, *nl, *en;
 	} words[] = {
 		{ "reply",	"antwoord",		"answer" },
+		{ "attendance",	"antwoord",		"answer" },
 		{ "confirm",	"bevestigingsvraag",	"request to confirm" },
 		{ "refusal",	"weigering",		"refusal" },
 		{ "invite",	"uitnodiging",		"invitation" },

@@ -7,6 +7,7 @@
  * planned change travels in a token's argument ("START END LOCATION ...")
  * until the lead confirms, so what is confirmed is exactly what was shown.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -728,20 +729,68 @@ act_meeting_reply(struct req *r, int64_t network_id, int64_t meeting_id,
 
 
 /*
- * One entry of an address line: "a@b", "<a@b>", "mailto:a@b" or "Name
- * <a@b>", with the punctuation people and our own list put around it.
- * The address, lower-cased, in out; -1 when the entry is something else.
+ * The length of a list marker before an entry, with the blanks after it:
+ * "- ", "* ", "+ ", "• ", "– ", "· ", "1. ", "12) " (our own answer lists
+ * people as "  - a@b", and a lead pastes that back); 0 when there is none.
+ */
+static size_t
+list_marker(const char *e, size_t len)
+{
+	static const char *const bullets[] = { "-", "*", "+",
+	    "\xe2\x80\xa2", "\xe2\x80\x93", "\xc2\xb7" };
+	size_t i = 0;
+
+	for (size_t b = 0; i == 0 && b < ARRAY_LEN(bullets); b++) {
+		size_t n = strlen(bullets[b]);
+
+		if (len > n && memcmp(e, bullets[b], n) == 0)
+			i = n;
+	}
+	if (i == 0) {
+		while (i < len && i < 3 && e[i] >= '0' && e[i] <= '9')
+			i++;
+		if (i == 0 || i == len || (e[i] != '.' && e[i] != ')'))
+			return 0;
+		i++;
+	}
+	if (i == len || (e[i] != ' ' && e[i] != '\t'))
+		return 0;
+	while (i < len && (e[i] == ' ' || e[i] == '\t'))
+		i++;
+	return i;
+}
+
+/*
+ * One entry of an address line: "a@b", "<a@b>", "mailto:a@b", "Name
+ * <a@b>", "Name (a@b)" or "a@b (Name)", after a list marker or not, with
+ * the punctuation people and our own list put around it.  The address,
+ * lower-cased, in out; -1 when the entry is something else.
  */
 static int
 entry_address(const char *e, size_t len, char *out, size_t outlen)
 {
-	const char *lt;
+	const char *lt, *sp;
+	size_t skip = list_marker(e, len);
 
+	e += skip;
+	len -= skip;
 	while (len && (e[len - 1] == '.' || e[len - 1] == ':'))
 		len--;
 	if (len && e[len - 1] == '>' && (lt = memrchr(e, '<', len)) != NULL) {
 		len -= (size_t)(lt - e) + 2;
 		e = lt + 1;
+	} else if (len && e[len - 1] == ')' &&
+	    (lt = memrchr(e, '(', len)) != NULL &&
+	    memchr(lt, '@', len - (size_t)(lt - e)) != NULL) {
+		/* "Bob Jansen (bob@school.nl)" */
+		len -= (size_t)(lt - e) + 2;
+		e = lt + 1;
+	} else if ((sp = memchr(e, ' ', len)) != NULL &&
+	    memchr(e, '@', (size_t)(sp - e)) != NULL && e[len - 1] == ')' &&
+	    (lt = memchr(sp, '(', len - (size_t)(sp - e))) != NULL &&
+	    memchr(lt, '@', len - (size_t)(lt - e)) == NULL) {
+		/* "bob@school.nl (Bob Jansen)" */
+		len = (size_t)(sp - e);
 	} else if (memchr(e, ' ', len) || memchr(e, '\t', len))
 		return -1;
 	if (len > 7 && strncasecmp(e, "mailto:", 7) == 0) {
@@ -850,7 +899,7 @@ listed_addresses(const char *text)
 	buf_init(&b, 64 * 1024);
 	for (; *p; p = *e ? e + 1 : e) {
 		const char *q;
-		size_t len;
+		size_t len, skip;
 
 		if ((e = strchr(p, '\n')) == NULL)
 			e = p + strlen(p);
@@ -861,6 +910,10 @@ listed_addresses(const char *text)
 		while (len && (q[len - 1] == ' ' || q[len - 1] == '\t' ||
 		    q[len - 1] == '\r'))
 			len--;
+		/* "  - a@b", as our answer listed them. */
+		skip = list_marker(q, len);
+		q += skip;
+		len -= skip;
 		if (len == 0 || memchr(q, '@', len) == NULL ||
 		    memchr(q, ' ', len) || memchr(q, '\t', len))
 			continue;
@@ -876,7 +929,9 @@ static const char *const absent_words[] = {
 	"afgemeld", "absent", "not present", "not there", "missing",
 };
 
-/* After an absent word and its colon, or NULL. */
+/* After an absent word and its colon ("Afwezig:"), or after the word
+ * and a blank when an address follows on the line ("afwezig bob@…");
+ * else NULL. */
 static const char *
 absent_marker(const char *q, const char *e)
 {
@@ -886,10 +941,63 @@ absent_marker(const char *q, const char *e)
 
 		if ((size_t)(e - q) <= n || strncasecmp(q, absent_words[i], n))
 			continue;
+		if (*c != ' ' && *c != '\t' && *c != ':')
+			continue;	/* "afwezigen", "ziekte" */
 		while (c < e && (*c == ' ' || *c == '\t'))
 			c++;
 		if (c < e && *c == ':')
 			return c + 1;
+		if (c > q + n && memchr(c, '@', (size_t)(e - c)) != NULL)
+			return c;
+	}
+	return NULL;
+}
+
+/* Words that say someone was not there, or that not everyone was. */
+static const char *const absence_hints[] = {
+	"niet", "afwezig", "ziek", "alleen", "behalve", "ontbrak", "ontbraken",
+	"afgemeld", "verhinderd", "not", "absent", "except", "only", "missing",
+	"sick", "wasn't", "weren't", "didn't",
+};
+
+/*
+ * The first line of the lead's own words that speaks of someone absent in
+ * prose ("Bob was er niet.", "Alleen Alice en Carol waren er."): leernet
+ * cannot tell from it who was there, so it must not take the quoted list
+ * as it stands.  The line (caller frees), or NULL.
+ */
+static char *
+absence_in_prose(const char *text)
+{
+	const char *p = text ? text : "", *e;
+
+	for (; *p; p = *e ? e + 1 : e) {
+		const char *w;
+
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		for (w = p; w < e; ) {
+			const char *end;
+
+			while (w < e && !isalpha((unsigned char)*w))
+				w++;
+			for (end = w; end < e && (isalpha((unsigned char)*end) ||
+			    *end == '\''); end++)
+				;
+			for (size_t i = 0; w < end &&
+			    i < ARRAY_LEN(absence_hints); i++)
+				if (strlen(absence_hints[i]) == (size_t)(end - w) &&
+				    strncasecmp(w, absence_hints[i],
+				    (size_t)(end - w)) == 0) {
+					size_t len = (size_t)(e - p);
+
+					while (len && (p[len - 1] == '\r' ||
+					    p[len - 1] == ' '))
+						len--;
+					return xstrndup(p, len);
+				}
+			w = end;
+		}
 	}
 	return NULL;
 }
@@ -1002,7 +1110,8 @@ reminder_reply(struct req *r, const struct meeting *m)
 			continue;
 		if ((rc = store_sent_get(r->app->st, id, &ctx)) == -1)
 			return -1;
-		hit = rc == 0 && strcmp(ctx.kind, "reminder") == 0 &&
+		hit = rc == 0 && (strcmp(ctx.kind, "reminder") == 0 ||
+		    strcmp(ctx.kind, "attendance") == 0) &&
 		    ctx.meeting_id == m->id && ctx.person_id == r->person_id;
 		sent_ctx_clear(&ctx);
 		if (hit)
@@ -1012,7 +1121,7 @@ reminder_reply(struct req *r, const struct meeting *m)
 }
 
 static int
-do_attendance(struct req *r, const struct network *n, struct meeting *m,
+do_attendance(struct req *r, const struct network *n, const struct meeting *m,
     const char *list)
 {
 	struct tvars *v = act_vars(r);
@@ -1061,9 +1170,122 @@ do_attendance(struct req *r, const struct network *n, struct meeting *m,
 		/* Recorded (a lead may know who will come), but a wrong
 		 * number would count hours now: say so. */
 		tvars_set_bool(v, "not_yet", m->start > r->now);
-		rc = act_reply(r, "attendance-done", v);
+		rc = act_reply_attendance(r, "attendance-done", v, n->id,
+		    m->id);
 	}
 	tvars_free(v);
+	return rc;
+}
+
+/*
+ * Does list still name every member and lead of n, as the reminder did
+ * (nothing deleted from the quote)?  1, 0, or -1.
+ */
+static int
+quote_is_whole(struct req *r, const struct network *n, const char *list)
+{
+	struct member *mm;
+	char **addrs;
+	size_t nm, na = collect_addresses(list, &addrs);
+	int whole = 1;
+
+	if ((mm = store_members(r->app->st, n->id, &nm)) == NULL)
+		whole = -1;
+	for (size_t i = 0; whole == 1 && i < nm; i++) {
+		size_t k;
+
+		if (mm[i].state != MS_ACTIVE || mm[i].role == ROLE_FOLLOWER)
+			continue;
+		for (k = 0; k < na && strcasecmp(addrs[k], mm[i].email); k++)
+			;
+		whole = k < na;
+	}
+	if (mm != NULL)
+		members_free(mm, nm);
+	for (size_t i = 0; i < na; i++)
+		free(addrs[i]);
+	free(addrs);
+	return whole;
+}
+
+/*
+ * Record who came to m, from the lead's mail: a list of addresses, or a
+ * reply to the reminder (or to the answer that recorded a list) that
+ * leaves the quoted list as it stands, with "Afwezig: …" lines or not.
+ * answer: the mail replies to that answer; one without a word about
+ * who came ("Dank je!") is for people, not a new list.
+ */
+static int
+attendance(struct req *r, const struct network *n, const struct meeting *m,
+    int answer)
+{
+	const char *body;
+	char *listed = NULL, *rest, *absent, *kept = NULL, *unclear = NULL;
+	char *arg;
+	struct tvars *v;
+	size_t naddr;
+	int rc, reminded;
+
+	if ((reminded = reminder_reply(r, m)) == -1)
+		return -1;
+	body = r->cmd->body ? r->cmd->body : "";
+	split_absent(body, &rest, &absent);
+	if (*absent)
+		body = rest;
+	/* In a reply to the reminder, the lead's own address alone is
+	 * their signature: the list is in the quote. */
+	naddr = count_addresses(body, reminded ? r->sender : NULL);
+	if (answer && naddr == 0 && *absent == '\0' &&
+	    (unclear = absence_in_prose(rest)) == NULL) {
+		r->outcome = "human";
+		rc = 0;
+		goto out;
+	}
+	/* The quoted list as the lead left it; but a list nobody was
+	 * deleted from under "Bob was er niet." is not what they meant. */
+	if (reminded && naddr == 0 && unclear == NULL) {
+		int whole;
+
+		body = listed = listed_addresses(r->msg->full_text);
+		naddr = count_addresses(body, NULL);
+		if (naddr > 0 && (whole = quote_is_whole(r, n, body)) != 0) {
+			if (whole == -1) {
+				rc = -1;
+				goto out;
+			}
+			unclear = absence_in_prose(rest);
+		}
+	}
+	if (*absent && naddr > 0) {
+		body = kept = addresses_without(body, absent);
+		naddr = count_addresses(body, NULL);
+	}
+	v = act_vars(r);
+	act_set_network(v, n);
+	set_meeting_vars(r->app, v, m, r->lang);
+	if (unclear != NULL) {
+		tvars_set(v, "unclear", unclear);
+		rc = act_reply(r, "attendance-usage", v);
+	} else if (naddr == 0)
+		/* "Alice en ik waren er" or a reply without the quote: an
+		 * empty list would wipe the one recorded. */
+		rc = act_reply(r, "attendance-usage", v);
+	else {
+		/* The list goes into the token, bounded by the body cap. */
+		arg = xasprintf("%d\t%.60000s", m->number, body);
+		rc = reminded ? 1 : act_need_proof_with(r, "confirm-meeting",
+		    "meeting-attendance", n->id, arg, v);
+		if (rc == 1)
+			rc = do_attendance(r, n, m, body);
+		free(arg);
+	}
+	tvars_free(v);
+out:
+	free(listed);
+	free(rest);
+	free(absent);
+	free(kept);
+	free(unclear);
 	return rc;
 }
 
@@ -1072,59 +1294,41 @@ act_attendance(struct req *r)
 {
 	struct network n;
 	struct meeting m = { 0 };
-	struct tvars *v;
-	char *arg;
 	int rc;
 
 	if ((rc = lead_network(r, &n)) != 0)
 		return rc == 1 ? 0 : -1;
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
-	    FIND_PLANNED)) == 0 &&
-	    (rc = reminder_reply(r, &m)) != -1) {
-		const char *body;
-		char *listed = NULL, *rest, *absent, *kept = NULL;
-		int reminded = rc;
-		size_t naddr;
+	    FIND_PLANNED)) == 0)
+		rc = attendance(r, &n, &m, 0);
+	meeting_clear(&m);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
 
-		body = r->cmd->body ? r->cmd->body : "";
-		split_absent(body, &rest, &absent);
-		if (*absent)
-			body = rest;
-		/* In a reply to the reminder, the lead's own address alone
-		 * is their signature: the list is in the quote. */
-		naddr = count_addresses(body, reminded ? r->sender : NULL);
-		if (reminded && naddr == 0) {
-			body = listed = listed_addresses(r->msg->full_text);
-			naddr = count_addresses(body, NULL);
-		}
-		if (*absent && naddr > 0) {
-			body = kept = addresses_without(body, absent);
-			naddr = count_addresses(body, NULL);
-		}
-		v = act_vars(r);
-		act_set_network(v, &n);
-		set_meeting_vars(r->app, v, &m, r->lang);
-		if (naddr == 0)
-			/* "Alice en ik waren er" or a reply without the quote:
-			 * an empty list would wipe the one recorded. */
-			rc = act_reply(r, "attendance-usage", v);
-		else {
-			/* The list goes into the token, bounded by the body
-			 * cap. */
-			arg = xasprintf("%d\t%.60000s", m.number, body);
-			rc = reminded ? 1 : act_need_proof_with(r,
-			    "confirm-meeting", "meeting-attendance", n.id, arg,
-			    v);
-			if (rc == 1)
-				rc = do_attendance(r, &n, &m, body);
-			free(arg);
-		}
-		free(listed);
-		free(rest);
-		free(absent);
-		free(kept);
-		tvars_free(v);
+int
+act_attendance_reply(struct req *r, int64_t network_id, int64_t meeting_id)
+{
+	struct network n;
+	struct meeting m = { 0 };
+	int rc;
+
+	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0 ||
+	    (rc = store_meeting_by_id(r->app->st, meeting_id, &m)) != 0) {
+		network_clear(&n);
+		return rc == 1 ? 0 : -1;
 	}
+	if (!act_is_lead(r, &n)) {
+		struct tvars *v = act_vars(r);
+
+		act_set_network(v, &n);
+		tvars_set(v, "keyword", r->lang == LANG_EN ? "attendance" :
+		    "presentie");
+		rc = reply_v(r, "not-lead", v);
+	} else if (m.status != MT_PLANNED)
+		rc = meeting_gone(r, &n, &m);
+	else
+		rc = attendance(r, &n, &m, 1);
 	meeting_clear(&m);
 	network_clear(&n);
 	return rc == -1 ? -1 : 0;

@@ -2,6 +2,7 @@
  * membership.c - join, leave, follow, delivery mode, and confirming by
  * token: how a person comes into and goes out of a network.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,28 @@ reply_only_lead(struct req *r, const struct network *n)
 }
 
 int
+act_reply_not_member(struct req *r, const struct network *n,
+    struct tvars *v, int withdraw)
+{
+	enum role role;
+	enum mstate state;
+	int rc;
+
+	rc = store_membership(r->app->st, n->id, r->person_id, &role, &state);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 && state == MS_PENDING && withdraw) {
+		if (store_membership_set(r->app->st, n->id, r->person_id,
+		    role, MS_LEFT, r->now) == -1)
+			return -1;
+		r->app->changed = 1;
+		tvars_set_bool(v, "withdrawn", 1);
+	} else if (rc == 0 && state == MS_PENDING)
+		tvars_set_bool(v, "pending", 1);
+	return act_reply(r, "not-member", v);
+}
+
+int
 membership_leave(struct req *r, const struct network *n)
 {
 	struct tvars *v;
@@ -94,7 +117,7 @@ membership_leave(struct req *r, const struct network *n)
 	if (!act_is_member(r, n)) {
 		v = act_vars(r);
 		act_set_network(v, n);
-		rc = act_reply(r, "not-member", v);
+		rc = act_reply_not_member(r, n, v, 1);
 		tvars_free(v);
 		return rc;
 	}
@@ -215,7 +238,7 @@ act_leave(struct req *r)
 	v = act_vars(r);
 	act_set_network(v, &n);
 	if (!act_is_member(r, &n))
-		rc = act_reply(r, "not-member", v);
+		rc = act_reply_not_member(r, &n, v, 1);
 	else if ((rc = only_lead(r, &n)) != 0)
 		rc = rc == -1 ? -1 : reply_only_lead(r, &n);
 	else {
@@ -284,7 +307,7 @@ act_delivery(struct req *r, int digest)
 	act_set_network(v, &n);
 	tvars_set_bool(v, "digest", digest);
 	if (!act_is_member(r, &n))
-		rc = act_reply(r, "not-member", v);
+		rc = act_reply_not_member(r, &n, v, 0);
 	else if ((rc = store_membership_delivery(r->app->st, n.id,
 	    r->person_id, digest)) != -1)
 		rc = act_reply(r, "delivery-done", v);
@@ -293,14 +316,33 @@ act_delivery(struct req *r, int digest)
 	return rc == -1 ? -1 : 0;
 }
 
-/* Does w look like one of our tokens?  Saves pointless lookups. */
+/* A join that waits for its confirmation is called off. */
+static int
+withdraw_pending(struct req *r, int64_t network_id)
+{
+	enum role role;
+	enum mstate state;
+	int rc;
+
+	rc = store_membership(r->app->st, network_id, r->person_id, &role,
+	    &state);
+	if (rc != 0 || state != MS_PENDING)
+		return rc == -1 ? -1 : 0;
+	r->app->changed = 1;
+	return store_membership_set(r->app->st, network_id, r->person_id, role,
+	    MS_LEFT, r->now);
+}
+
+/* Does w look like one of our tokens, in either case (a code typed over
+ * from a phone comes in capitals)?  Saves pointless lookups. */
 static int
 token_shaped(const char *w, size_t len)
 {
 	if (len != 12)
 		return 0;
 	for (size_t i = 0; i < len; i++)
-		if (strchr("abcdefghjkmnpqrstuvwxyz23456789", w[i]) == NULL)
+		if (strchr("abcdefghjkmnpqrstuvwxyz23456789",
+		    tolower((unsigned char)w[i])) == NULL)
 			return 0;
 	return 1;
 }
@@ -327,6 +369,7 @@ find_token_in(struct req *r, const char *text, struct token *t, int *tries)
 
 			memcpy(word, p, n);
 			word[n] = '\0';
+			str_lower(word);
 			(*tries)++;
 			if ((rc = store_token_get(r->app->st, word, t)) != 1)
 				return rc;
@@ -406,6 +449,9 @@ act_confirm(struct req *r, const char *ctx_token, int no)
 
 		rc = store_token_use(r->app->st, t.token, by, r->now);
 		free(by);
+		/* "Nee, toch niet" to a join: no longer pending either. */
+		if (rc == 0 && strcmp(t.action, "join") == 0)
+			rc = withdraw_pending(r, t.network_id);
 		tvars_set_bool(v, "declined", 1);
 		if (rc == 0 && (rc = act_reply(r, "token-invalid", v)) == 0)
 			r->outcome = "declined";

@@ -647,7 +647,7 @@ act_post(struct req *r)
 	act_set_network(v, &n);
 	body = xstrdup(r->cmd->body ? r->cmd->body : "");
 	if (!act_is_member(r, &n) && !act_is_lead(r, &n))
-		rc = act_reply(r, "not-member", v);
+		rc = act_reply_not_member(r, &n, v, 0);
 	else if (r->app->cfg->list_need_proof && !r->proof) {
 		/* News reaches every member's digest and the intranet, as a
 		 * list post their inbox: [lists] need_proof holds for both. */
@@ -818,7 +818,7 @@ act_status(struct req *r)
 	tvars_set_bool(v, "proposed", n.state == NET_PROPOSED);
 	tvars_set_bool(v, "rejected", n.state == NET_REJECTED);
 	if (!act_is_member(r, &n) && !act_is_lead(r, &n)) {
-		rc = act_reply(r, "not-member", v);
+		rc = act_reply_not_member(r, &n, v, 0);
 		goto out;
 	}
 	if ((m = store_members(r->app->st, n.id, &count)) == NULL) {

@@ -302,6 +302,95 @@ def test_attendance_counts_list_lines_only_and_each_person_once(meet):
         address("alice"), address("bob")]
 
 
+def held_with_reminder(meet, *members):
+    """Members join, meeting 1 is planned and moved into last week; the
+    lead's reminder is returned."""
+    meet.join(*members)
+    n1 = meet.plan("14-05-2027", "15:00-17:00")
+    for who in (*members, "lead"):
+        meet.invites(who), meet.new(who)
+    start = int(local("2026-11-20T15:00").timestamp())
+    with meet.db() as db:
+        db.execute("UPDATE meetings SET start = ?, end = ? WHERE number = ?",
+                   (start, start + 2 * 3600, n1))
+    meet.once()
+    [rem] = meet.new("lead")
+    assert rem["Subject"] == f"presentie {SLUG} {n1}"
+    return rem
+
+
+@pytest.mark.parametrize("words", [
+    "Bob was er niet.",
+    f"{address('bob')} was er niet",
+    "Alleen Alice en Carol waren er.",
+])
+def test_absence_in_prose_above_a_whole_list_is_asked_back(meet, words):
+    """The lead says who was absent in words and leaves the quoted list as
+    it stands: taking the list would count bob's hours, so leernet asks."""
+    rem = held_with_reminder(meet, "alice", "bob", "carol")
+    meet.reply("lead", rem, words + "\n", trusted=False)
+    meet.once()
+    meet.one("lead", words, "Wie er niet was, herken ik alleen aan een adres",
+             "Afwezig: naam@school.nl")
+    assert hours(meet, "--year", "2026") == []
+
+
+def test_absent_without_a_colon_and_prose_beside_a_shortened_list(meet):
+    rem = held_with_reminder(meet, "alice", "bob", "carol")
+    # "afwezig ADDRESS" without the colon is as clear as with it.
+    meet.reply("lead", rem, f"afwezig {address('bob')}\n", trusted=False)
+    meet.once()
+    done = meet.one("lead", "is de presentie vastgelegd. Aanwezig (3):")
+    assert address("bob") not in text(done)
+    # Words beside a list the lead did shorten are a comment on it.
+    quoted = "\n".join("> " + l for l in text(rem).splitlines()
+                       if l.strip() not in (address("alice"), address("bob")))
+    meet.mail("lead", "Re: " + rem["Subject"],
+              "Alleen Carol en ik, Bob was ziek.\n\nOp vr 20 nov 2026 om "
+              f"17:05 schreef LIDO <{address('lido')}>:\n" + quoted + "\n",
+              trusted=False, headers={"In-Reply-To": rem["Message-ID"],
+                                      "References": rem["Message-ID"]})
+    meet.once()
+    meet.one("lead", "is de presentie vastgelegd. Aanwezig (2):")
+    assert [r["email"] for r in hours(meet, "--year", "2026")] == [
+        address("carol"), address("lead")]
+
+
+def test_lists_as_people_write_them_and_a_reply_to_the_answer(meet):
+    """Bullets, numbers and "Name (address)" are list lines; our own answer
+    lists people as "  - address" and asks for the whole list again, so a
+    reply to it with that list records it."""
+    rem = held_with_reminder(meet, "alice", "bob", "carol")
+    n1 = rem["Subject"].split()[-1]
+    meet.mail("lead", f"presentie {SLUG} {n1}",
+              f"- {address('alice')}\n"
+              f"Bob Jansen ({address('bob')})\n"
+              f"1. {address('carol')} (Carol de Wit)\n"
+              f"\u2022 {address('lead')}\n")
+    meet.once()
+    done = meet.one("lead", "is de presentie vastgelegd. Aanwezig (4):")
+    assert "Niet herkend" not in text(done)
+    assert len(hours(meet, "--year", "2026")) == 4
+
+    # The answer's own list, bob's line taken out, sent back as a reply.
+    mine = "\n".join(l for l in text(done).splitlines()
+                     if l.strip().startswith("- ") and address("bob") not in l)
+    assert mine.count("@") == 3, mine
+    meet.reply("lead", done, "Toch niet, Bob was er niet bij:\n\n" + mine + "\n",
+               trusted=False)
+    meet.once()
+    again = meet.one("lead", "is de presentie vastgelegd. Aanwezig (3):")
+    assert address("bob") not in text(again)
+    assert [r["email"] for r in hours(meet, "--year", "2026")] == [
+        address("alice"), address("carol"), address("lead")]
+
+    # A thank-you to the answer is no new list: it is for people.
+    meet.reply("lead", again, "Dank je!\n", trusted=False)
+    meet.once()
+    meet.nothing("lead")
+    assert len(hours(meet, "--year", "2026")) == 3
+
+
 def test_meeting_list_and_status(meet):
     meet.join("alice", "bob")
     n1 = meet.plan("14-01-2027", "15:00-17:00", "Lokaal 3")

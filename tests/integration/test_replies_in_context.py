@@ -38,7 +38,8 @@ def test_no_to_a_join_confirmation_in_english(story):
     story.reply("bob", confirm, "No, I did not ask for this.")
     story.once()
     story.one("bob", 'You answered "no"', "nothing was done")
-    assert story.members()["bob@school.test"] == ("member", "pending")
+    # Not waiting any more: the join is called off.
+    assert story.members()["bob@school.test"] == ("member", "left")
 
 
 def test_reply_to_a_digest_is_for_people(story):

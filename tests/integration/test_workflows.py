@@ -310,6 +310,49 @@ def test_join_confirmed_by_a_new_mail_with_the_code(story):
     assert m["bob@school.test"] == ("member", "active")
 
 
+def test_a_code_typed_in_capitals_confirms(story):
+    """A code read off a phone and typed over comes in capitals."""
+    story.mail("alice", "aanmelden rekenen")
+    story.once()
+    c = story.one("alice", subject="^Bevestig: aanmelden voor")
+    story.mail("alice", f"Bevestig {story.token(c).upper()}")
+    story.once()
+    story.one("alice", "Je bent nu deelnemer", subject="^Welkom bij Rekenen")
+    assert story.members()["alice@school.test"] == ("member", "active")
+
+
+def test_a_join_waiting_for_its_confirmation_can_be_called_off(story):
+    """"Nee" to the confirmation, or afmelden before confirming, withdraws
+    the join: the member list no longer shows the person as pending.
+    Other commands tell them the join waits for its confirmation."""
+    story.mail("alice", "aanmelden rekenen")
+    story.mail("bob", "join rekenen")
+    story.once()
+    c_alice = story.one("alice", subject="^Bevestig: aanmelden voor")
+    story.one("bob", subject="^Confirm: join")
+    assert story.members()["alice@school.test"] == ("member", "pending")
+
+    story.reply("alice", c_alice, "Nee, toch niet.")
+    story.mail("bob", "status rekenen")
+    story.once()
+    story.one("alice", 'Je antwoordde "nee"')
+    story.one("bob", "Your request to join", "is not confirmed yet",
+              "join rekenen")
+    m = story.members()
+    assert m["alice@school.test"] == ("member", "left")
+    assert m["bob@school.test"] == ("member", "pending")
+
+    story.mail("bob", "leave rekenen")
+    story.once()
+    story.one("bob", "Your request to join", "is now withdrawn")
+    assert story.members()["bob@school.test"] == ("member", "left")
+    # Changing one's mind again: a new join asks again.
+    story.mail("bob", "join rekenen")
+    story.once()
+    story.one("bob", subject="^Confirm: join")
+    assert story.members()["bob@school.test"] == ("member", "pending")
+
+
 def test_leave_needs_confirmation_in_both_languages(story):
     join_all(story, ("alice", "aanmelden"), ("bob", "join"))
     story.mail("alice", "afmelden rekenen")
