@@ -25,6 +25,7 @@
 #define TWORD_MAX	15		/* longer words are no name we know */
 #define INPUT_SHOWN	60		/* bytes of bad input quoted back */
 #define DEFAULT_LEN	(2 * 3600)	/* a meeting without an end */
+#define NIGHT_END	(7 * 60)	/* minutes: dt_check_daytime */
 #define DAY		86400
 #define YEAR_MIN	1900
 #define YEAR_MAX	2199
@@ -1360,6 +1361,29 @@ dt_plan(const struct dt_zone *z, const char *date, const char *time,
 	return 0;
 }
 
+int
+dt_check_daytime(const struct dt_span *s, struct dt_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	if (s->lstart.hour * 60 + s->lstart.min >= NIGHT_END)
+		return 0;
+	err->code = DT_ENIGHT;
+	err->year = s->lstart.year;
+	err->mon = s->lstart.mon;
+	err->day = s->lstart.day;
+	err->wday = s->lstart.wday;
+	err->hour = s->lstart.hour;
+	err->min = s->lstart.min;
+	/* An end on the same day is part of the suggestion. */
+	if (s->lend.year == s->lstart.year && s->lend.mon == s->lstart.mon &&
+	    s->lend.day == s->lstart.day) {
+		err->end_hour = s->lend.hour;
+		err->end_min = s->lend.min;
+	} else
+		err->end_hour = err->end_min = -1;
+	return -1;
+}
+
 /* ---- text ---- */
 
 static char *
@@ -1467,6 +1491,22 @@ dt_error_message(const struct dt_error *e, enum lang lang)
 		    xasprintf("%s om %02d:%02d ligt in het verleden. Kies een "
 		    "datum in de toekomst.", day, e->hour, e->min);
 		break;
+	case DT_ENIGHT: {
+		/* The same clock in the afternoon (00:30 becomes 12:30). */
+		int h = e->hour % 12 + 12, eh = e->end_hour % 12 + 12;
+		char *range = e->end_hour >= 0 && e->end_hour < 12 &&
+		    eh * 60 + e->end_min > h * 60 + e->min ? xasprintf("%02d:%02d-%02d:%02d", h,
+		    e->min, eh, e->end_min) : xasprintf("%02d:%02d", h, e->min);
+
+		msg = en ? xasprintf("%02d:%02d is in the middle of the night. "
+		    "Did you mean %02d:%02d? Write times on the 24-hour clock, "
+		    "for example: time: %s", e->hour, e->min, h, e->min,
+		    range) : xasprintf("%02d:%02d is midden in de nacht. "
+		    "Bedoel je %02d:%02d? Schrijf tijden op de 24-uursklok, "
+		    "bijvoorbeeld: tijd: %s", e->hour, e->min, h, e->min, range);
+		free(range);
+		break;
+	}
 	default:
 	unknown:
 		msg = xstrdup(en ? "I cannot read the date or time. Write for "

@@ -73,6 +73,7 @@ enum dt_err {
 	DT_EGAP,		/* the clocks skip it (summer time starts) */
 	DT_EORDER,		/* the end is not after the start */
 	DT_EPAST,		/* the start has passed */
+	DT_ENIGHT,		/* it starts before 07:00 ("3 uur": 03:00) */
 };
 
 /* Why a date or time was refused, with what dt_error_message() needs. */
@@ -83,11 +84,21 @@ struct dt_error {
 	int		 wday;		/* its real weekday */
 	int		 wday_written;	/* DT_EWEEKDAY: the weekday written */
 	int		 hour, min;	/* DT_EGAP: the missing time;
-					 * DT_EORDER, DT_EPAST: the start */
+					 * DT_EORDER, DT_EPAST, DT_ENIGHT:
+					 * the start */
 	int		 end_hour, end_min;	/* DT_EORDER: the end;
-						 * DT_EGAP: one that exists */
+						 * DT_EGAP: one that exists;
+						 * DT_ENIGHT: the end or -1 */
 	char		 zone[64];	/* DT_EGAP */
 };
+
+/*
+ * "tijd: 3 uur" is three in the afternoon to a teacher, and no network
+ * meets in the night: a span that starts before 07:00 local time is
+ * refused with DT_ENIGHT (-1), whose message suggests the afternoon.
+ * Kept out of dt_plan, which reads any time of day.  0 when it is fine.
+ */
+int	dt_check_daytime(const struct dt_span *, struct dt_error *);
 
 /*
  * One line saying what is wrong and how to write it right, e.g. "De datum

@@ -350,6 +350,51 @@ date_error(struct req *r, const struct network *n, const struct dt_error *e)
 	return reply_v(r, "date-error", v);
 }
 
+/*
+ * A planned meeting of n that starts at start already: planning it again
+ * (the first mail seemed lost, or a lead wrote twice) would put a second
+ * invitation for the same afternoon in every calendar.  Say which one it
+ * is and how to move it: 1 answered, 0 none, -1.
+ */
+static int
+same_slot(struct req *r, const struct network *n, time_t start)
+{
+	struct dt_span span;
+	struct meeting *ms;
+	struct tvars *v;
+	size_t nm, i;
+	char *when, *msg;
+	int rc;
+
+	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &nm)) == NULL)
+		return -1;
+	for (i = 0; i < nm && ms[i].start != start; i++)
+		;
+	if (i == nm) {
+		meetings_free(ms, nm);
+		return 0;
+	}
+	dt_span_set(r->app->zone, ms[i].start, ms[i].end, &span);
+	when = dt_format_span(&span, r->lang);
+	msg = r->lang == LANG_EN ? xasprintf("Meeting %d of \"%s\" is already "
+	    "planned for %s; I do not plan a second one at the same time. To "
+	    "move it, reply to its invitation with the new date: and time: "
+	    "lines, or write: move %s %d", ms[i].number, n->title, when,
+	    n->slug, ms[i].number) : xasprintf("Bijeenkomst %d van \"%s\" "
+	    "staat al op %s; een tweede op dezelfde tijd plan ik niet. "
+	    "Verplaatsen? Antwoord dan op de uitnodiging met de nieuwe datum: "
+	    "en tijd:, of stuur: verplaats %s %d", ms[i].number, n->title,
+	    when, n->slug, ms[i].number);
+	v = act_vars(r);
+	act_set_network(v, n);
+	tvars_set(v, "message", msg);
+	rc = reply_v(r, "date-error", v);
+	free(msg);
+	free(when);
+	meetings_free(ms, nm);
+	return rc == -1 ? -1 : 1;
+}
+
 static char *
 plan_arg(time_t start, time_t end, const char *location, const char *topic)
 {
@@ -434,10 +479,15 @@ act_meeting(struct req *r)
 		network_clear(&n);
 		return reply_v(r, "meeting-usage", v);
 	}
-	if (dt_plan(r->app->zone, date, time_, NULL, r->now, &span, &e) == -1) {
+	if (dt_plan(r->app->zone, date, time_, NULL, r->now, &span, &e) == -1 ||
+	    dt_check_daytime(&span, &e) == -1) {
 		rc = date_error(r, &n, &e);
 		network_clear(&n);
 		return rc;
+	}
+	if ((rc = same_slot(r, &n, span.start)) != 0) {
+		network_clear(&n);
+		return rc == -1 ? -1 : 0;
 	}
 	v = act_vars(r);
 	act_set_network(v, &n);
@@ -585,7 +635,8 @@ move_meeting(struct req *r, struct network *n, struct meeting *m)
 	if (date == NULL && time_ == NULL)
 		span = old;
 	else if (dt_plan(r->app->zone, date, time_, &old, r->now, &span,
-	    &e) == -1)
+	    &e) == -1 || (span.start != m->start &&
+	    dt_check_daytime(&span, &e) == -1))
 		return date_error(r, n, &e);
 	if (location == NULL)
 		location = m->location;
@@ -960,11 +1011,30 @@ static const char *const absence_hints[] = {
 	"sick", "wasn't", "weren't", "didn't",
 };
 
+/* Words of a line about the mail itself, as disclaimers are ("Als u
+ * niet de geadresseerde bent…"): no word on who came. */
+static const char *const mail_words[] = {
+	"bericht", "berichten", "e-mail", "email", "mail", "message",
+	"geadresseerde", "ontvanger", "recipient", "vertrouwelijk",
+	"confidential", "disclaimer",
+};
+
+/* Is the word w (len bytes) one of list's n, in any case? */
+static int
+word_in(const char *w, size_t len, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && strncasecmp(w, list[i], len) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The first line of the lead's own words that speaks of someone absent in
  * prose ("Bob was er niet.", "Alleen Alice en Carol waren er."): leernet
  * cannot tell from it who was there, so it must not take the quoted list
- * as it stands.  The line (caller frees), or NULL.
+ * as it stands.  A disclaimer ends the lead's words.  The line (caller
+ * frees), or NULL.
  */
 static char *
 absence_in_prose(const char *text)
@@ -972,31 +1042,34 @@ absence_in_prose(const char *text)
 	const char *p = text ? text : "", *e;
 
 	for (; *p; p = *e ? e + 1 : e) {
-		const char *w;
+		const char *w, *end;
+		int absence = 0, about_mail = 0;
 
 		if ((e = strchr(p, '\n')) == NULL)
 			e = p + strlen(p);
-		for (w = p; w < e; ) {
-			const char *end;
-
+		for (w = p; w < e; w = end) {
 			while (w < e && !isalpha((unsigned char)*w))
 				w++;
 			for (end = w; end < e && (isalpha((unsigned char)*end) ||
-			    *end == '\''); end++)
+			    *end == '\'' || *end == '-'); end++)
 				;
-			for (size_t i = 0; w < end &&
-			    i < ARRAY_LEN(absence_hints); i++)
-				if (strlen(absence_hints[i]) == (size_t)(end - w) &&
-				    strncasecmp(w, absence_hints[i],
-				    (size_t)(end - w)) == 0) {
-					size_t len = (size_t)(e - p);
+			if (w == end)
+				break;
+			absence |= word_in(w, (size_t)(end - w),
+			    absence_hints, ARRAY_LEN(absence_hints));
+			about_mail |= word_in(w, (size_t)(end - w), mail_words,
+			    ARRAY_LEN(mail_words));
+		}
+		for (w = p; w < e && (*w == ' ' || *w == '\t'); w++)
+			;
+		if ((size_t)(e - w) >= 10 && strncasecmp(w, "disclaimer", 10) == 0)
+			break;
+		if (absence && !about_mail) {
+			size_t len = (size_t)(e - p);
 
-					while (len && (p[len - 1] == '\r' ||
-					    p[len - 1] == ' '))
-						len--;
-					return xstrndup(p, len);
-				}
-			w = end;
+			while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))
+				len--;
+			return xstrndup(p, len);
 		}
 	}
 	return NULL;
@@ -1352,8 +1425,10 @@ meeting_confirmed(struct req *r, const struct network *n, const char *action,
 			rc = -1;
 		else if (dt_check_ahead(r->app->zone, start, r->now, &e) == -1)
 			rc = date_error(r, n, &e);
-		else
+		else if ((rc = same_slot(r, n, start)) == 0)
 			rc = do_plan(r, n, start, end, location, topic);
+		else if (rc == 1)
+			rc = 0;		/* answered */
 		free(buf);
 		return rc;
 	}

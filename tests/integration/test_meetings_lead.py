@@ -132,6 +132,13 @@ BAD_DATES = [
      "future."),
     ("meeting", "date: 14-05-2027\ntime: 17:00-15:00",
      "The end time 15:00 is not after the start time 17:00."),
+    # "3 uur" is three in the afternoon to a teacher: asked back, not
+    # sent to everyone's calendar for 03:00.
+    ("bijeenkomst", "datum: 21-05-2027\ntijd: 3 uur",
+     "03:00 is midden in de nacht. Bedoel je 15:00? Schrijf tijden op de "
+     "24-uursklok, bijvoorbeeld: tijd: 15:00-17:00"),
+    ("meeting", "date: 21-05-2027\ntime: 3-5",
+     "03:00 is in the middle of the night. Did you mean 15:00?"),
 ]
 
 
@@ -144,14 +151,16 @@ def test_dates_that_cannot_be_are_answered_in_the_senders_language(meet):
     # Moves with bad dates, by command and by replying to the invitation.
     meet.mail("lead", f"verplaats {SLUG} {n}", "datum: 01-01-2020\n")
     meet.mail("lead", f"move {SLUG} {n}", "time: 18:00-16:00\n")
+    meet.mail("lead", f"verplaats {SLUG} {n}", "tijd: 4 uur\n")
     meet.once()
 
     got = meet.new("lead")
-    assert len(got) == len(BAD_DATES) + 2, [m["Subject"] for m in got]
+    assert len(got) == len(BAD_DATES) + 3, [m["Subject"] for m in got]
     bodies = [" ".join(text(m).split()) for m in got]
     wanted = [p for _, _, p in BAD_DATES] + [
         "Woensdag 1 januari 2020 om 15:00 ligt in het verleden.",
-        "The end time 16:00 is not after the start time 18:00."]
+        "The end time 16:00 is not after the start time 18:00.",
+        "04:00 is midden in de nacht. Bedoel je 16:00?"]
     for phrase in wanted:
         hits = [b for b in bodies if phrase in b]
         assert len(hits) == 1, (phrase, bodies)
@@ -170,6 +179,30 @@ def test_dates_that_cannot_be_are_answered_in_the_senders_language(meet):
     meet.one("lead", "De datum '30-02-2027' bestaat niet.", "Er is niets veranderd.")
     assert meet.meeting(n)["sequence"] == "0"
     meet.nothing("alice")
+
+
+def test_the_same_meeting_planned_again_is_pointed_out(meet):
+    """A lead who thinks the first mail was lost plans it again: a second
+    invitation for the same afternoon would land in every calendar."""
+    meet.join("alice")
+    n = meet.plan("03-06-2027", "15:00-17:00", "Lokaal 3")
+    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
+    meet.mail("lead", f"bijeenkomst {SLUG}",
+              "datum: donderdag 3 juni 2027\ntijd: 15:00\n")
+    meet.mail("lead", f"meeting {SLUG}", "date: 3 June 2027\ntime: 15:00-16:00\n")
+    meet.once()
+    got = [" ".join(text(m).split()) for m in meet.new("lead")]
+    assert len(got) == 2, got
+    assert any(f'Bijeenkomst {n} van "{TITLE}" staat al op donderdag 3 juni '
+               f"2027, 15:00–17:00; een tweede op dezelfde tijd plan ik niet."
+               in b and f"verplaats {SLUG} {n}" in b for b in got), got
+    assert any(f'Meeting {n} of "{TITLE}" is already planned for Thursday 3 '
+               "June 2027" in b and f"move {SLUG} {n}" in b for b in got), got
+    assert len(meet.meetings()) == 1
+    meet.nothing("alice")
+    # Another hour that day is another meeting.
+    meet.plan("03-06-2027", "19:00-21:00")
+    assert len(meet.meetings()) == 2
 
 
 # --- attendance and hours ----------------------------------------------------

@@ -662,6 +662,61 @@ static const struct {
 	  "for example: date: 14-05-2027 (or 14 May 2027, or Friday 14 May)" },
 };
 
+/* No network meets at night: "3 uur" read as 03:00 is asked back with
+ * the afternoon as the suggestion, its end too when it has one. */
+static void
+test_daytime(void **state)
+{
+	static const struct {
+		const char	*date, *time;
+		enum lang	 lang;
+		const char	*msg;	/* NULL: fine */
+	} cases[] = {
+		/* Without an end, the two hours a meeting lasts. */
+		{ "14-05-2027", "3 uur", LANG_NL, "03:00 is midden in de nacht. "
+		    "Bedoel je 15:00? Schrijf tijden op de 24-uursklok, "
+		    "bijvoorbeeld: tijd: 15:00-17:00" },
+		{ "14-05-2027", "3-5", LANG_NL, "03:00 is midden in de nacht. "
+		    "Bedoel je 15:00? Schrijf tijden op de 24-uursklok, "
+		    "bijvoorbeeld: tijd: 15:00-17:00" },
+		{ "14-05-2027", "00:30", LANG_EN, "00:30 is in the middle of "
+		    "the night. Did you mean 12:30? Write times on the 24-hour "
+		    "clock, for example: time: 12:30-14:30" },
+		{ "14-05-2027", "6:59", LANG_NL, "06:59 is midden in de nacht. "
+		    "Bedoel je 18:59? Schrijf tijden op de 24-uursklok, "
+		    "bijvoorbeeld: tijd: 18:59-20:59" },
+		/* An end in the afternoon already is no part of it. */
+		{ "14-05-2027", "5:00-23:30", LANG_NL, "05:00 is midden in de "
+		    "nacht. Bedoel je 17:00? Schrijf tijden op de 24-uursklok, "
+		    "bijvoorbeeld: tijd: 17:00" },
+		{ "14-05-2027", "7:00", LANG_NL, NULL },
+		{ "14-05-2027", "15u", LANG_NL, NULL },
+		{ "14-05-2027", "23:00-23:59", LANG_NL, NULL },
+	};
+	struct dt_span s;
+	struct dt_error err;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char *m;
+
+		assert_int_equal(dt_plan(ams, cases[i].date, cases[i].time,
+		    NULL, *plan_now(), &s, &err), 0);
+		if (cases[i].msg == NULL) {
+			assert_int_equal(dt_check_daytime(&s, &err), 0);
+			assert_int_equal(err.code, DT_OK);
+			continue;
+		}
+		assert_int_equal(dt_check_daytime(&s, &err), -1);
+		assert_int_equal(err.code, DT_ENIGHT);
+		m = dt_error_message(&err, cases[i].lang);
+		if (strcmp(m, cases[i].msg) != 0)
+			fail_msg("%s / %s:\n got: %s\nwant: %s", cases[i].date,
+			    cases[i].time, m, cases[i].msg);
+		free(m);
+	}
+}
+
 static void
 test_messages(void **state)
 {
@@ -1020,6 +1075,7 @@ main(void)
 		cmocka_unit_test(test_plan_errors),
 		cmocka_unit_test(test_replan),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_daytime),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_mktime),
 		cmocka_unit_test(test_zone_vs_libc),
