@@ -42,6 +42,9 @@ struct req {
 	/* List mail that reached the list by its thread alone (a reply to
 	 * the plain coordinator address), not by a list address. */
 	int			 by_thread;
+	/* A request mailed to this network's list ("afmelden" there):
+	 * handled as a command about that network, not passed on. */
+	const char		*list_slug;
 };
 
 #endif

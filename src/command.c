@@ -80,6 +80,11 @@ static const struct keyword {
 	{ "samenvatting",	VERB_DIGEST,	 LANG_NL, 1, 0 },
 	{ "digest",		VERB_DIGEST,	 LANG_EN, 1, 0 },
 	{ "direct",		VERB_DIRECT,	 LANG_NL, 0, 0 },
+	/* What people write to a mailing list, from habit. */
+	{ "uitschrijven",	VERB_LEAVE,	 LANG_NL, 1, KW_WEAK },
+	{ "unsubscribe",	VERB_LEAVE,	 LANG_EN, 1, KW_WEAK },
+	{ "inschrijven",	VERB_JOIN,	 LANG_NL, 1, KW_WEAK },
+	{ "subscribe",		VERB_JOIN,	 LANG_EN, 1, KW_WEAK },
 };
 
 static const struct keyword kw_start_nl =
@@ -718,6 +723,17 @@ command_parse(const char *subject, const char *text, struct request *req)
 		    command_guess_lang(stripped, LANG_NL));
 	free(stripped);
 	return req->verb == VERB_NONE ? 1 : 0;
+}
+
+void
+request_default_args(struct request *req, const char *args)
+{
+	if (req->argc > 0)
+		return;
+	free(req->args);
+	free(req->argv);
+	req->args = xstrdup(args);
+	split_args(req);
 }
 
 void

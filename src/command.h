@@ -63,6 +63,9 @@ int		 command_subject_is_forward(const char *subject);
 int		 command_parse(const char *subject, const char *text,
 		    struct request *req);
 void		 request_free(struct request *);
+/* A request without arguments gets args (mail to a network's list:
+ * "afmelden" there means that network). */
+void		 request_default_args(struct request *, const char *args);
 
 const char	*verb_name(enum verb);		/* "join", "meeting", ... */
 const char	*lang_code(enum lang);		/* "nl" or "en" */

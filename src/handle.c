@@ -406,6 +406,8 @@ handle_person(struct app *app, struct req *r)
 	int count, rc;
 
 	command_parse(m->subject, m->text, cmd);
+	if (r->list_slug != NULL)
+		request_default_args(cmd, r->list_slug);
 	r->cmd = cmd;
 	/* Read once for all that follows: the language, bouncing, the
 	 * directory, and store_person_touch_as. */
@@ -471,6 +473,55 @@ out:
 	return rc;
 }
 
+/* Bytes of new text a request to a list may have: a word and a greeting,
+ * not a post. */
+#define LIST_REQUEST_MAX	600
+
+/*
+ * Mail to a list that is only a request about that list ("afmelden",
+ * "unsubscribe", "leave rekenen"), as people send it to a mailing list from
+ * habit: answered as the command is at the coordinator address, not passed
+ * on to every member.  A keyword followed by anything but the network's
+ * name ("Aanmelden voor de studiedag kan tot vrijdag") is a post.
+ */
+static int
+list_request(struct app *app, const struct message *m, const char *slug)
+{
+	struct request cmd = { 0 };
+	struct network n = { 0 };
+	int hit = 0;
+
+	if (strlen(m->text) > LIST_REQUEST_MAX)
+		return 0;
+	command_parse(m->subject, m->text, &cmd);
+	switch (cmd.verb) {
+	case VERB_JOIN:
+	case VERB_LEAVE:
+	case VERB_FOLLOW:
+	case VERB_UNFOLLOW:
+	case VERB_DIGEST:
+	case VERB_DIRECT:
+		if (cmd.argc == 0)
+			hit = 1;
+		else {
+			char *name = xstrdup(cmd.args);
+			size_t len = strlen(name);
+
+			while (len && strchr(".!?\"' ", name[len - 1]))
+				name[--len] = '\0';
+			hit = store_network_find(app->st, name, &n) == 0 &&
+			    str_eq_ci(n.slug, slug);
+			network_clear(&n);
+			free(name);
+		}
+		break;
+	default:
+		break;
+	}
+	request_free(&cmd);
+	return hit;
+}
+
 /*
  * Mail to one or more network lists: one transaction, and per list its own
  * processed key (the list address), so the same mail Cc'd to two lists
@@ -513,6 +564,14 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 		if (kind == MAIL_PERSON && unanswerable(r.sender)) {
 			r.outcome = "human";
 			rc = 0;
+		} else if (kind == MAIL_PERSON && !by_thread &&
+		    list_request(app, m, slugs[i])) {
+			log_info("a request to list %s: handled as a command, "
+			    "not passed on", slugs[i]);
+			r.list_slug = slugs[i];
+			r.lang = strcmp(app->cfg->language, "en") == 0 ?
+			    LANG_EN : LANG_NL;
+			rc = handle_person(app, &r);
 		} else if (kind == MAIL_PERSON)
 			rc = list_handle(&r, slugs[i], raw, len);
 		else if (kind == MAIL_BOUNCE) {

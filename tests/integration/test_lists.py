@@ -220,6 +220,40 @@ def test_non_member_is_refused_once_a_day(lists):
     assert lists.outcomes() == ["list-refused", "list-refused"]
 
 
+def test_a_request_to_the_list_is_a_command_not_a_post(lists):
+    """"afmelden" (or "unsubscribe") mailed to the list, as people do with
+    mailing lists, is answered as the command about that network and
+    reaches no member; a post that only starts with a keyword is a post."""
+    lists.stack.send("bob", LIST, subject="afmelden", body="Groet, Bob\n")
+    lists.stack.send("alice", LIST, subject="Unsubscribe", body="")
+    lists.stack.send("lead", LIST, subject="Aanmelden voor de studiedag",
+                     body="Aanmelden kan tot vrijdag bij mij.\n")
+    lists.once()
+    got = {who: {m["Subject"]: m for m in lists.new(who)} for who in ("alice", "bob")}
+    post = f"{TAG} Aanmelden voor de studiedag"
+    # The lead's announcement went to the members, as posts do; the two
+    # requests went to no one but their senders.
+    assert sorted(got["bob"]) == sorted([post, next(
+        k for k in got["bob"] if k.startswith("Bevestig: afmelden voor Rekenen"))])
+    assert sorted(got["alice"]) == sorted([post, next(
+        k for k in got["alice"] if k.startswith("Confirm: leave Rekenen"))])
+    bob = next(m for k, m in got["bob"].items() if k != post)
+    lists.nothing("lead")
+    assert sorted(lists.outcomes()) == ["confirm-sent", "confirm-sent", "list"]
+
+    # Confirming takes bob off; the list was never mailed his request.
+    lists.stack.send("bob", "lido", subject="Re: " + bob["Subject"], body="ja\n",
+                     headers={"In-Reply-To": bob["Message-ID"],
+                              "References": bob["Message-ID"]})
+    lists.once()
+    assert "afgemeld" in body_text(lists.one("bob")).lower()
+    with lists.db() as db:
+        assert db.execute(
+            "SELECT m.state FROM memberships m JOIN people p ON p.id ="
+            " m.person_id WHERE p.email = ?", (address("bob"),)).fetchone() == ("left",)
+    lists.nothing("alice", "lead")
+
+
 def test_coordinator_may_post_without_being_a_member(lists):
     # Coordinators act as lead of any network (SPEC §1).
     lists.stack.send("donna", LIST, subject="Studiedag", body="Zie bijlage.\n")

@@ -63,6 +63,11 @@ static const struct {
 	{ "samenvatting", VERB_DIGEST, LANG_NL, 1 },
 	{ "digest", VERB_DIGEST, LANG_EN, 1 },
 	{ "direct", VERB_DIRECT, LANG_NL, 0 },
+	/* Beyond SPEC: mailing-list habit. */
+	{ "uitschrijven", VERB_LEAVE, LANG_NL, 1 },
+	{ "unsubscribe", VERB_LEAVE, LANG_EN, 1 },
+	{ "inschrijven", VERB_JOIN, LANG_NL, 1 },
+	{ "subscribe", VERB_JOIN, LANG_EN, 1 },
 };
 
 static char *
@@ -170,11 +175,14 @@ test_keywords_body(void **state)
 			"Verplaatsen naar volgende week kan dat?",
 			"Help, ik krijg geen uitnodigingen",
 			"Netwerken en leren gaan samen",
+			"Inschrijven voor de studiedag kan tot vrijdag",
+			"Subscribe to the newsletter, it is great",
 		};
 		static const char *const cmds[] = {
 			"annuleren rekenen 1", "Annuleren.", "annuleren: rekenen 2",
 			"verplaatsen rekenen", "help", "hulp graag", "Help!",
 			"start Vandaag beter lezen", "start Van Gogh in de klas",
+			"unsubscribe", "Uitschrijven rekenen", "subscribe rekenen",
 		};
 		struct request r;
 
