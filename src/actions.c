@@ -280,6 +280,103 @@ find_network(struct store *st, const char *name, struct network *out)
 	return rc;
 }
 
+/* Words around a network's name that name none ("aanmelden voor het
+ * netwerk rekenen", "join the rekenen network"). */
+static const char *const filler_words[] = {
+	"voor", "bij", "aan", "van", "het", "de", "netwerk", "leernetwerk",
+	"for", "to", "from", "the", "network", "learning", "graag", "please",
+};
+
+/* name without filler words at its start and end ("" when that leaves
+ * nothing); NULL when there are none.  Caller frees. */
+static char *
+without_fillers(const char *name)
+{
+	const char *b = name, *e = name + strlen(name), *w;
+	int changed;
+
+	do {
+		size_t len;
+
+		changed = 0;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && strchr(" \t.,;:!?", e[-1]) != NULL)
+			e--;
+		for (w = b; w < e && *w != ' ' && *w != '\t'; w++)
+			;
+		len = (size_t)(w - b);
+		for (size_t i = 0; len && i < ARRAY_LEN(filler_words); i++)
+			if (strlen(filler_words[i]) == len &&
+			    strncasecmp(b, filler_words[i], len) == 0) {
+				b = w;
+				changed = 1;
+				break;
+			}
+		for (w = e; w > b && w[-1] != ' ' && w[-1] != '\t'; w--)
+			;
+		len = (size_t)(e - w);
+		for (size_t i = 0; !changed && len &&
+		    i < ARRAY_LEN(filler_words); i++)
+			if (strlen(filler_words[i]) == len &&
+			    strncasecmp(w, filler_words[i], len) == 0) {
+				e = w;
+				changed = 1;
+			}
+	} while (changed && b < e);
+	if (b >= e)
+		return xstrdup("");
+	if (b == name && *e == '\0')
+		return NULL;
+	return xstrndup(b, (size_t)(e - b));
+}
+
+/* The length of the filler word that starts s, with the blanks after it;
+ * 0 when s starts with another word. */
+static size_t
+filler_at(const char *s)
+{
+	size_t len = strcspn(s, " \t");
+
+	for (size_t i = 0; len && i < ARRAY_LEN(filler_words); i++)
+		if (strlen(filler_words[i]) == len &&
+		    strncasecmp(s, filler_words[i], len) == 0)
+			return len + strspn(s + len, " \t");
+	return 0;
+}
+
+/*
+ * find_network, and then without the filler words before the name, one
+ * at a time, each also without those after it: a title as written wins
+ * ("bij het netwerk De Vreedzame School" finds "De Vreedzame School").
+ */
+static int
+find_network_loose(struct store *st, const char *name, struct network *out)
+{
+	const char *p = name;
+	size_t skip;
+	int rc;
+
+	if ((rc = find_network(st, name, out)) != 1)
+		return rc;
+	do {
+		char *bare = without_fillers(p);
+
+		if (p != name && (rc = find_network(st, p, out)) != 1) {
+			free(bare);
+			return rc;
+		}
+		if (bare != NULL && *bare &&
+		    (rc = find_network(st, bare, out)) != 1) {
+			free(bare);
+			return rc;
+		}
+		free(bare);
+		p += (skip = filler_at(p));
+	} while (skip > 0 && *p);
+	return 1;
+}
+
 int
 act_names_network(struct req *r)
 {
@@ -291,7 +388,7 @@ act_names_network(struct req *r)
 		return 0;
 	rc = find_network(r->app->st, c->argv[0], &n);
 	if (rc == 1 && c->argc > 1)
-		rc = find_network(r->app->st, c->args, &n);
+		rc = find_network_loose(r->app->st, c->args, &n);
 	network_clear(&n);
 	return rc != 1;
 }
@@ -307,6 +404,14 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* "afmelden graag": no network named, as with none at all. */
+	if (c->argc > 0 && (name = without_fillers(c->args)) != NULL) {
+		int none = *name == '\0';
+
+		free(name);
+		if (none)
+			request_set_args(c, "");
+	}
 	if (c->argc == 0) {
 		example = NULL;
 		v = act_vars(r);
@@ -331,9 +436,9 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	    xstrdup(c->args);
 	rc = find_network(r->app->st, c->argv[0], out);
 	if (rc == 1 && c->argc > 1)
-		rc = find_network(r->app->st, c->args, out);
+		rc = find_network_loose(r->app->st, c->args, out);
 	if (rc == 1 && c->argc > 2 && takes_trailing_arg(c->verb))
-		rc = find_network(r->app->st, name, out);
+		rc = find_network_loose(r->app->st, name, out);
 	if (rc == 0 && (!must_be_open || out->state == NET_OPEN)) {
 		free(name);
 		return 0;
@@ -596,7 +701,8 @@ action_handle(struct req *r)
 			rc = act_attendance_reply(r, ctx.network_id,
 			    ctx.meeting_id);
 		else if (strcmp(ctx.kind, "invite") == 0 &&
-		    c->verb == VERB_LEAVE && c->argc == 0)
+		    c->verb == VERB_LEAVE && (c->argc == 0 ||
+		    !act_names_network(r)))
 			/* "Afmelden" to an invitation: most likely "I cannot
 			 * come", not "take me off the network". */
 			rc = act_leave_from_invite(r, ctx.network_id);

@@ -726,14 +726,21 @@ command_parse(const char *subject, const char *text, struct request *req)
 }
 
 void
-request_default_args(struct request *req, const char *args)
+request_set_args(struct request *req, const char *args)
 {
-	if (req->argc > 0)
-		return;
-	free(req->args);
+	for (size_t i = 0; i < req->argc; i++)
+		free(req->argv[i]);
 	free(req->argv);
+	free(req->args);
 	req->args = xstrdup(args);
 	split_args(req);
+}
+
+void
+request_default_args(struct request *req, const char *args)
+{
+	if (req->argc == 0)
+		request_set_args(req, args);
 }
 
 void

@@ -63,6 +63,8 @@ int		 command_subject_is_forward(const char *subject);
 int		 command_parse(const char *subject, const char *text,
 		    struct request *req);
 void		 request_free(struct request *);
+/* The arguments become args, split as command_parse splits them. */
+void		 request_set_args(struct request *, const char *args);
 /* A request without arguments gets args (mail to a network's list:
  * "afmelden" there means that network). */
 void		 request_default_args(struct request *, const char *args);

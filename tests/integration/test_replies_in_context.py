@@ -130,6 +130,30 @@ def test_afmelden_in_reply_to_an_invitation_points_to_decline(stack, tmp_path, r
     story.once()
     story.one("alice", '"Nee" (of "Weigeren")', "afmelden rekenen", "niets veranderd")
     assert story.members()["alice@school.test"] == ("member", "active")
+    # Words after it name no network: the same answer, not "there is no
+    # network called 'graag, ik heb geen tijd meer.'".
+    story.reply("alice", invite[0], "Afmelden graag, ik heb geen tijd meer.")
+    story.once()
+    story.one("alice", '"Nee" (of "Weigeren")', "afmelden rekenen", "niets veranderd")
+    assert story.members()["alice@school.test"] == ("member", "active")
+
+
+def test_words_around_the_name_of_a_network(story):
+    """"Aanmelden voor rekenen", "join the rekenen network": the words
+    around a name name nothing; a title that starts with one still counts
+    as written."""
+    story.run(story.cfg, "network", "add", "vreedzaam", "--title",
+              "De Vreedzame School", "--lead", "lead@school.test")
+    story.mail("alice", "Aanmelden voor rekenen")
+    story.mail("bob", "join the rekenen network, please")
+    story.mail("carol", "aanmelden bij het netwerk De Vreedzame School")
+    story.mail("donna", "afmelden graag")
+    story.once()
+    story.one("alice", subject="^Bevestig: aanmelden voor Rekenen in groep 3")
+    story.one("bob", subject="^Confirm: join Rekenen in groep 3")
+    story.one("carol", subject="^Bevestig: aanmelden voor De Vreedzame School")
+    # Nothing but "graag": asked which network, as "afmelden" alone is.
+    story.one("donna", 'Bij "afmelden" hoort de naam van een netwerk.')
 
 
 def test_names_in_quotes_and_with_a_full_stop(story):
