@@ -393,6 +393,108 @@ act_names_network(struct req *r)
 	return rc != 1;
 }
 
+/*
+ * The answer to a command that names no network, or (several: "rekenen,
+ * taal") more than one where one is taken: how to write it, with the
+ * open networks (or the sender's own).  1 answered, -1.
+ */
+static int
+reply_missing(struct req *r, const char *several)
+{
+	struct tvars *v = act_vars(r);
+	struct network *nets;
+	char *example = NULL;
+	size_t n;
+	int rc;
+
+	if ((nets = store_networks(r->app->st, &n)) != NULL) {
+		example = first_open_slug(nets, n);
+		networks_free(nets, n);
+	}
+	if (nets != NULL && add_open_networks(r, v, &example) == -1)
+		nets = NULL;
+	set_example(r, v, example);
+	if (several != NULL)
+		tvars_set(v, "several", several);
+	free(example);
+	rc = nets == NULL || act_reply(r, "missing-network", v) == -1 ? -1 : 1;
+	tvars_free(v);
+	return rc;
+}
+
+/*
+ * "aanmelden rekenen en taal", "join rekenen, taal": the words after the
+ * network found name another one too.  Only the first would be done, and
+ * nothing said of the second: one network per mail, as the answer says.
+ * 1 with the names ("rekenen, taal") in *names, 0 (none), or -1.
+ */
+static int
+several_named(struct req *r, const struct network *first, char **names)
+{
+	const struct request *c = r->cmd;
+	struct network whole = { 0 };
+	const char *p;
+	char *rest, *w, *part;
+	struct buf b;
+	int found = 0, rc;
+
+	*names = NULL;
+	/* Not after bericht or bijeenkomst: their words go on. */
+	if (c->verb != VERB_JOIN && c->verb != VERB_LEAVE &&
+	    c->verb != VERB_FOLLOW && c->verb != VERB_UNFOLLOW &&
+	    c->verb != VERB_DIGEST && c->verb != VERB_DIRECT &&
+	    c->verb != VERB_STATUS)
+		return 0;
+	if (c->argc < 2 ||
+	    (p = strstr(c->args, c->argv[0])) == NULL)
+		return 0;
+	/* A title with "en" in it is one network ("Taal en rekenen"). */
+	if ((rc = find_network(r->app->st, c->args, &whole)) != 1) {
+		network_clear(&whole);
+		return rc == -1 ? -1 : 0;
+	}
+	rest = xstrdup(p + strlen(c->argv[0]));
+	/* "en", "and", "of", "or" between two names are separators. */
+	for (w = rest; *w; w++) {
+		static const char *const joins[] = { "en", "and", "of", "or" };
+
+		if (w > rest && w[-1] != ' ' && w[-1] != '\t')
+			continue;
+		for (size_t i = 0; i < ARRAY_LEN(joins); i++) {
+			size_t len = strlen(joins[i]);
+
+			if (strncasecmp(w, joins[i], len) == 0 &&
+			    (w[len] == ' ' || w[len] == '\t')) {
+				memset(w, ',', len);
+				break;
+			}
+		}
+	}
+	buf_init(&b, 4096);
+	(void)buf_adds(&b, first->slug);
+	for (part = strtok_r(rest, ",;&+/", &w); rc != -1 && part != NULL;
+	    part = strtok_r(NULL, ",;&+/", &w)) {
+		struct network n = { 0 };
+		char *t = str_trim(part);
+
+		if (*t == '\0')
+			continue;
+		rc = find_network_loose(r->app->st, t, &n);
+		if (rc == 0 && n.id != first->id && n.state == NET_OPEN) {
+			(void)(buf_adds(&b, ", ") == -1 || buf_adds(&b, n.slug));
+			found = 1;
+		}
+		network_clear(&n);
+	}
+	free(rest);
+	if (rc == -1 || !found) {
+		buf_free(&b);
+		return rc == -1 ? -1 : 0;
+	}
+	*names = buf_steal(&b);
+	return 1;
+}
+
 int
 act_network_arg(struct req *r, struct network *out, int must_be_open)
 {
@@ -412,36 +514,30 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 		if (none)
 			request_set_args(c, "");
 	}
-	if (c->argc == 0) {
-		example = NULL;
-		v = act_vars(r);
-		if ((nets = store_networks(r->app->st, &n)) != NULL) {
-			example = first_open_slug(nets, n);
-			networks_free(nets, n);
-		}
-		if (nets != NULL && add_open_networks(r, v, &example) == -1)
-			nets = NULL;
-		set_example(r, v, example);
-		free(example);
-		if (nets == NULL || act_reply(r, "missing-network", v) == -1)
-			rc = -1;
-		else
-			rc = 1;
-		tvars_free(v);
-		return rc;
-	}
+	if (c->argc == 0)
+		return reply_missing(r, NULL);
 	/* A slug is one word; a title may be several, and may be followed
 	 * by a meeting number or an address. */
 	name = takes_trailing_arg(c->verb) && c->argc > 1 ? args_but_last(c) :
 	    xstrdup(c->args);
-	rc = find_network(r->app->st, c->argv[0], out);
+	/* A title as written first: "Taal en rekenen" is that network, not
+	 * the one whose short name is "taal". */
+	rc = c->argc > 1 ? find_network(r->app->st, c->args, out) : 1;
+	if (rc == 1)
+		rc = find_network(r->app->st, c->argv[0], out);
 	if (rc == 1 && c->argc > 1)
 		rc = find_network_loose(r->app->st, c->args, out);
 	if (rc == 1 && c->argc > 2 && takes_trailing_arg(c->verb))
 		rc = find_network_loose(r->app->st, name, out);
 	if (rc == 0 && (!must_be_open || out->state == NET_OPEN)) {
 		free(name);
-		return 0;
+		if ((rc = several_named(r, out, &name)) == 0)
+			return 0;
+		network_clear(out);
+		if (rc == 1)
+			rc = reply_missing(r, name);
+		free(name);
+		return rc == -1 ? -1 : 1;
 	}
 	if (rc == -1) {
 		free(name);

@@ -156,6 +156,27 @@ def test_words_around_the_name_of_a_network(story):
     story.one("donna", 'Bij "afmelden" hoort de naam van een netwerk.')
 
 
+def test_one_network_per_mail(story):
+    """"aanmelden rekenen en taal" joined rekenen and said nothing of taal:
+    the answer now says one network a mail, with what to send for each;
+    a title with "en" in it is one network."""
+    story.run(story.cfg, "network", "add", "taal", "--title", "Taal",
+              "--lead", "lead@school.test")
+    story.run(story.cfg, "network", "add", "taal-rekenen", "--title",
+              "Taal en rekenen", "--lead", "lead@school.test")
+    story.mail("alice", "aanmelden rekenen en taal")
+    story.mail("bob", "join rekenen, taal")
+    story.mail("carol", "aanmelden Taal en rekenen")
+    story.once()
+    story.one("alice", "Je noemde meer dan één netwerk (rekenen, taal).",
+              "aanmelden rekenen", "aanmelden taal", "Er is niets veranderd.")
+    story.one("bob", "You named more than one network (rekenen, taal).",
+              "join taal")
+    story.one("carol", subject="^Bevestig: aanmelden voor Taal en rekenen")
+    m = story.members()
+    assert "alice@school.test" not in m and "bob@school.test" not in m
+
+
 def test_names_in_quotes_and_with_a_full_stop(story):
     story.mail("alice", "aanmelden rekenen.")
     story.mail("bob", 'aanmelden "Rekenen in groep 3"')
