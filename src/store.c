@@ -443,10 +443,15 @@ static const char *const sql[S__COUNT] = {
 	    " count(*) FILTER (WHERE r.partstat = 'tentative' AND NOT r.stale),"
 	    " count(*) FILTER (WHERE r.partstat IS NULL OR"
 	    "   r.partstat = 'needs-action' OR r.stale)"
-	    " FROM memberships m LEFT JOIN rsvps r ON r.meeting_id = ?2 AND"
+	    " FROM memberships m JOIN meetings mt ON mt.id = ?2"
+	    " LEFT JOIN rsvps r ON r.meeting_id = ?2 AND"
 	    "   r.person_id = m.person_id"
 	    " WHERE m.network_id = ?1 AND m.state = 'active' AND"
-	    "   m.role IN ('lead','member')",
+	    "   m.role IN ('lead','member') AND"
+	    /* Who joined after it was over, or after it was cancelled,
+	     * was never asked. */
+	    "   m.since <= CASE mt.status WHEN 'cancelled' THEN mt.updated"
+	    "     ELSE mt.end END",
 	[S_ATT_CLEAR] = "DELETE FROM attendance WHERE meeting_id = ?1",
 	[S_ATT_ADD] = "INSERT OR IGNORE INTO attendance (meeting_id, person_id)"
 	    " VALUES (?1, ?2)",

@@ -278,3 +278,22 @@ def test_a_forged_display_name_is_not_kept(meet):
     meet.once()
     meet.one("alice", subject="Welkom")
     assert name("alice") == "Alice Jansen"
+
+
+def test_who_joined_after_a_cancellation_is_not_waited_for(meet):
+    """meeting list counted carol as needs_action for a meeting cancelled
+    before she joined: she was never asked."""
+    n1 = alice_and_a_meeting(meet)
+    n2 = meet.plan("21-05-2027", "15:00-17:00")
+    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
+    meet.mail("lead", f"annuleer {SLUG} {n1}")
+    meet.once()
+    meet.invites("alice"), meet.invites("lead"), meet.new("lead")
+    assert meet.counts(n1) == (0, 0, 0, 2)
+    with meet.db() as db:     # they joined, then it was cancelled, a while ago
+        db.execute("UPDATE memberships SET since = since - 120")
+        db.execute("UPDATE meetings SET updated = updated - 60 WHERE number = ?",
+                   (n1,))
+    meet.join("carol")
+    assert meet.counts(n1) == (0, 0, 0, 2)     # alice and the lead
+    assert meet.counts(n2) == (0, 0, 0, 3)     # carol was invited to this one
