@@ -542,6 +542,7 @@ parse_kv(struct request *req, const char *text)
 	const char *p = text, *next;
 	size_t lines = 0;
 	int spoke = 0;		/* a line of text came before */
+	int gap = 0;		/* a blank line after the last detail */
 
 	if (req->kv == NULL)
 		req->kv = xcalloc(KV_MAX, sizeof(*req->kv));
@@ -557,23 +558,30 @@ parse_kv(struct request *req, const char *text)
 			break;
 		q = skip_space(p, e);
 		spoke |= q < e;
+		if (q == e) {
+			gap = req->nkv > 0;
+			continue;
+		}
 		while (q < e && is_alpha((unsigned char)*q) && n < KV_KEY_MAX)
 			key[n++] = to_lower(*q++);
 		key[n] = '\0';
-		if (n == 0 || q == e)
-			continue;
 		q = skip_space(q, e);
-		if (q == e || *q != ':')
-			continue;
-		v = skip_space(q + 1, e);
+		v = n > 0 && q < e && *q == ':' ? skip_space(q + 1, e) : e;
 		/* https://... is a link, not a detail. */
-		if (v == e || (e - v >= 2 && v[0] == '/' && v[1] == '/'))
+		if (v == e || (e - v >= 2 && v[0] == '/' && v[1] == '/')) {
+			/* Details, a blank line, then text: a name and a
+			 * school under them are a signature without a
+			 * closing, and its "Locatie: …" is no detail. */
+			if (gap)
+				break;
 			continue;
+		}
 		if (kv_has(req, key))
 			continue;
 		req->kv[req->nkv].key = xstrdup(key);
 		req->kv[req->nkv].value = copy_trimmed(v, e, KV_VALUE_MAX);
 		req->nkv++;
+		gap = 0;
 	}
 }
 

@@ -523,6 +523,23 @@ test_kv(void **state)
 	    &r), 1);
 	assert_int_equal(r.nkv, 2);
 	request_free(&r);
+	/* Details, a blank line, a name and a school: a signature without
+	 * any closing, whose "Locatie:" is no detail either. */
+	assert_int_equal(command_parse("bijeenkomst rekenen",
+	    "datum: 14-05-2027\ntijd: 15:00-17:00\n\nJan Jansen\n"
+	    "Leerkracht groep 3 | OBS De Regenboog\nLocatie: Utrecht-Noord\n",
+	    &r), 0);
+	assert_int_equal(r.nkv, 2);
+	assert_null(request_kv(&r, "locatie", NULL));
+	request_free(&r);
+	/* Text right under a detail, or before the first one, ends nothing. */
+	assert_int_equal(command_parse("bijeenkomst rekenen",
+	    "Hoi allemaal,\n\nDe volgende bijeenkomst:\n\ndatum: 14-05-2027\n"
+	    "We beginnen met koffie.\nlocatie: Aula\n\ntijd: 15:00\n", &r), 0);
+	assert_int_equal(r.nkv, 3);
+	assert_string_equal(request_kv(&r, "locatie", NULL), "Aula");
+	assert_string_equal(request_kv(&r, "tijd", NULL), "15:00");
+	request_free(&r);
 	/* ... but a line that only starts like a closing is text. */
 	assert_int_equal(command_parse("Re: Uitnodiging",
 	    "Groeten aan iedereen van het team\nlocatie: Aula\n", &r), 1);
