@@ -140,9 +140,10 @@ fuzz:
 
 install: $(B)/leernet
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/leernet/templates \
-	    $(DESTDIR)$(SYSCONFDIR)/leernet $(DESTDIR)/lib/systemd/system \
-	    $(DESTDIR)/usr/lib/sysusers.d \
+	    $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/lib/sysusers.d \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	# install -d would reset the 0750 an admin gave the secrets' directory.
+	test -d $(DESTDIR)$(SYSCONFDIR)/leernet || install -d $(DESTDIR)$(SYSCONFDIR)/leernet
 	install -m 755 $(B)/leernet $(DESTDIR)$(PREFIX)/bin/leernet
 	cp -R templates/. $(DESTDIR)$(PREFIX)/share/leernet/templates/
 	install -m 644 config/leernet.conf.example $(DESTDIR)$(SYSCONFDIR)/leernet/leernet.conf.example

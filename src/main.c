@@ -592,6 +592,43 @@ static const struct command {
 	{ "publish",		DB_SCHEMA,	0,		publish_cmd },
 };
 
+/*
+ * "leernet check-config -v", "leernet once -c /etc/…": -v and -c FILE
+ * after the command mean what they mean before it, as people type them.
+ * Taken out of argv (up to "--", and not as the value of an option that
+ * takes one); returns the new argc.
+ */
+static int
+late_options(int argc, char *argv[], const char **file, int *verbose)
+{
+	static const char *const valued[] = { "--title", "--lead",
+	    "--question", "--network", "--year" };
+	int i = 1, out = 1;
+
+	while (i < argc) {
+		int after_value = 0;
+
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		for (size_t k = 0; k < ARRAY_LEN(valued); k++)
+			after_value |= strcmp(argv[out - 1], valued[k]) == 0;
+		if (!after_value && strcmp(argv[i], "-v") == 0) {
+			*verbose = 1;
+			i++;
+		} else if (!after_value && strcmp(argv[i], "-c") == 0 &&
+		    i + 1 < argc) {
+			*file = argv[i + 1];
+			i += 2;
+		} else
+			argv[out++] = argv[i++];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -640,6 +677,7 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	cmd = argv[0];
+	argc = late_options(argc, argv, &file, &verbose);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_text, stdout);
 		return 0;

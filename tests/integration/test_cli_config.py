@@ -427,6 +427,20 @@ def test_extra_arguments_are_refused(stack, cfg, run_leernet, args):
     assert len(stack.inbox(COORDINATOR)) == 1      # nothing was handled
 
 
+def test_v_and_c_after_the_command_mean_what_they_mean_before_it(stack, cfg,
+                                                                 run_leernet):
+    """"leernet check-config -v" (as people type it) was a usage error."""
+    proc = run_leernet(None, "check-config", "-v", "-c", cfg, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "configuration OK" in proc.stdout
+    assert "debug:" in proc.stderr
+    # As the value of an option that takes one, -v is that value.
+    proc = run_leernet(cfg, "network", "add", "dash", "--title", "-v", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shown = run_leernet(cfg, "network", "show", "dash").stdout
+    assert "-v" in shown and "debug:" not in proc.stderr
+
+
 @pytest.mark.parametrize("args,why", [
     (("network",), "network: which network command?"),
     (("member",), "member: which member command?"),
