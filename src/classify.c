@@ -41,6 +41,9 @@ static const char *const auto_phrases[] = {
 static const char *const auto_words[] = {
 	"afwezig", "niet aanwezig", "afwezigheid", "vakantie", "met vakantie",
 	"on vacation", "on leave", "away", "away from the office", "auto",
+	/* Read receipts a client writes as plain mail. */
+	"gelezen", "niet gelezen", "read", "not read", "gelesen",
+	"nicht gelesen",
 };
 
 /* MAIL_AUTO for a phrase, MAIL_UNSURE for a word, else MAIL_PERSON. */
@@ -156,6 +159,13 @@ classify(const struct message *m, const struct config *cfg, const char **why)
 	if (m->is_report || m->ndsn > 0) {
 		*why = "delivery status notification";
 		return MAIL_BOUNCE;
+	}
+	/* A read receipt says a mail was read (or deleted unread), nothing
+	 * more: it must not confirm what the mail asked.  Before the null
+	 * sender, which receipts have too. */
+	if (m->is_receipt) {
+		*why = "read receipt";
+		return MAIL_AUTO;
 	}
 	if (m->return_path != NULL && m->return_path[0] == '\0') {
 		*why = "null envelope sender";

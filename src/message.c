@@ -2515,7 +2515,11 @@ scan_walk(struct scan *sc, struct mailmime *mm, int depth)
 		    strcmp(pi.type, "message/global-delivery-status") == 0) {
 			sc->m->is_report = 1;
 			dsn_parse(sc->m, mm, &pi);
-		} else if (strcmp(pi.type, "text/rfc822-headers") == 0 ||
+		} else if (strcmp(pi.type, "message/disposition-notification") ==
+		    0 || strcmp(pi.type,
+		    "message/global-disposition-notification") == 0)
+			sc->m->is_receipt = 1;
+		else if (strcmp(pi.type, "text/rfc822-headers") == 0 ||
 		    strcmp(pi.type, "message/global-headers") == 0)
 			returned_headers(sc->m, mm, &pi);
 		return;
@@ -2528,6 +2532,10 @@ scan_walk(struct scan *sc, struct mailmime *mm, int depth)
 			if (rt != NULL && (str_eq_ci(rt, "delivery-status") ||
 			    str_eq_ci(rt, "global-delivery-status")))
 				sc->m->is_report = 1;
+			else if (rt != NULL &&
+			    (str_eq_ci(rt, "disposition-notification") ||
+			    str_eq_ci(rt, "global-disposition-notification")))
+				sc->m->is_receipt = 1;
 		}
 		for (clistiter *c = list_first(mime_children(mm)); c;
 		    c = clist_next(c))

@@ -78,6 +78,8 @@ struct message {
 							 * nested ones too, dupes
 							 * dropped */
 	int		 is_report;	/* multipart/report; report-type=delivery-status */
+	int		 is_receipt;	/* a read receipt (MDN, RFC 8098): "Gelezen:",
+					 * "Niet gelezen:" */
 	struct dsn_rcpt	*dsn;		size_t ndsn;
 	char		*returned_id;	/* a report's returned message (message/
 					 * rfc822 or text/rfc822-headers): its

@@ -353,6 +353,34 @@ def test_a_join_waiting_for_its_confirmation_can_be_called_off(story):
     assert story.members()["bob@school.test"] == ("member", "pending")
 
 
+def test_a_read_receipt_confirms_nothing(story):
+    """A client that sends read receipts unasked ("Gelezen: …", or "Niet
+    gelezen: …" for a mail deleted unread) answers the confirmation mail:
+    that says nothing about wanting to join."""
+    story.mail("alice", "aanmelden rekenen")
+    story.once()
+    c = story.one("alice", subject="^Bevestig: aanmelden voor")
+    for i, (subject, disposition) in enumerate([
+            ("Gelezen: ", "displayed"), ("Niet gelezen: ", "deleted")]):
+        raw = (f"From: Alice <{address('alice')}>\r\nTo: {address('lido')}\r\n"
+               f"Subject: {subject}{c['Subject']}\r\n"
+               f"Message-ID: <receipt{i}@school.test>\r\n"
+               f"In-Reply-To: {c['Message-ID']}\r\nReferences: {c['Message-ID']}\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+               "report-type=disposition-notification; boundary=\"b\"\r\n\r\n"
+               "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               "Uw bericht is gelezen.\r\n"
+               "--b\r\nContent-Type: message/disposition-notification\r\n\r\n"
+               f"Final-Recipient: rfc822;{address('alice')}\r\n"
+               f"Original-Message-ID: {c['Message-ID']}\r\n"
+               f"Disposition: manual-action/MDN-sent-manually; {disposition}\r\n"
+               "--b--\r\n")
+        story.stack.send("alice", "lido", raw=raw.encode())
+    story.once()
+    story.nothing("alice")
+    assert story.members()["alice@school.test"] == ("member", "pending")
+
+
 def test_leave_needs_confirmation_in_both_languages(story):
     join_all(story, ("alice", "aanmelden"), ("bob", "join"))
     story.mail("alice", "afmelden rekenen")

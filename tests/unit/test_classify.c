@@ -66,7 +66,48 @@ static const struct kcase kcases[] = {
 	{ "vakantierooster", "", "Vraag over het vakantierooster", "alice@school.test", MAIL_PERSON },
 	{ "confirm of a title", "", "Re: Bevestig: aanmelden voor Verzuim en afwezigheid (code x)", "alice@school.test", MAIL_PERSON },
 	{ "exchange suppress is human", "X-Auto-Response-Suppress: All\r\n", "aanmelden rekenen", "alice@school.test", MAIL_PERSON },
+	/* A read receipt written as plain mail: not answered, and no
+	 * confirmation of what the mail it answers asked. */
+	{ "plain read receipt", "", "Gelezen: Bevestig: aanmelden voor Rekenen (code x)", "alice@school.test", MAIL_UNSURE },
+	{ "plain not read", "", "Niet gelezen: Bevestig: aanmelden", "alice@school.test", MAIL_UNSURE },
+	{ "english read", "", "Read: Confirm: join Rekenen", "alice@school.test", MAIL_UNSURE },
+	{ "read in a question", "", "Read this before the meeting", "alice@school.test", MAIL_PERSON },
 };
+
+/* A read receipt (MDN, RFC 8098) as Outlook and Thunderbird send it. */
+static void
+test_receipt(void **state)
+{
+	static const char *const types[] = {
+	    "multipart/report; report-type=disposition-notification",
+	    "multipart/report; report-type=\"disposition-notification\"",
+	    "multipart/mixed",		/* only the part says it */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(types); i++) {
+		char *raw = xasprintf("From: alice@school.test\r\n"
+		    "To: lido@school.test\r\nSubject: Re: Bevestig: aanmelden "
+		    "voor Rekenen (code abcdefghjkmn)\r\nMessage-ID: <r%zu@t>\r\n"
+		    "In-Reply-To: <confirm@school.test>\r\nMIME-Version: 1.0\r\n"
+		    "Content-Type: %s; boundary=\"b\"\r\n\r\n"
+		    "--b\r\nContent-Type: text/plain\r\n\r\nUw bericht is "
+		    "gelezen.\r\n--b\r\nContent-Type: "
+		    "message/disposition-notification\r\n\r\n"
+		    "Final-Recipient: rfc822;alice@school.test\r\n"
+		    "Original-Message-ID: <confirm@school.test>\r\n"
+		    "Disposition: manual-action/MDN-sent-automatically; "
+		    "displayed\r\n--b--\r\n", i, types[i]);
+		struct message *m = parse(raw);
+		const char *why;
+
+		assert_true(m->is_receipt);
+		assert_false(m->is_report);
+		assert_int_equal(classify(m, &cfg, &why), MAIL_AUTO);
+		message_free(m);
+		free(raw);
+	}
+}
 
 static void
 test_kinds(void **state)
@@ -182,6 +223,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_rsvp),
+		cmocka_unit_test(test_receipt),
 		cmocka_unit_test(test_auth),
 	};
 
