@@ -621,14 +621,36 @@ write_page(struct pub *p, const char *dir, const char *name, struct out *o)
 	return rc;
 }
 
-/* A directory we write into; made (0755, see write_atomic) if missing. */
+/*
+ * A directory we write into; made (0755, see write_atomic) if missing,
+ * with the parents it lacks, as check-config promised.
+ */
 static int
 ensure_dir(struct pub *p, const char *path)
 {
 	struct stat sb;
-	int saved;
+	int made, saved;
 
-	if (mkdir(path, 0755) == 0) {
+	made = mkdir(path, 0755) == 0;
+	if (!made && errno == ENOENT) {
+		char *parent = xstrdup(path), *slash = strrchr(parent, '/');
+
+		/* "/a/b/" and "a" have no parent to make here. */
+		while (slash != NULL && slash > parent && slash[1] == '\0') {
+			*slash = '\0';
+			slash = strrchr(parent, '/');
+		}
+		if (slash != NULL && slash > parent) {
+			*slash = '\0';
+			if (ensure_dir(p, parent) == -1) {
+				free(parent);
+				return -1;
+			}
+		}
+		free(parent);
+		made = mkdir(path, 0755) == 0;
+	}
+	if (made) {
 		if (chmod(path, 0755) == -1) {
 			saved = errno;
 			pfail(p, "%s: %s", path, strerror(saved));

@@ -473,6 +473,13 @@ def test_publish_needs_a_directory(stack, run_leernet, tmp_path):
     cfg = stack.config(tmp_path, publish_dir=str(tmp_path / "file"))
     p = run_leernet(cfg, "publish", check=False)
     assert p.returncode == 73 and str(tmp_path / "file") in p.stderr, p
+    # Parents that are not there yet are made, as check-config promised.
+    deep = tmp_path / "srv" / "intranet" / "leernet"
+    cfg = stack.config(tmp_path, publish_dir=str(deep))
+    assert f"publish {deep}: OK" in run_leernet(cfg, "check-config").stdout
+    run_leernet(cfg, "publish")
+    assert (deep / "index.html").is_file()
+    assert oct((tmp_path / "srv").stat().st_mode & 0o777) == "0o755"
 
 
 def test_hostile_text_stays_text(stack, run_leernet, tmp_path):
