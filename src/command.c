@@ -28,6 +28,7 @@
 /* When a keyword at the start of a line is prose instead ("Help, ik
  * krijg geen uitnodigingen", "Annuleren, ik kan niet komen"). */
 #define KW_NOARGS	0x1	/* takes nothing: not with two words or more */
+#define KW_LIST		0x4	/* only in mail to a network's list */
 #define KW_WEAK		0x2	/* an infinitive: not with a comma and words,
 				 * nor with more than "SLUG N" after it */
 
@@ -80,11 +81,12 @@ static const struct keyword {
 	{ "samenvatting",	VERB_DIGEST,	 LANG_NL, 1, 0 },
 	{ "digest",		VERB_DIGEST,	 LANG_EN, 1, 0 },
 	{ "direct",		VERB_DIRECT,	 LANG_NL, 0, 0 },
-	/* What people write to a mailing list, from habit. */
-	{ "uitschrijven",	VERB_LEAVE,	 LANG_NL, 1, KW_WEAK },
-	{ "unsubscribe",	VERB_LEAVE,	 LANG_EN, 1, KW_WEAK },
-	{ "inschrijven",	VERB_JOIN,	 LANG_NL, 1, KW_WEAK },
-	{ "subscribe",		VERB_JOIN,	 LANG_EN, 1, KW_WEAK },
+	/* What people write to a mailing list, from habit; at the
+	 * coordinator address "Inschrijven studiedag" is a question. */
+	{ "uitschrijven",	VERB_LEAVE,	 LANG_NL, 1, KW_WEAK | KW_LIST },
+	{ "unsubscribe",	VERB_LEAVE,	 LANG_EN, 1, KW_WEAK | KW_LIST },
+	{ "inschrijven",	VERB_JOIN,	 LANG_NL, 1, KW_WEAK | KW_LIST },
+	{ "subscribe",		VERB_JOIN,	 LANG_EN, 1, KW_WEAK | KW_LIST },
 };
 
 static const struct keyword kw_start_nl =
@@ -281,7 +283,8 @@ start_of_something(const char *q, const char *e)
  * skipped).
  */
 static const struct keyword *
-match_keyword(const char *p, const char *e, const char **rest, int subject)
+match_keyword(const char *p, const char *e, const char **rest, int subject,
+    int list)
 {
 	char w[WORD_MAX + 1], w2[WORD_MAX + 1];
 	const struct keyword *k = NULL;
@@ -296,7 +299,8 @@ match_keyword(const char *p, const char *e, const char **rest, int subject)
 		const char *q2 = skip_space(q, e);
 
 		if (q2 == q || (q2 = read_word(q2, e, w2)) == NULL ||
-		    strcmp(w2, "netwerk") != 0)
+		    (strcmp(w2, "netwerk") != 0 &&
+		    strcmp(w2, "leernetwerk") != 0))
 			return NULL;
 		k = &kw_start_nl;
 		q = q2;
@@ -306,7 +310,7 @@ match_keyword(const char *p, const char *e, const char **rest, int subject)
 				k = &keywords[i];
 				break;
 			}
-		if (k == NULL)
+		if (k == NULL || ((k->flags & KW_LIST) && !list))
 			return NULL;
 		if (subject && k->verb == VERB_START && start_of_something(q,
 		    e))
@@ -632,7 +636,7 @@ lead_detail(const char *p, const char *e)
  */
 static const struct keyword *
 body_keyword(const char *text, const char **rest, const char **e,
-    const char **next, const char **details, const char **line)
+    const char **next, const char **details, const char **line, int list)
 {
 	const struct keyword *k;
 	const char *p, *first_e = NULL, *first_next = NULL;
@@ -656,7 +660,7 @@ body_keyword(const char *text, const char **rest, const char **e,
 			continue;
 		}
 		*line = p;
-		k = match_keyword(q, *e, rest, 0);
+		k = match_keyword(q, *e, rest, 0, list);
 		if (*details == NULL || (k != NULL && k->verb == VERB_APPROVE))
 			return k;
 		break;
@@ -669,11 +673,18 @@ body_keyword(const char *text, const char **rest, const char **e,
 	*line = p;
 	*e = first_e;
 	*next = first_next;
-	return match_keyword(skip_space(p, *e), *e, rest, 0);
+	return match_keyword(skip_space(p, *e), *e, rest, 0, list);
 }
 
 int
 command_parse(const char *subject, const char *text, struct request *req)
+{
+	return command_parse_ex(subject, text, req, 0);
+}
+
+int
+command_parse_ex(const char *subject, const char *text, struct request *req,
+    int list)
 {
 	const struct keyword *k;
 	const char *rest, *next, *body = NULL;
@@ -686,7 +697,8 @@ command_parse(const char *subject, const char *text, struct request *req)
 		text = "";
 
 	stripped = command_strip_subject(subject);
-	k = match_keyword(stripped, stripped + strlen(stripped), &rest, 1);
+	k = match_keyword(stripped, stripped + strlen(stripped), &rest, 1,
+	    list);
 	/* Subject "Bijeenkomst", body "bijeenkomst rekenen": the body's
 	 * line says more than the Subject's word alone. */
 	if (k != NULL && skip_space(rest, stripped + strlen(stripped)) ==
@@ -695,7 +707,7 @@ command_parse(const char *subject, const char *text, struct request *req)
 		const char *brest, *be, *bnext, *bdetails, *bline;
 
 		if ((bk = body_keyword(text, &brest, &be, &bnext,
-		    &bdetails, &bline)) != NULL &&
+		    &bdetails, &bline, list)) != NULL &&
 		    bk->verb == k->verb && skip_space(brest, be) != be)
 			k = NULL;
 	}
@@ -707,7 +719,7 @@ command_parse(const char *subject, const char *text, struct request *req)
 		const char *e, *details, *line;
 
 		if ((k = body_keyword(text, &rest, &e, &next,
-		    &details, &line)) != NULL) {
+		    &details, &line, list)) != NULL) {
 			set_keyword(req, k, rest, e);
 			body = next;
 			if (details != NULL)

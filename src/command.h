@@ -62,6 +62,11 @@ int		 command_subject_is_forward(const char *subject);
  */
 int		 command_parse(const char *subject, const char *text,
 		    struct request *req);
+/* command_parse for mail to a network's list: the words people send a
+ * mailing list from habit ("unsubscribe", "uitschrijven", "subscribe",
+ * "inschrijven") are keywords too. */
+int		 command_parse_ex(const char *subject, const char *text,
+		    struct request *, int list);
 void		 request_free(struct request *);
 /* The arguments become args, split as command_parse splits them. */
 void		 request_set_args(struct request *, const char *args);

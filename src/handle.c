@@ -405,7 +405,7 @@ handle_person(struct app *app, struct req *r)
 	const char *dflt;
 	int count, rc;
 
-	command_parse(m->subject, m->text, cmd);
+	command_parse_ex(m->subject, m->text, cmd, r->list_slug != NULL);
 	if (r->list_slug != NULL)
 		request_default_args(cmd, r->list_slug);
 	r->cmd = cmd;
@@ -473,51 +473,88 @@ out:
 	return rc;
 }
 
-/* Bytes of new text a request to a list may have: a word and a greeting,
- * not a post. */
-#define LIST_REQUEST_MAX	600
+/* Words a line under a request to a list may have: "Groet, Bob". */
+#define LIST_REQUEST_WORDS	3
+
+/* Does every line of text have at most LIST_REQUEST_WORDS words? */
+static int
+only_short_lines(const char *text)
+{
+	for (const char *p = text; *p; ) {
+		size_t words = 0;
+
+		while (*p && *p != '\n') {
+			while (*p == ' ' || *p == '\t' || *p == '\r')
+				p++;
+			if (*p == '\0' || *p == '\n')
+				break;
+			words++;
+			while (*p && *p != ' ' && *p != '\t' && *p != '\r' &&
+			    *p != '\n')
+				p++;
+		}
+		if (words > LIST_REQUEST_WORDS)
+			return 0;
+		if (*p == '\n')
+			p++;
+	}
+	return 1;
+}
 
 /*
- * Mail to a list that is only a request about that list ("afmelden",
- * "unsubscribe", "leave rekenen"), as people send it to a mailing list from
- * habit: answered as the command is at the coordinator address, not passed
- * on to every member.  A keyword followed by anything but the network's
- * name ("Aanmelden voor de studiedag kan tot vrijdag") is a post.
+ * Mail to a list that is only a request about that list, as people send
+ * "unsubscribe" to a mailing list from habit: answered as the command is
+ * at the coordinator address, not passed on to every member.  Only a new
+ * mail (no reply in a thread, no attachment) whose keyword has nothing
+ * after it but this network's name and under it no more than a greeting;
+ * joining or following only from someone who is not in the network yet
+ * (a member's "Aanmelden" is an announcement).  Anything else is a post.
  */
 static int
 list_request(struct app *app, const struct message *m, const char *slug)
 {
 	struct request cmd = { 0 };
 	struct network n = { 0 };
-	int hit = 0;
+	struct person p = { 0 };
+	enum role role;
+	enum mstate state;
+	int hit = 0, member;
 
-	if (strlen(m->text) > LIST_REQUEST_MAX)
+	if (m->attachments != NULL || (m->in_reply_to != NULL &&
+	    *m->in_reply_to != '\0') || m->nreferences > 0 ||
+	    command_subject_is_reply(m->subject))
 		return 0;
-	command_parse(m->subject, m->text, &cmd);
-	switch (cmd.verb) {
-	case VERB_JOIN:
-	case VERB_LEAVE:
-	case VERB_FOLLOW:
-	case VERB_UNFOLLOW:
-	case VERB_DIGEST:
-	case VERB_DIRECT:
-		if (cmd.argc == 0)
-			hit = 1;
-		else {
-			char *name = xstrdup(cmd.args);
-			size_t len = strlen(name);
+	command_parse_ex(m->subject, m->text, &cmd, 1);
+	if (cmd.verb != VERB_JOIN && cmd.verb != VERB_LEAVE &&
+	    cmd.verb != VERB_FOLLOW && cmd.verb != VERB_UNFOLLOW)
+		goto out;
+	if (!only_short_lines(cmd.body ? cmd.body : ""))
+		goto out;
+	if (cmd.argc > 0) {
+		char *name = xstrdup(cmd.args);
+		size_t len = strlen(name);
 
-			while (len && strchr(".!?\"' ", name[len - 1]))
-				name[--len] = '\0';
-			hit = store_network_find(app->st, name, &n) == 0 &&
-			    str_eq_ci(n.slug, slug);
-			network_clear(&n);
-			free(name);
-		}
-		break;
-	default:
-		break;
+		while (len && strchr(".!?\"' ", name[len - 1]))
+			name[--len] = '\0';
+		hit = store_network_find(app->st, name, &n) == 0 &&
+		    str_eq_ci(n.slug, slug);
+		network_clear(&n);
+		free(name);
+		if (!hit)
+			goto out;
 	}
+	hit = 1;
+	if (cmd.verb == VERB_JOIN || cmd.verb == VERB_FOLLOW) {
+		member = store_person_get(app->st, m->from.addr, &p) == 0 &&
+		    store_network_find(app->st, slug, &n) == 0 &&
+		    store_membership(app->st, n.id, p.id, &role, &state) == 0 &&
+		    state == MS_ACTIVE && (cmd.verb == VERB_FOLLOW ||
+		    role != ROLE_FOLLOWER);
+		hit = !member;
+		network_clear(&n);
+		person_clear(&p);
+	}
+out:
 	request_free(&cmd);
 	return hit;
 }

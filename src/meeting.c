@@ -1382,7 +1382,7 @@ act_attendance(struct req *r)
 int
 act_attendance_reply(struct req *r, int64_t network_id, int64_t meeting_id)
 {
-	struct network n;
+	struct network n = { 0 };
 	struct meeting m = { 0 };
 	int rc;
 
@@ -1398,7 +1398,9 @@ act_attendance_reply(struct req *r, int64_t network_id, int64_t meeting_id)
 		tvars_set(v, "keyword", r->lang == LANG_EN ? "attendance" :
 		    "presentie");
 		rc = reply_v(r, "not-lead", v);
-	} else if (m.status != MT_PLANNED)
+	} else if (n.state != NET_OPEN)
+		rc = act_reply_not_open(r, &n);
+	else if (m.status != MT_PLANNED)
 		rc = meeting_gone(r, &n, &m);
 	else
 		rc = attendance(r, &n, &m, 1);

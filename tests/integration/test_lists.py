@@ -241,6 +241,30 @@ def test_a_request_to_the_list_is_a_command_not_a_post(lists):
     lists.nothing("lead")
     assert sorted(lists.outcomes()) == ["confirm-sent", "confirm-sent", "list"]
 
+    # Mail that only looks like a request is a post: a short reply-all in
+    # a thread whose Subject is a keyword, a member's "Aanmelden", and a
+    # keyword above a sentence.
+    lists.stack.send("lead", LIST, subject="Samenvatting",
+                     body="De samenvatting van dinsdag staat op het intranet.\n")
+    lists.once()
+    summary = {who: lists.one(who) for who in ("alice", "bob")}
+    lists.stack.send("alice", LIST, subject="Re: " + summary["alice"]["Subject"],
+                     body="Dank je, heel duidelijk!\n",
+                     headers={"In-Reply-To": summary["alice"]["Message-ID"],
+                              "References": summary["alice"]["Message-ID"]})
+    lists.stack.send("bob", LIST, subject="Aanmelden", body="Kan nog tot vrijdag.\n")
+    lists.stack.send("alice", LIST, subject="Afmelden",
+                     body="Ik kan er vrijdag helaas niet bij zijn.\n")
+    lists.once()
+    got = {who: sorted(m["Subject"] for m in lists.new(who))
+           for who in ("alice", "bob", "lead")}
+    assert got["lead"] == sorted([f"Re: {TAG} Samenvatting", f"{TAG} Aanmelden",
+                                  f"{TAG} Afmelden"]), got
+    with lists.db() as db:
+        assert db.execute("SELECT count(*) FROM memberships WHERE"
+                          " delivery = 'digest' AND state = 'active'"
+                          ).fetchone() == (1,)      # carol, as before
+
     # Confirming takes bob off; the list was never mailed his request.
     lists.stack.send("bob", "lido", subject="Re: " + bob["Subject"], body="ja\n",
                      headers={"In-Reply-To": bob["Message-ID"],

@@ -177,6 +177,17 @@ def test_one_network_per_mail(story):
     assert "alice@school.test" not in m and "bob@school.test" not in m
 
 
+def test_mailing_list_words_at_the_coordinator_address_are_for_people(story):
+    """"unsubscribe" and "inschrijven" are keywords in mail to a list only:
+    "Inschrijven studiedag" to the coordinators is a question."""
+    story.mail("alice", "Inschrijven studiedag", body="Femme, kan ik nog mee?")
+    story.once()
+    story.nothing("alice")
+    left = story.inbox_left()
+    assert len(left) == 1 and left[0][0] == "Inschrijven studiedag"
+    assert HUMAN in left[0][1]
+
+
 def test_names_in_quotes_and_with_a_full_stop(story):
     story.mail("alice", "aanmelden rekenen.")
     story.mail("bob", 'aanmelden "Rekenen in groep 3"')
