@@ -432,11 +432,10 @@ static int
 several_named(struct req *r, const struct network *first, char **names)
 {
 	const struct request *c = r->cmd;
-	struct network whole = { 0 };
 	const char *p;
 	char *rest, *w, *part;
 	struct buf b;
-	int found = 0, rc;
+	int found = 0, rc = 0;
 
 	*names = NULL;
 	/* Not after bericht or bijeenkomst: their words go on. */
@@ -448,11 +447,6 @@ several_named(struct req *r, const struct network *first, char **names)
 	if (c->argc < 2 ||
 	    (p = strstr(c->args, c->argv[0])) == NULL)
 		return 0;
-	/* A title with "en" in it is one network ("Taal en rekenen"). */
-	if ((rc = find_network(r->app->st, c->args, &whole)) != 1) {
-		network_clear(&whole);
-		return rc == -1 ? -1 : 0;
-	}
 	rest = xstrdup(p + strlen(c->argv[0]));
 	/* "en", "and", "of", "or" between two names are separators. */
 	for (w = rest; *w; w++) {
@@ -503,7 +497,7 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	struct network *nets;
 	char *name, *guess, *example;
 	size_t n;
-	int rc;
+	int rc, by_first = 0;
 
 	memset(out, 0, sizeof(*out));
 	/* "afmelden graag": no network named, as with none at all. */
@@ -520,18 +514,17 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	 * by a meeting number or an address. */
 	name = takes_trailing_arg(c->verb) && c->argc > 1 ? args_but_last(c) :
 	    xstrdup(c->args);
-	/* A title as written first: "Taal en rekenen" is that network, not
-	 * the one whose short name is "taal". */
-	rc = c->argc > 1 ? find_network(r->app->st, c->args, out) : 1;
-	if (rc == 1)
-		rc = find_network(r->app->st, c->argv[0], out);
-	if (rc == 1 && c->argc > 1)
-		rc = find_network_loose(r->app->st, c->args, out);
+	/* The whole text first, as written or among filler words: "Taal en
+	 * rekenen" is that network, not the one whose short name is "taal".
+	 * Then its first word, which may have more after it. */
+	rc = c->argc > 1 ? find_network_loose(r->app->st, c->args, out) : 1;
+	if (rc == 1 && (rc = find_network(r->app->st, c->argv[0], out)) == 0)
+		by_first = 1;
 	if (rc == 1 && c->argc > 2 && takes_trailing_arg(c->verb))
 		rc = find_network_loose(r->app->st, name, out);
 	if (rc == 0 && (!must_be_open || out->state == NET_OPEN)) {
 		free(name);
-		if ((rc = several_named(r, out, &name)) == 0)
+		if (!by_first || (rc = several_named(r, out, &name)) == 0)
 			return 0;
 		network_clear(out);
 		if (rc == 1)

@@ -540,6 +540,25 @@ command_signature_line(const char *p, const char *e)
 
 /* "key: value" lines of text, up to a signature; quoted lines
  * skipped, first one wins. */
+/* Is [p, e) a sentence rather than a name or a title: more than four
+ * words, or ending as a sentence does? */
+static int
+sentence(const char *p, const char *e)
+{
+	size_t words = 0;
+
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	if (e > p && strchr(".?!:", e[-1]) != NULL)
+		return 1;
+	for (const char *q = p; q < e; words++) {
+		while (q < e && space_len(q, e) == 0)
+			q++;
+		q = skip_space(q, e);
+	}
+	return words > 4;
+}
+
 static void
 parse_kv(struct request *req, const char *text)
 {
@@ -573,11 +592,13 @@ parse_kv(struct request *req, const char *text)
 		v = n > 0 && q < e && *q == ':' ? skip_space(q + 1, e) : e;
 		/* https://... is a link, not a detail. */
 		if (v == e || (e - v >= 2 && v[0] == '/' && v[1] == '/')) {
-			/* Details, a blank line, then text: a name and a
-			 * school under them are a signature without a
-			 * closing, and its "Locatie: …" is no detail. */
-			if (gap)
+			/* Details, a blank line, then a name: a signature
+			 * without a closing, whose "Locatie: …" is no
+			 * detail.  A sentence there ("We gaan verder met
+			 * hoofdstuk 3.") is the lead's text: read on. */
+			if (gap && !sentence(skip_space(p, e), e))
 				break;
+			gap = 0;
 			continue;
 		}
 		if (kv_has(req, key))

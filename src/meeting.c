@@ -779,6 +779,60 @@ act_meeting_reply(struct req *r, int64_t network_id, int64_t meeting_id,
 }
 
 
+/* Words that say someone was not there, or that not everyone was. */
+static const char *const absence_hints[] = {
+	"niet", "afwezig", "ziek", "alleen", "behalve", "ontbrak", "ontbraken",
+	"afgemeld", "verhinderd", "not", "absent", "except", "only", "missing",
+	"sick", "wasn't", "weren't", "didn't",
+};
+
+/* Words of a line about the mail itself, as disclaimers are ("Als u
+ * niet de geadresseerde bent…"): no word on who came. */
+static const char *const mail_words[] = {
+	"bericht", "berichten", "e-mail", "email", "mail", "message",
+	"geadresseerde", "ontvanger", "recipient", "vertrouwelijk",
+	"confidential", "disclaimer",
+};
+
+/* Is the word w (len bytes) one of list's n, in any case? */
+static int
+word_in(const char *w, size_t len, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(list[i]) == len && strncasecmp(w, list[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The next word of [*p, e): letters, ' and -; NULL when there is none. */
+static const char *
+next_word(const char **p, const char *e, size_t *len)
+{
+	const char *w = *p, *end;
+
+	while (w < e && !isalpha((unsigned char)*w))
+		w++;
+	for (end = w; end < e && (isalpha((unsigned char)*end) ||
+	    *end == '\'' || *end == '-'); end++)
+		;
+	*p = end;
+	*len = (size_t)(end - w);
+	return w < end ? w : NULL;
+}
+
+/* Does [p, e) hold a word of list? */
+static int
+has_word(const char *p, const char *e, const char *const *list, size_t n)
+{
+	const char *w;
+	size_t len;
+
+	while ((w = next_word(&p, e, &len)) != NULL)
+		if (word_in(w, len, list, n))
+			return 1;
+	return 0;
+}
+
 /*
  * The length of a list marker before an entry, with the blanks after it:
  * "- ", "* ", "+ ", "• ", "– ", "· ", "1. ", "12) " (our own answer lists
@@ -840,7 +894,10 @@ entry_address(const char *e, size_t len, char *out, size_t outlen)
 	    memchr(e, '@', (size_t)(sp - e)) != NULL && e[len - 1] == ')' &&
 	    (lt = memchr(sp, '(', len - (size_t)(sp - e))) != NULL &&
 	    memchr(lt, '@', len - (size_t)(lt - e)) == NULL) {
-		/* "bob@school.nl (Bob Jansen)" */
+		/* "bob@school.nl (Bob Jansen)"; but "(ziek)" is no name. */
+		if (has_word(lt, e + len, absence_hints,
+		    ARRAY_LEN(absence_hints)))
+			return -1;
 		len = (size_t)(sp - e);
 	} else if (memchr(e, ' ', len) || memchr(e, '\t', len))
 		return -1;
@@ -1004,75 +1061,104 @@ absent_marker(const char *q, const char *e)
 	return NULL;
 }
 
-/* Words that say someone was not there, or that not everyone was. */
-static const char *const absence_hints[] = {
-	"niet", "afwezig", "ziek", "alleen", "behalve", "ontbrak", "ontbraken",
-	"afgemeld", "verhinderd", "not", "absent", "except", "only", "missing",
-	"sick", "wasn't", "weren't", "didn't",
+/* Words that say who came or did not: with an absence word in the same
+ * line, a statement about the meeting ("Bob was er niet"). */
+static const char *const presence_words[] = {
+	"er", "was", "waren", "aanwezig", "kwam", "kwamen", "geweest",
+	"gekomen", "iedereen", "allemaal", "there", "came", "present",
+	"attended", "everyone", "everybody",
 };
 
-/* Words of a line about the mail itself, as disclaimers are ("Als u
- * niet de geadresseerde bent…"): no word on who came. */
-static const char *const mail_words[] = {
-	"bericht", "berichten", "e-mail", "email", "mail", "message",
-	"geadresseerde", "ontvanger", "recipient", "vertrouwelijk",
-	"confidential", "disclaimer",
-};
-
-/* Is the word w (len bytes) one of list's n, in any case? */
+/* Does [p, e) name an active member or lead of n: their address, the
+ * first word of their name or the local part of their address up to a
+ * dot ("Bob", "bob" of bob.jansen@…)? */
 static int
-word_in(const char *w, size_t len, const char *const *list, size_t n)
+names_member(const char *p, const char *e, const struct member *mm,
+    size_t nm)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strlen(list[i]) == len && strncasecmp(w, list[i], len) == 0)
+	const char *w;
+	size_t len;
+
+	for (size_t i = 0; i < nm; i++)
+		if (mm[i].state == MS_ACTIVE && mm[i].role != ROLE_FOLLOWER &&
+		    memmem(p, (size_t)(e - p), mm[i].email,
+		    strlen(mm[i].email)) != NULL)
 			return 1;
+	while ((w = next_word(&p, e, &len)) != NULL) {
+		if (len < 3)
+			continue;
+		for (size_t i = 0; i < nm; i++) {
+			const char *name = mm[i].name ? mm[i].name : "";
+			size_t first = strcspn(name, " \t");
+			size_t local = strcspn(mm[i].email, ".@+");
+
+			if (mm[i].state != MS_ACTIVE ||
+			    mm[i].role == ROLE_FOLLOWER)
+				continue;
+			if ((first == len && strncasecmp(w, name, len) == 0) ||
+			    (local == len && strncasecmp(w, mm[i].email,
+			    len) == 0))
+				return 1;
+		}
+	}
 	return 0;
 }
 
 /*
  * The first line of the lead's own words that speaks of someone absent in
- * prose ("Bob was er niet.", "Alleen Alice en Carol waren er."): leernet
- * cannot tell from it who was there, so it must not take the quoted list
- * as it stands.  A disclaimer ends the lead's words.  The line (caller
- * frees), or NULL.
+ * prose ("Bob was er niet.", "Alleen Alice en Carol waren er.", "Bob
+ * ziek"): leernet cannot tell from it who was there, so it must not take
+ * the quoted list as it stands.  Such a line has an absence word and a
+ * word about coming or a member's name; "Vergeet niet de materialen" and
+ * "Groep 7 | niet bereikbaar op woensdag" have not.  A closing, a
+ * disclaimer or a line about the mail itself says nothing of it.  The
+ * line (caller frees); NULL when there is none, or on a database error
+ * (with *failed set).
  */
 static char *
-absence_in_prose(const char *text)
+absence_in_prose(struct req *r, const struct network *n, const char *text,
+    int *failed)
 {
-	const char *p = text ? text : "", *e;
+	const char *p = text ? text : "", *e, *w;
+	struct member *mm;
+	size_t nm;
+	char *line = NULL;
+	int spoke = 0;
 
-	for (; *p; p = *e ? e + 1 : e) {
-		const char *w, *end;
-		int absence = 0, about_mail = 0;
+	*failed = 0;
+	if ((mm = store_members(r->app->st, n->id, &nm)) == NULL) {
+		*failed = 1;
+		return NULL;
+	}
+	for (; *p && line == NULL; p = *e ? e + 1 : e) {
+		size_t len;
 
 		if ((e = strchr(p, '\n')) == NULL)
 			e = p + strlen(p);
-		for (w = p; w < e; w = end) {
-			while (w < e && !isalpha((unsigned char)*w))
-				w++;
-			for (end = w; end < e && (isalpha((unsigned char)*end) ||
-			    *end == '\'' || *end == '-'); end++)
-				;
-			if (w == end)
-				break;
-			absence |= word_in(w, (size_t)(end - w),
-			    absence_hints, ARRAY_LEN(absence_hints));
-			about_mail |= word_in(w, (size_t)(end - w), mail_words,
-			    ARRAY_LEN(mail_words));
-		}
-		for (w = p; w < e && (*w == ' ' || *w == '\t'); w++)
+		if (spoke && command_signature_line(p, e > p && e[-1] == '\r' ?
+		    e - 1 : e))
+			break;
+		for (w = p; w < e && (*w == ' ' || *w == '\t' || *w == '\r');
+		    w++)
 			;
+		if (w == e)
+			continue;
+		spoke = 1;
 		if ((size_t)(e - w) >= 10 && strncasecmp(w, "disclaimer", 10) == 0)
 			break;
-		if (absence && !about_mail) {
-			size_t len = (size_t)(e - p);
-
-			while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))
-				len--;
-			return xstrndup(p, len);
-		}
+		if (!has_word(p, e, absence_hints, ARRAY_LEN(absence_hints)) ||
+		    has_word(p, e, mail_words, ARRAY_LEN(mail_words)))
+			continue;
+		if (!has_word(p, e, presence_words, ARRAY_LEN(presence_words)) &&
+		    !names_member(p, e, mm, nm))
+			continue;
+		len = (size_t)(e - p);
+		while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))
+			len--;
+		line = xstrndup(p, len);
 	}
-	return NULL;
+	members_free(mm, nm);
+	return line;
 }
 
 /*
@@ -1113,6 +1199,64 @@ split_absent(const char *body, char **rest, char **absent)
 	}
 	*rest = buf_steal(&r);
 	*absent = buf_steal(&a);
+}
+
+/*
+ * Every address in the absent lines however they are written ("bob@… en
+ * carol@…", "Bob <bob@…>, ziek"), one a line (caller frees).  The first
+ * line that gives no address ("Afwezig: Bob en Carol") goes to *bad
+ * (caller frees), else NULL: who that was cannot be told.
+ */
+static char *
+absent_addresses(const char *absent, char **bad)
+{
+	static const char lead[] = "<([{\"'", trail[] = ">)]}\"'.,:;!?";
+	const char *p = absent, *e;
+	struct buf b;
+
+	*bad = NULL;
+	buf_init(&b, 0);
+	for (; *p; p = *e ? e + 1 : e) {
+		const char *t, *te;
+		int found = 0;
+
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		for (t = p; t < e; t = te) {
+			size_t len;
+			const char *at;
+
+			while (t < e && strchr(" \t\r,;", *t) != NULL)
+				t++;
+			for (te = t; te < e && strchr(" \t\r,;", *te) == NULL;
+			    te++)
+				;
+			while (t < te && strchr(lead, *t) != NULL)
+				t++;
+			if ((size_t)(te - t) > 7 && strncasecmp(t, "mailto:", 7) == 0)
+				t += 7;
+			len = (size_t)(te - t);
+			while (len && strchr(trail, t[len - 1]) != NULL)
+				len--;
+			if (len < 3 || (at = memchr(t, '@', len)) == NULL ||
+			    at == t || at == t + len - 1 ||
+			    memchr(at + 1, '@', len - (size_t)(at - t) - 1) ||
+			    memchr(t, '<', len) || memchr(t, '>', len))
+				continue;
+			found = 1;
+			for (size_t i = 0; i < len; i++)
+				(void)buf_addc(&b, (char)tolower((unsigned char)t[i]));
+			(void)buf_addc(&b, '\n');
+		}
+		if (!found && *bad == NULL && p + strspn(p, " \t\r") < e) {
+			size_t len = (size_t)(e - p);
+
+			while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))
+				len--;
+			*bad = xstrndup(p, len);
+		}
+	}
+	return buf_steal(&b);
 }
 
 /* list's addresses but those in absent, one a line; caller frees. */
@@ -1297,21 +1441,27 @@ attendance(struct req *r, const struct network *n, const struct meeting *m,
 	char *arg;
 	struct tvars *v;
 	size_t naddr;
-	int rc, reminded;
+	int rc, reminded, failed = 0;
 
 	if ((reminded = reminder_reply(r, m)) == -1)
 		return -1;
 	body = r->cmd->body ? r->cmd->body : "";
 	split_absent(body, &rest, &absent);
-	if (*absent)
+	if (*absent) {
+		char *said = absent;
+
 		body = rest;
+		/* "Afwezig: bob@… en carol@…": the addresses, one a line. */
+		absent = absent_addresses(said, &unclear);
+		free(said);
+	}
 	/* In a reply to the reminder, the lead's own address alone is
 	 * their signature: the list is in the quote. */
 	naddr = count_addresses(body, reminded ? r->sender : NULL);
-	if (answer && naddr == 0 && *absent == '\0' &&
-	    (unclear = absence_in_prose(rest)) == NULL) {
+	if (answer && naddr == 0 && *absent == '\0' && unclear == NULL &&
+	    (unclear = absence_in_prose(r, n, rest, &failed)) == NULL) {
+		rc = failed ? -1 : 0;
 		r->outcome = "human";
-		rc = 0;
 		goto out;
 	}
 	/* The quoted list as the lead left it; but a list nobody was
@@ -1322,11 +1472,12 @@ attendance(struct req *r, const struct network *n, const struct meeting *m,
 		body = listed = listed_addresses(r->msg->full_text);
 		naddr = count_addresses(body, NULL);
 		if (naddr > 0 && (whole = quote_is_whole(r, n, body)) != 0) {
-			if (whole == -1) {
+			if (whole == 1)
+				unclear = absence_in_prose(r, n, rest, &failed);
+			if (whole == -1 || failed) {
 				rc = -1;
 				goto out;
 			}
-			unclear = absence_in_prose(rest);
 		}
 	}
 	if (*absent && naddr > 0) {

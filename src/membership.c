@@ -17,6 +17,11 @@
 #include "template.h"
 #include "util.h"
 
+/* What a spent code's used_by starts with when it did not do its action:
+ * answered "nee", or the join called off by afmelden before it. */
+#define DECLINED_BY	"declined:"
+#define WITHDRAWN_BY	"withdrawn:"
+
 int
 membership_join(struct req *r, const struct network *n)
 {
@@ -98,8 +103,16 @@ act_reply_not_member(struct req *r, const struct network *n,
 	if (rc == -1)
 		return -1;
 	if (rc == 0 && state == MS_PENDING && withdraw) {
-		if (store_membership_set(r->app->st, n->id, r->person_id,
-		    role, MS_LEFT, r->now) == -1)
+		char *by = xasprintf("%s%s", WITHDRAWN_BY, r->sender);
+
+		rc = store_membership_set(r->app->st, n->id, r->person_id,
+		    role, MS_LEFT, r->now);
+		/* The confirmation mail can no longer undo this. */
+		if (rc == 0)
+			rc = store_tokens_spend(r->app->st, r->person_id, n->id,
+			    "join", by, r->now);
+		free(by);
+		if (rc == -1)
 			return -1;
 		r->app->changed = 1;
 		tvars_set_bool(v, "withdrawn", 1);
@@ -392,9 +405,6 @@ act_find_token(struct req *r, struct token *t)
 	return rc;
 }
 
-/* used_by of a code whose mail was answered with no. */
-#define DECLINED_BY	"declined:"
-
 int
 act_confirm(struct req *r, const char *ctx_token, int no)
 {
@@ -432,6 +442,10 @@ act_confirm(struct req *r, const char *ctx_token, int no)
 		 * with approve/reject, not confirm. */
 		tvars_set_bool(v, "unknown", 1);
 		rc = act_reply(r, "token-invalid", v);
+	} else if (t.used && strncmp(t.used_by, WITHDRAWN_BY,
+	    strlen(WITHDRAWN_BY)) == 0) {
+		tvars_set_bool(v, "withdrawn_before", 1);
+		rc = act_reply(r, "token-invalid", v);
 	} else if (t.used && strncmp(t.used_by, DECLINED_BY,
 	    strlen(DECLINED_BY)) == 0) {
 		tvars_set_bool(v, "declined_before", 1);
@@ -448,10 +462,14 @@ act_confirm(struct req *r, const char *ctx_token, int no)
 		char *by = xasprintf("%s%s", DECLINED_BY, r->sender);
 
 		rc = store_token_use(r->app->st, t.token, by, r->now);
-		free(by);
-		/* "Nee, toch niet" to a join: no longer pending either. */
+		/* "Nee, toch niet" to a join: no longer pending either,
+		 * and an earlier request's code cannot join. */
 		if (rc == 0 && strcmp(t.action, "join") == 0)
 			rc = withdraw_pending(r, t.network_id);
+		if (rc == 0 && strcmp(t.action, "join") == 0)
+			rc = store_tokens_spend(r->app->st, r->person_id,
+			    t.network_id, "join", by, r->now);
+		free(by);
 		tvars_set_bool(v, "declined", 1);
 		if (rc == 0 && (rc = act_reply(r, "token-invalid", v)) == 0)
 			r->outcome = "declined";

@@ -209,7 +209,7 @@ enum stmt_id {
 	S_NET_ADD, S_NET_BY_SLUG, S_NET_FIND, S_NET_BY_ID, S_NET_STATE, S_NET_ALL,
 	S_NET_PENDING,
 	S_MS_GET, S_MS_SET, S_MS_LIST, S_MS_COUNTS, S_MS_LEADS,
-	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE,
+	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE, S_TOKEN_SPEND,
 	S_SENT_ADD, S_SENT_GET,
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_OUTCOME_SINCE, S_KIND_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
@@ -294,7 +294,9 @@ static const char *const sql[S__COUNT] = {
 	    " state, since) VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (network_id, person_id) DO UPDATE SET"
 	    " role = excluded.role, state = excluded.state,"
-	    " since = CASE WHEN memberships.state = excluded.state"
+	    /* A follower who joins is a member from now on. */
+	    " since = CASE WHEN memberships.state = excluded.state AND"
+	    "   (memberships.role = 'follower') = (excluded.role = 'follower')"
 	    "   THEN memberships.since ELSE excluded.since END",
 	[S_MS_LIST] = "SELECT p.id, p.email, p.name, m.role, m.state,"
 	    " p.bouncing, m.delivery = 'digest', m.since"
@@ -317,6 +319,9 @@ static const char *const sql[S__COUNT] = {
 	    " FROM tokens WHERE token = ?1",
 	[S_TOKEN_USE] = "UPDATE tokens SET used = ?2, used_by = ?3"
 	    " WHERE token = ?1 AND used = 0",
+	[S_TOKEN_SPEND] = "UPDATE tokens SET used = ?4, used_by = ?5"
+	    " WHERE person_id = ?1 AND network_id = ?2 AND action = ?3"
+	    " AND used = 0",
 	[S_SENT_ADD] = "INSERT OR REPLACE INTO sent (msgid, kind, token,"
 	    " network_id, meeting_id, person_id, created)"
 	    " VALUES (?1, ?2, ?3, nullif(?4, 0), nullif(?5, 0), nullif(?6, 0), ?7)",
@@ -441,17 +446,17 @@ static const char *const sql[S__COUNT] = {
 	    " count(*) FILTER (WHERE r.partstat = 'accepted' AND NOT r.stale),"
 	    " count(*) FILTER (WHERE r.partstat = 'declined' AND NOT r.stale),"
 	    " count(*) FILTER (WHERE r.partstat = 'tentative' AND NOT r.stale),"
-	    " count(*) FILTER (WHERE r.partstat IS NULL OR"
-	    "   r.partstat = 'needs-action' OR r.stale)"
+	    /* Who joined after it was over, or after it was cancelled,
+	     * was never asked: no answer is awaited from them. */
+	    " count(*) FILTER (WHERE (r.partstat IS NULL OR"
+	    "   r.partstat = 'needs-action' OR r.stale) AND"
+	    "   m.since <= CASE mt.status WHEN 'cancelled' THEN mt.updated"
+	    "     ELSE mt.end END)"
 	    " FROM memberships m JOIN meetings mt ON mt.id = ?2"
 	    " LEFT JOIN rsvps r ON r.meeting_id = ?2 AND"
 	    "   r.person_id = m.person_id"
 	    " WHERE m.network_id = ?1 AND m.state = 'active' AND"
-	    "   m.role IN ('lead','member') AND"
-	    /* Who joined after it was over, or after it was cancelled,
-	     * was never asked. */
-	    "   m.since <= CASE mt.status WHEN 'cancelled' THEN mt.updated"
-	    "     ELSE mt.end END",
+	    "   m.role IN ('lead','member')",
 	[S_ATT_CLEAR] = "DELETE FROM attendance WHERE meeting_id = ?1",
 	[S_ATT_ADD] = "INSERT OR IGNORE INTO attendance (meeting_id, person_id)"
 	    " VALUES (?1, ?2)",
@@ -2185,6 +2190,16 @@ store_token_use(struct store *st, const char *token, const char *by,
 	if (exec_stmt(st, s, "use token") == -1)
 		return -1;
 	return sqlite3_changes(st->db) ? 0 : 1;
+}
+
+int
+store_tokens_spend(struct store *st, int64_t person_id, int64_t network_id,
+    const char *action, const char *by, time_t now)
+{
+	sqlite3_stmt *s = prep(st, S_TOKEN_SPEND);
+
+	bind(s, "iitit", person_id, network_id, action, (int64_t)now, by);
+	return exec_stmt(st, s, "spend tokens");
 }
 
 /* ---- sent ---- */

@@ -298,6 +298,10 @@ int	 store_token_add(struct store *, const char *token, const char *action,
 int	 store_token_get(struct store *, const char *token, struct token *);
 int	 store_token_use(struct store *, const char *token, const char *by,
 	    time_t now);
+/* Every unused token of the person for action in the network is used
+ * (by says why): a join called off cannot be confirmed later. */
+int	 store_tokens_spend(struct store *, int64_t person_id,
+	    int64_t network_id, const char *action, const char *by, time_t now);
 
 /* ---- what we sent: Message-ID → context, for replies read in context ---- */
 

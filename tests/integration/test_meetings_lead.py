@@ -368,6 +368,44 @@ def test_absence_in_prose_above_a_whole_list_is_asked_back(meet, words):
     assert hours(meet, "--year", "2026") == []
 
 
+@pytest.mark.parametrize("words,present", [
+    # Said with addresses, however written: those are left out.
+    (f"Afwezig {address('bob')} en {address('carol')}", ("alice", "lead")),
+    (f"Afwezig: Bob <{address('bob')}>, ziek", ("alice", "carol", "lead")),
+    # Words that are no statement about the meeting: the list as it stands.
+    ("Vergeet niet de materialen mee te nemen!", ("alice", "bob", "carol", "lead")),
+    ("Hoi,\n\nDank je!\n\nAnna de Lead\nGroep 7 | niet bereikbaar op woensdag",
+     ("alice", "bob", "carol", "lead")),
+    ("I'm not sure about the next date.", ("alice", "bob", "carol", "lead")),
+    # Who that was cannot be told: asked back.
+    ("Afwezig: Bob en Carol", None),
+    ("Bob ziek, verder iedereen", None),
+])
+def test_what_is_said_above_a_whole_list(meet, words, present):
+    rem = held_with_reminder(meet, "alice", "bob", "carol")
+    meet.reply("lead", rem, words + "\n", trusted=False)
+    meet.once()
+    if present is None:
+        meet.one("lead", "Wie er niet was, herken ik alleen aan een adres")
+        assert hours(meet, "--year", "2026") == []
+    else:
+        meet.one("lead", f"is de presentie vastgelegd. Aanwezig ({len(present)}):")
+        assert [r["email"] for r in hours(meet, "--year", "2026")] == [
+            address(w) for w in present]
+
+
+def test_a_comment_that_says_absent_is_no_name(meet):
+    """"bob@… (ziek)" in a list is not bob present under the name "ziek"."""
+    rem = held_with_reminder(meet, "alice", "bob", "carol")
+    n1 = rem["Subject"].split()[-1]
+    meet.mail("lead", f"presentie {SLUG} {n1}",
+              f"{address('alice')} (Alice)\n{address('bob')} (ziek)\n"
+              f"{address('carol')} (afwezig)\n")
+    meet.once()
+    meet.one("lead", "is de presentie vastgelegd. Aanwezig (1):")
+    assert [r["email"] for r in hours(meet, "--year", "2026")] == [address("alice")]
+
+
 def test_absent_without_a_colon_and_prose_beside_a_shortened_list(meet):
     rem = held_with_reminder(meet, "alice", "bob", "carol")
     # "afwezig ADDRESS" without the colon is as clear as with it.

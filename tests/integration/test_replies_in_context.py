@@ -167,12 +167,17 @@ def test_one_network_per_mail(story):
     story.mail("alice", "aanmelden rekenen en taal")
     story.mail("bob", "join rekenen, taal")
     story.mail("carol", "aanmelden Taal en rekenen")
+    story.mail("donna", "aanmelden voor Taal en rekenen")
+    story.stack.add_user("erik")
+    story.mail("erik", "aanmelden het netwerk Taal en rekenen graag")
     story.once()
     story.one("alice", "Je noemde meer dan één netwerk (rekenen, taal).",
               "aanmelden rekenen", "aanmelden taal", "Er is niets veranderd.")
     story.one("bob", "You named more than one network (rekenen, taal).",
               "join taal")
     story.one("carol", subject="^Bevestig: aanmelden voor Taal en rekenen")
+    story.one("donna", subject="^Bevestig: aanmelden voor Taal en rekenen")
+    story.one("erik", subject="^Bevestig: aanmelden voor Taal en rekenen")
     m = story.members()
     assert "alice@school.test" not in m and "bob@school.test" not in m
 

@@ -329,7 +329,7 @@ def test_a_join_waiting_for_its_confirmation_can_be_called_off(story):
     story.mail("bob", "join rekenen")
     story.once()
     c_alice = story.one("alice", subject="^Bevestig: aanmelden voor")
-    story.one("bob", subject="^Confirm: join")
+    c_bob = story.one("bob", subject="^Confirm: join")
     assert story.members()["alice@school.test"] == ("member", "pending")
 
     story.reply("alice", c_alice, "Nee, toch niet.")
@@ -345,6 +345,11 @@ def test_a_join_waiting_for_its_confirmation_can_be_called_off(story):
     story.mail("bob", "leave rekenen")
     story.once()
     story.one("bob", "Your request to join", "is now withdrawn")
+    assert story.members()["bob@school.test"] == ("member", "left")
+    # The confirmation mail cannot undo that.
+    story.reply("bob", c_bob, "yes")
+    story.once()
+    story.one("bob", "You called this request off")
     assert story.members()["bob@school.test"] == ("member", "left")
     # Changing one's mind again: a new join asks again.
     story.mail("bob", "join rekenen")

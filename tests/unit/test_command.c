@@ -558,6 +558,13 @@ test_kv(void **state)
 	assert_int_equal(r.nkv, 2);
 	assert_null(request_kv(&r, "locatie", NULL));
 	request_free(&r);
+	/* A sentence after the blank line is the lead's text: read on. */
+	assert_int_equal(command_parse("bijeenkomst rekenen",
+	    "datum: 14-05-2027\n\nWe gaan verder met hoofdstuk 3.\n"
+	    "tijd: 15:00\nlocatie: Aula\n", &r), 0);
+	assert_int_equal(r.nkv, 3);
+	assert_string_equal(request_kv(&r, "locatie", NULL), "Aula");
+	request_free(&r);
 	/* Text right under a detail, or before the first one, ends nothing. */
 	assert_int_equal(command_parse("bijeenkomst rekenen",
 	    "Hoi allemaal,\n\nDe volgende bijeenkomst:\n\ndatum: 14-05-2027\n"
