@@ -520,6 +520,12 @@ approve(struct req *r, struct network *n, struct tvars *v)
 	}
 	n->state = NET_OPEN;
 	act_set_network(v, n);
+	/* Another lead named: the proposer is told how to take part, and
+	 * the lead whose question it is. */
+	tvars_set_bool(v, "other_lead", lead_id != n->proposer_id);
+	if (proposer.email != NULL)
+		tvars_set(v, "proposer", proposer.name && *proposer.name ?
+		    proposer.name : proposer.email);
 	rc = tell_outcome(r, n, "proposal-approved", n->proposer_id, v);
 	if (rc == 0 && lead_id != n->proposer_id)
 		rc = tell_outcome(r, n, "lead-added", lead_id, v);

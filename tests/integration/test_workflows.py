@@ -611,8 +611,11 @@ def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
     story.once()
     story.one("femme", '"Samen lezen" is goedgekeurd', "lead@school.test")
     story.one("alice", "is goedgekeurd en staat nu open", "lead@school.test",
-              "aanmelden samen-lezen", subject="^Goedgekeurd: Samen lezen")
-    story.one("lead", 'Je bent nu trekker van het leernetwerk "Samen lezen"')
+              "Zelf meedoen, met de uitnodigingen voor de bijeenkomsten? "
+              "Stuur dan: aanmelden samen-lezen", subject="^Goedgekeurd: Samen lezen")
+    # The lead learns whose question it is.
+    story.one("lead", 'Je bent nu trekker van het leernetwerk "Samen lezen"',
+              "alice@school.test heeft het voorgesteld.", question)
     call = story.one("carol", "Samen lezen", question, "aanmelden",
                      subject="^Nieuw leernetwerk: Samen lezen")
     assert call["Auto-Submitted"] == "auto-generated"
