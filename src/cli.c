@@ -177,13 +177,42 @@ network_add(struct app *app, int argc, char **argv)
 		return EXIT_DATAERR;
 	}
 	for (size_t i = 0; i < nleads; i++) {
+		char *lt = strchr(leads[i], '<'), *gt;
+		struct person p = { 0 };
+		int in_staff;
+
+		/* "Bob de Vries <bob@school.nl>", pasted from a mail. */
+		if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
+			*gt = '\0';
+			memmove(leads[i], lt + 1, strlen(lt + 1) + 1);
+		}
 		str_lower(leads[i]);
-		if (strchr(leads[i], '@') == NULL ||
-		    !config_domain_allowed(app->cfg, leads[i])) {
-			fprintf(stderr, "leernet: --lead %s: not an address in "
-			    "the allowed domains ([organization] domains in %s)\n",
+		if (!config_address_valid(leads[i])) {
+			fprintf(stderr, "leernet: --lead %s: not a mail address; "
+			    "write it as bob@school.nl\n", leads[i]);
+			return EXIT_DATAERR;
+		}
+		if (!config_domain_allowed(app->cfg, leads[i])) {
+			fprintf(stderr, "leernet: --lead %s: not in the allowed "
+			    "domains ([organization] domains in %s)\n",
 			    leads[i], app->cfg->file);
 			return EXIT_DATAERR;
+		}
+		/* With staff_only every command from a lead outside the
+		 * directory would be refused. */
+		if (app->cfg->staff_only) {
+			if ((rc = store_person_get(app->st, leads[i], &p)) == -1)
+				return EXIT_SOFTWARE;
+			in_staff = rc == 0 && p.in_staff;
+			person_clear(&p);
+			if (!in_staff) {
+				fprintf(stderr, "leernet: --lead %s: not in the "
+				    "staff directory, and %s has staff_only = "
+				    "yes; import it first (leernet staff "
+				    "import FILE.csv)\n", leads[i],
+				    app->cfg->file);
+				return EXIT_DATAERR;
+			}
 		}
 	}
 	if (store_begin(app->st) == -1)

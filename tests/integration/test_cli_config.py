@@ -782,6 +782,25 @@ def test_person_show_names_their_networks(cfg, run_leernet):
     assert "lezen" not in out, out
 
 
+def test_network_add_checks_its_leads(stack, tmp_path, run_leernet):
+    cfg = stack.config(tmp_path, organization_staff_only="yes")
+    run_leernet(cfg, "init")
+    (tmp_path / "staff.csv").write_text("email,name,school\n"
+                                        "bob@school.test,Bob de Vries,De Regenboog\n")
+    run_leernet(cfg, "staff", "import", str(tmp_path / "staff.csv"))
+    for lead, why in (("bob", "not a mail address; write it as bob@school.nl"),
+                      ("bob@other.test", "not in the allowed domains"),
+                      ("carol@school.test", "not in the staff directory, and")):
+        p = run_leernet(cfg, "network", "add", "x", "--title", "X", "--lead",
+                        lead, check=False)
+        assert p.returncode == 65 and why in p.stderr, (lead, p.stderr)
+    # Pasted from a mail, with the name: the address is taken.
+    run_leernet(cfg, "network", "add", "x", "--title", "X", "--lead",
+                "Bob de Vries <Bob@School.test>")
+    out = run_leernet(cfg, "member", "list", "x", "--csv").stdout
+    assert "bob@school.test,Bob de Vries,lead,active" in out, out
+
+
 def test_network_close_twice_and_a_proposal(cfg, tmp_path, run_leernet):
     assert "closed" in run_leernet(cfg, "network", "close", "rekenen").stdout
     proc = run_leernet(cfg, "network", "close", "rekenen")
