@@ -19,7 +19,10 @@
 #define FIELDS_MAX	32		/* more in one row is no staff list */
 #define SHOW_MAX	60		/* bytes of a value quoted in a reason */
 
-enum col { COL_IGNORE, COL_EMAIL, COL_NAME, COL_SCHOOL, COL_FUNCTION };
+/* The name may come whole or, as HR systems export it, in parts
+ * (voornaam, tussenvoegsel, achternaam) joined in that order. */
+enum col { COL_IGNORE, COL_EMAIL, COL_NAME, COL_SCHOOL, COL_FUNCTION,
+	COL_FIRST, COL_INFIX, COL_LAST, COL__COUNT };
 
 static const struct alias {
 	const char	*name;
@@ -27,14 +30,26 @@ static const struct alias {
 } aliases[] = {
 	{ "email", COL_EMAIL }, { "e-mail", COL_EMAIL },
 	{ "emailadres", COL_EMAIL }, { "e-mailadres", COL_EMAIL },
+	{ "e-mail adres", COL_EMAIL }, { "email adres", COL_EMAIL },
+	{ "mailadres", COL_EMAIL }, { "email address", COL_EMAIL },
+	{ "e-mail address", COL_EMAIL }, { "mail", COL_EMAIL },
 	{ "name", COL_NAME }, { "naam", COL_NAME },
-	{ "school", COL_SCHOOL },
+	{ "volledige naam", COL_NAME }, { "full name", COL_NAME },
+	{ "weergavenaam", COL_NAME }, { "display name", COL_NAME },
+	{ "school", COL_SCHOOL }, { "schoolnaam", COL_SCHOOL },
+	{ "locatie", COL_SCHOOL }, { "vestiging", COL_SCHOOL },
 	{ "function", COL_FUNCTION }, { "functie", COL_FUNCTION },
+	{ "voornaam", COL_FIRST }, { "roepnaam", COL_FIRST },
+	{ "first name", COL_FIRST }, { "tussenvoegsel", COL_INFIX },
+	{ "tussenvoegsels", COL_INFIX }, { "achternaam", COL_LAST },
+	{ "last name", COL_LAST }, { "surname", COL_LAST },
 };
 
 static const char *const col_names[] = {
 	[COL_IGNORE] = "?", [COL_EMAIL] = "email", [COL_NAME] = "name",
 	[COL_SCHOOL] = "school", [COL_FUNCTION] = "function",
+	[COL_FIRST] = "first name", [COL_INFIX] = "name infix",
+	[COL_LAST] = "last name",
 };
 
 /* ---- the CSV reader (RFC 4180, with ';' and bare LF/CR tolerated) ---- */
@@ -398,7 +413,7 @@ all_empty(const struct record *r)
 static int
 header(struct parse *ps, struct record *r, size_t line)
 {
-	int have[COL_FUNCTION + 1] = { 0 };
+	int have[COL__COUNT] = { 0 };
 	char why[512], found[SHOW_MAX * 2 + 8];
 	struct buf names;
 
@@ -409,7 +424,7 @@ header(struct parse *ps, struct record *r, size_t line)
 		enum col c = COL_IGNORE;
 
 		if (i > 0)
-			buf_addc(&names, ',');
+			buf_addc(&names, ps->delim);
 		buf_adds(&names, name);
 		str_lower(name);
 		for (size_t k = 0; k < ARRAY_LEN(aliases); k++)
@@ -432,12 +447,38 @@ header(struct parse *ps, struct record *r, size_t line)
 		}
 	}
 	ps->ncols = r->n;
-	if (!have[COL_EMAIL] || !have[COL_NAME] || !have[COL_SCHOOL]) {
+	if (have[COL_NAME] && (have[COL_FIRST] || have[COL_LAST])) {
+		snprintf(why, sizeof(why), "the header names the name whole "
+		    "and in parts; keep one of the two");
+		ps->cb->bad(line, why, ps->cb->arg);
+		buf_free(&names);
+		return -1;
+	}
+	if (!have[COL_EMAIL] || (!have[COL_NAME] && !have[COL_LAST]) ||
+	    !have[COL_SCHOOL]) {
+		const char *missing[3];
+		size_t nm = 0, used = 0;
+		char list[160] = "";
+
+		if (!have[COL_EMAIL])
+			missing[nm++] = "the email address";
+		if (!have[COL_NAME] && !have[COL_LAST])
+			missing[nm++] = "the name (naam, or voornaam and "
+			    "achternaam)";
+		if (!have[COL_SCHOOL])
+			missing[nm++] = "the school (school or locatie)";
+		for (size_t i = 0; i < nm && used < sizeof(list); i++) {
+			int w = snprintf(list + used, sizeof(list) - used,
+			    "%s%s", i == 0 ? "" : i + 1 == nm ? " and " : ", ",
+			    missing[i]);
+
+			used += w > 0 ? (size_t)w : 0;
+		}
 		show(found, sizeof(found), buf_str(&names), names.len);
 		snprintf(why, sizeof(why), "the first line must name the "
 		    "columns email,name,school[,function], or be the first "
-		    "person with those columns in that order (found \"%s\")",
-		    found);
+		    "person with those columns in that order; found \"%s\", "
+		    "with no column for %s", found, list);
 		ps->cb->bad(line, why, ps->cb->arg);
 		buf_free(&names);
 		return -1;
@@ -451,8 +492,9 @@ static int
 row(struct parse *ps, struct record *r, size_t line)
 {
 	static char none[] = "";
-	char *val[COL_FUNCTION + 1] = { none, none, none, none, none };
-	char why[512], shown[SHOW_MAX * 2 + 8];
+	char *val[COL__COUNT] = { none, none, none, none, none, none, none,
+	    none };
+	char why[512], shown[SHOW_MAX * 2 + 8], whole[STAFF_FIELD_MAX + 1];
 	struct staff_entry e;
 	size_t first;
 
@@ -473,7 +515,8 @@ row(struct parse *ps, struct record *r, size_t line)
 		}
 	}
 	for (size_t i = r->n; i < ps->ncols; i++)
-		if (ps->cols[i] != COL_IGNORE && ps->cols[i] != COL_FUNCTION) {
+		if (ps->cols[i] != COL_IGNORE && ps->cols[i] != COL_FUNCTION &&
+		    ps->cols[i] != COL_INFIX) {
 			if (ps->no_header)
 				snprintf(why, sizeof(why), "%zu field%s, but "
 				    "without a header row the columns are "
@@ -510,6 +553,24 @@ row(struct parse *ps, struct record *r, size_t line)
 		    shown);
 		ps->cb->bad(line, why, ps->cb->arg);
 		return 0;
+	}
+	if (*val[COL_NAME] == '\0' && *val[COL_LAST] != '\0') {
+		/* "Anne-Marie" "van 't" "Hof": "Anne-Marie van 't Hof" */
+		size_t n = 0;
+
+		for (enum col c = COL_FIRST; c <= COL_LAST; c++) {
+			size_t len = strlen(val[c]);
+
+			if (len == 0)
+				continue;
+			if (n > 0 && n < STAFF_FIELD_MAX)
+				whole[n++] = ' ';
+			len = utf8_cut(val[c], len, STAFF_FIELD_MAX - n);
+			memcpy(whole + n, val[c], len);
+			n += len;
+		}
+		whole[n] = '\0';
+		val[COL_NAME] = whole;
 	}
 	if (*val[COL_NAME] == '\0') {
 		snprintf(why, sizeof(why), "no name for %s", val[COL_EMAIL]);

@@ -91,6 +91,17 @@ static const struct good_case {
 	{ "semicolon file with commas in names",
 	    "email;name;school\nbob@school.test;Vries, Bob de;X\n",
 	    "bob@school.test|Vries, Bob de|X|@2\n" },
+	/* An HR export: the name in parts, the school as a location. */
+	{ "voornaam, tussenvoegsel, achternaam",
+	    "E-mailadres;Voornaam;Tussenvoegsel;Achternaam;Locatie\n"
+	    "anne@school.test;Anne-Marie;van 't;Hof;De Regenboog\n"
+	    "bob@school.test;Bob;;Jansen;De Wereld\n",
+	    "anne@school.test|Anne-Marie van 't Hof|De Regenboog|@2\n"
+	    "bob@school.test|Bob Jansen|De Wereld|@3\n" },
+	{ "other common titles",
+	    "E-mail adres,Volledige naam,Vestiging,Rol\n"
+	    "c@school.test,Carol de Wit,Noord,ib'er\n",
+	    "c@school.test|Carol de Wit|Noord|@2\n" },
 	{ "tab separated", "email\tname\tschool\nc@school.test\tCarol\tX\n",
 	    "c@school.test|Carol|X|@2\n" },
 	{ "tab separated, quoted fields and an empty one",
@@ -286,11 +297,18 @@ static const struct header_case {
 	{ "missing school", "email,name\na@school.test,A\n", 0,
 	    "1: the first line must name the columns "
 	    "email,name,school[,function], or be the first person with those "
-	    "columns in that order (found \"email,name\")\n" },
-	{ "neither a header nor a person", "Alice,alice@school.test,S\n", 0,
+	    "columns in that order; found \"email,name\", with no column for "
+	    "the school (school or locatie)\n" },
+	/* Shown with the file's own separator. */
+	{ "neither a header nor a person", "Alice;alice@school.test;S\n", 0,
 	    "1: the first line must name the columns "
 	    "email,name,school[,function], or be the first person with those "
-	    "columns in that order (found \"Alice,alice@school.test,S\")\n" },
+	    "columns in that order; found \"Alice;alice@school.test;S\", with "
+	    "no column for the email address, the name (naam, or voornaam and "
+	    "achternaam) and the school (school or locatie)\n" },
+	{ "the name whole and in parts", "email,naam,achternaam,school\n", 0,
+	    "1: the header names the name whole and in parts; keep one of "
+	    "the two\n" },
 	{ "column twice", "email,name,school,e-mail\n", 0,
 	    "1: the header names the column email twice\n" },
 	{ "UTF-16 from Excel's Unicode text", LIT("\xff\xfe" "e\0m\0"),
