@@ -216,6 +216,38 @@ ask_coordinators(struct req *r, const struct network *n)
  * and control characters one space, at most TITLE_MAX_CHARS characters,
  * as `network add` allows.  Caller frees.
  */
+/*
+ * "nieuw netwerk \"Rekenen\"": quotes around the whole title are no part
+ * of it (its slug would be rekenen-2 beside the title "Rekenen").  Strips
+ * them from s in place; returns s.
+ */
+static char *
+unquote_title(char *s)
+{
+	static const char *const open[] = { "\"", "'", "\xe2\x80\x9c",
+	    "\xe2\x80\x9e", "\xe2\x80\x98", "\xc2\xab" };
+	static const char *const close[] = { "\"", "'", "\xe2\x80\x9d",
+	    "\xe2\x80\x9c", "\xe2\x80\x99", "\xc2\xbb" };
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < ARRAY_LEN(open); i++) {
+		size_t a = strlen(open[i]), b;
+
+		if (n <= a || strncmp(s, open[i], a) != 0)
+			continue;
+		for (size_t k = 0; k < ARRAY_LEN(close); k++) {
+			b = strlen(close[k]);
+			if (n > a + b && strcmp(s + n - b, close[k]) == 0 &&
+			    memchr(s + a, open[i][0], n - a - b) == NULL) {
+				memmove(s, s + a, n - a - b);
+				s[n - a - b] = '\0';
+				return s;
+			}
+		}
+	}
+	return s;
+}
+
 static char *
 clean_title(const char *s)
 {
@@ -243,7 +275,7 @@ clean_title(const char *s)
 	while (n > 0 && out[n - 1] == ' ')
 		n--;
 	out[n] = '\0';
-	return out;
+	return unquote_title(out);
 }
 
 /*

@@ -646,6 +646,17 @@ def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
     assert story.networks()["samen-lezen"]["state"] == "open"
 
 
+def test_quotes_around_a_proposed_title_are_no_part_of_it(story):
+    story.mail("alice", 'nieuw netwerk "Samen rekenen"', body="Hoe?")
+    story.mail("bob", "start \u201cCoding club\u201d", body="How?")
+    story.once()
+    story.one("alice", "Samen rekenen")
+    story.one("bob", "Coding club")
+    nets = story.networks()
+    assert nets["samen-rekenen"]["title"] == "Samen rekenen"
+    assert nets["coding-club"]["title"] == "Coding club"
+
+
 def test_proposal_in_english_rejected_with_a_reason(story):
     story.mail("bob", "start Coding club", body="How do we teach coding to toddlers?")
     story.mail("alice", "nieuw netwerk", body="Hoe doen we dat?")
