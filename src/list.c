@@ -507,17 +507,24 @@ render_footer(struct req *r, const struct network *net, const char *listaddr,
 
 /*
  * A post's news: its text, and the names of its files, which the digest
- * and the intranet page do not carry (in the organisation's language:
- * the news is everyone's).  Caller frees.
+ * and the intranet page do not carry, with whom to ask for them: members
+ * who read the network in their digest never got the mail (in the
+ * organisation's language: the news is everyone's).  Caller frees.
  */
 static char *
-news_text(const struct config *cfg, const char *text, const char *files)
+news_text(const struct config *cfg, const char *text, const char *files,
+    const char *author)
 {
+	int en = strcmp(cfg->language, "en") == 0;
+
 	if (files == NULL)
 		return xstrdup(text);
-	return xasprintf("%s%s[%s: %s]", text, *text ? "\n\n" : "",
-	    strcmp(cfg->language, "en") == 0 ? "Attachments, in the mail to "
-	    "the members" : "Bijlagen, in de mail aan de deelnemers", files);
+	if (en)
+		return xasprintf("%s%s[Attachments: %s. Not in your mailbox? "
+		    "Ask %s for them]", text, *text ? "\n\n" : "", files,
+		    author);
+	return xasprintf("%s%s[Bijlagen: %s. Niet in je mailbox? Vraag ze aan "
+	    "%s]", text, *text ? "\n\n" : "", files, author);
 }
 
 static int
@@ -560,7 +567,7 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	 * the forwarded headers: the news keeps all of it.  Who reads it in
 	 * a digest or on the page gets no files: they are named. */
 	news = news_text(cfg, *m->text && !command_subject_is_forward(
-	    m->subject) ? m->text : m->full_text, m->attachments);
+	    m->subject) ? m->text : m->full_text, m->attachments, r->sender);
 	rc = store_news_add(st, net->id, r->person_id, subj, news, r->now,
 	    &news_id);
 	free(news);

@@ -688,8 +688,9 @@ def test_attachments_are_named_in_the_news(lists):
     with sqlite3.connect(lists.cfg.parent / "leernet.db") as db:
         news = dict(db.execute("SELECT subject, body FROM news").fetchall())
     assert news["Werkbladen tafels"] == (
-        "Hierbij de werkbladen.\n\n[Bijlagen, in de mail aan de deelnemers: "
-        "tafels van 3.pdf, Antwoorden groep 3 — versie 2.pdf]"), news
+        "Hierbij de werkbladen.\n\n[Bijlagen: tafels van 3.pdf, Antwoorden "
+        "groep 3 — versie 2.pdf. Niet in je mailbox? Vraag ze aan "
+        "alice@school.test]"), news
     body = news["Nascholing breuken"]
     assert "Interessant voor ons!" in body and "Op 20 januari geven we" in body, body
     # the members got the files themselves
