@@ -54,6 +54,7 @@ struct words {
 	const char *lead1, *leadn;
 	const char *member1, *membern;
 	const char *next, *meetings, *no_meetings, *meeting;
+	const char *no_more, *held;
 	const char *latest, *news, *no_news, *no_subject, *by;
 	const char *participate, *join, *join_note, *join_note_end;
 	const char *follow, *leave, *post;
@@ -86,6 +87,8 @@ static const struct words words_nl = {
 	.meetings = "Bijeenkomsten",
 	.no_meetings = "Er is nog geen bijeenkomst gepland.",
 	.meeting = "bijeenkomst",
+	.no_more = "Er staat geen bijeenkomst meer gepland.",
+	.held = "Geweest",
 	.latest = "Laatste nieuws",
 	.news = "Nieuws",
 	.no_news = "Nog geen nieuws.",
@@ -138,6 +141,8 @@ static const struct words words_en = {
 	.meetings = "Meetings",
 	.no_meetings = "No meeting has been planned yet.",
 	.meeting = "meeting",
+	.no_more = "No further meeting has been planned.",
+	.held = "Held",
 	.latest = "Latest news",
 	.news = "News",
 	.no_news = "No news yet.",
@@ -420,6 +425,8 @@ struct netview {
 	size_t			 leads, members;
 	struct meeting		*next;		/* planned, not ended */
 	size_t			 nnext;
+	struct meeting		*all;		/* every one, by number */
+	size_t			 nall, nheld;	/* nheld: planned, ended */
 	struct news_item	*news;		/* newest first */
 	size_t			 nnews;
 };
@@ -435,6 +442,8 @@ view_load(struct pub *p, const struct network *n, struct netview *v)
 	    store_network_counts(st, n->id, &v->leads, &v->members) == -1 ||
 	    (v->next = store_meetings(st, n->id, 1, p->now,
 	    &v->nnext)) == NULL ||
+	    (v->all = store_meetings(st, n->id, 0, p->now,
+	    &v->nall)) == NULL ||
 	    (v->news = store_news_latest(st, n->id, FEED_NEWS,
 	    &v->nnews)) == NULL) {
 		p->stats->db_failed = 1;
@@ -442,6 +451,9 @@ view_load(struct pub *p, const struct network *n, struct netview *v)
 		    p->app->cfg->db_path, n->slug);
 		return -1;
 	}
+	for (size_t i = 0; i < v->nall; i++)
+		v->nheld += v->all[i].status == MT_PLANNED &&
+		    v->all[i].end <= p->now;
 	v->ok = 1;
 	return 0;
 }
@@ -453,6 +465,8 @@ view_clear(struct netview *v)
 		members_free(v->mem, v->nmem);
 	if (v->next)
 		meetings_free(v->next, v->nnext);
+	if (v->all)
+		meetings_free(v->all, v->nall);
 	if (v->news)
 		news_free(v->news, v->nnews);
 	memset(v, 0, sizeof(*v));
@@ -771,6 +785,37 @@ o_meeting(struct pub *p, struct out *o, const struct meeting *m, int number)
 	o_add(o, "</li>\n");
 }
 
+/*
+ * The network page's meetings: those to come, then those held.  A page
+ * that said "nothing planned yet" after five meetings would read as if
+ * the network never met.  A cancelled one is not shown, as in the feed.
+ */
+static void
+o_meetings(struct pub *p, struct out *o, const struct netview *v)
+{
+	size_t i;
+
+	if (v->nnext == 0) {
+		o_add(o, "<p>");
+		o_add(o, v->nheld ? p->w->no_more : p->w->no_meetings);
+		o_add(o, "</p>\n");
+	} else {
+		o_add(o, "<ul>\n");
+		for (i = 0; i < v->nnext; i++)
+			o_meeting(p, o, &v->next[i], 1);
+		o_add(o, "</ul>\n");
+	}
+	if (v->nheld == 0)
+		return;
+	o_add(o, "<h3>");
+	o_add(o, p->w->held);
+	o_add(o, "</h3>\n<ul>\n");
+	for (i = 0; i < v->nall; i++)
+		if (v->all[i].status == MT_PLANNED && v->all[i].end <= p->now)
+			o_meeting(p, o, &v->all[i], 1);
+	o_add(o, "</ul>\n");
+}
+
 static void
 o_day(struct pub *p, struct out *o, time_t t)
 {
@@ -832,7 +877,7 @@ index_network(struct pub *p, struct out *o, const struct netview *v)
 	o_add(o, "</h3>\n");
 	if (v->nnext == 0) {
 		o_add(o, "<p>");
-		o_add(o, p->w->no_meetings);
+		o_add(o, v->nheld ? p->w->no_more : p->w->no_meetings);
 		o_add(o, "</p>\n");
 	} else {
 		o_add(o, "<ul>\n");
@@ -966,16 +1011,7 @@ network_page(struct pub *p, const char *dir, const struct netview *v)
 	    "<h2 id=\"meetings\">");
 	o_add(&o, p->w->meetings);
 	o_add(&o, "</h2>\n");
-	if (v->nnext == 0) {
-		o_add(&o, "<p>");
-		o_add(&o, p->w->no_meetings);
-		o_add(&o, "</p>\n");
-	} else {
-		o_add(&o, "<ul>\n");
-		for (i = 0; i < v->nnext; i++)
-			o_meeting(p, &o, &v->next[i], 1);
-		o_add(&o, "</ul>\n");
-	}
+	o_meetings(p, &o, v);
 	o_add(&o, "<p><a href=\"calendar.ics\">");
 	o_add(&o, p->w->calendar_link);
 	o_add(&o, "</a></p>\n");

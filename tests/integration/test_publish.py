@@ -565,3 +565,39 @@ def test_news_of_megabytes_still_makes_a_page(stack, run_leernet, tmp_path):
     assert len(page) < 2 * 1024 * 1024
     feed = ET.parse(pub / "rekenen" / "feed.atom").getroot()
     assert len(feed.findall("{http://www.w3.org/2005/Atom}entry")) == 4
+
+
+def test_the_page_shows_meetings_held_and_cancelled(stack, run_leernet, tmp_path):
+    """Once its meetings were over the page said "nothing planned yet": a
+    page that reads as if the network never met.  A cancelled meeting is
+    not shown, as in the calendar feed."""
+    import time
+    pub = tmp_path / "www"
+    cfg = stack.config(tmp_path, publish_dir=str(pub))
+    run_leernet(cfg, "init")
+    for slug in ("rekenen", "taal"):
+        run_leernet(cfg, "network", "add", slug, "--title", slug.title(),
+                    "--lead", address("lead"))
+    now = int(time.time())
+    with sqlite3.connect(tmp_path / "leernet.db") as db:
+        nets = dict(db.execute("SELECT slug, id FROM networks"))
+        for net, number, start, status in (
+                ("rekenen", 1, now - 30 * 86400, "planned"),
+                ("rekenen", 2, now + 7 * 86400, "cancelled"),
+                ("rekenen", 3, now + 14 * 86400, "planned"),
+                ("taal", 1, now - 10 * 86400, "planned")):
+            db.execute("INSERT INTO meetings (network_id, number, uid, start, end,"
+                       " status, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (nets[net], number, f"u{net}{number}@t", start,
+                        start + 7200, status, now, now))
+    publish(run_leernet, cfg)
+    page = (pub / "rekenen" / "index.html").read_text()
+    ahead, _, held = page.partition("<h3>Geweest</h3>")
+    assert "(bijeenkomst 3)" in ahead and "(bijeenkomst 1)" in held, page
+    assert "(bijeenkomst 2)" not in page
+    taal = (pub / "taal" / "index.html").read_text()
+    assert "Er staat geen bijeenkomst meer gepland." in taal
+    assert "(bijeenkomst 1)" in taal.partition("<h3>Geweest</h3>")[2]
+    index = (pub / "index.html").read_text()
+    assert "Er staat geen bijeenkomst meer gepland." in index
+    assert "Er is nog geen bijeenkomst gepland." not in index
