@@ -109,8 +109,11 @@ check_title(struct app *app, const char *title)
 	}
 	if ((nets = store_networks(app->st, &n)) == NULL)
 		return EXIT_SOFTWARE;
+	/* A closed or rejected network's title may be used again (next
+	 * school year's "Rekenen in groep 3"): a name finds the live one. */
 	for (size_t i = 0; i < n && rc == 0; i++)
-		if (str_eq_ci(nets[i].title, title)) {
+		if (str_eq_ci(nets[i].title, title) &&
+		    (nets[i].state == NET_OPEN || nets[i].state == NET_PROPOSED)) {
 			fprintf(stderr, "leernet: network add --title: network "
 			    "'%s' has this title already; choose another\n",
 			    nets[i].slug);

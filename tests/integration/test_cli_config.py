@@ -801,6 +801,20 @@ def test_network_add_checks_its_leads(stack, tmp_path, run_leernet):
     assert "bob@school.test,Bob de Vries,lead,active" in out, out
 
 
+def test_a_closed_networks_title_may_be_used_again(cfg, run_leernet):
+    """Next school year's "Rekenen" after this year's was closed; mail that
+    names the title finds the open one."""
+    run_leernet(cfg, "network", "close", "rekenen")
+    title = [r for r in run_leernet(cfg, "network", "list", "--csv").stdout.splitlines()
+             if r.startswith("rekenen,")][0].split(",")[1]
+    run_leernet(cfg, "network", "add", "rekenen-2027", "--title", title)
+    rows = run_leernet(cfg, "network", "list", "--csv").stdout
+    assert f"rekenen,{title},closed" in rows and f"rekenen-2027,{title},open" in rows
+    # While it is open, not a third time.
+    proc = leernet(run_leernet, cfg, "network", "add", "nog-een", "--title", title)
+    assert proc.returncode == EX_DATAERR and "rekenen-2027" in proc.stderr
+
+
 def test_network_close_twice_and_a_proposal(cfg, tmp_path, run_leernet):
     assert "closed" in run_leernet(cfg, "network", "close", "rekenen").stdout
     proc = run_leernet(cfg, "network", "close", "rekenen")
