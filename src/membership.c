@@ -297,8 +297,13 @@ act_follow(struct req *r, int follow)
 	else if (has == 0 && role == ROLE_FOLLOWER && state == MS_ACTIVE)
 		rc = store_membership_set(r->app->st, n.id, r->person_id,
 		    ROLE_FOLLOWER, MS_LEFT, r->now);
-	else
+	else {
 		tvars_set_bool(v, "not_following", 1);
+		/* The unsubscribe button of a call for participants sends
+		 * this: the call went to a list leernet does not keep. */
+		if (r->app->cfg->announce != NULL)
+			tvars_set(v, "announce", r->app->cfg->announce);
+	}
 	if (rc != -1)
 		rc = act_reply(r, follow ? "follow-done" : "unfollow-done", v);
 out:

@@ -618,6 +618,12 @@ def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
               "alice@school.test heeft het voorgesteld.", question)
     call = story.one("carol", "Samen lezen", question, "aanmelden",
                      subject="^Nieuw leernetwerk: Samen lezen")
+    # Its unsubscribe button writes "ontvolg": the answer says where the
+    # call went.
+    story.mail("carol", "ontvolg samen-lezen")
+    story.once()
+    story.one("carol", 'Je volgde "Samen lezen" niet',
+              "Die ging naar carol@school.test")
     assert call["Auto-Submitted"] == "auto-generated"
     assert call["List-Id"] and "samen-lezen" in call["List-Id"]
     assert call["List-Unsubscribe"].startswith("<mailto:")
