@@ -350,8 +350,8 @@ filler_at(const char *s)
  * at a time, each also without those after it: a title as written wins
  * ("bij het netwerk De Vreedzame School" finds "De Vreedzame School").
  */
-static int
-find_network_loose(struct store *st, const char *name, struct network *out)
+int
+act_find_network(struct store *st, const char *name, struct network *out)
 {
 	const char *p = name;
 	size_t skip;
@@ -388,7 +388,7 @@ act_names_network(struct req *r)
 		return 0;
 	rc = find_network(r->app->st, c->argv[0], &n);
 	if (rc == 1 && c->argc > 1)
-		rc = find_network_loose(r->app->st, c->args, &n);
+		rc = act_find_network(r->app->st, c->args, &n);
 	network_clear(&n);
 	return rc != 1;
 }
@@ -473,7 +473,7 @@ several_named(struct req *r, const struct network *first, char **names)
 
 		if (*t == '\0')
 			continue;
-		rc = find_network_loose(r->app->st, t, &n);
+		rc = act_find_network(r->app->st, t, &n);
 		if (rc == 0 && n.id != first->id && n.state == NET_OPEN) {
 			(void)(buf_adds(&b, ", ") == -1 || buf_adds(&b, n.slug));
 			found = 1;
@@ -517,11 +517,11 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	/* The whole text first, as written or among filler words: "Taal en
 	 * rekenen" is that network, not the one whose short name is "taal".
 	 * Then its first word, which may have more after it. */
-	rc = c->argc > 1 ? find_network_loose(r->app->st, c->args, out) : 1;
+	rc = c->argc > 1 ? act_find_network(r->app->st, c->args, out) : 1;
 	if (rc == 1 && (rc = find_network(r->app->st, c->argv[0], out)) == 0)
 		by_first = 1;
 	if (rc == 1 && c->argc > 2 && takes_trailing_arg(c->verb))
-		rc = find_network_loose(r->app->st, name, out);
+		rc = act_find_network(r->app->st, name, out);
 	if (rc == 0 && (!must_be_open || out->state == NET_OPEN)) {
 		free(name);
 		if (!by_first || (rc = several_named(r, out, &name)) == 0)

@@ -39,6 +39,10 @@ int	act_reply_attendance(struct req *, const char *tmpl, struct tvars *,
 	    int64_t network_id, int64_t meeting_id);
 /* A fresh tvars with the request's common names (sender, keyword, ...). */
 struct tvars *act_vars(struct req *);
+/* A network by short name or title, as written, without quotes, or among
+ * filler words ("voor het netwerk …"): 0 found, 1 not, -1. */
+int	act_find_network(struct store *, const char *name,
+	    struct network *);
 void	act_set_network(struct tvars *, const struct network *);
 
 /*

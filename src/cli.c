@@ -202,20 +202,21 @@ network_add(struct app *app, int argc, char **argv)
 			return EXIT_DATAERR;
 		}
 		/* With staff_only every command from a lead outside the
-		 * directory would be refused. */
-		if (app->cfg->staff_only) {
+		 * directory is refused (a coordinator's is not): said, not
+		 * refused, as the directory may well be imported next. */
+		if (app->cfg->staff_only &&
+		    !config_is_coordinator(app->cfg, leads[i])) {
 			if ((rc = store_person_get(app->st, leads[i], &p)) == -1)
 				return EXIT_SOFTWARE;
 			in_staff = rc == 0 && p.in_staff;
 			person_clear(&p);
-			if (!in_staff) {
-				fprintf(stderr, "leernet: --lead %s: not in the "
-				    "staff directory, and %s has staff_only = "
-				    "yes; import it first (leernet staff "
-				    "import FILE.csv)\n", leads[i],
+			if (!in_staff)
+				fprintf(stderr, "leernet: warning: --lead %s is "
+				    "not in the staff directory, and %s has "
+				    "staff_only = yes: until it is (leernet "
+				    "staff import FILE.csv), leernet answers "
+				    "no mail from this lead\n", leads[i],
 				    app->cfg->file);
-				return EXIT_DATAERR;
-			}
 		}
 	}
 	if (store_begin(app->st) == -1)

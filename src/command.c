@@ -540,23 +540,14 @@ command_signature_line(const char *p, const char *e)
 
 /* "key: value" lines of text, up to a signature; quoted lines
  * skipped, first one wins. */
-/* Is [p, e) a sentence rather than a name or a title: more than four
- * words, or ending as a sentence does? */
+/* Does [p, e) end as a sentence does, rather than as a name or a title
+ * ("Juf Anna van der Meer", "Anna | groep 7") in a signature? */
 static int
 sentence(const char *p, const char *e)
 {
-	size_t words = 0;
-
 	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
-	if (e > p && strchr(".?!:", e[-1]) != NULL)
-		return 1;
-	for (const char *q = p; q < e; words++) {
-		while (q < e && space_len(q, e) == 0)
-			q++;
-		q = skip_space(q, e);
-	}
-	return words > 4;
+	return e > p && strchr(".?!", e[-1]) != NULL;
 }
 
 static void

@@ -476,12 +476,18 @@ out:
 /* Words a line under a request to a list may have: "Groet, Bob". */
 #define LIST_REQUEST_WORDS	3
 
-/* Does every line of text have at most LIST_REQUEST_WORDS words? */
+/* Does every line of text up to a closing ("Met vriendelijke groet, Bob
+ * Jansen") have at most LIST_REQUEST_WORDS words? */
 static int
 only_short_lines(const char *text)
 {
 	for (const char *p = text; *p; ) {
 		size_t words = 0;
+		const char *e = p + strcspn(p, "\n");
+
+		if (command_signature_line(p, e > p && e[-1] == '\r' ? e - 1 :
+		    e))
+			return 1;
 
 		while (*p && *p != '\n') {
 			while (*p == ' ' || *p == '\t' || *p == '\r')
@@ -509,6 +515,7 @@ only_short_lines(const char *text)
  * after it but this network's name and under it no more than a greeting;
  * joining or following only from someone who is not in the network yet
  * (a member's "Aanmelden" is an announcement).  Anything else is a post.
+ * 1, 0, or -1 (the database).
  */
 static int
 list_request(struct app *app, const struct message *m, const char *slug)
@@ -518,7 +525,7 @@ list_request(struct app *app, const struct message *m, const char *slug)
 	struct person p = { 0 };
 	enum role role;
 	enum mstate state;
-	int hit = 0, member;
+	int hit = 0, member = 0, rc;
 
 	if (m->attachments != NULL || (m->in_reply_to != NULL &&
 	    *m->in_reply_to != '\0') || m->nreferences > 0 ||
@@ -531,26 +538,24 @@ list_request(struct app *app, const struct message *m, const char *slug)
 	if (!only_short_lines(cmd.body ? cmd.body : ""))
 		goto out;
 	if (cmd.argc > 0) {
-		char *name = xstrdup(cmd.args);
-		size_t len = strlen(name);
-
-		while (len && strchr(".!?\"' ", name[len - 1]))
-			name[--len] = '\0';
-		hit = store_network_find(app->st, name, &n) == 0 &&
-		    str_eq_ci(n.slug, slug);
+		if ((rc = act_find_network(app->st, cmd.args, &n)) == -1) {
+			hit = -1;
+			goto out;
+		}
+		hit = rc == 0 && str_eq_ci(n.slug, slug);
 		network_clear(&n);
-		free(name);
 		if (!hit)
 			goto out;
 	}
 	hit = 1;
 	if (cmd.verb == VERB_JOIN || cmd.verb == VERB_FOLLOW) {
-		member = store_person_get(app->st, m->from.addr, &p) == 0 &&
-		    store_network_find(app->st, slug, &n) == 0 &&
-		    store_membership(app->st, n.id, p.id, &role, &state) == 0 &&
-		    state == MS_ACTIVE && (cmd.verb == VERB_FOLLOW ||
-		    role != ROLE_FOLLOWER);
-		hit = !member;
+		if ((rc = store_person_get(app->st, m->from.addr, &p)) == 0 &&
+		    (rc = store_network_find(app->st, slug, &n)) == 0 &&
+		    (rc = store_membership(app->st, n.id, p.id, &role,
+		    &state)) == 0)
+			member = state == MS_ACTIVE &&
+			    (cmd.verb == VERB_FOLLOW || role != ROLE_FOLLOWER);
+		hit = rc == -1 ? -1 : !member;
 		network_clear(&n);
 		person_clear(&p);
 	}
@@ -602,13 +607,15 @@ handle_lists(struct app *app, const struct message *m, const char *raw,
 			r.outcome = "human";
 			rc = 0;
 		} else if (kind == MAIL_PERSON && !by_thread &&
-		    list_request(app, m, slugs[i])) {
-			log_info("a request to list %s: handled as a command, "
-			    "not passed on", slugs[i]);
-			r.list_slug = slugs[i];
-			r.lang = strcmp(app->cfg->language, "en") == 0 ?
-			    LANG_EN : LANG_NL;
-			rc = handle_person(app, &r);
+		    (rc = list_request(app, m, slugs[i])) != 0) {
+			if (rc == 1) {		/* else the database failed */
+				log_info("a request to list %s: handled as a "
+				    "command, not passed on", slugs[i]);
+				r.list_slug = slugs[i];
+				r.lang = strcmp(app->cfg->language, "en") == 0 ?
+				    LANG_EN : LANG_NL;
+				rc = handle_person(app, &r);
+			}
 		} else if (kind == MAIL_PERSON)
 			rc = list_handle(&r, slugs[i], raw, len);
 		else if (kind == MAIL_BOUNCE) {

@@ -869,7 +869,8 @@ list_marker(const char *e, size_t len)
  * One entry of an address line: "a@b", "<a@b>", "mailto:a@b", "Name
  * <a@b>", "Name (a@b)" or "a@b (Name)", after a list marker or not, with
  * the punctuation people and our own list put around it.  The address,
- * lower-cased, in out; -1 when the entry is something else.
+ * lower-cased, in out; -1 when the entry is something else, -2 when it
+ * says the person was absent ("bob@school.nl (ziek)").
  */
 static int
 entry_address(const char *e, size_t len, char *out, size_t outlen)
@@ -894,10 +895,11 @@ entry_address(const char *e, size_t len, char *out, size_t outlen)
 	    memchr(e, '@', (size_t)(sp - e)) != NULL && e[len - 1] == ')' &&
 	    (lt = memchr(sp, '(', len - (size_t)(sp - e))) != NULL &&
 	    memchr(lt, '@', len - (size_t)(lt - e)) == NULL) {
-		/* "bob@school.nl (Bob Jansen)"; but "(ziek)" is no name. */
+		/* "bob@school.nl (Bob Jansen)"; but "(ziek)" is no name:
+		 * that entry is left out, the rest of its line counts. */
 		if (has_word(lt, e + len, absence_hints,
 		    ARRAY_LEN(absence_hints)))
-			return -1;
+			return -2;
 		len = (size_t)(sp - e);
 	} else if (memchr(e, ' ', len) || memchr(e, '\t', len))
 		return -1;
@@ -947,7 +949,7 @@ collect_addresses(const char *body, char ***out)
 	for (; *p && n < 5000; p = *e ? e + 1 : e) {
 		const char *q, *start;
 		size_t mark = n;
-		int quoted = 0, bad = 0;
+		int quoted = 0, bad = 0, rc;
 
 		if ((e = strchr(p, '\n')) == NULL)
 			e = p + strlen(p);
@@ -976,10 +978,10 @@ collect_addresses(const char *body, char ***out)
 			while (len && (start[len - 1] == ' ' ||
 			    start[len - 1] == '\t' || start[len - 1] == '\r'))
 				len--;
-			if (len > 0 && entry_address(start, len, addr,
-			    sizeof(addr)) == -1)
+			if (len > 0 && (rc = entry_address(start, len, addr,
+			    sizeof(addr))) == -1)
 				bad = 1;
-			else if (len > 0)
+			else if (len > 0 && rc == 0)
 				add_unique(&v, &n, &cap, addr);
 			start = q + 1;
 		}
@@ -1163,8 +1165,8 @@ absence_in_prose(struct req *r, const struct network *n, const char *text,
 
 /*
  * "Afwezig: bob@school.nl" above the reminder's list, or "Afwezig:" and
- * address lines under it up to a blank line: who was not there.  Their
- * text goes to *absent, every other line to *rest (both caller's).
+ * address lines under it up to a line without one: who was not there.
+ * Their text goes to *absent, every other line to *rest (both caller's).
  * Quoted lines are our reminder's, never the lead's word.
  */
 static void
@@ -1188,7 +1190,11 @@ split_absent(const char *body, char **rest, char **absent)
 		if (q < e && *q != '>' && (after = absent_marker(q, e))) {
 			in_absent = 1;
 			q = after;
-		} else if (!in_absent)
+		} else if (in_absent && memchr(q, '@', (size_t)(e - q)) == NULL)
+			/* "Groet," or "Dank je!" under the addresses: the
+			 * block has ended. */
+			in_absent = 0, q = NULL;
+		else if (!in_absent)
 			q = NULL;
 		if (q == NULL)
 			(void)(buf_add(&r, p, (size_t)(e - p)) == -1 ||
@@ -1199,6 +1205,22 @@ split_absent(const char *body, char **rest, char **absent)
 	}
 	*rest = buf_steal(&r);
 	*absent = buf_steal(&a);
+}
+
+/* "Afwezig: niemand": nobody was absent. */
+static int
+nobody(const char *p, const char *e)
+{
+	static const char *const words[] = { "niemand", "geen", "geeneen",
+	    "none", "nobody", "no", "nee", "-", "n.v.t.", "nvt" };
+	size_t len;
+
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	while (e > p && strchr(" \t\r.!", e[-1]) != NULL)
+		e--;
+	len = (size_t)(e - p);
+	return word_in(p, len, words, ARRAY_LEN(words));
 }
 
 /*
@@ -1248,7 +1270,8 @@ absent_addresses(const char *absent, char **bad)
 				(void)buf_addc(&b, (char)tolower((unsigned char)t[i]));
 			(void)buf_addc(&b, '\n');
 		}
-		if (!found && *bad == NULL && p + strspn(p, " \t\r") < e) {
+		if (!found && *bad == NULL && p + strspn(p, " \t\r") < e &&
+		    !nobody(p, e)) {
 			size_t len = (size_t)(e - p);
 
 			while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))

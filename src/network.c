@@ -218,34 +218,48 @@ ask_coordinators(struct req *r, const struct network *n)
  */
 /*
  * "nieuw netwerk \"Rekenen\"": quotes around the whole title are no part
- * of it (its slug would be rekenen-2 beside the title "Rekenen").  Strips
- * them from s in place; returns s.
+ * of it (its slug would be rekenen-2 beside the title "Rekenen"); nor are
+ * blanks inside them.  A copy without them; caller frees.
  */
 static char *
-unquote_title(char *s)
+unquote_title(const char *s)
 {
 	static const char *const open[] = { "\"", "'", "\xe2\x80\x9c",
 	    "\xe2\x80\x9e", "\xe2\x80\x98", "\xc2\xab" };
 	static const char *const close[] = { "\"", "'", "\xe2\x80\x9d",
 	    "\xe2\x80\x9c", "\xe2\x80\x99", "\xc2\xbb" };
-	size_t n = strlen(s);
+	size_t n;
 
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
 	for (size_t i = 0; i < ARRAY_LEN(open); i++) {
-		size_t a = strlen(open[i]), b;
+		size_t a = strlen(open[i]);
 
 		if (n <= a || strncmp(s, open[i], a) != 0)
 			continue;
 		for (size_t k = 0; k < ARRAY_LEN(close); k++) {
-			b = strlen(close[k]);
-			if (n > a + b && strcmp(s + n - b, close[k]) == 0 &&
-			    memchr(s + a, open[i][0], n - a - b) == NULL) {
-				memmove(s, s + a, n - a - b);
-				s[n - a - b] = '\0';
-				return s;
+			size_t b = strlen(close[k]);
+			char *inner;
+
+			if (n < a + b || strncmp(s + n - b, close[k], b) != 0)
+				continue;
+			inner = xstrndup(s + a, n - a - b);
+			/* "Rekenen" en "Taal": quotes inside, not around. */
+			if (strstr(inner, open[i]) == NULL &&
+			    strstr(inner, close[k]) == NULL) {
+				char *t = xstrdup(str_trim(inner));
+
+				free(inner);
+				return t;
 			}
+			free(inner);
 		}
 	}
-	return s;
+	return xstrndup(s, n);
 }
 
 static char *
@@ -275,7 +289,7 @@ clean_title(const char *s)
 	while (n > 0 && out[n - 1] == ' ')
 		n--;
 	out[n] = '\0';
-	return unquote_title(out);
+	return out;
 }
 
 /*
@@ -337,8 +351,11 @@ act_start(struct req *r)
 	struct tvars *v = act_vars(r);
 	char *question = xstrdup(c->body ? c->body : "");
 	char *q;
-	char *title = clean_title(c->args ? c->args : "");
+	char *bare = unquote_title(c->args ? c->args : "");
+	char *title = clean_title(bare);
 	int rc;
+
+	free(bare);
 
 	cut_signature(question);
 	q = str_trim(skip_greeting(question));

@@ -414,6 +414,7 @@ static int
 header(struct parse *ps, struct record *r, size_t line)
 {
 	int have[COL__COUNT] = { 0 };
+	const char *title[COL__COUNT] = { NULL };
 	char why[512], found[SHOW_MAX * 2 + 8];
 	struct buf names;
 
@@ -430,14 +431,27 @@ header(struct parse *ps, struct record *r, size_t line)
 		for (size_t k = 0; k < ARRAY_LEN(aliases); k++)
 			if (strcmp(name, aliases[k].name) == 0)
 				c = aliases[k].col;
-		if (c != COL_IGNORE && have[c]) {
+		/* The same title twice cannot be told apart; another title
+		 * for a column we have (Voornaam beside Roepnaam, Locatie
+		 * beside School) is left unused, and the first one counts. */
+		if (c != COL_IGNORE && have[c] && strcmp(title[c], name) == 0) {
 			snprintf(why, sizeof(why), "the header names the "
 			    "column %s twice", col_names[c]);
 			ps->cb->bad(line, why, ps->cb->arg);
 			buf_free(&names);
 			return -1;
 		}
+		if (c != COL_IGNORE && have[c]) {
+			show(found, sizeof(found), name, strlen(name));
+			snprintf(why, sizeof(why), "column \"%s\" is not used: "
+			    "\"%s\" is the %s", found, title[c], col_names[c]);
+			if (ps->cb->note)
+				ps->cb->note(line, why, ps->cb->arg);
+			ps->cols[i] = COL_IGNORE;
+			continue;
+		}
 		have[c] = 1;
+		title[c] = name;
 		ps->cols[i] = c;
 		if (c == COL_IGNORE && *name != '\0' && ps->cb->note) {
 			show(found, sizeof(found), name, strlen(name));
@@ -447,13 +461,19 @@ header(struct parse *ps, struct record *r, size_t line)
 		}
 	}
 	ps->ncols = r->n;
-	if (have[COL_NAME] && (have[COL_FIRST] || have[COL_LAST])) {
-		snprintf(why, sizeof(why), "the header names the name whole "
-		    "and in parts; keep one of the two");
-		ps->cb->bad(line, why, ps->cb->arg);
-		buf_free(&names);
-		return -1;
-	}
+	/* The name whole wins over its parts. */
+	for (size_t i = 0; have[COL_NAME] && i < r->n; i++)
+		if (ps->cols[i] == COL_FIRST || ps->cols[i] == COL_INFIX ||
+		    ps->cols[i] == COL_LAST) {
+			if (ps->cb->note) {
+				snprintf(why, sizeof(why), "column \"%s\" is not "
+				    "used: \"%s\" is the whole name",
+				    title[ps->cols[i]], title[COL_NAME]);
+				ps->cb->note(line, why, ps->cb->arg);
+			}
+			have[ps->cols[i]] = 0;
+			ps->cols[i] = COL_IGNORE;
+		}
 	if (!have[COL_EMAIL] || (!have[COL_NAME] && !have[COL_LAST]) ||
 	    !have[COL_SCHOOL]) {
 		const char *missing[3];

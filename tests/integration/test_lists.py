@@ -224,7 +224,9 @@ def test_a_request_to_the_list_is_a_command_not_a_post(lists):
     """"afmelden" (or "unsubscribe") mailed to the list, as people do with
     mailing lists, is answered as the command about that network and
     reaches no member; a post that only starts with a keyword is a post."""
-    lists.stack.send("bob", LIST, subject="afmelden", body="Groet, Bob\n")
+    lists.stack.send("bob", LIST, subject="afmelden",
+                     body="Met vriendelijke groet, Bob Jansen\n"
+                          "Intern begeleider OBS De Regenboog\n")
     lists.stack.send("alice", LIST, subject="Unsubscribe", body="")
     lists.stack.send("lead", LIST, subject="Aanmelden voor de studiedag",
                      body="Aanmelden kan tot vrijdag bij mij.\n")

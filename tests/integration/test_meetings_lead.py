@@ -377,6 +377,10 @@ def test_absence_in_prose_above_a_whole_list_is_asked_back(meet, words):
     ("Hoi,\n\nDank je!\n\nAnna de Lead\nGroep 7 | niet bereikbaar op woensdag",
      ("alice", "bob", "carol", "lead")),
     ("I'm not sure about the next date.", ("alice", "bob", "carol", "lead")),
+    # The block of absent addresses ends at a closing or a line without one.
+    (f"Afwezig: {address('bob')}\nGroet,\nAnna", ("alice", "carol", "lead")),
+    (f"Afwezig: {address('bob')}\nDank je!", ("alice", "carol", "lead")),
+    ("Afwezig: niemand", ("alice", "bob", "carol", "lead")),
     # Who that was cannot be told: asked back.
     ("Afwezig: Bob en Carol", None),
     ("Bob ziek, verder iedereen", None),
@@ -404,6 +408,13 @@ def test_a_comment_that_says_absent_is_no_name(meet):
     meet.once()
     meet.one("lead", "is de presentie vastgelegd. Aanwezig (1):")
     assert [r["email"] for r in hours(meet, "--year", "2026")] == [address("alice")]
+    # On one line with others: only that entry is left out.
+    meet.mail("lead", f"presentie {SLUG} {n1}",
+              f"{address('alice')}, {address('bob')} (ziek), {address('carol')}\n")
+    meet.once()
+    meet.one("lead", "is de presentie vastgelegd. Aanwezig (2):")
+    assert [r["email"] for r in hours(meet, "--year", "2026")] == [
+        address("alice"), address("carol")]
 
 
 def test_absent_without_a_colon_and_prose_beside_a_shortened_list(meet):

@@ -653,14 +653,19 @@ def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
 
 
 def test_quotes_around_a_proposed_title_are_no_part_of_it(story):
-    story.mail("alice", 'nieuw netwerk "Samen rekenen"', body="Hoe?")
-    story.mail("bob", "start \u201cCoding club\u201d", body="How?")
+    story.mail("alice", 'nieuw netwerk " Samen rekenen "', body="Hoe?")
+    story.mail("bob", "start \u201cCoding club \u2013 groep 8\u201d", body="How?")
+    story.mail("carol", 'nieuw netwerk "Rekenen" en "Taal"', body="Beide?")
     story.once()
     story.one("alice", "Samen rekenen")
     story.one("bob", "Coding club")
+    story.one("carol")
     nets = story.networks()
     assert nets["samen-rekenen"]["title"] == "Samen rekenen"
-    assert nets["coding-club"]["title"] == "Coding club"
+    assert nets["coding-club-groep-8"]["title"] == "Coding club \u2013 groep 8"
+    # Quotes inside the title, not around it, stay.
+    assert [n["title"] for n in nets.values() if "Taal" in n["title"]] == [
+        '"Rekenen" en "Taal"']
 
 
 def test_proposal_in_english_rejected_with_a_reason(story):

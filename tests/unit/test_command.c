@@ -558,6 +558,12 @@ test_kv(void **state)
 	assert_int_equal(r.nkv, 2);
 	assert_null(request_kv(&r, "locatie", NULL));
 	request_free(&r);
+	/* A name of five words is still a name, not a sentence. */
+	assert_int_equal(command_parse("bijeenkomst rekenen",
+	    "datum: 14-05-2027\ntijd: 15:00\n\nJuf Anna van der Meer\n"
+	    "Locatie: De Regenboog Zuid\n", &r), 0);
+	assert_null(request_kv(&r, "locatie", NULL));
+	request_free(&r);
 	/* A sentence after the blank line is the lead's text: read on. */
 	assert_int_equal(command_parse("bijeenkomst rekenen",
 	    "datum: 14-05-2027\n\nWe gaan verder met hoofdstuk 3.\n"
