@@ -286,16 +286,16 @@ def test_who_joined_after_a_cancellation_is_not_waited_for(meet):
     n1 = alice_and_a_meeting(meet)
     n2 = meet.plan("21-05-2027", "15:00-17:00")
     meet.invites("alice"), meet.invites("lead"), meet.new("lead")
-    meet.stack.add_user("dave")
-    meet.mail("dave", f"volg {SLUG}")          # a follower, not asked
+    dave = meet.stack.add_user("counts-dave")
+    meet.mail(dave, f"volg {SLUG}")            # a follower, not asked
     meet.mail("lead", f"annuleer {SLUG} {n1}")
     meet.once()
-    meet.invites("alice"), meet.invites("lead"), meet.new("lead"), meet.new("dave")
+    meet.invites("alice"), meet.invites("lead"), meet.new("lead"), meet.new(dave)
     assert meet.counts(n1) == (0, 0, 0, 2)
     with meet.db() as db:     # they joined, then it was cancelled, a while ago
         db.execute("UPDATE memberships SET since = since - 120")
         db.execute("UPDATE meetings SET updated = updated - 60 WHERE number = ?",
                    (n1,))
-    meet.join("carol", "dave")                 # dave: from follower to member
+    meet.join("carol", dave)                   # dave: from follower to member
     assert meet.counts(n1) == (0, 0, 0, 2)     # alice and the lead
     assert meet.counts(n2) == (0, 0, 0, 4)     # carol and dave were invited
