@@ -785,6 +785,24 @@ o_meeting(struct pub *p, struct out *o, const struct meeting *m, int number)
 	o_add(o, "</li>\n");
 }
 
+/* The first max meetings to come, or a line that there are none (none
+ * yet, or none any more). */
+static void
+o_ahead(struct pub *p, struct out *o, const struct netview *v, size_t max,
+    int number)
+{
+	if (v->nnext == 0) {
+		o_add(o, "<p>");
+		o_add(o, v->nheld ? p->w->no_more : p->w->no_meetings);
+		o_add(o, "</p>\n");
+		return;
+	}
+	o_add(o, "<ul>\n");
+	for (size_t i = 0; i < v->nnext && i < max; i++)
+		o_meeting(p, o, &v->next[i], number);
+	o_add(o, "</ul>\n");
+}
+
 /*
  * The network page's meetings: those to come, then those held.  A page
  * that said "nothing planned yet" after five meetings would read as if
@@ -795,16 +813,7 @@ o_meetings(struct pub *p, struct out *o, const struct netview *v)
 {
 	size_t i;
 
-	if (v->nnext == 0) {
-		o_add(o, "<p>");
-		o_add(o, v->nheld ? p->w->no_more : p->w->no_meetings);
-		o_add(o, "</p>\n");
-	} else {
-		o_add(o, "<ul>\n");
-		for (i = 0; i < v->nnext; i++)
-			o_meeting(p, o, &v->next[i], 1);
-		o_add(o, "</ul>\n");
-	}
+	o_ahead(p, o, v, v->nnext, 1);
 	if (v->nheld == 0)
 		return;
 	o_add(o, "<h3>");
@@ -875,16 +884,7 @@ index_network(struct pub *p, struct out *o, const struct netview *v)
 	o_add(o, "</p>\n<h3>");
 	o_add(o, p->w->next);
 	o_add(o, "</h3>\n");
-	if (v->nnext == 0) {
-		o_add(o, "<p>");
-		o_add(o, v->nheld ? p->w->no_more : p->w->no_meetings);
-		o_add(o, "</p>\n");
-	} else {
-		o_add(o, "<ul>\n");
-		for (i = 0; i < v->nnext && i < INDEX_MEETINGS; i++)
-			o_meeting(p, o, &v->next[i], 0);
-		o_add(o, "</ul>\n");
-	}
+	o_ahead(p, o, v, INDEX_MEETINGS, 0);
 	if (v->nnews) {
 		o_add(o, "<h3>");
 		o_add(o, p->w->latest);
