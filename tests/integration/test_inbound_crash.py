@@ -10,6 +10,9 @@ with LEERNET_CRASH_SEED=N.
 """
 
 import collections
+import csv
+import email.utils
+import io
 import os
 import random
 import re
@@ -148,7 +151,20 @@ def test_kill_9_at_many_points_answers_each_request_once(stack, leernet, tmp_pat
             strangers.append((m["To"], m["Subject"]))
     assert not strangers, f"answers to nothing we sent: {strangers}\n{context}"
     missing = [i for i in ids if answered[i] == 0]
-    assert not missing, f"{len(missing)} request(s) never answered\n{context}"
+    # By design (outbox.c, OUTBOX_INFLIGHT_MAX): an answer that was with
+    # the server at two kills is not sent a third time but listed as
+    # failed, "may have arrived (twice)", for the coordinators.  Two
+    # kills in a row during delivery can catch the same row in flight
+    # (seed 990199843 did).  Any other request without an answer is lost.
+    rows = list(csv.DictReader(io.StringIO(
+        run_leernet(config, "outbox", "list", "--all", "--csv").stdout)))
+    given_up = {r["rcpt"] for r in rows if r["state"] == "failed"
+                and "may have arrived (twice)" in r["last_error"]}
+    lost = [i for i in missing
+            if email.utils.parseaddr(by_id[i]["From"])[1] not in given_up]
+    assert not lost, f"{len(lost)} request(s) never answered\n{context}"
+    assert len(given_up) <= max(0, sending_kills - 1) * SESSIONS, \
+        f"{sorted(given_up)} given up\n{context}"
     # The only window for a second answer (ARCHITECTURE.md): SMTP accepted
     # a message and the daemon died before marking that outbox row sent.
     # Rows are marked one by one as each 250 comes back; with SESSIONS
