@@ -795,6 +795,11 @@ action_handle(struct req *r)
 			/* "Afmelden" to an invitation: most likely "I cannot
 			 * come", not "take me off the network". */
 			rc = act_leave_from_invite(r, ctx.network_id);
+		else if (about_meeting && c->verb == VERB_NONE)
+			/* "Kunnen we dit verzetten?": for people, and
+			 * from the lead with how to move it. */
+			rc = act_meeting_prose(r, ctx.network_id,
+			    ctx.meeting_id);
 		else
 			done = 0;
 		sent_ctx_clear(&ctx);

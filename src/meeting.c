@@ -833,6 +833,51 @@ has_word(const char *p, const char *e, const char *const *list, size_t n)
 	return 0;
 }
 
+/* Words of a lead asking in prose to move a meeting. */
+static const char *const move_words[] = {
+	"verzetten", "verzet", "verplaatsen", "verplaats", "verplaatst",
+	"verschuiven", "verschuif", "verschoven", "uitstellen", "verleggen",
+	"move", "moving", "reschedule", "rescheduled", "postpone", "postponed",
+};
+
+/*
+ * A reply to an invitation (or to the answer about a meeting) without a
+ * keyword.  From the lead, "Kunnen we dit verzetten naar 21 mei?" is a
+ * move that leernet cannot read: it says how to write one.  The mail is
+ * kept for people either way, as it may have been a question to them.
+ */
+int
+act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
+{
+	struct network n = { 0 };
+	struct meeting m = { 0 };
+	const char *text = r->msg->text;
+	struct tvars *v;
+	int rc;
+
+	r->outcome = "human";
+	if (!has_word(text, text + strlen(text), move_words,
+	    ARRAY_LEN(move_words)))
+		return 0;
+	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0 ||
+	    (rc = store_meeting_by_id(r->app->st, meeting_id, &m)) != 0) {
+		network_clear(&n);
+		return rc == 1 ? 0 : -1;
+	}
+	if (act_is_lead(r, &n) && m.status == MT_PLANNED &&
+	    n.state == NET_OPEN && (rc = held(r, &m)) == 0) {
+		v = act_vars(r);
+		act_set_network(v, &n);
+		tvars_setf(v, "number", "%d", m.number);
+		tvars_set_bool(v, "replied", 1);
+		if ((rc = reply_v(r, "move-usage", v)) == 0)
+			r->outcome = "human";
+	}
+	meeting_clear(&m);
+	network_clear(&n);
+	return rc == -1 ? -1 : 0;
+}
+
 /*
  * The length of a list marker before an entry, with the blanks after it:
  * "- ", "* ", "+ ", "• ", "– ", "· ", "1. ", "12) " (our own answer lists

@@ -289,3 +289,39 @@ def test_a_thank_you_that_opens_the_reply_ends_no_details(meet):
                              inv.msg))
     meet.once()
     assert meet.meeting(n)["location"] == "Aula"
+
+
+@pytest.mark.parametrize("client,words,lang", [
+    ("gmail", "Kunnen we deze bijeenkomst verzetten naar donderdag 20 mei?", "nl"),
+    ("outlook", "Ik wil hem graag een week verplaatsen, lukt dat?", "nl"),
+    ("iphone", "Could we move this one to the 21st?", "en"),
+])
+def test_a_leads_move_in_prose_is_answered_with_how_and_kept(meet, client, words, lang):
+    """A move leernet cannot read, in reply to the invitation: it was kept
+    for people without a word back, and the lead waited for an update."""
+    n, inv = planned(meet)
+    meet.raw("lead", CLIENTS[client]("lead@school.test", words, inv.msg))
+    meet.once()
+    [said] = answers(meet)
+    if lang == "nl":
+        assert "Antwoord op de uitnodiging met alleen die regels" in said, said
+        assert "bewaard voor de coördinatoren" in said, said
+    else:
+        assert "Reply to the invitation with just those lines" in said, said
+        assert "kept for the coordinators" in said, said
+    assert meet.meeting(n)["sequence"] == "0"
+    assert meet.invites("alice") == []
+    [kept] = [f for f in meet.stack.flags("lido") if "leernet-human" in f.flags]
+    assert kept.subject.endswith(inv.msg["Subject"]), kept
+
+
+def test_prose_from_a_member_or_without_a_move_word_is_only_kept(meet):
+    n, inv = planned(meet)
+    [ainv] = [i for i in meet.all_invites("alice") if i.method == "REQUEST"]
+    meet.raw("alice", C.gmail("alice@school.test",
+                              "Kunnen we deze verzetten? Ik kan dan niet.", ainv.msg))
+    meet.raw("lead", C.gmail("lead@school.test", "Ik neem koffie mee!", inv.msg))
+    meet.once()
+    assert answers(meet, "alice") == [] and answers(meet) == []
+    assert len([f for f in meet.stack.flags("lido") if "leernet-human" in f.flags]) == 2
+    assert meet.meeting(n)["sequence"] == "0"
