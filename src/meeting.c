@@ -837,7 +837,17 @@ has_word(const char *p, const char *e, const char *const *list, size_t n)
 static const char *const move_words[] = {
 	"verzetten", "verzet", "verplaatsen", "verplaats", "verplaatst",
 	"verschuiven", "verschuif", "verschoven", "uitstellen", "verleggen",
-	"move", "moving", "reschedule", "rescheduled", "postpone", "postponed",
+	"reschedule", "rescheduled", "postpone", "postponed",
+};
+
+/* "move" is also "let's move on": it asks for a move only beside a
+ * word of when (or a number). */
+static const char *const move_loose[] = { "move", "moving" };
+static const char *const when_words[] = {
+	"monday", "tuesday", "wednesday", "thursday", "friday", "week",
+	"tomorrow", "later", "earlier", "date",
+	"january", "february", "march", "april", "may", "june", "july",
+	"august", "september", "october", "november", "december",
 };
 
 /*
@@ -851,13 +861,16 @@ act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
 {
 	struct network n = { 0 };
 	struct meeting m = { 0 };
-	const char *text = r->msg->text;
+	const char *text = r->msg->text, *e;
 	struct tvars *v;
 	int rc;
 
 	r->outcome = "human";
-	if (!has_word(text, text + strlen(text), move_words,
-	    ARRAY_LEN(move_words)))
+	e = text + strlen(text);
+	if (!has_word(text, e, move_words, ARRAY_LEN(move_words)) &&
+	    !(has_word(text, e, move_loose, ARRAY_LEN(move_loose)) &&
+	    (strpbrk(text, "0123456789") != NULL ||
+	    has_word(text, e, when_words, ARRAY_LEN(when_words)))))
 		return 0;
 	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0 ||
 	    (rc = store_meeting_by_id(r->app->st, meeting_id, &m)) != 0) {
