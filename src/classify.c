@@ -213,7 +213,10 @@ classify(const struct message *m, const struct config *cfg, const char **why)
 /*
  * Authentication-Results (RFC 8601):
  *   authserv-id [version] ; method=result [ptype.prop=value ...] ; ...
- * Comments in parentheses are dropped first.
+ * Comments in parentheses are dropped first.  A quoted string is a value
+ * the sender may choose (smtp.mailfrom="x;dmarc=pass header.from=us"@evil):
+ * it loses its quotes and any ';', '=' or blank in it, so it stays one
+ * value and can never read as a clause of its own.
  */
 static void
 drop_comments(char *s)
@@ -222,13 +225,25 @@ drop_comments(char *s)
 	int depth = 0, quoted = 0;
 
 	for (char *r = s; *r; r++) {
-		if (*r == '"' && depth == 0)
-			quoted = !quoted;
-		if (!quoted && *r == '(') {
+		if (quoted) {
+			if (*r == '\\' && r[1] != '\0')
+				r++;
+			else if (*r == '"') {
+				quoted = 0;
+				continue;
+			}
+			*w++ = strchr(";= \t\r\n()", *r) ? '_' : *r;
+			continue;
+		}
+		if (*r == '"' && depth == 0) {
+			quoted = 1;
+			continue;
+		}
+		if (*r == '(') {
 			depth++;
 			continue;
 		}
-		if (!quoted && *r == ')' && depth > 0) {
+		if (*r == ')' && depth > 0) {
 			depth--;
 			continue;
 		}

@@ -188,6 +188,12 @@ static const struct acase acases[] = {
 	  "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", "*", 0, 1 },
 	/* a comment cannot smuggle a pass */
 	{ "Authentication-Results: mx.school.test; dmarc=fail (dmarc=pass header.from=school.test) header.from=school.test\r\n", "mx.school.test", 0, 1 },
+	/* nor can a quoted value the sender chose (smtp.mailfrom is the
+	 * envelope sender, local part and all) */
+	{ "Authentication-Results: mx.school.test; spf=pass smtp.mailfrom=\"x;dmarc=pass header.from=school.test x\"@evil.example; dmarc=fail header.from=school.test\r\n", "mx.school.test", 0, 1 },
+	{ "Authentication-Results: mx.school.test; spf=pass smtp.mailfrom=\"x\\\";dmarc=pass header.from=school.test\"@evil.example\r\n", "mx.school.test", 0, 0 },
+	/* a quoted value is still read as its value */
+	{ "Authentication-Results: mx.school.test; dkim=pass header.d=\"school.test\"\r\n", "mx.school.test", 1, 0 },
 	/* no header, or trust not configured */
 	{ "", "mx.school.test", 0, 0 },
 	{ "Authentication-Results: mx.school.test; dmarc=pass header.from=school.test\r\n", NULL, 0, 0 },
