@@ -752,8 +752,7 @@ action_handle(struct req *r)
 			reparse_body_only(r);
 		if (strcmp(ctx.kind, "confirm") == 0 &&
 		    (c->verb == VERB_NONE || c->verb == VERB_CONFIRM))
-			rc = act_confirm(r, ctx.token, c->verb == VERB_NONE &&
-			    command_is_no(r->msg->text));
+			rc = act_confirm(r, ctx.token, c->verb == VERB_NONE);
 		else if (strcmp(ctx.kind, "moderate") == 0 &&
 		    (c->verb == VERB_APPROVE || c->verb == VERB_REJECT))
 			rc = act_decide(r, ctx.token);

@@ -93,7 +93,9 @@ int	act_delivery(struct req *, int digest);
 int	act_names_network(struct req *);
 /* "afmelden" in reply to an invitation: point to the calendar's decline. */
 int	act_leave_from_invite(struct req *, int64_t network_id);
-int	act_confirm(struct req *, const char *ctx_token, int no);
+/* replied: a reply to the confirmation mail without a keyword, whose
+ * words say whether it is a yes. */
+int	act_confirm(struct req *, const char *ctx_token, int replied);
 /* One of our tokens among the words of the command line, the Subject or
  * the text: 0 found (*t filled, free with token_clear), 1 none, -1 error. */
 int	act_find_token(struct req *, struct token *);

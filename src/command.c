@@ -863,6 +863,71 @@ command_guess_lang(const char *text, enum lang dflt)
 	return dflt;
 }
 
+/* Phrases of someone who did not ask for what a confirmation asks. */
+static const char *const doubt_phrases[] = {
+	"niet gestuurd", "niet verstuurd", "niet gevraagd", "niet aangevraagd",
+	"niet van mij", "niet door mij", "niet ik", "wat is dit", "wat is dat",
+	"wie heeft", "waarom krijg", "ken ik niet", "onbekend", "nooit",
+	"didn't send", "did not send", "didn't ask", "did not ask",
+	"didn't request", "did not request", "not sent by me", "not me",
+	"wasn't me", "what is this", "who sent", "why did i", "spam",
+	"phishing", "fraude", "fraud", "oplichting",
+	/* an out-of-office without its headers */
+	"afwezig", "vakantie", "niet aanwezig", "out of office",
+	"out of the office", "on holiday", "on vacation", "on leave",
+	"away until", "away from",
+};
+
+/* First words that say yes outright. */
+static const char *const yes_words[] = {
+	"ja", "jazeker", "yes", "yep", "ok", "oke", "okay", "akkoord",
+	"prima", "klopt", "correct", "bevestig", "bevestigd", "confirm",
+	"confirmed", "graag", "zeker", "sure", "leuk", "top", "super",
+};
+
+int
+command_doubts(const char *text, int strict)
+{
+	const char *p, *next;
+	char w[WORD_MAX + 1];
+	int first = 1, yes = 0, asks = 0, words = 0;
+
+	if (text == NULL)
+		return 0;
+	for (p = text; *p && (size_t)(p - text) < CMD_SCAN_BYTES; p = next) {
+		const char *e = line_end(p, &next);
+		const char *q = skip_space(p, e);
+
+		if (q == e || *q == '>')
+			continue;
+		for (size_t i = 0; i < ARRAY_LEN(doubt_phrases); i++) {
+			size_t n = strlen(doubt_phrases[i]);
+
+			for (const char *c = q; c + n <= e; c++)
+				if (strncasecmp(c, doubt_phrases[i], n) == 0)
+					return 1;
+		}
+		if (memchr(q, '?', (size_t)(e - q)) != NULL)
+			asks = 1;
+		for (const char *c = q; c < e; c++)
+			if (is_alpha((unsigned char)*c) ||
+			    (unsigned char)*c >= 0x80 || (*c >= '0' && *c <= '9')) {
+				words = 1;
+				break;
+			}
+		if (first && words && read_word(q, e, w) != NULL) {
+			first = 0;
+			for (size_t i = 0; i < ARRAY_LEN(yes_words); i++)
+				if (strcmp(w, yes_words[i]) == 0)
+					yes = 1;
+		}
+	}
+	/* "??": no word, only a question. */
+	if (asks && !words)
+		return 1;
+	return strict && asks && !yes;
+}
+
 /* Words that start a refusal in reply to a confirmation mail. */
 static const char *const no_words[] = {
 	"nee", "neen", "niet", "nooit", "no", "not", "nope", "never", "stop",

@@ -85,6 +85,13 @@ const char	*request_kv(const struct request *, ...) __attribute__((sentinel));
  * must not confirm. */
 int		 command_is_no(const char *text);
 /*
+ * Does a reply to a confirmation read as anything but a yes?  "Wat is
+ * dit? Dit heb ik niet gestuurd.", "??", an out-of-office without its
+ * headers.  strict (a change for other people, or a leave): any question
+ * counts too, unless the reply starts with a yes ("Ja, klopt. Hoe laat?").
+ */
+int		 command_doubts(const char *text, int strict);
+/*
  * Does the line [p, e) start a signature: "-- ", a closing ("Met
  * vriendelijke groet,", "Groet, Piet", "Kind regards") or a client's footer
  * ("Verstuurd vanaf mijn iPhone")?  What follows is not the author's text.

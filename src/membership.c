@@ -411,8 +411,9 @@ act_find_token(struct req *r, struct token *t)
 }
 
 int
-act_confirm(struct req *r, const char *ctx_token, int no)
+act_confirm(struct req *r, const char *ctx_token, int replied)
 {
+	int no = replied && command_is_no(r->msg->text);
 	struct token t = { 0 };
 	struct tvars *v;
 	int rc = 1;
@@ -461,6 +462,18 @@ act_confirm(struct req *r, const char *ctx_token, int no)
 	} else if (t.expires <= r->now) {
 		tvars_set_bool(v, "expired", 1);
 		rc = act_reply(r, "token-invalid", v);
+	} else if (replied && !no && command_doubts(r->msg->text,
+	    strcmp(t.action, "join") != 0 && strcmp(t.action, "follow") != 0)) {
+		/*
+		 * "Hè? Wat is dit? Dit heb ik niet gestuurd." to what a
+		 * forger asked in this person's name: no yes.  The code stays
+		 * good for a plain "ja"; the question is for people.
+		 */
+		log_info("%s answered a confirmation without a yes; keeping "
+		    "it for people", r->sender);
+		tvars_set_bool(v, "unsure", 1);
+		if ((rc = act_reply(r, "token-invalid", v)) == 0)
+			r->outcome = "human";
 	} else if (no) {
 		/* "Nee, dat heb ik niet gevraagd": the code is spent, so a
 		 * second reply cannot confirm what a forger asked for. */

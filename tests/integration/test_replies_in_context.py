@@ -5,6 +5,8 @@ black-box review; each test failed before its fix."""
 
 from __future__ import annotations
 
+import pytest
+
 from test_workflows import (  # noqa: F401  (story is a fixture)
     HUMAN, Story, join_all, make_story, story,
 )
@@ -29,6 +31,47 @@ def test_no_to_a_forged_close_closes_nothing(story):
     story.once()
     story.one("lead", 'eerder met "nee" beantwoord')
     assert story.networks()["rekenen"]["state"] == "open"
+
+
+@pytest.mark.parametrize("words", [
+    "Hè? Wat is dit? Dit heb ik niet gestuurd.",
+    "??",
+    "Wat is dit",
+    "Ik ben afwezig tot en met 3 maart en lees mijn mail niet.",
+    "Huh, who sent this?",
+])
+def test_a_reply_without_a_yes_to_a_forged_close_closes_nothing(story, words):
+    """Any reply confirmed: the lead asking "what is this?" closed the
+    network and cancelled every meeting for all its members."""
+    join_all(story, ("alice", "aanmelden"))
+    story.mail("lead", "sluit rekenen", envelope_from="alice@school.test")
+    story.once()
+    confirm = story.one("lead", subject="^Bevestig: Rekenen in groep 3 sluiten")
+    story.reply("lead", confirm, words)
+    story.once()
+    story.one("lead", 'geen "ja"', "niets gedaan", "bewaard voor de coördinatoren")
+    assert story.networks()["rekenen"]["state"] == "open"
+    story.nothing("alice")
+    kept = [f for f in story.stack.flags("lido") if HUMAN in f.flags]
+    assert len(kept) == 1 and "Bevestig" in kept[0].subject, kept
+
+    # The code still holds for the lead who did ask: "ja" closes.
+    story.reply("lead", confirm, "ja")
+    story.once()
+    assert story.networks()["rekenen"]["state"] == "closed"
+
+
+@pytest.mark.parametrize("words", [
+    "", "Ja, graag. Hoe laat begint het?", "Leuk! Wanneer is de eerste bijeenkomst?",
+    "This is not the signature you're looking for.", "Prima\n\nJan",
+])
+def test_a_join_is_confirmed_by_any_reply_but_doubt(story, words):
+    story.mail("bob", "aanmelden rekenen")
+    story.once()
+    confirm = story.one("bob", subject="^Bevestig")
+    story.reply("bob", confirm, words)
+    story.once()
+    assert story.members()["bob@school.test"] == ("member", "active")
 
 
 def test_no_to_a_join_confirmation_in_english(story):

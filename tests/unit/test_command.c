@@ -864,6 +864,38 @@ test_hostile(void **state)
 	request_free(NULL);
 }
 
+/* A reply to a confirmation: a yes, or something to keep for people. */
+static void
+test_doubts(void **state)
+{
+	static const struct { const char *text; int strict, want; } c[] = {
+		{ "", 1, 0 },
+		{ "ja", 1, 0 },
+		{ "Ja, klopt. Hoe laat begint het?", 1, 0 },
+		{ "Leuk! Wanneer is de eerste?", 0, 0 },
+		{ "Leuk! Wanneer is de eerste?", 1, 0 },
+		{ "Hallo, wanneer is de eerste?", 1, 1 },
+		{ "Hoe laat?", 0, 0 },
+		{ "Hè? Wat is dit? Dit heb ik niet gestuurd.", 0, 1 },
+		{ "??", 0, 1 },
+		{ " ?\n", 0, 1 },
+		{ "WAT IS DIT", 0, 1 },
+		{ "Ik ben afwezig tot maandag.", 0, 1 },
+		{ "I am out of the office until Monday.", 0, 1 },
+		{ "Huh, who sent this", 0, 1 },
+		{ "This is not the signature you're looking for.", 1, 0 },
+		{ "> Wat is dit?\nja", 1, 0 },
+		{ NULL, 1, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		if (command_doubts(c[i].text, c[i].strict) != c[i].want)
+			fail_msg("%s (strict %d): want %d", c[i].text ?
+			    c[i].text : "NULL", c[i].strict, c[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -878,6 +910,7 @@ main(void)
 		cmocka_unit_test(test_lang),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_doubts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
