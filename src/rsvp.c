@@ -62,7 +62,18 @@ member_of(struct app *app, const struct meeting *m, const char *addr,
 
 	if (addr == NULL || *addr == '\0')
 		return 1;
-	if ((rc = store_person_get(app->st, addr, &p)) != 0)
+	if ((rc = store_person_get(app->st, addr, &p)) == 1) {
+		/* alice+agenda@: her calendar's address, her answer. */
+		const char *plus = strchr(addr, '+'), *at = strrchr(addr, '@');
+		char *base;
+
+		if (plus == NULL || at == NULL || plus > at || plus == addr)
+			return 1;
+		base = xasprintf("%.*s%s", (int)(plus - addr), addr, at);
+		rc = store_person_get(app->st, base, &p);
+		free(base);
+	}
+	if (rc != 0)
 		return rc;
 	rc = store_membership(app->st, m->network_id, p.id, &role, &state);
 	*pid = p.id;
@@ -129,17 +140,24 @@ answers_for_self(struct app *app, const struct message *msg,
 	    at ? at + 1 : "");
 }
 
+/*
+ * Record the answers in rp.  One leernet cannot place (a colleague a
+ * member sent the invitation on to, a delegate, an unknown meeting) sets
+ * *for_people: they believe they answered, and someone should tell them.
+ */
 static int
 record(struct app *app, const struct message *msg, const struct ical_reply *rp,
-    time_t now)
+    time_t now, int *for_people)
 {
 	struct meeting m = { 0 };
 	int rc;
 
 	if ((rc = store_meeting_by_uid(app->st, rp->uid, &m)) != 0) {
-		if (rc == 1)
-			log_info("calendar reply for unknown UID %s ignored",
-			    rp->uid);
+		if (rc == 1) {
+			log_info("calendar reply for unknown UID %s; kept "
+			    "for people", rp->uid);
+			*for_people = 1;
+		}
 		return rc == 1 ? 0 : -1;
 	}
 	if (m.status != MT_PLANNED) {
@@ -175,15 +193,17 @@ record(struct app *app, const struct message *msg, const struct ical_reply *rp,
 		}
 		if (rc != 0) {
 			log_info("calendar reply from %s for meeting %d: %s is "
-			    "not a member; ignored", msg->from.addr, m.number,
-			    a->addr);
+			    "not a member; kept for people", msg->from.addr,
+			    m.number, a->addr);
+			*for_people = 1;
 			continue;
 		}
 		if (!answers_for_self(app, msg, rp, a, c)) {
 			log_warnx("calendar reply from %s for meeting %d "
 			    "answers for %s; only a member's own answer "
-			    "counts: ignored", msg->from.addr, m.number,
-			    cands[c]);
+			    "counts: kept for people", msg->from.addr,
+			    m.number, cands[c]);
+			*for_people = 1;
 			continue;
 		}
 		/* Mail overtakes mail: an answer to an older version than
@@ -253,7 +273,7 @@ rsvp_handle(struct app *app, const struct message *msg, time_t now,
 				other = 1;
 				continue;
 			}
-			rc = record(app, msg, &rp[k], now);
+			rc = record(app, msg, &rp[k], now, for_people);
 			recorded++;
 		}
 		ical_replies_free(rp, n);

@@ -125,7 +125,10 @@ def test_replies_from_outlook_google_apple_thunderbird(meet):
 
 def test_replies_that_change_nothing(meet):
     """A reply for an unknown UID, a reply from someone who is not a
-    member, and a COUNTER (Outlook's "propose new time") are no RSVPs."""
+    member, and a COUNTER (Outlook's "propose new time") are no RSVPs.
+    Each is kept for people: dora, sent the invitation on by a member,
+    believes she has said yes (the calendar audit found them filed away
+    unseen)."""
     n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
     uid = meet.uid(n)
     read_everything(meet)
@@ -155,9 +158,11 @@ def test_replies_that_change_nothing(meet):
     assert (row["start"], row["sequence"]) == ("2027-03-29T15:00:00+02:00", "0")
     # The COUNTER is for the lead to weigh: kept for people, not filed
     # away unseen (the member audit found it moved to done).
-    kept = [(f.subject, f.flags) for f in meet.stack.flags("lido")]
-    assert kept == [(f"Nieuwe tijd voorgesteld: {TITLE} — bijeenkomst 1",
-                     frozenset({"leernet-human"}))], kept
+    kept = sorted((f.subject, f.flags) for f in meet.stack.flags("lido"))
+    human = frozenset({"leernet-human"})
+    assert kept == [("Accepted", human), ("Geaccepteerd", human),
+                    ("Geaccepteerd", human),
+                    (f"Nieuwe tijd voorgesteld: {TITLE} — bijeenkomst 1", human)], kept
 
 
 def test_a_calendar_that_is_no_reply_inside_is_kept_for_people(meet):
@@ -331,6 +336,21 @@ def test_a_reply_to_an_older_sequence_is_recorded_as_stale(meet):
     assert meet.counts(n) == (2, 0, 0, 3)
 
 
+def test_a_plus_address_answers_for_its_member(meet):
+    """Google Calendar on alice+agenda@: her answer was filed away
+    unseen, counted for nobody."""
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    plus = "alice+agenda@school.test"
+    ics = fixture_reply("google-accept-comment.ics", uid, 0, plus)
+    meet.raw("alice", google_reply(plus, ics, "Accepted"))
+    meet.once()
+    assert {k: v[0] for k, v in rsvp_rows(meet, n).items()} == \
+        {address("alice"): "accepted"}
+    assert meet.stack.flags("lido") == []
+
+
 def test_only_a_members_own_answer_counts(meet):
     """A reply naming another member is not that member's answer: not from
     another member, not from outside (the UID is in the published calendar),
@@ -381,4 +401,9 @@ def test_only_a_members_own_answer_counts(meet):
     rows = rsvp_rows(meet, n)
     assert {k: v[0] for k, v in rows.items()} == \
         {address("fleur"): "accepted", address("bob"): "accepted"}, rows
-    assert_no_answers(meet, before)
+    # Never answered; an answer for someone else is for people to see.
+    assert outbox_size(meet) == before
+    meet.nothing(*PEOPLE, "lead")
+    kept = sorted((f.subject, f.flags) for f in meet.stack.flags("lido"))
+    human = frozenset({"leernet-human"})
+    assert kept == [("Afgewezen", human)] * 3 + [("Declined", human)], kept
