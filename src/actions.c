@@ -23,10 +23,15 @@ struct tvars *
 act_vars(struct req *r)
 {
 	struct tvars *v = tvars_new();
+	char *args;
 
 	tvars_set(v, "sender", r->sender);
 	tvars_set(v, "keyword", r->cmd && r->cmd->keyword ? r->cmd->keyword : "");
-	tvars_set(v, "args", r->cmd && r->cmd->args ? r->cmd->args : "");
+	/* Echoed between quotes: a forger's link must not become one in
+	 * mail from the coordinator address. */
+	args = text_defang(r->cmd && r->cmd->args ? r->cmd->args : "", 1);
+	tvars_set(v, "args", args);
+	free(args);
 	return v;
 }
 
@@ -495,7 +500,7 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 	struct request *c = r->cmd;
 	struct tvars *v;
 	struct network *nets;
-	char *name, *guess, *example;
+	char *name, *guess, *example, *said;
 	size_t n;
 	int rc, by_first = 0;
 
@@ -545,7 +550,9 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 		return rc;
 	}
 	v = act_vars(r);
-	tvars_set(v, "name", name);
+	said = text_defang(name, 1);
+	tvars_set(v, "name", said);
+	free(said);
 	if ((nets = store_networks(r->app->st, &n)) == NULL) {
 		free(name);
 		tvars_free(v);

@@ -8,6 +8,7 @@
 
 #include "classify.h"
 #include "config.h"
+#include "log.h"
 #include "message.h"
 #include "util.h"
 
@@ -360,4 +361,17 @@ auth_trusted_fail(const struct message *m, const char *trusted_id,
     const char *domain)
 {
 	return auth_trusted_says(m, trusted_id, domain, 1);
+}
+
+int
+auth_forged_sender(const struct message *m, const char *trusted_id,
+    const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	if (at == NULL || !auth_trusted_fail(m, trusted_id, at + 1))
+		return 0;
+	log_info("DMARC failed for %s: the sender is forged; no refusal goes "
+	    "there", addr);
+	return 1;
 }

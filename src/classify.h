@@ -41,5 +41,11 @@ int		 auth_trusted_pass(const struct message *, const char *trusted_id,
 /* Does that header say dmarc=fail for domain: the From is forged? */
 int		 auth_trusted_fail(const struct message *, const char *trusted_id,
 		    const char *domain);
+/*
+ * auth_trusted_fail for addr's domain, logged: a refusal to such a From
+ * would be backscatter to someone who never wrote.
+ */
+int		 auth_forged_sender(const struct message *, const char *trusted_id,
+		    const char *addr);
 
 #endif

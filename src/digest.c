@@ -877,7 +877,7 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 	}
 	for (size_t i = 0; i < nk; i++) {
 		struct tvars *e;
-
+		char *subj;
 		int unreadable = strcmp(k[i].outcome, "unreadable") == 0;
 
 		if ((r = store_digest_seen(st, pid, "kept", k[i].id, 0)) == -1)
@@ -888,7 +888,9 @@ add_problems(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 		e = tvars_add_item(d->v, unreadable ? "unreadable" : "kept");
 		tvars_set(e, "sender", *k[i].sender ? k[i].sender :
 		    lang == LANG_EN ? "(unknown)" : "(onbekend)");
-		tvars_set(e, "subject", k[i].subject);
+		subj = text_defang(k[i].subject, 1);
+		tvars_set(e, "subject", subj);
+		free(subj);
 		tvars_set_bool(e, "ratelimited",
 		    strcmp(k[i].outcome, "ratelimited") == 0);
 		set_day(c->app, e, "date", k[i].handled, lang);

@@ -334,6 +334,11 @@ refuse(struct req *r, const char *tmpl)
 		r->outcome = "refused";
 		return 0;
 	}
+	if (auth_forged_sender(r->msg,
+	    r->app->cfg->trusted_authserv_id, r->sender)) {
+		r->outcome = "refused";
+		return 0;
+	}
 	v = tvars_new();
 	tvars_set(v, "sender", r->sender);
 	rp.tmpl = tmpl;

@@ -424,6 +424,9 @@ refuse(struct req *r, const char *tmpl, const char *lang, struct tvars *v,
 		log_info("not answering %s again today", r->sender);
 		return 0;
 	}
+	if (auth_forged_sender(r->msg,
+	    r->app->cfg->trusted_authserv_id, r->sender))
+		return 0;
 	return answer(r, tmpl, "refusal", lang, v, network_id);
 }
 

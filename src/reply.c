@@ -45,12 +45,19 @@ reply_queue(struct app *app, const struct reply *r, time_t now)
 
 	tvars_set(r->vars, "org", cfg->org_name);
 	tvars_set(r->vars, "coordinator", cfg->from_addr);
-	tvars_set(r->vars, "to_name", r->to_name && *r->to_name ?
-	    r->to_name : r->to_addr);
+	/* A display name anyone can write: "Log in op https://…" is no
+	 * name to greet with. */
+	tvars_set(r->vars, "to_name", r->to_name && *r->to_name &&
+	    !text_has_link(r->to_name) ? r->to_name : r->to_addr);
 	tvars_set(r->vars, "to_addr", r->to_addr);
 	if (r->in) {
-		/* Templates say "Re: {{subject}}": not "Re: Re: ...". */
-		char *subj = command_strip_subject(r->in->subject);
+		/* Templates say "Re: {{subject}}": not "Re: Re: ...".  A
+		 * link in it stays with whoever wrote it: a refusal to a
+		 * forged From must not carry a spammer's. */
+		char *bare = command_strip_subject(r->in->subject);
+		char *subj = text_defang(bare, 0);
+
+		free(bare);
 
 		/* A command in the body of mail without a Subject: not a
 		 * bare "Re:" in the inbox. */
@@ -67,7 +74,8 @@ reply_queue(struct app *app, const struct reply *r, time_t now)
 	}
 	m.from_name = cfg->from_name;
 	m.from_addr = cfg->from_addr;
-	m.to_name = r->to_name;
+	m.to_name = r->to_name && !text_has_link(r->to_name) ? r->to_name :
+	    NULL;
 	m.to_addr = r->to_addr;
 	m.subject = out.subject;
 	m.text = out.text;

@@ -1,6 +1,7 @@
 /*
  * util.c - allocation helpers, the capped buffer, small string helpers.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -429,4 +430,92 @@ dir_writable(const char *dir, const char *what, char *err, size_t errlen)
 	    "(chown), or run leernet as its owner (sudo -u %s)", dir, what, me,
 	    own, (unsigned)(sb.st_mode & 0777), own);
 	return -1;
+}
+
+/*
+ * Is the word [s, s + n) a domain name: labels of letters, digits and '-'
+ * joined by dots, the last of two letters or more?  Its end (a '/' may
+ * follow), or NULL.
+ */
+static const char *
+domain_end(const char *s, size_t n)
+{
+	size_t i = 0, labels = 0, tld = 0;
+
+	for (;;) {
+		size_t start = i, alpha = 0;
+
+		for (; i < n && (isalnum((unsigned char)s[i]) || s[i] == '-');
+		    i++)
+			alpha += isalpha((unsigned char)s[i]) != 0;
+		if (i == start)
+			return NULL;
+		labels++;
+		tld = alpha == i - start ? alpha : 0;
+		if (i + 1 < n && s[i] == '.' && isalnum((unsigned char)s[i + 1]))
+			i++;
+		else
+			break;
+	}
+	return labels >= 2 && tld >= 2 ? s + i : NULL;
+}
+
+/*
+ * The length of the word at s, and whether a mail client would make a
+ * link of it: "https://…", "www.…", "//…" (what a parser leaves of an
+ * unquoted "http://…" name), "evil.example/login", and with names, any
+ * domain ("Visit evil.example") or address.
+ */
+static size_t
+word_at(const char *s, int *link, int names)
+{
+	size_t n = strcspn(s, " \t\r\n");
+	const char *e;
+
+	*link = memmem(s, n, "://", 3) != NULL ||
+	    (n > 4 && strncasecmp(s, "www.", 4) == 0) ||
+	    (n > 2 && strncmp(s, "//", 2) == 0) ||
+	    ((e = domain_end(s, n)) != NULL && (names ||
+	    (e < s + n && *e == '/'))) ||
+	    (names && memchr(s, '@', n) != NULL);
+	return n;
+}
+
+int
+text_has_link(const char *s)
+{
+	int link = 0;
+
+	for (s = s ? s : ""; *s && !link; ) {
+		size_t n = word_at(s, &link, 1);
+
+		s += n;
+		s += strspn(s, " \t\r\n");
+	}
+	return link;
+}
+
+char *
+text_defang(const char *s, int quotes)
+{
+	struct buf b;
+	int link;
+
+	buf_init(&b, 0);
+	for (s = s ? s : ""; *s; ) {
+		size_t n = strspn(s, " \t\r\n");
+
+		(void)buf_add(&b, s, n);
+		s += n;
+		if ((n = word_at(s, &link, 0)) == 0)
+			continue;
+		if (link)
+			(void)buf_adds(&b, "[link]");
+		else
+			for (size_t i = 0; i < n; i++)
+				(void)buf_add(&b, quotes && s[i] == '"' ? "'" :
+				    &s[i], 1);
+		s += n;
+	}
+	return buf_steal(&b);
 }

@@ -78,6 +78,15 @@ size_t	 utf8_cut(const char *s, size_t len, size_t n);
  * Hebrew and Arabic need none of them; the marks U+200E/F stay.
  */
 void	 utf8_strip_bidi(char *s);
+/*
+ * What a sender wrote, fit to echo in mail from the coordinator address:
+ * a word with "://" or starting with "www." becomes "[link]", and with
+ * quotes '"' becomes '\'' (an answer's own quotes around an echo are what
+ * keeps a web link out of its HTML part).  Caller frees.
+ */
+char	*text_defang(const char *s, int quotes);
+/* Does s (a display name) hold a link, or a domain a client would link? */
+int	 text_has_link(const char *s);
 /* s, or its first max bytes or fewer, cut at a line or word (else at a
  * character) and ended with " […]".  Caller frees. */
 char	*text_shorten(const char *s, size_t max);

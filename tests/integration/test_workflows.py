@@ -217,14 +217,14 @@ def raw_mail(frm, subject, ars=(), body="", headers=()):
 
 def test_a_link_a_sender_wrote_is_no_link_in_our_answer(story):
     """A forged "aanmelden http://…" (security review): the answer from the
-    coordinator address quotes the name, but its HTML part does not make
-    the sender's address a link; leernet's own links stay."""
+    coordinator address quotes the name, but neither part carries the
+    sender's link (a client makes links of a plain-text part too);
+    leernet's own links stay."""
     story.mail("alice", "aanmelden http://evil.example/login")
     story.once()
-    answer = story.one("alice", "http://evil.example/login")
+    answer = story.one("alice", 'de naam "[link]"')
     html = answer.get_body(("html",)).get_content()
-    assert "evil.example/login" in html
-    assert 'href="http://evil.example' not in html, html
+    assert "evil.example" not in html, html
 
 
 def test_help_and_networks_in_both_languages(story):

@@ -227,6 +227,46 @@ test_random_text(void **state)
 	}
 }
 
+/* What a sender wrote, echoed in an answer: no link of theirs survives. */
+static void
+test_defang(void **state)
+{
+	static const struct { const char *in, *quotes, *plain; } c[] = {
+		{ "rekenen", "rekenen", "rekenen" },
+		{ "x\" https://evil.example/login \"y",
+		  "x' [link] 'y", "x\" [link] \"y" },
+		{ "CHEAP PILLS http://evil.example/buy", "CHEAP PILLS [link]",
+		  "CHEAP PILLS [link]" },
+		{ "zie www.evil.example nu", "zie [link] nu", "zie [link] nu" },
+		{ "evil.example/login of taal.rekenen", "[link] of taal.rekenen",
+		  "[link] of taal.rekenen" },
+		{ "  twee  spaties\n", "  twee  spaties\n", "  twee  spaties\n" },
+		{ "", "", "" },
+	};
+	static const struct { const char *name; int link; } n[] = {
+		{ "Alice de Vries", 0 }, { "J.A. de Vries", 0 },
+		{ "alice@school.test", 1 },	/* a domain: greet by address */
+		{ "Visit evil.example now", 1 }, { "//evil.example now", 1 },
+		{ "Log in op https://evil.example/login", 1 },
+		{ "www.evil.example", 1 }, { "Jansen, P. (groep 7)", 0 },
+		{ NULL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *q = text_defang(c[i].in, 1), *p = text_defang(c[i].in, 0);
+
+		assert_string_equal(q, c[i].quotes);
+		assert_string_equal(p, c[i].plain);
+		free(q);
+		free(p);
+	}
+	for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
+		if (text_has_link(n[i].name) != n[i].link)
+			fail_msg("%s: want %d", n[i].name ? n[i].name : "NULL",
+			    n[i].link);
+}
+
 int
 main(void)
 {
@@ -234,6 +274,7 @@ main(void)
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_document),
 		cmocka_unit_test(test_random_text),
+		cmocka_unit_test(test_defang),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
