@@ -765,7 +765,11 @@ act_meeting_reply(struct req *r, int64_t network_id, int64_t meeting_id,
 		/* A reply carries no keyword: name the command it stood for. */
 		tvars_set(v, "keyword", r->lang == LANG_EN ? "move" :
 		    "verplaats");
-		rc = reply_v(r, "not-lead", v);
+		/* "Kan het een uur later? tijd: 16:30-18:00": a member's
+		 * wish, for people to pass on. */
+		tvars_set_bool(v, "kept", 1);
+		if ((rc = reply_v(r, "not-lead", v)) == 0)
+			r->outcome = "human";
 	} else if (m.status != MT_PLANNED || n.state != NET_OPEN ||
 	    (rc = held(r, &m)) != 0)
 		rc = rc == -1 ? -1 : meeting_gone(r, &n, &m);
@@ -840,6 +844,12 @@ static const char *const move_words[] = {
 	"reschedule", "rescheduled", "postpone", "postponed",
 };
 
+/* Words of a lead calling a meeting off in prose ("gaat niet door"). */
+static const char *const cancel_words[] = {
+	"afgelast", "afgelasten", "annuleren", "geannuleerd", "annulering",
+	"vervalt", "cancel", "cancelled", "canceled",
+};
+
 /* "move" is also "let's move on": it asks for a move only beside a
  * word of when (or a number). */
 static const char *const move_loose[] = { "move", "moving" };
@@ -853,7 +863,8 @@ static const char *const when_words[] = {
 /*
  * A reply to an invitation (or to the answer about a meeting) without a
  * keyword.  From the lead, "Kunnen we dit verzetten naar 21 mei?" is a
- * move that leernet cannot read: it says how to write one.  The mail is
+ * move that leernet cannot read, "Deze gaat helaas niet door" a cancel
+ * it will not guess: it says how to write either.  The mail is
  * kept for people either way, as it may have been a question to them.
  */
 int
@@ -863,11 +874,14 @@ act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
 	struct meeting m = { 0 };
 	const char *text = r->msg->text, *e;
 	struct tvars *v;
-	int rc;
+	int rc, cancelling;
 
 	r->outcome = "human";
 	e = text + strlen(text);
-	if (!has_word(text, e, move_words, ARRAY_LEN(move_words)) &&
+	cancelling = has_word(text, e, cancel_words, ARRAY_LEN(cancel_words)) ||
+	    strcasestr(text, "niet door") != NULL;
+	if (!cancelling &&
+	    !has_word(text, e, move_words, ARRAY_LEN(move_words)) &&
 	    !(has_word(text, e, move_loose, ARRAY_LEN(move_loose)) &&
 	    (strpbrk(text, "0123456789") != NULL ||
 	    has_word(text, e, when_words, ARRAY_LEN(when_words)))))
@@ -883,6 +897,7 @@ act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
 		act_set_network(v, &n);
 		tvars_setf(v, "number", "%d", m.number);
 		tvars_set_bool(v, "replied", 1);
+		tvars_set_bool(v, "cancelling", cancelling);
 		if ((rc = reply_v(r, "move-usage", v)) == 0)
 			r->outcome = "human";
 	}

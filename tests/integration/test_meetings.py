@@ -183,10 +183,12 @@ def test_a_member_replying_to_an_invitation_cannot_move_it(meet):
     meet.reply("alice", inv.msg, "datum: 21-05-2027")
     meet.once()
     meet.one("alice", '"verplaats" kan alleen een trekker',
-             "Er is niets veranderd")
+             "Er is niets veranderd", "bewaard voor de coördinatoren")
     row = meet.meeting(n)
     assert (row["sequence"], row["start"]) == ("0", "2027-05-14T15:00:00+02:00")
     meet.nothing("bob", "lead")
+    # Her wish for another time reaches people: it was filed as answered.
+    assert [f.flags for f in meet.stack.flags("lido")] == [frozenset({"leernet-human"})]
 
 
 def test_joining_after_a_move_is_an_invitation_not_a_change(meet):

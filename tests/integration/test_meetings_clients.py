@@ -315,6 +315,24 @@ def test_a_leads_move_in_prose_is_answered_with_how_and_kept(meet, client, words
     assert kept.subject.endswith(inv.msg["Subject"]), kept
 
 
+@pytest.mark.parametrize("words", [
+    "Deze bijeenkomst gaat helaas niet door, ik ben ziek.",
+    "Helaas moeten we deze afgelasten.",
+])
+def test_a_leads_cancel_in_prose_is_answered_with_how_and_kept(meet, words):
+    """The lead believed the meeting was off; it stayed planned and nobody
+    answered."""
+    n, inv = planned(meet)
+    meet.raw("lead", C.gmail("lead@school.test", words, inv.msg))
+    meet.once()
+    [said] = answers(meet)
+    assert "Antwoord dan op de uitnodiging met alleen: annuleer" in said, said
+    assert "bewaard voor de coördinatoren" in said, said
+    assert meet.meeting(n)["status"] == "planned"
+    assert meet.invites("alice") == []
+    assert [f.flags for f in meet.stack.flags("lido")] == [frozenset({"leernet-human"})]
+
+
 def test_prose_from_a_member_or_without_a_move_word_is_only_kept(meet):
     n, inv = planned(meet)
     [ainv] = [i for i in meet.all_invites("alice") if i.method == "REQUEST"]
