@@ -195,7 +195,8 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 		if (res.status == SMTP_TEMPFAIL && res.code == 0) {
 			/*
 			 * The session failed before this message's turn
-			 * (connect, TLS, login): the server or our
+			 * (connect, TLS, login), or the server refuses this
+			 * host or sender for any recipient: the server or our
 			 * configuration is at fault, not the message.
 			 * Nothing is counted against the rows; they show the
 			 * reason in `outbox list` and wait for the caller's

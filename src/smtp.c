@@ -758,6 +758,34 @@ refused_message(const struct lane *l)
 }
 
 /*
+ * Is a 5xx at RCPT TO about us rather than the recipient?  A relay that
+ * does not take mail from this host or without a login ("554 5.7.1
+ * <unknown[192.0.2.1]>: Client host rejected", "Relay access denied",
+ * Exchange Online's 5.7.64), or that refuses our sender address (Postfix
+ * says so at RCPT): every recipient would get that answer, and marking
+ * each of them bouncing would stop all their mail.
+ */
+static int
+refused_us(const struct lane *l)
+{
+	static const char *const says[] = {
+		"client host rejected", "relay access denied",
+		"relaying denied", "relay not permitted", "relaying not allowed",
+		"not permitted to relay", "unable to relay",
+		"authentication required", "must authenticate",
+		"not authenticated", "sender address rejected", "5.7.57",
+		"5.7.64",
+	};
+
+	if (l->stage != ST_RCPT || l->reply[0] != '5')
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(says); i++)
+		if (strcasestr(l->reply, says[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
  * A login refused with a 4xx ("454 4.7.0 Temporary authentication
  * failure": Postfix while Dovecot's auth is away) is no wrong password.
  */
@@ -837,6 +865,17 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 		return;
 	default:
 		break;
+	}
+	if (in_transaction && code >= 500 && refused_us(l)) {
+		/* Ours to fix, like a refused login: the mail waits
+		 * (code 0: see smtp.h), and nobody is marked. */
+		res->config_fault = 1;
+		res->code = 0;
+		set_text(res, "%s: the server refuses this host or sender, "
+		    "not the recipient (check [smtp] host, user and password, "
+		    "and that the server relays for this host and sender "
+		    "address): %s", stage, l->reply);
+		return;
 	}
 	if (in_transaction && code >= 500 &&
 	    (l->stage != ST_MAIL || code == 552)) {

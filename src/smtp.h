@@ -37,7 +37,8 @@ struct smtp_result {
  * SMTP_TEMPFAIL with a text that says what to fix.  A 5xx is
  * SMTP_PERMFAIL only at RCPT TO, DATA and after the data, and at MAIL
  * FROM only for 552 (too large); other MAIL FROM refusals concern our
- * sender address and are SMTP_TEMPFAIL.
+ * sender address and are SMTP_TEMPFAIL, and so are RCPT TO refusals that
+ * name this host, relaying, a missing login or our sender (config_fault).
  */
 
 /* Returns NULL with a reason in err (bad URL, no secret, ...). */

@@ -599,6 +599,33 @@ def test_a_wrong_password_waits_instead_of_bouncing(stack, tmp_path, run_leernet
     assert person(run_leernet, cfg, "alice")["bouncing"] == "no"
 
 
+def test_a_relay_that_refuses_this_host_marks_nobody_bouncing(stack, tmp_path, run_leernet):
+    """The submission port without a login answers every RCPT with "554
+    5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied" (as a
+    relay does after the host's address changed): every recipient was
+    marked bouncing and got nothing more after the fix."""
+    over = {k: v for k, v in stack.tls_overrides().items() if k.startswith("smtp_")}
+    over["smtp_user"] = over["smtp_password"] = None
+    cfg = stack.config(tmp_path, **over)
+    run_leernet(cfg, "init")
+    ask_help(stack, "alice", "bob")
+    proc = run_leernet(cfg, "once", check=False)
+    assert proc.returncode == 75, proc.stderr
+    assert "refuses this host or sender, not the recipient" in proc.stderr, proc.stderr
+    rows = outbox(run_leernet, cfg)
+    assert [(r["state"], r["attempts"]) for r in rows] == [("queued", "0")] * 2, rows
+    assert "Client host rejected" in rows[0]["last_error"]
+    for who in ("alice", "bob"):
+        assert person(run_leernet, cfg, who)["bouncing"] == "no"
+    # With the login back, both answers go out.
+    cfg = stack.config(tmp_path, **{k: v for k, v in stack.tls_overrides().items()
+                                    if k.startswith("smtp_")})
+    run_leernet(cfg, "once")
+    stack.wait_queue_empty()
+    for who in ("alice", "bob"):
+        stack.wait_for(who)
+
+
 def stalling_smtp_server(hang_up=False):
     """A server that takes a message's data and never answers the final
     ".": a hung mail server (or, with hang_up, one that closes the
