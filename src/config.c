@@ -1344,3 +1344,20 @@ host_is_loopback(const char *host)
 		return IN6_IS_ADDR_LOOPBACK(&a6);
 	return 0;
 }
+
+const char *
+config_secret_hint(const struct server_conf *s)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	size_t n;
+
+	if (s->password_file == NULL || creds == NULL || *creds == '\0')
+		return "";
+	n = strlen(creds);
+	if (strncmp(s->password_file, creds, n) != 0 ||
+	    s->password_file[n] != '/')
+		return "";
+	return " (systemd's copy of the credential, made at start: restart "
+	    "leernet after changing the password file; a reload keeps the "
+	    "copy)";
+}

@@ -97,6 +97,12 @@ const char	*config_default_path(void);
  * Returns a string the caller frees, or NULL with a reason in err.
  */
 char		*config_secret(const struct server_conf *, char *err, size_t errlen);
+/*
+ * "" or, when the secret is systemd's copy of a credential, a hint that
+ * the copy was made when the service started: a changed password needs a
+ * restart, not a reload.  For the message of a refused login.
+ */
+const char	*config_secret_hint(const struct server_conf *);
 /* A user and a password, password_file or password_command: log in.
  * [smtp] without a secret sends without logging in (a relay that trusts
  * the host); [mailbox] cannot be read without one (config_load says so). */

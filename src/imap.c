@@ -533,7 +533,7 @@ authenticate(struct imap_source *s, const struct server_conf *mb,
 		    mb->user ? mb->user : "", why, mb->auth == AUTH_XOAUTH2 ?
 		    " (auth = xoauth2: the access token was refused; check "
 		    "that [mailbox] password_command or password_file gives "
-		    "a current one for this user)" : "");
+		    "a current one for this user)" : config_secret_hint(mb));
 		return -1;
 	}
  caps:

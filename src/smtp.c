@@ -848,8 +848,9 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 			    s->conf.user ? s->conf.user : "?");
 		else
 			set_text(res, "login refused for %s (check [smtp] "
-			    "user and password): %s", s->conf.user ?
-			    s->conf.user : "?", l->reply[0] ? l->reply : why);
+			    "user and password)%s: %s", s->conf.user ?
+			    s->conf.user : "?", config_secret_hint(&s->conf),
+			    l->reply[0] ? l->reply : why);
 		return;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:

@@ -383,6 +383,27 @@ def test_an_smtp_user_without_a_password_sends_without_logging_in(
 
 # --- 5, 12. secrets ----------------------------------------------------------
 
+def test_a_refused_credential_says_a_restart_picks_up_a_new_one(stack, tmp_path,
+                                                                run_leernet):
+    """systemd copies a credential when the service starts: the admin who
+    changed the password file and reloaded saw only "login failed", for
+    ever, while check-config (reading the file itself) said OK."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "mailbox-password").write_text("the-old-one\n")
+    config = stack.config(tmp_path, mailbox_password=None,
+                          mailbox_password_file="mailbox-password")
+    run_leernet(config, "init")
+    proc = leernet(run_leernet, config, "once", env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert proc.returncode != 0
+    assert "login failed for" in proc.stderr, proc.stderr
+    assert "restart leernet after changing the password file" in proc.stderr, proc.stderr
+    # Not said of a password in the config file itself.
+    config = stack.config(tmp_path, mailbox_password="wrong")
+    proc = leernet(run_leernet, config, "once", env={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert "login failed for" in proc.stderr and "restart" not in proc.stderr, proc.stderr
+
+
 def test_password_file_next_to_the_config(stack, tmp_path, run_leernet):
     (tmp_path / "mailbox-password").write_text(stack.password(COORDINATOR) + "\n")
     config = stack.config(tmp_path, mailbox_password=None,
