@@ -202,7 +202,7 @@ cmd_init(struct app *app, int argc, char **argv)
 }
 
 static int
-take_lock(struct app *app)
+take_lock_or(struct app *app, const char *busy_hint)
 {
 	int r = store_lock(app->st);
 
@@ -215,11 +215,17 @@ take_lock(struct app *app)
 		if (pid > 0)
 			snprintf(who, sizeof(who), ", by pid %ld", (long)pid);
 		fprintf(stderr, "leernet: another leernet process is handling "
-		    "mail (lock %s.lock is held%s); try again later\n",
-		    app->cfg->db_path, who);
+		    "mail (lock %s.lock is held%s); try again later%s\n",
+		    app->cfg->db_path, who, busy_hint);
 		return EXIT_TEMPFAIL;
 	}
 	return r == 0 ? 0 : r == -2 ? EXIT_CONFIG : EXIT_SOFTWARE;
+}
+
+static int
+take_lock(struct app *app)
+{
+	return take_lock_or(app, "");
 }
 
 /* For once, run and digest: say so once instead of failing per message. */
@@ -517,8 +523,12 @@ cmd_digest(struct app *app, int argc, char **argv)
 	/* One per recipient per schedule (SPEC §5): a second --send in the
 	 * same slot would send what the first left out, a day early.  The
 	 * lock comes first: beside a running daemon, --send exits 75. */
+	/* "Try again later" alone would fail a weekly cron job for ever
+	 * beside the daemon, which holds the lock as long as it runs. */
 	if (send && ((rc = need_templates(app)) != 0 ||
-	    (rc = take_lock(app)) != 0))
+	    (rc = take_lock_or(app, "; beside 'leernet run', which sends "
+	    "the digests itself, set [digest] schedule rather than sending "
+	    "from cron ('leernet digest' shows what is due)")) != 0))
 		return rc;
 	if ((rc = digest_due(app, time(NULL), why, sizeof(why))) == -1)
 		return EXIT_SOFTWARE;

@@ -354,6 +354,8 @@ def test_the_daemon_sends_the_digest_at_its_time(stack, tmp_path, run_leernet, l
     busy = run_leernet(cfg, "digest", "--send", check=False)
     assert busy.returncode == 75 and "lock" in busy.stderr
     assert f"is held, by pid {daemon.proc.pid})" in busy.stderr, busy.stderr
+    # A cron job would fail so every week: the answer says what to do.
+    assert "set [digest] schedule rather than sending from cron" in busy.stderr
     # `digest` (show only) works beside the daemon.
     assert "no digest due" in run_leernet(cfg, "digest").stdout
     assert daemon.stop() == 0
