@@ -859,6 +859,26 @@ check_server(struct loader *l, struct server_conf *s, int imap)
 		resolve_password_file(l, s);
 }
 
+/*
+ * A relative path in the config is relative to the config file, as a
+ * password_file is: not to wherever a command happens to be run.  Else
+ * `check-config` from / and `init` from /etc/leernet made two databases,
+ * and the service (whose working directory is /) a third.
+ */
+static void
+next_to_config(const struct loader *l, char **path)
+{
+	const char *file = l->c->file, *slash = strrchr(file, '/');
+	char *p;
+
+	if (*path == NULL || (*path)[0] == '/' || (*path)[0] == '\0' ||
+	    slash == NULL)
+		return;
+	p = xasprintf("%.*s/%s", (int)(slash - file), file, *path);
+	free(*path);
+	*path = p;
+}
+
 /* Split "Name <addr>" (or a bare address) of [smtp] from. */
 static void
 check_from(struct loader *l)
@@ -1000,6 +1020,11 @@ config_load(const char *file, char *err, size_t errlen)
 		l.failed = 1;
 	}
 	l.lineno = 0;		/* what follows is about the whole file */
+	next_to_config(&l, &c->db_path);
+	next_to_config(&l, &c->publish_dir);
+	next_to_config(&l, &c->template_dir);
+	next_to_config(&l, &c->mailbox.ca_file);
+	next_to_config(&l, &c->smtp.ca_file);
 	if (!l.failed)
 		check_server(&l, &c->mailbox, 1);
 	if (!l.failed)

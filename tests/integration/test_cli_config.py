@@ -383,6 +383,24 @@ def test_an_smtp_user_without_a_password_sends_without_logging_in(
 
 # --- 5, 12. secrets ----------------------------------------------------------
 
+def test_relative_paths_are_next_to_the_config_file(stack, tmp_path, run_leernet):
+    """They followed the shell's directory: `init` in one place and
+    `check-config` from another said "not made yet", and `network list`
+    "run init first", which made a second, empty database."""
+    import os
+    config = stack.config(tmp_path, database_path="rel.db", publish_dir="www",
+                          publish_base_url="https://intranet.school.test/ln/")
+    assert os.getcwd() != str(tmp_path)
+    run_leernet(config, "init")
+    assert (tmp_path / "rel.db").exists()
+    assert not os.path.exists("rel.db")
+    proc = run_leernet(config, "check-config")
+    assert f"database {tmp_path}/rel.db: schema version" in proc.stdout, proc.stdout
+    run_leernet(config, "network", "add", "rekenen", "--title", "Rekenen")
+    run_leernet(config, "publish")
+    assert (tmp_path / "www" / "index.html").exists()
+
+
 def test_a_refused_credential_says_a_restart_picks_up_a_new_one(stack, tmp_path,
                                                                 run_leernet):
     """systemd copies a credential when the service starts: the admin who
