@@ -386,7 +386,18 @@ check_publish_dir(const char *dir)
 	/* Not made yet: publish makes it, in its nearest existing parent. */
 	while (stat(d, &sb) == -1 && (slash = strrchr(d, '/')) != NULL)
 		*(slash == d ? slash + 1 : slash) = '\0';
-	if (dir_writable(d, strcmp(d, dir) == 0 ? "[publish] dir" :
+	if (stat(d, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "publish: %s: %s is a file, not a directory\n",
+		    d, strcmp(d, dir) == 0 ? "[publish] dir" :
+		    "a parent of [publish] dir");
+		rc = EXIT_CANTCREAT;
+	} else if (access(d, W_OK) == -1 && errno == EROFS) {
+		/* dir_writable judges rights only; the pages would fail. */
+		fprintf(stderr, "publish: %s: read-only file system (a mount "
+		    "option, or the unit's ReadWritePaths= leaves it out)\n",
+		    d);
+		rc = EXIT_CANTCREAT;
+	} else if (dir_writable(d, strcmp(d, dir) == 0 ? "[publish] dir" :
 	    "the parent of [publish] dir", err, sizeof(err)) == -1) {
 		fprintf(stderr, "publish: %s\n", err);
 		rc = EXIT_CANTCREAT;

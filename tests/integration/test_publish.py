@@ -473,6 +473,21 @@ def test_publish_needs_a_directory(stack, run_leernet, tmp_path):
     cfg = stack.config(tmp_path, publish_dir=str(tmp_path / "file"))
     p = run_leernet(cfg, "publish", check=False)
     assert p.returncode == 73 and str(tmp_path / "file") in p.stderr, p
+    # check-config said "cannot be written by user root … (sudo -u root)".
+    p = run_leernet(cfg, "check-config", check=False)
+    assert p.returncode == 73, p
+    assert f"{tmp_path / 'file'}: [publish] dir is a file, not a directory" in p.stderr, p
+    # and OK for a read-only file system, where publish then failed.
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "none", str(ro)], check=True)
+    try:
+        cfg = stack.config(tmp_path, publish_dir=str(ro / "www"))
+        p = run_leernet(cfg, "check-config", check=False)
+        assert p.returncode == 73, p
+        assert f"publish: {ro}: read-only file system" in p.stderr, p
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
     # Parents that are not there yet are made, as check-config promised.
     deep = tmp_path / "srv" / "intranet" / "leernet"
     cfg = stack.config(tmp_path, publish_dir=str(deep))
