@@ -415,14 +415,25 @@ check_publish_dir(const char *dir)
 static void
 warn_readable_password(const struct config *cfg)
 {
+	const struct server_conf *sv[] = { &cfg->mailbox, &cfg->smtp };
 	struct stat sb;
 
-	if ((cfg->mailbox.password == NULL && cfg->smtp.password == NULL) ||
-	    stat(cfg->file, &sb) == -1 || (sb.st_mode & S_IROTH) == 0)
-		return;
-	printf("warning: %s holds a password and every user on this machine "
-	    "can read it: chmod o-r %s (or use password_file in the service's "
-	    "credentials)\n", cfg->file, cfg->file);
+	if ((cfg->mailbox.password != NULL || cfg->smtp.password != NULL) &&
+	    stat(cfg->file, &sb) == 0 && (sb.st_mode & S_IROTH) != 0)
+		printf("warning: %s holds a password and every user on this "
+		    "machine can read it: chmod o-r %s (or use password_file "
+		    "in the service's credentials)\n", cfg->file, cfg->file);
+	/* A password_file is the same secret, and as easy to leave 0644. */
+	for (size_t i = 0; i < ARRAY_LEN(sv); i++)
+		if (sv[i]->password_file != NULL &&
+		    (i == 0 || sv[0]->password_file == NULL ||
+		    strcmp(sv[0]->password_file, sv[i]->password_file) != 0) &&
+		    stat(sv[i]->password_file, &sb) == 0 &&
+		    (sb.st_mode & S_IROTH) != 0)
+			printf("warning: [%s] password_file %s can be read by "
+			    "every user on this machine: chmod o-r %s\n",
+			    sv[i]->section, sv[i]->password_file,
+			    sv[i]->password_file);
 }
 
 /*

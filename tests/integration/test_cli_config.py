@@ -162,7 +162,8 @@ def test_check_config_ok(stack, tmp_path, run_leernet):
 def test_a_password_everyone_can_read_is_warned_about(stack, tmp_path, run_leernet):
     """A password written in a file every local user can read (as `make
     install` puts the example, 0644): a warning, and still OK; none for a
-    password_file."""
+    password_file kept to its owner, one for a password_file any user can
+    read (it was not warned about)."""
     config = stack.config(tmp_path, **submission(stack))
     config.chmod(0o644)
     proc = leernet(run_leernet, config, "check-config")
@@ -179,8 +180,16 @@ def test_a_password_everyone_can_read_is_warned_about(stack, tmp_path, run_leern
                                                  smtp_password_file=str(secret)),
                           mailbox_password="", mailbox_password_file=str(mailbox_secret))
     config.chmod(0o644)
+    secret.chmod(0o600)
+    mailbox_secret.chmod(0o600)
     proc = leernet(run_leernet, config, "check-config")
     assert proc.returncode == 0 and "warning" not in proc.stdout, proc.stdout
+    secret.chmod(0o644)
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == 0
+    assert [line for line in proc.stdout.splitlines() if "warning" in line] == [
+        f"warning: [smtp] password_file {secret} can be read by every user on this "
+        f"machine: chmod o-r {secret}"], proc.stdout
 
 
 def test_smtp_login_refused_is_a_config_error(stack, tmp_path, run_leernet):
