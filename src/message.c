@@ -28,6 +28,7 @@
 #define PART_ENC_MAX	(4 * PART_TEXT_MAX) /* encoded bytes fed to a decoder */
 #define BODY_TEXT_MAX	(2 * PART_TEXT_MAX) /* full_text, all parts together */
 #define ATTACH_NAMES_MAX 1024			/* their names, all together */
+#define LOGO_MAX	(48 * 1024)		/* encoded: a logo, not a photo */
 #define MIME_DEPTH_MAX	20
 #define MIME_PARTS_MAX	200
 #define NEST_FIELDS_MAX	64		/* multipart/message types libetpan sees */
@@ -852,6 +853,9 @@ struct partinfo {
 	int		 flowed;	/* format=flowed (RFC 3676) */
 	int		 delsp;		/* ... with delsp=yes */
 	int		 attachment;	/* disposition attachment, or a file name */
+	int		 logo;		/* a small picture the HTML shows (a
+					 * Content-ID, not an attachment): a
+					 * signature's logo */
 	int		 ics_name;	/* a file name that ends in .ics */
 	char		 name[160];	/* the file name as written (raw) */
 	int		 name_ext;	/* RFC 2231: charset'lang'%XX */
@@ -973,6 +977,9 @@ part_info(struct mailmime *mm, struct partinfo *pi)
 	    NULL && sf.fld_disposition->dsp_type->dsp_type ==
 	    MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
 		pi->attachment = 1;
+	else if (sf.fld_id != NULL && strncmp(pi->type, "image/", 6) == 0 &&
+	    mm->mm_length < LOGO_MAX)
+		pi->logo = 1;
 	/* name=, name*=, filename=, filename*0*= ...: RFC 2231 names come
 	 * through undecoded, but ".ics" is still their last four bytes. */
 	params = mm->mm_content_type ? mm->mm_content_type->ct_parameters :
@@ -2121,6 +2128,26 @@ attachment_name(const struct partinfo *pi)
 	return out;
 }
 
+/*
+ * Outlook's text part stands "[cid:image001.png@01DB4C1E.6A9F2B10]" where
+ * its HTML shows a picture: a code in the news, not words.  In place.
+ */
+static void
+drop_cids(char *t)
+{
+	char *r = t, *w = t, *end;
+
+	while (*r) {
+		if (strncasecmp(r, "[cid:", 5) == 0 &&
+		    (end = strpbrk(r + 5, "]\n")) != NULL && *end == ']') {
+			r = end + 1;
+			continue;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+}
+
 static void
 body_name(struct body *b, const char *name)
 {
@@ -2140,6 +2167,10 @@ body_walk(struct body *b, struct mailmime *mm, int depth)
 	switch (mm->mm_type) {
 	case MAILMIME_SINGLE:
 		part_info(mm, &pi);
+		if (pi.logo)
+			/* Outlook's image001.png under every signature: no
+			 * attachment anyone should be told is missing. */
+			return;
 		if (pi.attachment) {
 			/* Named, for whom the news reaches without it. */
 			char *name = attachment_name(&pi);
@@ -2157,6 +2188,7 @@ body_walk(struct body *b, struct mailmime *mm, int depth)
 				free(t);
 				t = u;
 			}
+			drop_cids(t);
 			body_add(b, t, t);
 			b->plain = 1;
 			free(t);

@@ -537,6 +537,49 @@ def test_post_by_members_becomes_news(story):
               "lido+rekenen@school.test")
 
 
+def test_an_outlook_signature_logo_is_no_attachment_and_no_code(story):
+    """Outlook puts image001.png under every signature, inline, and
+    "[cid:image001.png@…]" in its text part: the answer said the
+    attachment was missing, and the code stood in the news."""
+    join_all(story, ("alice", "aanmelden"))
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 60
+    cid = "image001.png@01DB4C1E.6A9F2B10"
+    logo = base64.b64encode(png).decode()
+    post = (f"From: {address('alice')}\r\nTo: {address('lido')}\r\n"
+            "Subject: bericht rekenen\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/related; boundary="rel"; type="multipart/alternative"\r\n'
+            '\r\n--rel\r\nContent-Type: multipart/alternative; boundary="alt"\r\n\r\n'
+            '--alt\r\nContent-Type: text/plain; charset="utf-8"\r\n\r\n'
+            f"Volgende keer nemen we rekenspellen mee.\r\n\r\nGroet, Alice\r\n[cid:{cid}]\r\n"
+            '--alt\r\nContent-Type: text/html; charset="utf-8"\r\n\r\n'
+            "<p>Volgende keer nemen we rekenspellen mee.</p><p>Groet, Alice<br>"
+            f'<img src="cid:{cid}"></p>\r\n--alt--\r\n'
+            '--rel\r\nContent-Type: image/png; name="image001.png"\r\n'
+            f"Content-ID: <{cid}>\r\n"
+            'Content-Disposition: inline; filename="image001.png"\r\n'
+            f"Content-Transfer-Encoding: base64\r\n\r\n{logo}\r\n--rel--\r\n").encode()
+    story.stack.send("alice", "lido", raw=post)
+    # A real picture in the post is still named: it does not reach digests.
+    photo = email.message.EmailMessage()
+    photo["From"] = address("alice")
+    photo["To"] = address("lido")
+    photo["Subject"] = "bericht rekenen Foto"
+    photo.set_content("De foto van de spellen.\n")
+    photo.add_attachment(png + b"\1" * 80000, maintype="image", subtype="jpeg",
+                         filename="spellen.jpg")
+    story.stack.send("alice", "lido", raw=bytes(photo))
+    story.once()
+    answers = story.stack.wait_for("alice", 3)
+    said = [" ".join(m.get_body(("plain",)).get_content().split()) for m in answers
+            if "nieuws" in m.get_body(("plain",)).get_content()]
+    assert len(said) == 2, said
+    assert sum("spellen.jpg" in s for s in said) == 1, said
+    assert not any("image001" in s for s in said), said
+    bodies = [r[0] for r in story.db().execute("SELECT body FROM news ORDER BY id")]
+    assert bodies[0].startswith("Volgende keer nemen we rekenspellen mee."), bodies
+    assert "cid:" not in bodies[0], bodies
+
+
 def test_status_shows_members_meetings_rsvps_and_hours(stack, tmp_path, run_leernet):
     story = make_story(stack, tmp_path, run_leernet,
                        organization_trusted_authserv_id="mx.school.test")
