@@ -234,6 +234,108 @@ out:
 	return rc;
 }
 
+/* The lines a lead sends back to move meeting to span. */
+static void
+set_new_time(struct tvars *v, const struct dt_span *s, enum lang lang)
+{
+	char *when = dt_format_span(s, lang);
+
+	tvars_set(v, "new_when", when);
+	free(when);
+	tvars_setf(v, "new_date", "%02d-%02d-%04d", s->lstart.day,
+	    s->lstart.mon, s->lstart.year);
+	tvars_setf(v, "new_time", "%02d:%02d-%02d:%02d", s->lstart.hour,
+	    s->lstart.min, s->lend.hour, s->lend.min);
+}
+
+/*
+ * Outlook's or Google's "propose a new time" from a member: the leads get
+ * it with the lines to send back if it suits (a reply to that mail moves
+ * the meeting, as one to the invitation does).  It went only to the
+ * coordinators' digest, without the time.  The mail stays for people too.
+ */
+static int
+counter(struct app *app, const struct message *msg,
+    const struct ical_reply *rp, time_t now)
+{
+	struct meeting m = { 0 };
+	struct network n = { 0 };
+	struct member *mem = NULL;
+	struct dt_span cur, prop;
+	size_t count = 0;
+	int64_t pid = 0;
+	int rc;
+
+	if (rp->start == 0 || rp->end <= rp->start)
+		return 0;
+	if ((rc = store_meeting_by_uid(app->st, rp->uid, &m)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = 0;
+	if (m.status != MT_PLANNED || m.end <= now || (rp->start == m.start &&
+	    rp->end == m.end) || (rc = member_of(app, &m, msg->from.addr,
+	    &pid)) != 0 || (rc = store_network_by_id(app->st, m.network_id,
+	    &n)) != 0)
+		goto out;
+	if ((mem = store_members(app->st, n.id, &count)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	dt_span_set(app->zone, m.start, m.end, &cur);
+	dt_span_set(app->zone, rp->start, rp->end, &prop);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		struct reply r = { 0 };
+		struct person lead = { 0 };
+		struct tvars *v;
+		enum lang lang;
+		char *when, *note;
+
+		if (mem[i].role != ROLE_LEAD || mem[i].state != MS_ACTIVE ||
+		    mem[i].person_id == pid)
+			continue;
+		if ((rc = store_person_by_id(app->st, mem[i].person_id,
+		    &lead)) != 0) {
+			rc = rc == 1 ? 0 : -1;
+			continue;
+		}
+		lang = strcmp(lead.lang, "en") == 0 ? LANG_EN : LANG_NL;
+		v = tvars_new();
+		act_set_network(v, &n);
+		tvars_setf(v, "number", "%d", m.number);
+		tvars_set_bool(v, "counter", 1);
+		tvars_set(v, "proposer", msg->from.addr);
+		when = dt_format_span(&cur, lang);
+		tvars_set(v, "when", when);
+		free(when);
+		set_new_time(v, &prop, lang);
+		note = text_defang(rp->comment ? rp->comment : "", 1);
+		tvars_set(v, "comment", note);
+		free(note);
+		r.tmpl = "move-usage";
+		r.kind = "reply";	/* a reply with datum: moves m */
+		r.to_addr = lead.email;
+		r.to_name = lead.name;
+		r.lang = lead.lang;
+		r.vars = v;
+		r.in = msg;
+		r.network_id = n.id;
+		r.meeting_id = m.id;
+		r.person_id = mem[i].person_id;
+		r.auto_submitted = AUTO_GENERATED;
+		rc = reply_queue(app, &r, now);
+		tvars_free(v);
+		person_clear(&lead);
+	}
+	if (rc == 0)
+		log_info("%s proposed another time for meeting %d of %s; "
+		    "told its leads", msg->from.addr, m.number, n.slug);
+out:
+	if (mem != NULL)
+		members_free(mem, count);
+	network_clear(&n);
+	meeting_clear(&m);
+	return rc == -1 ? -1 : 0;
+}
+
 int
 rsvp_handle(struct app *app, const struct message *msg, time_t now,
     int *for_people)
@@ -262,6 +364,7 @@ rsvp_handle(struct app *app, const struct message *msg, time_t now,
 				log_info("calendar COUNTER (a new time "
 				    "proposed); kept for people");
 				*for_people = 1;
+				rc = counter(app, msg, &rp[k], now);
 				continue;
 			}
 			if (rp[k].method != ITIP_REPLY) {

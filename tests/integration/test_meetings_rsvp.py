@@ -12,7 +12,7 @@ import pytest
 from mailstack import address
 from meetings_kit import (AUTHSERV, FIXTURES, SLUG, TITLE, TRUSTED, Meet, _b64, apple_reply,
                           fixture_reply, google_reply, outlook_reply,
-                          thunderbird_reply)
+                          text, thunderbird_reply)
 
 PEOPLE = ("alice", "bob", "carol", "erik", "fleur", "dora")
 
@@ -152,8 +152,10 @@ def test_replies_that_change_nothing(meet):
 
     assert meet.counts(n) == (0, 0, 0, 6)
     assert rsvp_rows(meet, n) == {}
-    assert outbox_size(meet) == before
-    meet.nothing(*PEOPLE, "lead")
+    # The lead is told of the COUNTER (below), nobody else of anything.
+    assert outbox_size(meet) == before + 1
+    meet.nothing(*PEOPLE)
+    meet.one("lead", "stelt voor om bijeenkomst 1", "Kan het een uur later?")
     row = meet.meeting(n)
     assert (row["start"], row["sequence"]) == ("2027-03-29T15:00:00+02:00", "0")
     # The COUNTER is for the lead to weigh: kept for people, not filed
@@ -163,6 +165,38 @@ def test_replies_that_change_nothing(meet):
     assert kept == [("Accepted", human), ("Geaccepteerd", human),
                     ("Geaccepteerd", human),
                     (f"Nieuwe tijd voorgesteld: {TITLE} — bijeenkomst 1", human)], kept
+
+
+def test_a_proposed_new_time_reaches_the_lead_who_takes_it_by_replying(meet):
+    """Outlook's "Propose new time" went only to the coordinators' digest,
+    without the time proposed."""
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    ics = fixture_reply("outlook-counter.ics", uid, 0, "Alice@school.test")
+    meet.raw("alice", outlook_reply(address("alice"), ics,
+                                    subject("Nieuwe tijd voorgesteld", meet)))
+    meet.once()
+    said = meet.one("lead", "alice@school.test stelt voor om bijeenkomst 1",
+                    "maandag 29 maart 2027", "Toelichting: \"Kan het een uur later?\"",
+                    "datum: 29-03-2027", "tijd: 16:00-17:30",
+                    subject="^Re: Nieuwe tijd voorgesteld")
+    meet.nothing("alice")
+    assert meet.meeting(n)["sequence"] == "0"
+    # The COUNTER stays for the coordinators as well.
+    assert [f.flags for f in meet.stack.flags("lido")] == [frozenset({"leernet-human"})]
+    # The lead takes it: a reply with the lines given moves the meeting.
+    meet.reply("lead", said, "datum: 29-03-2027\ntijd: 16:00-17:30")
+    meet.once()
+    row = meet.meeting(n)
+    assert (row["start"], row["end"], row["sequence"]) == \
+        ("2027-03-29T16:00:00+02:00", "2027-03-29T17:30:00+02:00", "1"), row
+    assert [i.method for i in meet.invites("alice")] == ["REQUEST"]
+    # No word to the lead from a member who proposes what already is.
+    ics = fixture_reply("outlook-counter.ics", uid, 1, "bob@school.test")
+    meet.raw("bob", outlook_reply(address("bob"), ics, subject("Nieuwe tijd voorgesteld", meet)))
+    meet.once()
+    assert [m for m in meet.new("lead") if "stelt voor" in text(m)] == []
 
 
 def test_a_calendar_that_is_no_reply_inside_is_kept_for_people(meet):
