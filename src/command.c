@@ -36,7 +36,8 @@ static const struct keyword {
 	const char	*word;
 	enum verb	 verb;
 	enum lang	 lang;
-	int		 known;		/* 0: same word in both languages */
+	int		 known;		/* 0: same word in both languages;
+					 * 2: English, also Dutch usage */
 	unsigned	 flags;		/* KW_* */
 } keywords[] = {
 	{ "hulp",		VERB_HELP,	 LANG_NL, 1, KW_NOARGS },
@@ -54,13 +55,13 @@ static const struct keyword {
 	{ "ontvolg",		VERB_UNFOLLOW,	 LANG_NL, 1, 0 },
 	{ "unfollow",		VERB_UNFOLLOW,	 LANG_EN, 1, 0 },
 	/* "nieuw netwerk" is two words: see match_keyword(). */
-	{ "start",		VERB_START,	 LANG_EN, 1, 0 },
+	{ "start",		VERB_START,	 LANG_EN, 2, 0 },
 	{ "goedkeuren",		VERB_APPROVE,	 LANG_NL, 1, 0 },
 	{ "approve",		VERB_APPROVE,	 LANG_EN, 1, 0 },
 	{ "afwijzen",		VERB_REJECT,	 LANG_NL, 1, 0 },
 	{ "reject",		VERB_REJECT,	 LANG_EN, 1, 0 },
 	{ "bijeenkomst",	VERB_MEETING,	 LANG_NL, 1, 0 },
-	{ "meeting",		VERB_MEETING,	 LANG_EN, 1, 0 },
+	{ "meeting",		VERB_MEETING,	 LANG_EN, 2, 0 },
 	{ "verplaats",		VERB_MOVE,	 LANG_NL, 1, 0 },
 	{ "move",		VERB_MOVE,	 LANG_EN, 1, 0 },
 	{ "annuleer",		VERB_CANCEL,	 LANG_NL, 1, 0 },
@@ -72,9 +73,9 @@ static const struct keyword {
 	{ "presentie",		VERB_ATTENDANCE, LANG_NL, 1, 0 },
 	{ "attendance",		VERB_ATTENDANCE, LANG_EN, 1, 0 },
 	{ "bericht",		VERB_POST,	 LANG_NL, 1, 0 },
-	{ "post",		VERB_POST,	 LANG_EN, 1, 0 },
+	{ "post",		VERB_POST,	 LANG_EN, 2, 0 },
 	{ "trekker",		VERB_LEAD,	 LANG_NL, 1, 0 },
-	{ "lead",		VERB_LEAD,	 LANG_EN, 1, 0 },
+	{ "lead",		VERB_LEAD,	 LANG_EN, 2, 0 },
 	{ "status",		VERB_STATUS,	 LANG_NL, 0, 0 },
 	{ "sluit",		VERB_CLOSE,	 LANG_NL, 1, 0 },
 	{ "close",		VERB_CLOSE,	 LANG_EN, 1, 0 },
@@ -753,6 +754,13 @@ command_parse_ex(const char *subject, const char *text, struct request *req,
 	if (!req->lang_known)
 		req->lang = command_guess_lang(text,
 		    command_guess_lang(stripped, LANG_NL));
+	else if (req->lang_known == 2) {
+		/* "Meeting rekenen" over "datum: … tijd: …", "post" above
+		 * "Hallo allemaal": Dutch teachers write these words too, and
+		 * were answered in English from then on. */
+		req->lang = command_guess_lang(text, LANG_EN);
+		req->lang_known = 1;
+	}
 	free(stripped);
 	return req->verb == VERB_NONE ? 1 : 0;
 }

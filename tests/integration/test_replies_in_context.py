@@ -318,3 +318,16 @@ def test_answers_greet_by_the_staff_directory_name(story, tmp_path):
     story.once()
     story.one("alice", "Beste Anne-Marie van 't Hof,")
     story.one("bob", "Beste bob@school.test,")
+
+
+def test_english_words_dutch_teachers_write_are_answered_in_dutch(story):
+    """"post" and "meeting" are Dutch usage too: a Dutch text under them was
+    answered in English, and the writer was English from then on."""
+    join_all(story, ("alice", "aanmelden"), ("bob", "join"))
+    story.mail("alice", "post rekenen", body="Hallo allemaal, de slides staan online.")
+    story.mail("bob", "post rekenen", body="Slides are on the intranet.")
+    story.once()
+    story.one("alice", 'Je bericht staat bij het nieuws van "Rekenen in groep 3"')
+    story.one("bob", 'Your item is in the news of "Rekenen in groep 3"')
+    assert story.db().execute("SELECT lang FROM people WHERE email = ?",
+                              ("alice@school.test",)).fetchone() == ("nl",)
