@@ -52,11 +52,44 @@ set_hours(struct tvars *v, const char *name, long seconds, enum lang lang)
 		    lang == LANG_EN ? '.' : ',', tenths % 10);
 }
 
+/*
+ * Who answered what to meeting m, with their notes, as "answers" of item:
+ * a lead's to see ("Ik kom wat later"), never a member's.
+ */
+static int
+add_answers(struct req *r, struct tvars *item, const struct meeting *m)
+{
+	static const char *const said[][2] = {
+		[PS_NEEDS_ACTION] = { "geen antwoord", "no answer" },
+		[PS_ACCEPTED] = { "komt", "coming" },
+		[PS_DECLINED] = { "komt niet", "not coming" },
+		[PS_TENTATIVE] = { "misschien", "maybe" },
+	};
+	struct rsvp_answer *a;
+	size_t n;
+
+	if ((a = store_rsvp_answers(r->app->st, m->id, &n)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct tvars *e = tvars_add_item(item, "answers");
+		char *note = text_defang(a[i].comment, 1);
+
+		tvars_set(e, "email", a[i].email);
+		tvars_set(e, "name", a[i].name);
+		tvars_set(e, "answer", said[a[i].partstat][r->lang == LANG_EN]);
+		tvars_set(e, "comment", note);
+		free(note);
+	}
+	rsvp_answers_free(a, n);
+	return 0;
+}
+
 /* The network's planned meetings still to come, at most max, into v as
- * "meetings" (with RSVP counts); the first one's time as "next". */
+ * "meetings" (with RSVP counts, and with who answered what when answers);
+ * the first one's time as "next". */
 static int
 add_meetings(struct req *r, struct tvars *v, const struct network *n,
-    size_t max)
+    size_t max, int answers)
 {
 	struct meeting *ms;
 	size_t count;
@@ -87,6 +120,8 @@ add_meetings(struct req *r, struct tvars *v, const struct network *n,
 		tvars_setf(item, "declined", "%zu", rc_counts.declined);
 		tvars_setf(item, "tentative", "%zu", rc_counts.tentative);
 		tvars_setf(item, "needs_action", "%zu", rc_counts.needs_action);
+		if (answers && (rc = add_answers(r, item, &ms[i])) == -1)
+			break;
 	}
 	meetings_free(ms, count);
 	return rc;
@@ -129,7 +164,7 @@ act_networks(struct req *r)
 		if (store_network_counts(r->app->st, nets[i].id, &leads,
 		    &members) == 0)
 			tvars_setf(item, "members", "%zu", members);
-		if (add_meetings(r, item, &nets[i], 1) == -1) {
+		if (add_meetings(r, item, &nets[i], 1, 0) == -1) {
 			networks_free(nets, n);
 			tvars_free(v);
 			return -1;
@@ -883,7 +918,8 @@ act_status(struct req *r)
 	rc = add_member_hours(r, v, &n, m, count);
 	members_free(m, count);
 	if (rc == 0)
-		rc = add_meetings(r, v, &n, STATUS_MEETINGS);
+		rc = add_meetings(r, v, &n, STATUS_MEETINGS,
+		    act_is_lead(r, &n));
 	if (rc == 0)
 		rc = act_reply(r, "status", v);
 out:

@@ -221,7 +221,7 @@ enum stmt_id {
 	/* meetings */
 	S_MT_ADD, S_MT_GET, S_MT_BY_ID, S_MT_BY_UID, S_MT_UPDATE,
 	S_MT_REMINDED, S_MT_ALL, S_MT_FUTURE, S_MT_REMIND, S_RSVP_SET,
-	S_RSVP_RESET, S_RSVP_COUNTS, S_ATT_CLEAR, S_ATT_ADD, S_ATT_ANY, S_HOURS,
+	S_RSVP_RESET, S_RSVP_COUNTS, S_RSVP_ANSWERS, S_ATT_CLEAR, S_ATT_ADD, S_ATT_ANY, S_HOURS,
 	/* digest additions */
 	S_OB_NOTE, S_NET_CHANGED, S_NEWS_SINCE, S_BOUNCING, S_KEPT_SINCE,
 	S_DG_SEEN, S_DG_SEEN_ADD, S_DG_LAST_RUN, S_DG_RUN_ADD,
@@ -457,6 +457,17 @@ static const char *const sql[S__COUNT] = {
 	    "   r.person_id = m.person_id"
 	    " WHERE m.network_id = ?1 AND m.state = 'active' AND"
 	    "   m.role IN ('lead','member')",
+	/* Who said what for the time the meeting has now, members only. */
+	[S_RSVP_ANSWERS] = "SELECT p.email, p.name, r.partstat, r.comment"
+	    " FROM rsvps r JOIN people p ON p.id = r.person_id"
+	    " JOIN meetings mt ON mt.id = r.meeting_id"
+	    " JOIN memberships m ON m.network_id = mt.network_id AND"
+	    "   m.person_id = r.person_id"
+	    " WHERE r.meeting_id = ?1 AND NOT r.stale AND"
+	    "   r.partstat <> 'needs-action' AND m.state = 'active' AND"
+	    "   m.role IN ('lead','member')"
+	    " ORDER BY CASE r.partstat WHEN 'accepted' THEN 0"
+	    "   WHEN 'tentative' THEN 1 ELSE 2 END, p.email",
 	[S_ATT_CLEAR] = "DELETE FROM attendance WHERE meeting_id = ?1",
 	[S_ATT_ADD] = "INSERT OR IGNORE INTO attendance (meeting_id, person_id)"
 	    " VALUES (?1, ?2)",
@@ -2064,6 +2075,44 @@ store_rsvp_counts(struct store *st, const struct meeting *m,
 		db_error(st, "rsvp counts");
 	sqlite3_reset(s);
 	return r == SQLITE_ROW ? 0 : -1;
+}
+
+static void
+answer_fill(sqlite3_stmt *s, void *row)
+{
+	struct rsvp_answer *a = row;
+
+	a->email = col_str(s, 0);
+	a->name = col_str(s, 1);
+	a->partstat = (enum partstat)name_index(partstat_names,
+	    ARRAY_LEN(partstat_names), sqlite3_column_text(s, 2));
+	a->comment = col_str(s, 3);
+}
+
+struct rsvp_answer *
+store_rsvp_answers(struct store *st, int64_t meeting_id, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, S_RSVP_ANSWERS);
+	struct rsvp_answer *v;
+
+	bind(s, "i", meeting_id);
+	if (read_rows(st, s, sizeof(*v), answer_fill, "rsvp answers",
+	    (void **)&v, n) == 0)
+		return v;
+	rsvp_answers_free(v, *n);
+	*n = 0;
+	return NULL;
+}
+
+void
+rsvp_answers_free(struct rsvp_answer *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].email);
+		free(v[i].name);
+		free(v[i].comment);
+	}
+	free(v);
 }
 
 int

@@ -257,6 +257,17 @@ int	 store_rsvp_reset(struct store *, int64_t meeting_id,
 struct rsvp_counts {
 	size_t	accepted, declined, tentative, needs_action;
 };
+/* One member's answer to the meeting as it is now, with their note. */
+struct rsvp_answer {
+	char		*email;
+	char		*name;
+	enum partstat	 partstat;
+	char		*comment;	/* "" when none */
+};
+/* The answers given, coming first; NULL on a database error. */
+struct rsvp_answer *store_rsvp_answers(struct store *, int64_t meeting_id,
+		    size_t *n);
+void	 rsvp_answers_free(struct rsvp_answer *, size_t n);
 /* needs_action counts active members and leads without an answer. */
 int	 store_rsvp_counts(struct store *, const struct meeting *,
 	    struct rsvp_counts *);

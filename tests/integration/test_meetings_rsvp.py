@@ -441,3 +441,28 @@ def test_only_a_members_own_answer_counts(meet):
     kept = sorted((f.subject, f.flags) for f in meet.stack.flags("lido"))
     human = frozenset({"leernet-human"})
     assert kept == [("Afgewezen", human)] * 3 + [("Declined", human)], kept
+
+
+def test_a_lead_sees_who_answered_what_and_their_notes(meet):
+    """A note typed with an answer was kept in the database and shown to
+    nobody; status gave the lead counts only."""
+    n = meet.plan("29-03-2027", "15:00-16:30", "Lokaal 3")
+    uid = meet.uid(n)
+    read_everything(meet)
+    ics = fixture_reply("google-accept-comment.ics", uid, 0, address("alice"))
+    meet.raw("alice", google_reply(address("alice"), ics, "Accepted"))
+    ics = fixture_reply("thunderbird-accept.ics", uid, 0, address("bob"), partstat="DECLINED")
+    meet.raw("bob", thunderbird_reply(address("bob"), ics, "Afgewezen"))
+    meet.once()
+    meet.mail("lead", f"status {SLUG}")
+    meet.mail("carol", f"status {SLUG}")
+    meet.once()
+    lead = meet.one("lead", "komt: 1, misschien: 0, komt niet: 1",
+                    "- alice@school.test: komt", "- bob@school.test: komt niet")
+    body = text(lead)
+    assert body.index("alice@school.test: komt") < body.index("bob@school.test: komt niet")
+    note = [line for line in body.splitlines() if "alice@school.test: komt" in line]
+    assert len(note) == 1 and ': "' in note[0], note
+    # A member sees the counts, not who said what.
+    member = text(meet.one("carol", "komt: 1, misschien: 0, komt niet: 1"))
+    assert "alice@school.test: komt" not in member
