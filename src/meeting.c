@@ -850,6 +850,14 @@ static const char *const cancel_words[] = {
 	"vervalt", "cancel", "cancelled", "canceled",
 };
 
+/* Words of a member saying in a mail whether they come. */
+static const char *const coming_words[] = {
+	"kom", "komen", "kan", "niet", "later", "eerder", "ziek", "verhinderd",
+	"aanwezig", "afwezig", "helaas", "ja", "nee", "come", "coming",
+	"can't", "cannot", "attend", "late", "sick", "unable", "sorry",
+	"yes", "no",
+};
+
 /* "move" is also "let's move on": it asks for a move only beside a
  * word of when (or a number). */
 static const char *const move_loose[] = { "move", "moving" };
@@ -874,33 +882,49 @@ act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
 	struct meeting m = { 0 };
 	const char *text = r->msg->text, *e;
 	struct tvars *v;
-	int rc, cancelling;
+	int rc, cancelling, moving, lead;
 
 	r->outcome = "human";
 	e = text + strlen(text);
 	cancelling = has_word(text, e, cancel_words, ARRAY_LEN(cancel_words)) ||
 	    strcasestr(text, "niet door") != NULL;
-	if (!cancelling &&
-	    !has_word(text, e, move_words, ARRAY_LEN(move_words)) &&
-	    !(has_word(text, e, move_loose, ARRAY_LEN(move_loose)) &&
+	moving = has_word(text, e, move_words, ARRAY_LEN(move_words)) ||
+	    (has_word(text, e, move_loose, ARRAY_LEN(move_loose)) &&
 	    (strpbrk(text, "0123456789") != NULL ||
-	    has_word(text, e, when_words, ARRAY_LEN(when_words)))))
+	    has_word(text, e, when_words, ARRAY_LEN(when_words))));
+	if (!cancelling && !moving &&
+	    !has_word(text, e, coming_words, ARRAY_LEN(coming_words)))
 		return 0;
 	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0 ||
 	    (rc = store_meeting_by_id(r->app->st, meeting_id, &m)) != 0) {
 		network_clear(&n);
 		return rc == 1 ? 0 : -1;
 	}
-	if (act_is_lead(r, &n) && m.status == MT_PLANNED &&
-	    n.state == NET_OPEN && (rc = held(r, &m)) == 0) {
-		v = act_vars(r);
-		act_set_network(v, &n);
-		tvars_setf(v, "number", "%d", m.number);
+	lead = act_is_lead(r, &n);
+	if (m.status != MT_PLANNED || n.state != NET_OPEN ||
+	    (rc = held(r, &m)) != 0 || (lead && !cancelling && !moving))
+		goto out;
+	v = act_vars(r);
+	act_set_network(v, &n);
+	tvars_setf(v, "number", "%d", m.number);
+	if (lead) {
 		tvars_set_bool(v, "replied", 1);
 		tvars_set_bool(v, "cancelling", cancelling);
-		if ((rc = reply_v(r, "move-usage", v)) == 0)
-			r->outcome = "human";
-	}
+		rc = reply_v(r, "move-usage", v);
+	} else if (act_is_member(r, &n)) {
+		/* "Ik kom wat later", "Sorry, I can't make it": it reached
+		 * neither the count nor the lead. */
+		char *leads = store_network_leads(r->app->st, n.id);
+
+		tvars_set(v, "leads", leads);
+		free(leads);
+		tvars_set_bool(v, "said", 1);
+		rc = reply_v(r, "leave-invite", v);
+	} else
+		tvars_free(v);
+	if (rc == 0)
+		r->outcome = "human";
+out:
 	meeting_clear(&m);
 	network_clear(&n);
 	return rc == -1 ? -1 : 0;

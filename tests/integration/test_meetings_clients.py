@@ -333,11 +333,33 @@ def test_a_leads_cancel_in_prose_is_answered_with_how_and_kept(meet, words):
     assert [f.flags for f in meet.stack.flags("lido")] == [frozenset({"leernet-human"})]
 
 
+@pytest.mark.parametrize("client,words,lang", [
+    ("outlook", "Ik kom wat later, rond half vier.", "nl"),
+    ("iphone", "Ik kan helaas niet.", "nl"),
+    ("gmail", "Sorry, I can't make it.", "en"),
+])
+def test_a_members_answer_in_a_mail_says_where_answers_count(meet, client, words, lang):
+    """Pressing Reply and writing "Ik kom wat later" reached neither the
+    count nor the lead, without a word back."""
+    n, _ = planned(meet)
+    [ainv] = [i for i in meet.all_invites("alice") if i.method == "REQUEST"]
+    meet.raw("alice", CLIENTS[client]("alice@school.test", words, ainv.msg))
+    meet.once()
+    [said] = answers(meet, "alice")
+    if lang == "nl":
+        assert 'Kies bij de uitnodiging in je agenda "Ja", "Misschien" of "Nee"' in said, said
+    else:
+        assert 'Choose "Yes", "Maybe" or "No" on the invitation' in said, said
+    assert "lead@school.test" in said, said
+    assert meet.counts(n) == (0, 0, 0, 2)
+    assert [f.flags for f in meet.stack.flags("lido")] == [frozenset({"leernet-human"})]
+
+
 def test_prose_from_a_member_or_without_a_move_word_is_only_kept(meet):
     n, inv = planned(meet)
     [ainv] = [i for i in meet.all_invites("alice") if i.method == "REQUEST"]
     meet.raw("alice", C.gmail("alice@school.test",
-                              "Kunnen we deze verzetten? Ik kan dan niet.", ainv.msg))
+                              "Wat leuk, tot dan!", ainv.msg))
     meet.raw("lead", C.gmail("lead@school.test", "Ik neem koffie mee!", inv.msg))
     meet.raw("lead", C.outlook("lead@school.test", "Great, let's move on with the "
                                "plan as it is.", inv.msg))
