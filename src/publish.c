@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -342,6 +343,59 @@ o_mailto(struct out *o, const char *addr, const char *kw, const char *arg)
 	}
 }
 
+/* The length of a web address at s ("https://…"), or 0. */
+static size_t
+url_at(const char *s)
+{
+	size_t scheme, n;
+
+	if (strncasecmp(s, "https://", 8) == 0)
+		scheme = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		scheme = 7;
+	else
+		return 0;
+	for (n = scheme; s[n] > 0x20 && s[n] < 0x7f &&
+	    strchr("<>\"'`", s[n]) == NULL; n++)
+		;
+	/* Punctuation after an address belongs to the sentence. */
+	while (n > scheme && strchr(".,;:!?)", s[n - 1]) != NULL)
+		n--;
+	return n > scheme ? n : 0;
+}
+
+/* A line of text, escaped, its web addresses links (as in the digest). */
+static void
+o_linked(struct out *o, const char *line)
+{
+	const char *p = line;
+
+	while (*p) {
+		const char *u;
+		size_t n = 0;
+		char *piece;
+
+		/* The next address that starts a word. */
+		for (u = p; *u; u++)
+			if ((u == line || !(isalnum((unsigned char)u[-1]) ||
+			    u[-1] == '/')) && (n = url_at(u)) > 0)
+				break;
+		piece = xstrndup(p, (size_t)(u - p));
+		o_esc(o, piece, ESC_LINE);
+		free(piece);
+		if (n == 0)
+			break;
+		piece = xstrndup(u, n);
+		o_add(o, "<a href=\"");
+		o_esc(o, piece, ESC_LINE);
+		o_add(o, "\">");
+		o_esc(o, piece, ESC_LINE);
+		o_add(o, "</a>");
+		free(piece);
+		p = u + n;
+	}
+}
+
 /* Paragraphs: blank lines separate them, other line breaks are kept. */
 static void
 o_paras(struct out *o, const char *text)
@@ -363,7 +417,7 @@ o_paras(struct out *o, const char *text)
 		} else {
 			o_add(o, open ? "<br>\n" : "<p>");
 			open = 1;
-			o_esc(o, line, ESC_LINE);
+			o_linked(o, line);
 		}
 		free(line);
 		p = *e ? e + 1 : e;
@@ -473,9 +527,36 @@ view_clear(struct netview *v)
 }
 
 /*
+ * Is the line [b, e) a greeting ("Hi all,", "Beste collega's,", "Hoi
+ * allemaal!")?  No headline: a greeting word first, or a short line that
+ * ends in a comma.
+ */
+static int
+greeting_line(const char *b, const char *e)
+{
+	static const char *const words[] = { "hoi", "hallo", "beste", "dag",
+	    "goedemorgen", "goedemiddag", "hi", "hello", "hey", "dear" };
+	size_t n = (size_t)(e - b), w = 0;
+
+	while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n > 40)
+		return 0;
+	if (b[n - 1] == ',')
+		return 1;
+	while (w < n && isalpha((unsigned char)b[w]))
+		w++;
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (strlen(words[i]) == w && strncasecmp(b, words[i], w) == 0)
+			return b[n - 1] == '!' || w == n;
+	return 0;
+}
+
+/*
  * A news item's title.  Items posted with "bericht SLUG" carry that
  * command as their subject, which says nothing on a page: it is dropped,
- * and an item left without a subject is titled by its first line.
+ * and an item left without a subject is titled by its first line that is
+ * no greeting ("Hi all," titled the feed's entry).
  */
 static char *
 news_title(const struct pub *p, const struct news_item *it,
@@ -497,9 +578,15 @@ news_title(const struct pub *p, const struct news_item *it,
 	if (*t == '\0') {
 		const char *b = it->body, *e;
 
-		while (*b == '\n' || *b == '\r' || *b == ' ' || *b == '\t')
-			b++;
-		e = b + strcspn(b, "\r\n");
+		for (;;) {
+			while (*b == '\n' || *b == '\r' || *b == ' ' ||
+			    *b == '\t')
+				b++;
+			e = b + strcspn(b, "\r\n");
+			if (*e == '\0' || !greeting_line(b, e))
+				break;
+			b = e;
+		}
 		if ((size_t)(e - b) > TITLE_MAX) {
 			/* Cut at a character boundary and say so. */
 			for (e = b + TITLE_MAX; e > b &&

@@ -537,6 +537,36 @@ def test_hostile_text_stays_text(stack, run_leernet, tmp_path):
     assert "\ufffe".encode() not in raw and "\uffff".encode() not in raw
 
 
+def test_news_links_are_links_and_a_greeting_is_no_title(stack, run_leernet, tmp_path):
+    """A post's addresses were plain text on the page (the digest links
+    them), and a post without a subject was titled "Hi all,"."""
+    pub = tmp_path / "www"
+    cfg = stack.config(tmp_path, publish_dir=str(pub))
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "x", "--title", "X")
+    db = sqlite3.connect(tmp_path / "leernet.db")
+    body = ("Hi all,\n\nGreat session today! Slides: https://drive.example/s?a=1&b=2.\n"
+            "Not a link: javascript:alert(1) and https://x\"onmouseover=alert(1)\n"
+            "(zie ook http://intranet.example/rekenen)")
+    with db:
+        db.execute("INSERT INTO people (email, name, created) VALUES ('eve@school.test', '', 0)")
+        db.execute("INSERT INTO news (network_id, person_id, subject, body, created) "
+                   "SELECT n.id, p.id, 'post x', ?, 1700000000 FROM networks n, people p",
+                   (body,))
+    db.close()
+    run_leernet(cfg, "publish")
+    page = Page((pub / "x" / "index.html").read_text(encoding="utf-8"))
+    hrefs = [a.get("href") for t, a in page.tags if t == "a"]
+    assert "https://drive.example/s?a=1&b=2" in hrefs, hrefs
+    assert "http://intranet.example/rekenen" in hrefs, hrefs
+    assert "https://x" in hrefs and not any("javascript" in (h or "") for h in hrefs), hrefs
+    for _, attrs in page.tags:
+        assert not any(k.startswith("on") for k in attrs), attrs
+    feed = ET.parse(pub / "x" / "feed.atom").getroot()
+    assert feed.find(ATOM + "entry").findtext(ATOM + "title") == "Great session today! " \
+        "Slides: https://drive.example/s?a=1&b=2."
+
+
 def test_a_network_without_meetings_has_a_calendar_with_a_component(stack, run_leernet,
                                                                     tmp_path):
     """RFC 5545 §3.6: a VCALENDAR holds at least one component; every new
