@@ -793,6 +793,16 @@ word_in(const struct toks *ts, size_t i, const char *const *list)
 	return 0;
 }
 
+/* The index of the word at i in list (NULL-terminated), or -1. */
+static int
+lookup_word(const struct toks *ts, size_t i, const char *const *list)
+{
+	for (int k = 0; list[k]; k++)
+		if (is_word(ts, i, list[k]))
+			return k;
+	return -1;
+}
+
 /* ---- names ---- */
 
 static const char *const nl_months[12] = {
@@ -1141,6 +1151,53 @@ dt_parse_date(const char *s, const struct dt_local *today,
 /* ---- times ---- */
 
 /* One clock time at tokens[*i...]: minutes after midnight. */
+/*
+ * A time as said in Dutch: "half vier" (15:30), "kwart over drie",
+ * "kwart voor vijf", "vier uur", "half 4".  A clock of twelve hours: one
+ * to six is the afternoon, when meetings are (seven to twelve stay).
+ * 1 and *minutes when it is one, 0 when it is none, -1 with err.
+ */
+static int
+spoken_clock_at(const struct toks *ts, size_t *ip, int *minutes,
+    const char *str, struct dt_error *err)
+{
+	static const char *const numbers[] = { "een", "twee", "drie", "vier",
+	    "vijf", "zes", "zeven", "acht", "negen", "tien", "elf", "twaalf",
+	    NULL };
+	size_t i = *ip;
+	long h, off = 0;
+	int k, said = 0;
+
+	if (is_word(ts, i, "half")) {
+		off = -30;
+		i++;
+		said = 1;
+	} else if (is_word(ts, i, "kwart") && (is_word(ts, i + 1, "over") ||
+	    is_word(ts, i + 1, "voor"))) {
+		off = is_word(ts, i + 1, "over") ? 15 : -15;
+		i += 2;
+		said = 1;
+	}
+	if ((k = lookup_word(ts, i, numbers)) >= 0)
+		h = k + 1;
+	else if (said && is_num(ts, i) && ts->t[i].ndig <= 2)
+		h = ts->t[i].num;
+	else if (said)
+		return fail(err, DT_ETIME, str);
+	else
+		return 0;
+	i++;
+	if (h < 1 || h > 12)
+		return fail(err, DT_ENOSUCHTIME, str);
+	if (is_word(ts, i, "uur"))
+		i++;
+	if (h < 7)
+		h += 12;
+	*minutes = (int)(h * 60 + off);
+	*ip = i;
+	return 1;
+}
+
 static int
 parse_clock_at(const struct toks *ts, size_t *ip, int *minutes,
     const char *str, struct dt_error *err)
@@ -1149,7 +1206,10 @@ parse_clock_at(const struct toks *ts, size_t *ip, int *minutes,
 	size_t i = *ip;
 	long h, mi = 0;
 	int ampm = 0;		/* 1 am, 2 pm */
+	int r;
 
+	if ((r = spoken_clock_at(ts, ip, minutes, str, err)) != 0)
+		return r == 1 ? 0 : -1;
 	if (!is_num(ts, i) || ts->t[i].ndig > 2)
 		return fail(err, DT_ETIME, str);
 	h = ts->t[i++].num;

@@ -205,6 +205,16 @@ def test_the_same_meeting_planned_again_is_pointed_out(meet):
     assert len(meet.meetings()) == 2
 
 
+def test_times_as_said_in_dutch(meet):
+    """"tijd: half vier tot vijf" was answered "De tijd begrijp ik niet"."""
+    n = meet.plan("03-06-2027", "half vier tot vijf", "Lokaal 3")
+    row = meet.meeting(n)
+    assert (row["start"], row["end"]) == ("2027-06-03T15:30:00+02:00",
+                                          "2027-06-03T17:00:00+02:00"), row
+    n = meet.plan("10-06-2027", "kwart over drie")
+    assert meet.meeting(n)["start"] == "2027-06-10T15:15:00+02:00"
+
+
 # --- attendance and hours ----------------------------------------------------
 
 def test_attendance_reminder_reply_and_hours(meet):

@@ -295,6 +295,15 @@ static const struct {
 	{ "15:00 \xe2\x80\x94 17:00", 900, 1020 },	/* em dash */
 	{ "tussen 15 en 17 uur", 900, 1020 },
 	{ "between 3pm and 5pm", 900, 1020 },
+	/* as said in Dutch: twelve hours, one to six in the afternoon */
+	{ "half vier", 930, -1 },
+	{ "half vier tot vijf", 930, 1020 },
+	{ "van half 4 tot half 6", 930, 1050 },
+	{ "kwart over drie", 915, -1 },
+	{ "kwart voor vijf - zes uur", 1005, 1080 },
+	{ "vier uur", 960, -1 },
+	{ "half acht", 450, -1 },	/* seven to twelve: the morning */
+	{ "15:30 tot vijf uur", 930, 1020 },
 	/* parsed; refused later by dt_plan */
 	{ "15:00-14:00", 900, 840 },
 };
@@ -325,6 +334,9 @@ static const struct {
 	{ "15:00 en 17:00", DT_ETIME },
 	{ "15:00-17:00-19:00", DT_ETIME },
 	{ "15:00 uur 's middags", DT_ETIME },
+	{ "half", DT_ETIME },
+	{ "kwart over", DT_ETIME },
+	{ "half 13", DT_ENOSUCHTIME },
 	{ "\xff\xfe", DT_ETIME },
 };
 
@@ -627,8 +639,8 @@ static const struct {
 	  "14-05-2027" },
 	{ "14-05-2027", NULL, LANG_EN,
 	  "Your message gives no time. Write for example: time: 15:00-17:00" },
-	{ "14-05-2027", "half vier", LANG_NL,
-	  "De tijd 'half vier' begrijp ik niet. Schrijf bijvoorbeeld: tijd: "
+	{ "14-05-2027", "rond vieren", LANG_NL,
+	  "De tijd 'rond vieren' begrijp ik niet. Schrijf bijvoorbeeld: tijd: "
 	  "15:00-17:00 (of 15.00 tot 17.00, of 15u)" },
 	{ "14-05-2027", "25:00", LANG_EN,
 	  "The time '25:00' does not exist. Write for example: time: "
