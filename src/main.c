@@ -457,6 +457,13 @@ cmd_check_config(struct app *app, int argc, char **argv)
 	printf("%s: syntax and values OK; checking the database, templates "
 	    "and servers\n", app->cfg->file);
 	warn_readable_password(app->cfg);
+	if (app->cfg->trusted_authserv_id == NULL)
+		/* The default, and a choice; but one an admin should know. */
+		printf("note: [organization] trusted_authserv_id is not set: "
+		    "mail to a network's list is passed on from anyone who "
+		    "writes a member's address as From, forged or not; lead "
+		    "commands are confirmed by mail. Set it to the name your "
+		    "mail server writes in Authentication-Results\n");
 	if (app->st != NULL)
 		printf("database %s: schema version %d%s\n", app->cfg->db_path,
 		    store_version(app->st), store_version(app->st) <

@@ -309,6 +309,10 @@ o_esc(struct out *o, const char *s, enum esc mode)
 			o_add(o, " ");			/* C1 control */
 		else if (n == 3 && c == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
 			o_add(o, "\xef\xbf\xbd");	/* not an XML Char */
+		else if (n == 3 && c == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa &&
+		    p[2] <= 0xae) || (p[1] == 0x81 && p[2] >= 0xa6 &&
+		    p[2] <= 0xa9)))
+			;	/* a bidi override: it turns the rest around */
 		else
 			o_addn(o, (const char *)p, n);
 		p += n;

@@ -152,6 +152,15 @@ def test_check_config_ok(stack, tmp_path, run_leernet):
     # by the check, so a check run as root leaves nothing root owns.
     assert f"database {db_path}: not made yet; 'leernet -c {config} init' makes it" \
         in lines, lines
+    # What the default without Authentication-Results means is said once
+    # (the security review: forged list posts go out by default).
+    assert [x for x in lines if x.startswith("note: [organization] trusted_authserv_id "
+                                             "is not set")] != [], lines
+    config = stack.config(tmp_path, organization_trusted_authserv_id="mx.school.test",
+                          **submission(stack))
+    config.chmod(0o640)
+    proc = leernet(run_leernet, config, "check-config")
+    assert proc.returncode == 0 and "trusted_authserv_id" not in proc.stdout, proc.stdout
     assert sorted(p.name for p in tmp_path.glob("leernet.db*")) == []
     run_leernet(config, "init")
     proc = leernet(run_leernet, config, "check-config")

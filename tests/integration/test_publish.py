@@ -506,7 +506,8 @@ def test_hostile_text_stays_text(stack, run_leernet, tmp_path):
     run_leernet(cfg, "init")
     run_leernet(cfg, "network", "add", "x", "--title", "X")
     db = sqlite3.connect(tmp_path / "leernet.db")
-    nasty = "a\x01b\x0c\x1bc\x7f d\u0085e\ufffe\uffff <img src=x onerror=alert(1)> ]]> &amp;"
+    nasty = ("a\x01b\x0c\x1bc\x7f d\u0085e\ufffe\uffff <img src=x onerror=alert(1)> ]]> &amp;"
+             " \u202egnp.exe\u2066")
     with db:
         db.execute("UPDATE networks SET title = ?, question = ? WHERE slug = 'x'",
                    (nasty, "<iframe src=//evil>"))
@@ -535,6 +536,10 @@ def test_hostile_text_stays_text(stack, run_leernet, tmp_path):
     raw = (pub / "x" / "feed.atom").read_bytes()
     assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", raw)
     assert "\ufffe".encode() not in raw and "\uffff".encode() not in raw
+    # A bidi override turns the rest of the line around (security review).
+    for name in ("index.html", "x/index.html", "x/feed.atom"):
+        data = (pub / name).read_text(encoding="utf-8")
+        assert "\u202e" not in data and "\u2066" not in data, name
 
 
 def test_news_links_are_links_and_a_greeting_is_no_title(stack, run_leernet, tmp_path):
