@@ -369,7 +369,14 @@ connect_server(struct imap_source *s, const struct server_conf *mb,
 			connect_failure(s->host, why, sizeof(why));
 		else
 			describe(s, r, why, sizeof(why));
-		snprintf(err, errlen, "%s: cannot connect: %s", s->where, why);
+		/* Another protocol, or TLS where there is none: the URL is
+		 * likely wrong, not the server away. */
+		snprintf(err, errlen, "%s: cannot connect: %s%s", s->where, why,
+		    r == MAILIMAP_ERROR_SSL ? " (imaps:// needs a port that "
+		    "speaks TLS from the start, usually 993; port 143 is "
+		    "imap:// with tls = required)" : r == MAILIMAP_ERROR_PARSE ?
+		    " (is this an IMAP port? imaps:// is usually 993, "
+		    "imap:// 143)" : "");
 		return -1;
 	}
 	preauth = r == MAILIMAP_NO_ERROR_AUTHENTICATED;

@@ -796,6 +796,27 @@ login_for_now(const struct lane *l)
 }
 
 /*
+ * No greeting, or TLS where the port has none: likely the URL's port or
+ * scheme, not a server away ("connect: Operation timed out … 0 bytes
+ * received" said nothing of that).
+ */
+static const char *
+connect_hint(const struct smtp *s, const struct lane *l, CURLcode rc)
+{
+	if (l->stage != ST_CONNECT)
+		return "";
+	if (rc == CURLE_SSL_CONNECT_ERROR && strcmp(s->conf.scheme,
+	    "smtps") == 0)
+		return " (smtps:// needs a port that speaks TLS from the "
+		    "start, usually 465; port 587 is smtp:// with tls = "
+		    "required)";
+	if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_WEIRD_SERVER_REPLY)
+		return " (no SMTP greeting: is this an SMTP port? smtps:// "
+		    "is usually 465, smtp:// 587 or 25)";
+	return "";
+}
+
+/*
  * The verdict.  code is the reply to this message's transaction; it is
  * 0 when the session failed before MAIL FROM (connect, TLS, EHLO, AUTH):
  * then the server or our configuration is at fault, not the message, and
@@ -894,7 +915,7 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 	else if (l->reply[0] && code > 0)
 		set_text(res, "%s: %s", stage, l->reply);
 	else
-		set_text(res, "%s: %s", stage, why);
+		set_text(res, "%s: %s%s", stage, why, connect_hint(s, l, rc));
 }
 
 /* The lane could not even start: the rest of the outbox may wait. */

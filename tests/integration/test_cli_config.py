@@ -401,6 +401,31 @@ def test_an_smtp_user_without_a_password_sends_without_logging_in(
 
 # --- 5, 12. secrets ----------------------------------------------------------
 
+def test_a_port_of_another_protocol_is_named_as_the_likely_cause(stack, tmp_path,
+                                                                  run_leernet):
+    """imaps:// on the plain port, or SMTP pointed at IMAP, said "TLS
+    handshake failed" or "unparsable server response" and "try again
+    later", as if the server were away."""
+    imap = f"imap://127.0.0.1:{stack.imap_port}/INBOX"
+    cases = [
+        (dict(mailbox_url=f"imaps://127.0.0.1:{stack.imap_port}/INBOX",
+              mailbox_tls="required", mailbox_ca_file=stack.ca_file),
+         "imaps:// needs a port that speaks TLS from the start"),
+        (dict(mailbox_url=f"imap://127.0.0.1:{stack.smtp_port}/INBOX"),
+         "is this an IMAP port?"),
+        (dict(mailbox_url=imap, smtp_url=f"smtp://127.0.0.1:{stack.imap_port}"),
+         "is this an SMTP port?"),
+        (dict(mailbox_url=imap, smtp_url=f"smtps://127.0.0.1:{stack.smtp_port}",
+              smtp_tls="required", smtp_ca_file=stack.ca_file),
+         "smtps:// needs a port that speaks TLS from the start"),
+    ]
+    for over, hint in cases:
+        config = stack.config(tmp_path, **over)
+        proc = leernet(run_leernet, config, "check-config", timeout=90)
+        assert proc.returncode != 0, (over, proc.stdout)
+        assert hint in proc.stderr, (over, proc.stderr)
+
+
 def test_relative_paths_are_next_to_the_config_file(stack, tmp_path, run_leernet):
     """They followed the shell's directory: `init` in one place and
     `check-config` from another said "not made yet", and `network list`
