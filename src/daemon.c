@@ -116,11 +116,13 @@ wait_for_work(struct source **src, time_t wait, time_t *reconnect_at)
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 }
 
+/* The arg of report_template: at a reload, or at start. */
+static char at_reload[] = "reload: ", at_start[] = "";
+
 static void
 report_template(void *arg, const char *problem)
 {
-	(void)arg;
-	log_warnx("reload: templates: %s", problem);
+	log_warnx("%stemplates: %s", (const char *)arg, problem);
 }
 
 /* Swap in a freshly read config; keep the old one when it is broken. */
@@ -146,7 +148,7 @@ do_reload(struct app *app, struct source **src, struct smtp **smtp)
 	}
 	/* Checked before they are used, and swapped in as checked: an edit
 	 * with a slip keeps the running texts (each problem logged). */
-	if (template_reload(n->template_dir, report_template, NULL) == -1) {
+	if (template_reload(n->template_dir, report_template, at_reload) == -1) {
 		log_warnx("reload: the templates in %s have problems; keeping "
 		    "the running configuration and templates", n->template_dir);
 		dt_zone_free(zone);
@@ -191,9 +193,11 @@ daemon_run(struct app *app)
 	install_signals();
 	/* The texts as started with, so that a reload refused later keeps
 	 * serving them rather than what is on disk by then. */
-	if (template_reload(app->cfg->template_dir, report_template, NULL) == -1)
+	if (template_reload(app->cfg->template_dir, report_template,
+	    at_start) == -1)
 		log_warnx("templates in %s have problems: those mails are "
-		    "written from the shipped copies", app->cfg->template_dir);
+		    "written from the shipped copies in %s", app->cfg->template_dir,
+		    template_shipped_dir());
 	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
 		wd_usec = 0;
 	smtp_while_waiting(watchdog_tick);

@@ -109,3 +109,16 @@ def test_a_reload_with_a_broken_text_keeps_the_running_texts(stack, tmp_path, le
     stack.send("bob", COORDINATOR, subject="hulp")
     [answer] = stack.wait_for("bob", 1, timeout=30)
     assert answer["Subject"] == "Hulp, opnieuw bewerkt"
+
+
+def test_a_broken_text_at_start_is_not_called_a_reload(stack, tmp_path, leernet):
+    """The ops audit: at start the log said "reload: templates: …", and
+    not where the shipped copies it falls back to are."""
+    mine = edited_templates(tmp_path)
+    config = stack.config(tmp_path, paths_templates=str(mine))
+    leernet.run(config, "init")
+    daemon = leernet.start(config, "run", env=SHIPPED)
+    daemon.wait_log(r"watching ", timeout=20)
+    log = daemon.log()
+    assert "help.txt" in log and "reload:" not in log, log
+    assert f"written from the shipped copies in {REPO}/templates" in log, log
