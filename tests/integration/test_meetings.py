@@ -166,7 +166,8 @@ def test_three_moves_then_cancel(meet):
     meet.new("lead")
     meet.mail("lead", f"verplaats {SLUG} {n}", "datum: 04-06-2027\n")
     meet.once()
-    meet.one("lead", "geannuleerd of voorbij", "Er is niets veranderd")
+    meet.one("lead", "is geannuleerd; daar kan niets meer aan veranderen",
+             f'plan je met "bijeenkomst {SLUG}"', "Er is niets veranderd")
     meet.nothing(*MEMBERS)
 
 
