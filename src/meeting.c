@@ -544,6 +544,31 @@ meeting_gone(struct req *r, const struct network *n, const struct meeting *m)
 	return reply_v(r, "meeting-unknown", v);
 }
 
+/* The meetings of n still to come (at most five) as "meetings" of v. */
+static int
+add_coming(struct req *r, struct tvars *v, const struct network *n)
+{
+	struct meeting *ms;
+	size_t count;
+
+	if ((ms = store_meetings(r->app->st, n->id, 1, r->now, &count)) == NULL)
+		return -1;
+	for (size_t i = 0; i < count && i < 5; i++) {
+		struct tvars *item = tvars_add_item(v, "meetings");
+		struct dt_span span;
+		char *when;
+
+		dt_span_set(r->app->zone, ms[i].start, ms[i].end, &span);
+		when = dt_format_span(&span, r->lang);
+		tvars_set_bool(item, "first", i == 0);
+		tvars_setf(item, "number", "%d", ms[i].number);
+		tvars_set(item, "when", when);
+		free(when);
+	}
+	meetings_free(ms, count);
+	return 0;
+}
+
 /* Find meeting N of n as want asks; answers when there is none.  0, 1
  * answered, -1. */
 static int
@@ -556,6 +581,12 @@ find_meeting(struct req *r, const struct network *n, int number,
 	if (number == 0) {
 		v = act_vars(r);
 		act_set_network(v, n);
+		/* "annuleer rekenen": the numbers to choose from, so that
+		 * the answer is one reply away from the command. */
+		if (add_coming(r, v, n) == -1) {
+			tvars_free(v);
+			return -1;
+		}
 		return reply_v(r, "meeting-number", v) == -1 ? -1 : 1;
 	}
 	rc = store_meeting_get(r->app->st, n->id, number, m);

@@ -215,6 +215,25 @@ def test_times_as_said_in_dutch(meet):
     assert meet.meeting(n)["start"] == "2027-06-10T15:15:00+02:00"
 
 
+def test_a_command_without_the_meeting_number_lists_the_numbers(meet):
+    """"annuleer rekenen" asked for the number and sent the lead off to
+    "status" to find it."""
+    meet.plan("03-06-2027", "15:00-17:00")
+    meet.plan("10-06-2027", "15:00-17:00")
+    meet.new("lead")
+    meet.mail("lead", f"annuleer {SLUG}")
+    meet.mail("lead", f"move {SLUG}", "date: 17-06-2027\n")
+    meet.once()
+    said = sorted((" ".join(text(m).split()) for m in meet.new("lead")), key=len)
+    assert len(said) == 2, said
+    nl = [s for s in said if "De bijeenkomsten die nog komen" in s]
+    assert nl and f"annuleer {SLUG} 1 (donderdag 3 juni 2027" in nl[0] and \
+        f"annuleer {SLUG} 2 (donderdag 10 juni 2027" in nl[0], said
+    en = [s for s in said if "The meetings to come" in s]
+    assert en and f"move {SLUG} 2 (Thursday 10 June 2027" in en[0], said
+    assert [m["status"] for m in meet.meetings()] == ["planned", "planned"]
+
+
 # --- attendance and hours ----------------------------------------------------
 
 def test_attendance_reminder_reply_and_hours(meet):
