@@ -805,7 +805,7 @@ action_handle(struct req *r)
 			/* "Kunnen we dit verzetten?": for people, and
 			 * from the lead with how to move it. */
 			rc = act_meeting_prose(r, ctx.network_id,
-			    ctx.meeting_id);
+			    ctx.meeting_id, strcmp(ctx.kind, "invite") == 0);
 		else
 			done = 0;
 		sent_ctx_clear(&ctx);

@@ -120,7 +120,7 @@ int	act_meeting_reply(struct req *, int64_t network_id, int64_t meeting_id,
 	    int cancel);
 /* A reply about a meeting without a keyword: a lead's prose move. */
 int	act_meeting_prose(struct req *, int64_t network_id,
-	    int64_t meeting_id);
+	    int64_t meeting_id, int invite);
 int	act_cancel(struct req *);
 int	act_attendance(struct req *);
 /* A reply to the answer act_reply_attendance sent. */

@@ -874,16 +874,20 @@ command_guess_lang(const char *text, enum lang dflt)
 /* Phrases of someone who did not ask for what a confirmation asks. */
 static const char *const doubt_phrases[] = {
 	"niet gestuurd", "niet verstuurd", "niet gevraagd", "niet aangevraagd",
-	"niet van mij", "niet door mij", "niet ik", "wat is dit", "wat is dat",
-	"wie heeft", "waarom krijg", "ken ik niet", "onbekend", "nooit",
-	"didn't send", "did not send", "didn't ask", "did not ask",
-	"didn't request", "did not request", "not sent by me", "not me",
-	"wasn't me", "what is this", "who sent", "why did i", "spam",
-	"phishing", "fraude", "fraud", "oplichting",
-	/* an out-of-office without its headers */
+	"niet van mij", "niet door mij", "wat is dit", "wat is dat",
+	"waarom krijg ik", "ken ik niet", "didn't send", "did not send",
+	"didn't ask", "did not ask", "didn't request", "did not request",
+	"not sent by me", "wasn't me", "not me", "what is this",
+	"who sent this",
+};
+
+/* Its first line only: an out-of-office without its headers, or a word
+ * a signature or disclaimer holds too ("Op woensdag afwezig", "gescand
+ * op spam"). */
+static const char *const doubt_first[] = {
 	"afwezig", "vakantie", "niet aanwezig", "out of office",
 	"out of the office", "on holiday", "on vacation", "on leave",
-	"away until", "away from",
+	"away until", "spam", "phishing", "fraude", "fraud", "oplichting",
 };
 
 /* First words that say yes outright. */
@@ -893,41 +897,77 @@ static const char *const yes_words[] = {
 	"confirmed", "graag", "zeker", "sure", "leuk", "top", "super",
 };
 
+/* Greetings above the answer ("Hoi,", "Beste Lido,"): not its first word. */
+static const char *const greeting_words[] = {
+	"hoi", "hallo", "beste", "dag", "goedemorgen", "goedemiddag", "hi",
+	"hello", "hey", "dear",
+};
+
+/* Is phrase in [p, e), as whole words, any case? */
+static int
+has_phrase(const char *p, const char *e, const char *phrase)
+{
+	size_t n = strlen(phrase);
+
+	for (const char *c = p; c + n <= e; c++)
+		if ((c == p || !is_alpha((unsigned char)c[-1])) &&
+		    strncasecmp(c, phrase, n) == 0 &&
+		    (c + n == e || !is_alpha((unsigned char)c[n])))
+			return 1;
+	return 0;
+}
+
+static int
+word_listed(const char *w, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 command_doubts(const char *text, int strict)
 {
 	const char *p, *next;
 	char w[WORD_MAX + 1];
-	int first = 1, yes = 0, asks = 0, words = 0;
+	int lines = 0, yes = 0, asks = 0, words = 0;
 
 	if (text == NULL)
 		return 0;
 	for (p = text; *p && (size_t)(p - text) < CMD_SCAN_BYTES; p = next) {
 		const char *e = line_end(p, &next);
 		const char *q = skip_space(p, e);
+		int letters = 0;
 
 		if (q == e || *q == '>')
 			continue;
-		for (size_t i = 0; i < ARRAY_LEN(doubt_phrases); i++) {
-			size_t n = strlen(doubt_phrases[i]);
-
-			for (const char *c = q; c + n <= e; c++)
-				if (strncasecmp(c, doubt_phrases[i], n) == 0)
-					return 1;
-		}
+		/* "Met vriendelijke groet," and what follows it are not the
+		 * answer: a disclaimer says "niet" and "spam". */
+		if (lines > 0 && command_signature_line(q, e))
+			break;
+		for (const char *c = q; c < e && !letters; c++)
+			letters = is_alpha((unsigned char)*c) ||
+			    (unsigned char)*c >= 0x80 || (*c >= '0' && *c <= '9');
 		if (memchr(q, '?', (size_t)(e - q)) != NULL)
 			asks = 1;
-		for (const char *c = q; c < e; c++)
-			if (is_alpha((unsigned char)*c) ||
-			    (unsigned char)*c >= 0x80 || (*c >= '0' && *c <= '9')) {
-				words = 1;
-				break;
-			}
-		if (first && words && read_word(q, e, w) != NULL) {
-			first = 0;
-			for (size_t i = 0; i < ARRAY_LEN(yes_words); i++)
-				if (strcmp(w, yes_words[i]) == 0)
-					yes = 1;
+		for (size_t i = 0; i < ARRAY_LEN(doubt_phrases); i++)
+			if (has_phrase(q, e, doubt_phrases[i]))
+				return 1;
+		if (!letters)
+			continue;
+		words = 1;
+		if (read_word(q, e, w) == NULL)
+			w[0] = '\0';
+		/* "Hoi," or "Beste Lido," above the answer. */
+		if (lines == 0 && (size_t)(e - q) <= 40 && word_listed(w,
+		    greeting_words, ARRAY_LEN(greeting_words)))
+			continue;
+		if (lines++ == 0) {
+			for (size_t i = 0; i < ARRAY_LEN(doubt_first); i++)
+				if (has_phrase(q, e, doubt_first[i]))
+					return 1;
+			yes = word_listed(w, yes_words, ARRAY_LEN(yes_words));
 		}
 	}
 	/* "??": no word, only a question. */

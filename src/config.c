@@ -875,6 +875,15 @@ next_to_config(const struct loader *l, char **path)
 	    slash == NULL)
 		return;
 	p = xasprintf("%.*s/%s", (int)(slash - file), file, *path);
+	/* Written for the old reading (the working directory), and there:
+	 * keep it rather than start on an empty database. */
+	if (access(p, F_OK) == -1 && access(*path, F_OK) == 0) {
+		log_warnx("%s: '%s' is read from the working directory, where "
+		    "it is; a relative path is now next to the config file: "
+		    "write it in full", file, *path);
+		free(p);
+		return;
+	}
 	free(*path);
 	*path = p;
 }

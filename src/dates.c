@@ -1153,12 +1153,12 @@ dt_parse_date(const char *s, const struct dt_local *today,
 /* One clock time at tokens[*i...]: minutes after midnight. */
 /*
  * A time as said in Dutch: "half vier" (15:30), "kwart over drie",
- * "kwart voor vijf", "vier uur", "half 4".  A clock of twelve hours: one
- * to six is the afternoon, when meetings are (seven to twelve stay).
+ * "kwart voor vijf", "vier uur", "half 4".  A clock of twelve hours: a
+ * time before seven is the afternoon's, when meetings are.
  * 1 and *minutes when it is one, 0 when it is none, -1 with err.
  */
 static int
-spoken_clock_at(const struct toks *ts, size_t *ip, int *minutes,
+spoken_clock_at(const struct toks *ts, size_t *ip, int after, int *minutes,
     const char *str, struct dt_error *err)
 {
 	static const char *const numbers[] = { "een", "twee", "drie", "vier",
@@ -1191,15 +1191,19 @@ spoken_clock_at(const struct toks *ts, size_t *ip, int *minutes,
 		return fail(err, DT_ENOSUCHTIME, str);
 	if (is_word(ts, i, "uur"))
 		i++;
-	if (h < 7)
+	/* "half zeven" is 18:30 as much as "half vier" is 15:30; and the
+	 * end of "half zeven tot acht" is 20:00. */
+	if (h * 60 + off < 7 * 60 || (after >= 0 && h * 60 + off <= after &&
+	    h * 60 + off + 12 * 60 > after && h < 12))
 		h += 12;
 	*minutes = (int)(h * 60 + off);
 	*ip = i;
 	return 1;
 }
 
+/* after: the start, when this is the end of a range; else -1. */
 static int
-parse_clock_at(const struct toks *ts, size_t *ip, int *minutes,
+parse_clock_at(const struct toks *ts, size_t *ip, int after, int *minutes,
     const char *str, struct dt_error *err)
 {
 	static const char *const hour_words[] = { "u", "h", "uur", NULL };
@@ -1208,7 +1212,7 @@ parse_clock_at(const struct toks *ts, size_t *ip, int *minutes,
 	int ampm = 0;		/* 1 am, 2 pm */
 	int r;
 
-	if ((r = spoken_clock_at(ts, ip, minutes, str, err)) != 0)
+	if ((r = spoken_clock_at(ts, ip, after, minutes, str, err)) != 0)
 		return r == 1 ? 0 : -1;
 	if (!is_num(ts, i) || ts->t[i].ndig > 2)
 		return fail(err, DT_ETIME, str);
@@ -1274,12 +1278,12 @@ parse_time_at(const struct toks *ts, size_t i, struct dt_clock *c,
 	if (i >= ts->n)
 		return fail(err, DT_ENOTIME, str);
 	c->end = -1;
-	if (parse_clock_at(ts, &i, &c->start, str, err) == -1)
+	if (parse_clock_at(ts, &i, -1, &c->start, str, err) == -1)
 		return -1;
 	if (is_sep(ts, i, "-") || word_in(ts, i, to) ||
 	    (between && (is_word(ts, i, "en") || is_word(ts, i, "and")))) {
 		i++;
-		if (parse_clock_at(ts, &i, &c->end, str, err) == -1)
+		if (parse_clock_at(ts, &i, c->start, &c->end, str, err) == -1)
 			return -1;
 	}
 	if (i != ts->n)

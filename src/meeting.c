@@ -868,11 +868,52 @@ has_word(const char *p, const char *e, const char *const *list, size_t n)
 	return 0;
 }
 
-/* Words of a lead asking in prose to move a meeting. */
+/* Where the writer's own words end: at a closing after a line of text. */
+static const char *
+own_end(const char *text)
+{
+	const char *p = text, *e;
+	int spoke = 0;
+
+	for (; *p; p = *e ? e + 1 : e) {
+		if ((e = strchr(p, '\n')) == NULL)
+			e = p + strlen(p);
+		if (spoke && command_signature_line(p, e > p && e[-1] == '\r' ?
+		    e - 1 : e))
+			return p;
+		while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
+			p++;
+		spoke |= p < e;
+	}
+	return p;
+}
+
+static int
+has_digit(const char *p, const char *e)
+{
+	for (; p < e; p++)
+		if (*p >= '0' && *p <= '9')
+			return 1;
+	return 0;
+}
+
+/* Is phrase in [p, e), any case? */
+static int
+has_phrase_ci(const char *p, const char *e, const char *phrase)
+{
+	size_t n = strlen(phrase);
+
+	for (; p + n <= e; p++)
+		if (strncasecmp(p, phrase, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Words of a lead asking in prose to move a meeting ("verplaatst" and
+ * "verschoven" say it was done: thanks, not a request). */
 static const char *const move_words[] = {
-	"verzetten", "verzet", "verplaatsen", "verplaats", "verplaatst",
-	"verschuiven", "verschuif", "verschoven", "uitstellen", "verleggen",
-	"reschedule", "rescheduled", "postpone", "postponed",
+	"verzetten", "verzet", "verplaatsen", "verplaats", "verschuiven",
+	"verschuif", "uitstellen", "verleggen", "reschedule", "postpone",
 };
 
 /* Words of a lead calling a meeting off in prose ("gaat niet door"). */
@@ -881,12 +922,12 @@ static const char *const cancel_words[] = {
 	"vervalt", "cancel", "cancelled", "canceled",
 };
 
-/* Words of a member saying in a mail whether they come. */
+/* Words of a member saying in a mail whether they come ("niet", "ja"
+ * and "kan" are in every disclaimer and thank-you). */
 static const char *const coming_words[] = {
-	"kom", "komen", "kan", "niet", "later", "eerder", "ziek", "verhinderd",
-	"aanwezig", "afwezig", "helaas", "ja", "nee", "come", "coming",
-	"can't", "cannot", "attend", "late", "sick", "unable", "sorry",
-	"yes", "no",
+	"kom", "komen", "later", "eerder", "ziek", "verhinderd", "aanwezig",
+	"afwezig", "helaas", "come", "coming", "can't", "cannot", "attend",
+	"late", "sick", "unable",
 };
 
 /* "move" is also "let's move on": it asks for a move only beside a
@@ -907,7 +948,8 @@ static const char *const when_words[] = {
  * kept for people either way, as it may have been a question to them.
  */
 int
-act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
+act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id,
+    int invite)
 {
 	struct network n = { 0 };
 	struct meeting m = { 0 };
@@ -916,12 +958,15 @@ act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
 	int rc, cancelling, moving, lead;
 
 	r->outcome = "human";
-	e = text + strlen(text);
+	/* The words above a closing: a signature says "niet bereikbaar". */
+	e = own_end(text);
 	cancelling = has_word(text, e, cancel_words, ARRAY_LEN(cancel_words)) ||
-	    strcasestr(text, "niet door") != NULL;
+	    has_phrase_ci(text, e, "gaat niet door") ||
+	    has_phrase_ci(text, e, "gaat helaas niet door") ||
+	    has_phrase_ci(text, e, "niet doorgaan");
 	moving = has_word(text, e, move_words, ARRAY_LEN(move_words)) ||
 	    (has_word(text, e, move_loose, ARRAY_LEN(move_loose)) &&
-	    (strpbrk(text, "0123456789") != NULL ||
+	    (has_digit(text, e) ||
 	    has_word(text, e, when_words, ARRAY_LEN(when_words))));
 	if (!cancelling && !moving &&
 	    !has_word(text, e, coming_words, ARRAY_LEN(coming_words)))
@@ -932,8 +977,12 @@ act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id)
 		return rc == 1 ? 0 : -1;
 	}
 	lead = act_is_lead(r, &n);
+	/* To an answer about a meeting ("Verplaatst: …"), only a question
+	 * asks for something: "Fijn, bedankt!" does not. */
 	if (m.status != MT_PLANNED || n.state != NET_OPEN ||
-	    (rc = held(r, &m)) != 0 || (lead && !cancelling && !moving))
+	    (rc = held(r, &m)) != 0 || (lead && !cancelling && !moving) ||
+	    (!invite && (!lead || memchr(text, '?', (size_t)(e - text)) ==
+	    NULL)))
 		goto out;
 	v = act_vars(r);
 	act_set_network(v, &n);

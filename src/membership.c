@@ -472,7 +472,9 @@ act_confirm(struct req *r, const char *ctx_token, int replied)
 		log_info("%s answered a confirmation without a yes; keeping "
 		    "it for people", r->sender);
 		tvars_set_bool(v, "unsure", 1);
-		if ((rc = act_reply(r, "token-invalid", v)) == 0)
+		/* Its own code: a "ja" in reply to this answer confirms. */
+		if ((rc = act_reply_ctx(r, "token-invalid", v, "confirm",
+		    t.token, t.network_id)) == 0)
 			r->outcome = "human";
 	} else if (no) {
 		/* "Nee, dat heb ik niet gevraagd": the code is spent, so a

@@ -8,6 +8,7 @@
  * parts are calendars and delivery reports, and the caps that keep hostile
  * mail from costing unbounded time or memory.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 #define PART_ENC_MAX	(4 * PART_TEXT_MAX) /* encoded bytes fed to a decoder */
 #define BODY_TEXT_MAX	(2 * PART_TEXT_MAX) /* full_text, all parts together */
 #define ATTACH_NAMES_MAX 1024			/* their names, all together */
-#define LOGO_MAX	(48 * 1024)		/* encoded: a logo, not a photo */
+#define LOGO_MAX	(16 * 1024)		/* encoded: a logo, not a screenshot */
 #define MIME_DEPTH_MAX	20
 #define MIME_PARTS_MAX	200
 #define NEST_FIELDS_MAX	64		/* multipart/message types libetpan sees */
@@ -1924,6 +1925,7 @@ struct body {
 	struct buf	 full;		/* the whole text */
 	struct buf	 fresh;		/* without HTML-marked quotes */
 	struct buf	 names;		/* attachments' names, ", " between */
+	int		 related;	/* inside a multipart/related */
 	int		 plain, html;
 	size_t		 nparts;
 };
@@ -2138,7 +2140,7 @@ drop_cids(char *t)
 	char *r = t, *w = t, *end;
 
 	while (*r) {
-		if (strncasecmp(r, "[cid:", 5) == 0 &&
+		if (*r == '[' && strncasecmp(r, "[cid:", 5) == 0 &&
 		    (end = strpbrk(r + 5, "]\n")) != NULL && *end == ']') {
 			r = end + 1;
 			continue;
@@ -2146,6 +2148,15 @@ drop_cids(char *t)
 		*w++ = *r++;
 	}
 	*w = '\0';
+}
+
+/* Outlook's name for a picture in its HTML: "image001.png". */
+static int
+outlook_image(const char *name)
+{
+	return strncasecmp(name, "image", 5) == 0 && isdigit((unsigned char)
+	    name[5]) && isdigit((unsigned char)name[6]) &&
+	    isdigit((unsigned char)name[7]) && name[8] == '.';
 }
 
 static void
@@ -2167,7 +2178,7 @@ body_walk(struct body *b, struct mailmime *mm, int depth)
 	switch (mm->mm_type) {
 	case MAILMIME_SINGLE:
 		part_info(mm, &pi);
-		if (pi.logo)
+		if (pi.logo && (b->related > 0 || outlook_image(pi.name)))
 			/* Outlook's image001.png under every signature: no
 			 * attachment anyone should be told is missing. */
 			return;
@@ -2211,9 +2222,17 @@ body_walk(struct body *b, struct mailmime *mm, int depth)
 			body_alternative(b, mm, depth);
 			return;
 		}
+		if (mm->mm_content_type != NULL &&
+		    mm->mm_content_type->ct_subtype != NULL &&
+		    str_eq_ci(mm->mm_content_type->ct_subtype, "related"))
+			b->related++;
 		for (clistiter *c = list_first(mime_children(mm)); c;
 		    c = clist_next(c))
 			body_walk(b, c->data, depth + 1);
+		if (mm->mm_content_type != NULL &&
+		    mm->mm_content_type->ct_subtype != NULL &&
+		    str_eq_ci(mm->mm_content_type->ct_subtype, "related"))
+			b->related--;
 		return;
 	case MAILMIME_MESSAGE: {
 		/*

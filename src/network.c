@@ -72,7 +72,17 @@ add_answers(struct req *r, struct tvars *item, const struct meeting *m)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct tvars *e = tvars_add_item(item, "answers");
-		char *note = text_defang(a[i].comment, 1);
+		char *flat = xstrdup(a[i].comment), *note;
+
+		/* One line of the list, and not a letter. */
+		for (char *c = flat; *c; c++)
+			if (*c == '\n' || *c == '\r' || *c == '\t')
+				*c = ' ';
+		note = text_shorten(flat, 200);
+		free(flat);
+		flat = note;
+		note = text_defang(flat, 1);
+		free(flat);
 
 		tvars_set(e, "email", a[i].email);
 		tvars_set(e, "name", a[i].name);

@@ -195,8 +195,7 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 		if (res.status == SMTP_TEMPFAIL && res.code == 0) {
 			/*
 			 * The session failed before this message's turn
-			 * (connect, TLS, login), or the server refuses this
-			 * host or sender for any recipient: the server or our
+			 * (connect, TLS, login): the server or our
 			 * configuration is at fault, not the message.
 			 * Nothing is counted against the rows; they show the
 			 * reason in `outbox list` and wait for the caller's
@@ -209,8 +208,15 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 			if (store_outbox_inflight(app->st,
 			    ((struct ob_row *)tag)->id, -1) == -1)
 				dberr = 1;
-		} else if (record(app, tag, &res, stats) == -1)
-			dberr = 1;
+		} else {
+			if (record(app, tag, &res, stats) == -1)
+				dberr = 1;
+			/* The server refuses this host or sender: the next
+			 * rows would meet the same answer, so they wait. */
+			if (res.status == SMTP_TEMPFAIL && res.config_fault &&
+			    !why[0])
+				memcpy(why, res.text, sizeof(why));
+		}
 	}
 	if (open && store_commit(app->st) == -1) {
 		store_rollback(app->st);

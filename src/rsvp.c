@@ -262,7 +262,8 @@ counter(struct app *app, const struct message *msg,
 	struct network n = { 0 };
 	struct member *mem = NULL;
 	struct dt_span cur, prop;
-	size_t count = 0;
+	const char *who = msg->from.addr;
+	size_t count = 0, told = 0;
 	int64_t pid = 0;
 	int rc;
 
@@ -271,10 +272,11 @@ counter(struct app *app, const struct message *msg,
 	if ((rc = store_meeting_by_uid(app->st, rp->uid, &m)) != 0)
 		return rc == 1 ? 0 : -1;
 	rc = 0;
-	if (m.status != MT_PLANNED || m.end <= now || (rp->start == m.start &&
-	    rp->end == m.end) || (rc = member_of(app, &m, msg->from.addr,
-	    &pid)) != 0 || (rc = store_network_by_id(app->st, m.network_id,
-	    &n)) != 0)
+	/* A proposal against an older time crossed a move: moot. */
+	if (m.status != MT_PLANNED || m.end <= now || rp->sequence <
+	    m.sequence || (rp->start == m.start && rp->end == m.end) ||
+	    (rc = member_of(app, &m, msg->from.addr, &pid)) != 0 ||
+	    (rc = store_network_by_id(app->st, m.network_id, &n)) != 0)
 		goto out;
 	if ((mem = store_members(app->st, n.id, &count)) == NULL) {
 		rc = -1;
@@ -282,6 +284,9 @@ counter(struct app *app, const struct message *msg,
 	}
 	dt_span_set(app->zone, m.start, m.end, &cur);
 	dt_span_set(app->zone, rp->start, rp->end, &prop);
+	for (size_t i = 0; i < count; i++)
+		if (mem[i].person_id == pid && mem[i].name && *mem[i].name)
+			who = mem[i].name;
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		struct reply r = { 0 };
 		struct person lead = { 0 };
@@ -302,7 +307,7 @@ counter(struct app *app, const struct message *msg,
 		act_set_network(v, &n);
 		tvars_setf(v, "number", "%d", m.number);
 		tvars_set_bool(v, "counter", 1);
-		tvars_set(v, "proposer", msg->from.addr);
+		tvars_set(v, "proposer", who);
 		when = dt_format_span(&cur, lang);
 		tvars_set(v, "when", when);
 		free(when);
@@ -321,11 +326,12 @@ counter(struct app *app, const struct message *msg,
 		r.meeting_id = m.id;
 		r.person_id = mem[i].person_id;
 		r.auto_submitted = AUTO_GENERATED;
-		rc = reply_queue(app, &r, now);
+		if ((rc = reply_queue(app, &r, now)) == 0)
+			told++;
 		tvars_free(v);
 		person_clear(&lead);
 	}
-	if (rc == 0)
+	if (rc == 0 && told > 0)
 		log_info("%s proposed another time for meeting %d of %s; "
 		    "told its leads", msg->from.addr, m.number, n.slug);
 out:

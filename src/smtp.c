@@ -774,7 +774,7 @@ refused_us(const struct lane *l)
 		"not permitted to relay", "unable to relay",
 		"authentication required", "must authenticate",
 		"not authenticated", "sender address rejected", "5.7.57",
-		"5.7.64",
+		"5.7.64", "blocked using", "client host [",
 	};
 
 	if (l->stage != ST_RCPT || l->reply[0] != '5')
@@ -889,10 +889,11 @@ classify(const struct smtp *s, const struct lane *l, CURLcode rc, long code,
 		break;
 	}
 	if (in_transaction && code >= 500 && refused_us(l)) {
-		/* Ours to fix, like a refused login: the mail waits
-		 * (code 0: see smtp.h), and nobody is marked. */
+		/* Ours to fix, like a refused login: the mail waits and
+		 * nobody is marked.  Deferred row by row (outbox.c stops
+		 * the batch), so that a reply taken for one of these
+		 * wrongly holds up only its own row. */
 		res->config_fault = 1;
-		res->code = 0;
 		set_text(res, "%s: the server refuses this host or sender, "
 		    "not the recipient (check [smtp] host, user and password, "
 		    "and that the server relays for this host and sender "

@@ -38,7 +38,8 @@ struct smtp_result {
  * SMTP_PERMFAIL only at RCPT TO, DATA and after the data, and at MAIL
  * FROM only for 552 (too large); other MAIL FROM refusals concern our
  * sender address and are SMTP_TEMPFAIL, and so are RCPT TO refusals that
- * name this host, relaying, a missing login or our sender (config_fault).
+ * name this host, relaying, a blocklist, a missing login or our sender
+ * (config_fault, with the code).
  */
 
 /* Returns NULL with a reason in err (bad URL, no secret, ...). */

@@ -443,15 +443,20 @@ domain_end(const char *s, size_t n)
 	size_t i = 0, labels = 0, tld = 0;
 
 	for (;;) {
-		size_t start = i, alpha = 0;
+		size_t start = i, lower = 0, upper = 0;
 
 		for (; i < n && (isalnum((unsigned char)s[i]) || s[i] == '-');
-		    i++)
-			alpha += isalpha((unsigned char)s[i]) != 0;
+		    i++) {
+			lower += islower((unsigned char)s[i]) != 0;
+			upper += isupper((unsigned char)s[i]) != 0;
+		}
 		if (i == start)
 			return NULL;
 		labels++;
-		tld = alpha == i - start ? alpha : 0;
+		/* In one case, as domains are written: "J.Jansen" and
+		 * "Mr.Smith" are names. */
+		tld = lower == i - start ? lower : upper == i - start ? upper :
+		    0;
 		if (i + 1 < n && s[i] == '.' && isalnum((unsigned char)s[i + 1]))
 			i++;
 		else

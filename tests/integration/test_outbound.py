@@ -613,13 +613,14 @@ def test_a_relay_that_refuses_this_host_marks_nobody_bouncing(stack, tmp_path, r
     assert proc.returncode == 75, proc.stderr
     assert "refuses this host or sender, not the recipient" in proc.stderr, proc.stderr
     rows = outbox(run_leernet, cfg)
-    assert [(r["state"], r["attempts"]) for r in rows] == [("queued", "0")] * 2, rows
-    assert "Client host rejected" in rows[0]["last_error"]
+    assert [r["state"] for r in rows] == ["queued"] * 2, rows
+    assert all("Client host rejected" in r["last_error"] for r in rows), rows
     for who in ("alice", "bob"):
         assert person(run_leernet, cfg, who)["bouncing"] == "no"
     # With the login back, both answers go out.
     cfg = stack.config(tmp_path, **{k: v for k, v in stack.tls_overrides().items()
                                     if k.startswith("smtp_")})
+    run_leernet(cfg, "outbox", "retry")
     run_leernet(cfg, "once")
     stack.wait_queue_empty()
     for who in ("alice", "bob"):

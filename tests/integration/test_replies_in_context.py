@@ -49,14 +49,17 @@ def test_a_reply_without_a_yes_to_a_forged_close_closes_nothing(story, words):
     confirm = story.one("lead", subject="^Bevestig: Rekenen in groep 3 sluiten")
     story.reply("lead", confirm, words)
     story.once()
-    story.one("lead", 'geen "ja"', "niets gedaan", "bewaard voor de coördinatoren")
+    story.one("lead", 'geen "ja"', "nog niet gedaan", "bewaard voor de coördinatoren")
     assert story.networks()["rekenen"]["state"] == "open"
     story.nothing("alice")
     kept = [f for f in story.stack.flags("lido") if HUMAN in f.flags]
     assert len(kept) == 1 and "Bevestig" in kept[0].subject, kept
 
-    # The code still holds for the lead who did ask: "ja" closes.
-    story.reply("lead", confirm, "ja")
+    # The code still holds for the lead who did ask: "ja" closes, also
+    # in reply to the answer that asked for it.
+    said = story.stack.inbox("lead")[-1]
+    assert "geen" in said["Subject"] or "Bevestig" in said["Subject"], said["Subject"]
+    story.reply("lead", said, "ja\n\nMet vriendelijke groet,\nPiet\nOp woensdag afwezig")
     story.once()
     assert story.networks()["rekenen"]["state"] == "closed"
 

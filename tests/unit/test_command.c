@@ -918,6 +918,16 @@ test_doubts(void **state)
 		{ "Huh, who sent this", 0, 1 },
 		{ "This is not the signature you're looking for.", 1, 0 },
 		{ "> Wat is dit?\nja", 1, 0 },
+		/* the review: a signature or a disclaimer is not the answer */
+		{ "Ja\n\nMet vriendelijke groet,\nAnne\nOp woensdag afwezig", 1, 0 },
+		{ "Ja, graag.\n\n(woensdag en vrijdag niet aanwezig)", 1, 0 },
+		{ "Akkoord.\n\nGroet,\nPiet\nGescand op virussen en spam.", 1, 0 },
+		{ "Ja, prima. Na de herfstvakantie graag.", 1, 0 },
+		{ "I cannot meet then, but yes", 0, 0 },
+		{ "Beter laat dan nooit: ja!", 1, 0 },
+		{ "Hoi,\nJa dat klopt. Hoe laat is het?", 1, 0 },
+		{ "Hoi,\nIk ben afwezig tot 3 maart.", 0, 1 },
+		{ "Is dit spam?", 0, 1 },
 		{ NULL, 1, 0 },
 	};
 

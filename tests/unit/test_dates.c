@@ -303,6 +303,10 @@ static const struct {
 	{ "kwart voor vijf - zes uur", 1005, 1080 },
 	{ "vier uur", 960, -1 },
 	{ "half acht", 450, -1 },	/* seven to twelve: the morning */
+	{ "half zeven tot acht", 1110, 1200 },
+	{ "kwart voor zeven", 1125, -1 },
+	{ "half een", 750, -1 },
+	{ "tien tot twaalf uur", 600, 720 },
 	{ "15:30 tot vijf uur", 930, 1020 },
 	/* parsed; refused later by dt_plan */
 	{ "15:00-14:00", 900, 840 },

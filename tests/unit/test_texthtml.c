@@ -249,6 +249,7 @@ test_defang(void **state)
 		{ "Visit evil.example now", 1 }, { "//evil.example now", 1 },
 		{ "Log in op https://evil.example/login", 1 },
 		{ "www.evil.example", 1 }, { "Jansen, P. (groep 7)", 0 },
+		{ "J.Jansen", 0 }, { "Mr.Smith", 0 }, { "VISIT EVIL.COM", 1 },
 		{ NULL, 0 },
 	};
 
