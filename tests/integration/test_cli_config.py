@@ -444,6 +444,27 @@ def test_relative_paths_are_next_to_the_config_file(stack, tmp_path, run_leernet
     assert (tmp_path / "www" / "index.html").exists()
 
 
+def test_a_relative_database_written_for_the_old_reading_is_kept(stack, tmp_path,
+                                                                 run_leernet):
+    """An install whose relative path was meant from the working directory,
+    and whose database is there, keeps it (with a warning) rather than
+    start on an empty one next to the config file."""
+    import subprocess
+    from mailstack import leernet_bin
+    work, etc = tmp_path / "work", tmp_path / "etc"
+    (work / "data").mkdir(parents=True)
+    etc.mkdir()
+    made = stack.config(etc, database_path=str(work / "data" / "leernet.db"))
+    run_leernet(made, "init")
+    run_leernet(made, "network", "add", "rekenen", "--title", "Rekenen")
+    config = stack.config(etc, database_path="data/leernet.db")
+    proc = subprocess.run([str(leernet_bin()), "-c", str(config), "network", "list"],
+                          cwd=work, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "rekenen" in proc.stdout, proc.stdout + proc.stderr
+    assert "'data/leernet.db' is read from the working directory" in proc.stderr, proc.stderr
+    assert not (etc / "data").exists()
+
+
 def test_a_refused_credential_says_a_restart_picks_up_a_new_one(stack, tmp_path,
                                                                 run_leernet):
     """systemd copies a credential when the service starts: the admin who
