@@ -615,6 +615,16 @@ class LeernetError(subprocess.CalledProcessError):
                 f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}")
 
 
+def sanitizer_env(env: dict | None) -> dict:
+    """The environment for leernet: ours, env on top, and LeakSanitizer's
+    suppressions of leaks outside leernet (tests/lsan.supp) unless set."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env.setdefault("LSAN_OPTIONS", f"suppressions={REPO}/tests/lsan.supp:"
+                        "print_suppressions=0")
+    return full_env
+
+
 def run_leernet(config, *args, check: bool = True, timeout: float = 60,
                 env: dict | None = None, input: str | None = None,
                 at: str | None = None) -> subprocess.CompletedProcess:
@@ -629,8 +639,7 @@ def run_leernet(config, *args, check: bool = True, timeout: float = 60,
     if config is not None:
         cmd += ["-c", str(config)]
     cmd += [str(a) for a in args]
-    full_env = dict(os.environ)
-    full_env.update(env or {})
+    full_env = sanitizer_env(env)
     if at is not None:
         cmd = ["faketime", at] + cmd
         full_env["TZ"] = "UTC"
@@ -656,8 +665,7 @@ class LeernetDaemon:
         if not binary.exists():
             raise FileNotFoundError(f"{binary} is not built (run make, or set LEERNET_BIN)")
         self.log_path = Path(log_path or Path(config).with_suffix(".run.log"))
-        full_env = dict(os.environ)
-        full_env.update(env or {})
+        full_env = sanitizer_env(env)
         args = args or ("run",)
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([str(binary), "-c", str(config), *map(str, args)],
