@@ -903,9 +903,8 @@ static const char *const greeting_words[] = {
 	"hello", "hey", "dear",
 };
 
-/* Is phrase in [p, e), as whole words, any case? */
-static int
-has_phrase(const char *p, const char *e, const char *phrase)
+int
+command_has_phrase(const char *p, const char *e, const char *phrase)
 {
 	size_t n = strlen(phrase);
 
@@ -952,7 +951,7 @@ command_doubts(const char *text, int strict)
 		if (memchr(q, '?', (size_t)(e - q)) != NULL)
 			asks = 1;
 		for (size_t i = 0; i < ARRAY_LEN(doubt_phrases); i++)
-			if (has_phrase(q, e, doubt_phrases[i]))
+			if (command_has_phrase(q, e, doubt_phrases[i]))
 				return 1;
 		if (!letters)
 			continue;
@@ -965,7 +964,7 @@ command_doubts(const char *text, int strict)
 			continue;
 		if (lines++ == 0) {
 			for (size_t i = 0; i < ARRAY_LEN(doubt_first); i++)
-				if (has_phrase(q, e, doubt_first[i]))
+				if (command_has_phrase(q, e, doubt_first[i]))
 					return 1;
 			yes = word_listed(w, yes_words, ARRAY_LEN(yes_words));
 		}

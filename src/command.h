@@ -91,6 +91,9 @@ int		 command_is_no(const char *text);
  * counts too, unless the reply starts with a yes ("Ja, klopt. Hoe laat?").
  */
 int		 command_doubts(const char *text, int strict);
+/* Is phrase in [p, e), as whole words, any case? */
+int		 command_has_phrase(const char *p, const char *e,
+		    const char *phrase);
 /*
  * Does the line [p, e) start a signature: "-- ", a closing ("Met
  * vriendelijke groet,", "Groet, Piet", "Kind regards") or a client's footer

@@ -897,18 +897,6 @@ has_digit(const char *p, const char *e)
 	return 0;
 }
 
-/* Is phrase in [p, e), any case? */
-static int
-has_phrase_ci(const char *p, const char *e, const char *phrase)
-{
-	size_t n = strlen(phrase);
-
-	for (; p + n <= e; p++)
-		if (strncasecmp(p, phrase, n) == 0)
-			return 1;
-	return 0;
-}
-
 /* Words of a lead asking in prose to move a meeting ("verplaatst" and
  * "verschoven" say it was done: thanks, not a request). */
 static const char *const move_words[] = {
@@ -961,9 +949,9 @@ act_meeting_prose(struct req *r, int64_t network_id, int64_t meeting_id,
 	/* The words above a closing: a signature says "niet bereikbaar". */
 	e = own_end(text);
 	cancelling = has_word(text, e, cancel_words, ARRAY_LEN(cancel_words)) ||
-	    has_phrase_ci(text, e, "gaat niet door") ||
-	    has_phrase_ci(text, e, "gaat helaas niet door") ||
-	    has_phrase_ci(text, e, "niet doorgaan");
+	    command_has_phrase(text, e, "gaat niet door") ||
+	    command_has_phrase(text, e, "gaat helaas niet door") ||
+	    command_has_phrase(text, e, "niet doorgaan");
 	moving = has_word(text, e, move_words, ARRAY_LEN(move_words)) ||
 	    (has_word(text, e, move_loose, ARRAY_LEN(move_loose)) &&
 	    (has_digit(text, e) ||

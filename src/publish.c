@@ -30,6 +30,7 @@
 #include "publish.h"
 #include "slug.h"
 #include "store.h"
+#include "texthtml.h"
 #include "util.h"
 
 #define INDEX_MEETINGS	3	/* next meetings of a network on index.html */
@@ -347,27 +348,6 @@ o_mailto(struct out *o, const char *addr, const char *kw, const char *arg)
 	}
 }
 
-/* The length of a web address at s ("https://…"), or 0. */
-static size_t
-url_at(const char *s)
-{
-	size_t scheme, n;
-
-	if (strncasecmp(s, "https://", 8) == 0)
-		scheme = 8;
-	else if (strncasecmp(s, "http://", 7) == 0)
-		scheme = 7;
-	else
-		return 0;
-	for (n = scheme; s[n] > 0x20 && s[n] < 0x7f &&
-	    strchr("<>\"'`", s[n]) == NULL; n++)
-		;
-	/* Punctuation after an address belongs to the sentence. */
-	while (n > scheme && strchr(".,;:!?)", s[n - 1]) != NULL)
-		n--;
-	return n > scheme ? n : 0;
-}
-
 /* A line of text, escaped, its web addresses links (as in the digest). */
 static void
 o_linked(struct out *o, const char *line)
@@ -382,7 +362,8 @@ o_linked(struct out *o, const char *line)
 		/* The next address that starts a word. */
 		for (u = p; *u; u++)
 			if ((u == line || !(isalnum((unsigned char)u[-1]) ||
-			    u[-1] == '/')) && (n = url_at(u)) > 0)
+			    u[-1] == '/')) && strncasecmp(u, "http", 4) == 0 &&
+			    (n = texthtml_url_len(u, strlen(u))) > 0)
 				break;
 		piece = xstrndup(p, (size_t)(u - p));
 		o_esc(o, piece, ESC_LINE);

@@ -193,8 +193,8 @@ prefix_ci(const char *s, size_t n, const char *p)
 }
 
 /* Length of a URL starting at s, or 0. */
-static size_t
-url_len(const char *s, size_t n)
+size_t
+texthtml_url_len(const char *s, size_t n)
 {
 	static const char *const schemes[] = { "https://", "http://",
 	    "mailto:" };
@@ -277,7 +277,7 @@ inline_text(struct buf *b, const char *s, size_t n, int keep_tab)
 
 		if (s[i] == '"')
 			quoted = !quoted;
-		if (boundary && !quoted && (k = url_len(s + i, n - i)) > 0) {
+		if (boundary && !quoted && (k = texthtml_url_len(s + i, n - i)) > 0) {
 			link(b, "", s + i, k);
 			i += k;
 		} else if (boundary && (k = addr_len(s + i, n - i)) > 0) {

@@ -31,5 +31,11 @@
  * (may be NULL), <html lang="lang"> (NULL: "nl").  Caller frees.
  */
 char	*text_to_html(const char *text, const char *title, const char *lang);
+/*
+ * The length of the web or mailto: address at s (n bytes), trailing
+ * punctuation left to the sentence; 0 when there is none.  The pages link
+ * what the mails link.
+ */
+size_t	 texthtml_url_len(const char *s, size_t n);
 
 #endif

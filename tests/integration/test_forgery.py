@@ -7,18 +7,8 @@ from __future__ import annotations
 import email
 import email.policy
 
-import pytest
-
-from meetings_kit import AUTHSERV, SLUG, TITLE, Meet, text
-
-
-@pytest.fixture
-def meet(stack, tmp_path, run_leernet):
-    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
-    run_leernet(cfg, "init")
-    run_leernet(cfg, "network", "add", SLUG, "--title", TITLE,
-                "--lead", "lead@school.test")
-    return Meet(stack, run_leernet, cfg)
+from meetings_kit import AUTHSERV, SLUG, text
+from test_meetings_lead import meet  # noqa: F401  (a fixture)
 
 
 def html_of(msg) -> str:
