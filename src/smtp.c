@@ -49,6 +49,9 @@
 #include "util.h"
 
 #define SMTP_CONNECT_TIMEOUT	30L	/* seconds */
+/* check-config's probe: someone is waiting, and a server that has not
+ * greeted in 10 s (postscreen waits 6 at most) is on the wrong port. */
+#define SMTP_PROBE_CONNECT_TIMEOUT 10L
 #define SMTP_REPLY_TIMEOUT	60L	/* one server reply */
 #define SMTP_TOTAL_TIMEOUT	600L	/* one message, 10 MB at 20 kB/s */
 #define SMTP_STOP_GRACE		10	/* s after SIGTERM for a message in flight */
@@ -1163,6 +1166,8 @@ smtp_probe(struct smtp *s, struct smtp_result *res)
 		curl_easy_setopt(l->curl, CURLOPT_UPLOAD, 0L);
 		curl_easy_setopt(l->curl, CURLOPT_MAIL_RCPT, NULL);
 		curl_easy_setopt(l->curl, CURLOPT_CUSTOMREQUEST, "NOOP");
+		curl_easy_setopt(l->curl, CURLOPT_CONNECTTIMEOUT,
+		    SMTP_PROBE_CONNECT_TIMEOUT);
 		lane_start(s, l);
 	}
 	smtp_wait(s, &tag, res);
