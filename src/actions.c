@@ -527,7 +527,9 @@ act_network_arg(struct req *r, struct network *out, int must_be_open)
 		by_first = 1;
 	if (rc == 1 && c->argc > 2 && takes_trailing_arg(c->verb))
 		rc = act_find_network(r->app->st, name, out);
-	if (rc == 0 && (!must_be_open || out->state == NET_OPEN)) {
+	if (rc == 0 && (!must_be_open || out->state == NET_OPEN ||
+	    (must_be_open == ACT_OPEN_OR_CLOSED &&
+	    out->state == NET_CLOSED))) {
 		free(name);
 		if (!by_first || (rc = several_named(r, out, &name)) == 0)
 			return 0;
@@ -664,9 +666,12 @@ act_run_confirmed(struct req *r, const char *action, int64_t network_id,
 
 	if ((rc = store_network_by_id(r->app->st, network_id, &n)) != 0)
 		return rc == 1 ? reply_simple(r, "token-invalid") : -1;
-	if (n.state != NET_OPEN && (strcmp(action, "join") == 0 ||
-	    strcmp(action, "lead") == 0 || strcmp(action, "close") == 0)) {
-		/* Closed (or never opened) since the code was sent. */
+	/* Closed (or never opened) since the code was sent: only a leave,
+	 * and the attendance of meetings held before a close, still stand
+	 * (a plan would put a meeting in a closed network). */
+	if (n.state != NET_OPEN && strcmp(action, "leave") != 0 &&
+	    !(n.state == NET_CLOSED &&
+	    strcmp(action, "meeting-attendance") == 0)) {
 		rc = act_reply_not_open(r, &n);
 		network_clear(&n);
 		return rc;

@@ -51,6 +51,9 @@ void	act_set_network(struct tvars *, const struct network *);
  * answer was queued (with "did you mean" candidates); -1 error.
  */
 int	act_network_arg(struct req *, struct network *, int must_be_open);
+/* must_be_open for what a closed network still takes: the attendance of
+ * meetings held before it closed (they count for the hours). */
+#define ACT_OPEN_OR_CLOSED	2
 /* "The network is not open": proposed, closed or rejected. */
 int	act_reply_not_open(struct req *, const struct network *);
 /* Is the sender lead of (or coordinator for) the network? */
@@ -138,5 +141,12 @@ int	meeting_catch_up(struct req *, int64_t person_id);
 int	meeting_uninvite_person(struct req *, const struct network *,
 	    int64_t person_id);
 int	meeting_cancel_all(struct req *, const struct network *);
+/*
+ * The meetings of n held (planned and over by now) with nobody recorded
+ * as present: a closing network's hours still need them.  An array for
+ * meetings_free (*count 0: none), or NULL on error.
+ */
+struct meeting *meeting_unrecorded(struct app *, const struct network *,
+	    time_t now, size_t *count);
 
 #endif

@@ -357,6 +357,29 @@ network_show(struct app *app, int argc, char **argv)
 	return 0;
 }
 
+/* Held meetings without attendance: their hours count once a lead sends
+ * the list, which a closed network still takes. */
+static int
+print_unrecorded(struct app *app, const struct network *n)
+{
+	struct meeting *ms;
+	size_t count;
+
+	if ((ms = meeting_unrecorded(app, n, time(NULL), &count)) == NULL)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		char when[DT_ISO_LEN];
+
+		printf("%s meeting %d (%s) has no attendance recorded: its "
+		    "hours count once a lead mails 'presentie %s %d' with "
+		    "who came\n", i == 0 ? "note:" : "     ", ms[i].number,
+		    dt_format_iso(app->zone, ms[i].start, when), n->slug,
+		    ms[i].number);
+	}
+	meetings_free(ms, count);
+	return 0;
+}
+
 static int
 network_close_cli(struct app *app, int argc, char **argv)
 {
@@ -409,6 +432,7 @@ network_close_cli(struct app *app, int argc, char **argv)
 		printf("network %s closed; its future meetings are cancelled "
 		    "(sent by the running daemon now, or with the next "
 		    "'once')\n", n.slug);
+		rc = print_unrecorded(app, &n);
 	}
 	network_clear(&n);
 	return rc == 0 ? 0 : EXIT_SOFTWARE;

@@ -289,6 +289,39 @@ meeting_cancel_all(struct req *r, const struct network *n)
 	return rc;
 }
 
+struct meeting *
+meeting_unrecorded(struct app *app, const struct network *n, time_t now,
+    size_t *count)
+{
+	struct meeting *ms;
+	size_t all, k = 0;
+	int rc = 0;
+
+	if ((ms = store_meetings(app->st, n->id, 0, now, &all)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < all; i++) {
+		if (rc == 0 && ms[i].status == MT_PLANNED &&
+		    ms[i].end <= now &&
+		    (rc = store_attendance_any(app->st, ms[i].id)) == 0) {
+			struct meeting tmp = ms[k];
+
+			ms[k++] = ms[i];
+			ms[i] = tmp;
+		}
+		if (rc == 1)
+			rc = 0;
+	}
+	if (rc == -1) {
+		meetings_free(ms, all);
+		return NULL;
+	}
+	/* The rest are freed now; the caller frees k. */
+	for (size_t i = k; i < all; i++)
+		meeting_clear(&ms[i]);
+	*count = k;
+	return ms;
+}
+
 static int
 reply_v(struct req *r, const char *tmpl, struct tvars *v)
 {
@@ -319,14 +352,15 @@ meeting_number(struct req *r)
 	return *end == '\0' && n > 0 && n < 100000 ? (int)n : 0;
 }
 
-/* Checks shared by every meeting command: network open, sender lead. */
+/* Checks shared by every meeting command: network open (or, for the
+ * attendance, closed: act_network_arg's need), sender lead. */
 static int
-lead_network(struct req *r, struct network *n)
+lead_network(struct req *r, struct network *n, int need)
 {
 	struct tvars *v;
 	int rc;
 
-	if ((rc = act_network_arg(r, n, 1)) != 0)
+	if ((rc = act_network_arg(r, n, need)) != 0)
 		return rc;
 	if (!act_is_lead(r, n)) {
 		v = act_vars(r);
@@ -466,7 +500,7 @@ act_meeting(struct req *r)
 	char *arg;
 	int rc;
 
-	if ((rc = lead_network(r, &n)) != 0)
+	if ((rc = lead_network(r, &n, 1)) != 0)
 		return rc == 1 ? 0 : -1;
 	date = request_kv(r->cmd, "datum", "date", "dag", "day", NULL);
 	time_ = request_kv(r->cmd, "tijd", "time", NULL);
@@ -708,7 +742,7 @@ lead_changes_meeting(struct req *r,
 	struct meeting m = { 0 };
 	int rc;
 
-	if ((rc = lead_network(r, &n)) != 0)
+	if ((rc = lead_network(r, &n, 1)) != 0)
 		return rc == 1 ? 0 : -1;
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
 	    FIND_PLANNED | FIND_AHEAD)) == 0)
@@ -1708,7 +1742,7 @@ act_attendance(struct req *r)
 	struct meeting m = { 0 };
 	int rc;
 
-	if ((rc = lead_network(r, &n)) != 0)
+	if ((rc = lead_network(r, &n, ACT_OPEN_OR_CLOSED)) != 0)
 		return rc == 1 ? 0 : -1;
 	if ((rc = find_meeting(r, &n, meeting_number(r), &m,
 	    FIND_PLANNED)) == 0)
@@ -1737,7 +1771,7 @@ act_attendance_reply(struct req *r, int64_t network_id, int64_t meeting_id)
 		tvars_set(v, "keyword", r->lang == LANG_EN ? "attendance" :
 		    "presentie");
 		rc = reply_v(r, "not-lead", v);
-	} else if (n.state != NET_OPEN)
+	} else if (n.state != NET_OPEN && n.state != NET_CLOSED)
 		rc = act_reply_not_open(r, &n);
 	else if (m.status != MT_PLANNED)
 		rc = meeting_gone(r, &n, &m);

@@ -938,6 +938,32 @@ out:
 	return rc == -1 ? -1 : 0;
 }
 
+/* The meetings held without a list of who came: a closing lead is told
+ * their hours still need it, and how to send it. */
+static int
+unrecorded_vars(struct req *r, const struct network *n, struct tvars *v)
+{
+	struct meeting *ms;
+	size_t count;
+
+	if ((ms = meeting_unrecorded(r->app, n, r->now, &count)) == NULL)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		struct tvars *item = tvars_add_item(v, "held");
+		struct dt_span span;
+		char *when;
+
+		dt_span_set(r->app->zone, ms[i].start, ms[i].end, &span);
+		when = dt_format_span(&span, r->lang);
+		tvars_setf(item, "number", "%d", ms[i].number);
+		tvars_set(item, "when", when);
+		free(when);
+		tvars_set_bool(v, "unrecorded", 1);
+	}
+	meetings_free(ms, count);
+	return 0;
+}
+
 int
 network_close(struct req *r, const struct network *n)
 {
@@ -952,7 +978,7 @@ network_close(struct req *r, const struct network *n)
 	}
 	r->app->changed = 1;
 	log_info("%s closed network %s", r->sender, n->slug);
-	if (meeting_cancel_all(r, n) == -1) {
+	if (meeting_cancel_all(r, n) == -1 || unrecorded_vars(r, n, v) == -1) {
 		tvars_free(v);
 		return -1;
 	}

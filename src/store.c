@@ -426,10 +426,15 @@ static const char *const sql[S__COUNT] = {
 	[S_MT_FUTURE] = MT_COLS " WHERE network_id = ?1 AND status = 'planned'"
 	    " AND end > ?2 ORDER BY start",
 	/* No reminder once the lead sent the list (at the end of the
-	 * session, say): replying to one would count everyone. */
+	 * session, say): replying to one would count everyone.  A network
+	 * closed right after its last meeting still counts its hours; two
+	 * weeks, so that an upgrade does not remind of networks long
+	 * closed. */
 	[S_MT_REMIND] = MT_COLS " WHERE status = 'planned' AND end <= ?1 AND"
 	    " reminded = 0 AND network_id IN"
-	    " (SELECT id FROM networks WHERE state = 'open') AND NOT EXISTS"
+	    " (SELECT id FROM networks WHERE state = 'open' OR"
+	    " (state = 'closed' AND decided_at > ?1 - 14 * 86400))"
+	    " AND NOT EXISTS"
 	    " (SELECT 1 FROM attendance a WHERE a.meeting_id = meetings.id)"
 	    " ORDER BY end",
 	[S_RSVP_SET] = "INSERT INTO rsvps (meeting_id, person_id, partstat,"

@@ -208,3 +208,43 @@ def test_a_two_digit_year_after_a_month_name(meet):
     assert "begrijp ik niet" not in answer(meet)
     [row] = meet.meetings()
     assert row["start"] == "2027-05-14T15:00:00+02:00"
+
+
+def test_a_network_closed_after_its_last_meeting_still_counts_its_hours(meet):
+    """The lead closes the network the evening of its last meeting, before
+    sending who came: `presentie` was refused ("het netwerk is niet open"),
+    the reminder never came, and the meeting's hours were lost for good.
+    Found by the coordinators' school-year round (fifteenth session)."""
+    meet.join("alice", "bob")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    for w in ("alice", "bob", "lead"):
+        meet.new(w)
+    meet.at = "2027-05-14 17:00:00"           # 19:00 in Amsterdam
+    meet.mail("lead", f"sluit {SLUG}", "Klaar voor dit jaar.\n")
+    meet.once()
+    got = {m["Subject"]: " ".join(text(m).split())
+           for m in meet.new("lead") if not has_calendar(m)}
+    [done] = [t for s, t in got.items() if s.startswith("Afgesloten")]
+    assert f"presentie {SLUG} {n}" in done, done
+    # and the reminder, as for an open network
+    assert any(s.startswith(f"presentie {SLUG} {n}") for s in got), list(got)
+    [row] = meet.meetings()
+    assert row["status"] == "planned", row     # held, not cancelled
+    meet.at = "2027-05-15 08:00:00"
+    meet.mail("lead", f"presentie {SLUG} {n}", "alice@school.test\n")
+    meet.once()
+    assert "niet open" not in answer(meet)
+    assert [r["email"] for r in hours(meet, "2026")] == ["alice@school.test"]
+
+
+def test_a_closed_network_takes_no_new_meeting(meet):
+    """The guard of the test above: only attendance is taken once closed;
+    `bijeenkomst` is still refused."""
+    meet.at = "2027-05-14 17:00:00"
+    meet.mail("lead", f"sluit {SLUG}")
+    meet.once()
+    meet.new("lead")
+    meet.mail("lead", f"bijeenkomst {SLUG}", "datum: 21-05-2027\ntijd: 15:00-17:00\n")
+    meet.once()
+    assert "afgesloten" in answer(meet)
+    assert meet.meetings() == []
