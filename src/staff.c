@@ -507,7 +507,10 @@ header(struct parse *ps, struct record *r, size_t line)
 	return 0;
 }
 
-/* Check one data row and hand it on: 1 good, 0 bad (reported), -1 stop. */
+/*
+ * Check one data row and hand it on: 1 good, 0 bad (reported), 2 left out
+ * with a note (an address twice), -1 stop.
+ */
 static int
 row(struct parse *ps, struct record *r, size_t line)
 {
@@ -597,11 +600,15 @@ row(struct parse *ps, struct record *r, size_t line)
 		ps->cb->bad(line, why, ps->cb->arg);
 		return 0;
 	}
+	/* Someone at two schools is in an HR export twice: no bad row, or
+	 * a nightly import would fail every night, and --replace would
+	 * refuse the file while the address is in it. */
 	if ((first = seen_add(&ps->seen, val[COL_EMAIL], line)) != 0) {
-		snprintf(why, sizeof(why), "%s is already on line %zu; this row "
-		    "is skipped", val[COL_EMAIL], first);
-		ps->cb->bad(line, why, ps->cb->arg);
-		return 0;
+		snprintf(why, sizeof(why), "%s is already on line %zu; that "
+		    "row counts, this one is left out", val[COL_EMAIL], first);
+		if (ps->cb->note)
+			ps->cb->note(line, why, ps->cb->arg);
+		return 2;
 	}
 	e.email = val[COL_EMAIL];
 	e.name = val[COL_NAME];
@@ -765,7 +772,7 @@ staff_parse(const char *data, size_t len, const struct staff_cb *cb,
 		}
 		if (rc == 1)
 			(*good)++;
-		else
+		else if (rc == 0)
 			(*bad)++;
 	}
 	if (!got_header && result == 0) {

@@ -1188,6 +1188,27 @@ def test_staff_import_replace_drops_whoever_the_new_directory_leaves_out(
         assert out.returncode == 64 and "--replace" in out.stderr, args
 
 
+def test_someone_at_two_schools_is_no_bad_row(stack, tmp_path, run_leernet):
+    """An HR export names a teacher at two schools twice: the second row
+    was a bad row (exit 65 every night from cron), and --replace refused
+    the whole file "with --replace everyone a skipped row names would stop
+    being staff", though she is on line 2.  Found by the coordinators'
+    school-year round (fifteenth session)."""
+    cfg = stack.config(tmp_path)
+    run_leernet(cfg, "init")
+    hr = tmp_path / "hr.csv"
+    hr.write_text("email,name,school\nalice@school.test,Alice,De Klimop\n"
+                  "bob@school.test,Bob,De Klimop\nALICE@school.test,Alice,De Wereld\n")
+    out = run_leernet(cfg, "staff", "import", "--replace", str(hr), check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines() == [
+        f"{hr}:4: note: alice@school.test is already on line 2; that row counts, "
+        "this one is left out"], out.stderr
+    assert "2 people added, 0 updated, 0 bad rows skipped" in out.stdout
+    shown = run_leernet(cfg, "person", "show", "alice@school.test").stdout
+    assert "De Klimop" in shown, shown
+
+
 def test_staff_import_reports_bad_rows_keeps_good_ones_and_is_idempotent(
         stack, tmp_path, run_leernet):
     cfg = stack.config(tmp_path)
