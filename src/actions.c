@@ -713,6 +713,31 @@ find_context(struct req *r, struct sent_ctx *ctx)
 	return 1;
 }
 
+int
+action_withdraws(struct req *r)
+{
+	struct request *c = r->cmd;
+	struct sent_ctx ctx;
+	struct token t = { 0 };
+	int rc;
+
+	if (c->verb == VERB_LEAVE || c->verb == VERB_UNFOLLOW)
+		return 1;
+	if (c->verb != VERB_NONE && c->verb != VERB_CONFIRM)
+		return 0;
+	if ((rc = find_context(r, &ctx)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = strcmp(ctx.kind, "confirm") == 0 && ctx.token && *ctx.token ?
+	    store_token_get(r->app->st, ctx.token, &t) : 1;
+	if (rc == 0)
+		rc = strcmp(t.action, "leave") == 0 ? 1 : 0;
+	else if (rc == 1)
+		rc = 0;
+	token_clear(&t);
+	sent_ctx_clear(&ctx);
+	return rc;
+}
+
 /*
  * A reply keeps our Subject behind its "Re:": "Re: Samenvatting van ...",
  * "Re: Hulp: ...", "Re: aanmelden rekene".  Its words are ours, so the

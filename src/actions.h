@@ -20,6 +20,12 @@ struct tvars;
 
 /* The entry point: a mail from a person, with or without a keyword. */
 int	action_handle(struct req *);
+/*
+ * Does the request only take the sender out (leave, unfollow, or a reply
+ * confirming a leave)?  With staff_only, someone no longer in the staff
+ * directory may still do that: 1, 0, or -1.
+ */
+int	action_withdraws(struct req *);
 
 /* ---- helpers shared by membership.c and network.c ---- */
 

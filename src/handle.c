@@ -456,8 +456,12 @@ handle_person(struct app *app, struct req *r)
 		rc = -1;
 		goto out;
 	}
+	/* Someone who left the foundation may still leave its networks:
+	 * they were refused, and kept getting the mail. */
 	if (cfg->staff_only && !config_is_coordinator(cfg, r->sender) &&
-	    !p.in_staff) {
+	    !p.in_staff && (rc = action_withdraws(r)) != 1) {
+		if (rc == -1)
+			goto out;
 		rc = refuse(r, "not-staff");
 		if (rc == 0 && cmd->verb == VERB_NONE)
 			r->outcome = "human";

@@ -1140,6 +1140,38 @@ def test_staff_only_lets_staff_act_and_refuses_others(stack, tmp_path, run_leern
     story.one("lead", "alleen medewerkers van Stichting Test kunnen trekker zijn")
 
 
+def test_someone_no_longer_staff_may_still_leave(stack, tmp_path, run_leernet):
+    """With staff_only, a teacher HR dropped from the directory was refused
+    `afmelden` ("staat niet in de personeelslijst") and kept getting the
+    network's mail.  The confirmation of a leave goes through too; a join
+    is still refused.  Found by the privacy review (fifteenth session)."""
+    story = make_story(stack, tmp_path, run_leernet, organization_staff_only="yes")
+    staff = tmp_path / "staff.csv"
+    staff.write_text("email,name,school\nalice@school.test,Alice,A\n"
+                     "bob@school.test,Bob,B\nlead@school.test,Lea,A\n")
+    run_leernet(story.cfg, "staff", "import", str(staff))
+    join_all(story, ("alice", "aanmelden"), ("bob", "aanmelden"))
+    staff.write_text("email,name,school\nlead@school.test,Lea,A\n")
+    run_leernet(story.cfg, "staff", "import", "--replace", str(staff))
+    # Confirmed by replying to the code, as anyone's leave.
+    story.mail("alice", "afmelden rekenen")
+    story.mail("bob", "leave rekenen")
+    story.once()
+    confirms = {w: story.one(w, subject="^(Bevestig|Confirm): ") for w in ("alice", "bob")}
+    story.reply("alice", confirms["alice"], "ja")
+    story.reply("bob", confirms["bob"], "yes")
+    story.once()
+    story.one("alice", subject="^Afgemeld")
+    story.one("bob", subject="^(Left|Unsubscribed|You left)")
+    m = story.members()
+    assert m["alice@school.test"] == ("member", "left")
+    assert m["bob@school.test"] == ("member", "left")
+    # Anything else is refused as before.
+    story.mail("bob", "aanmelden rekenen")
+    story.once()
+    story.one("bob", "staat niet in de personeelslijst")
+
+
 def test_staff_import_replace_drops_whoever_the_new_directory_leaves_out(
         stack, tmp_path, run_leernet):
     cfg = stack.config(tmp_path)
