@@ -149,6 +149,7 @@ struct dg {
 	size_t		 nnets, ncalls;		/* "networks", "calls" items */
 	const char	*unsub_slug;		/* List-Unsubscribe: leave */
 	int		 unsub_follower;	/* or unfollow this network */
+	int		 coordinator;		/* the coordinators' digest */
 };
 
 static void
@@ -557,7 +558,10 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 	for (size_t k = 0; k < nn; k++) {
 		const struct news_item *x = &nd->news[in[k]];
 		struct tvars *e = tvars_add_item(v, "news");
-		char *body = news_body(x->body);
+		/* A forward's whole text is the members': followers and
+		 * coordinators see the writer's own words. */
+		char *body = news_body(role == ROLE_FOLLOWER || d->coordinator ?
+		    x->outside : x->body);
 
 		char *title = news_title(x->subject, n);
 
@@ -954,6 +958,7 @@ build_coordinator(struct ctx *c, const struct person *p, struct dg *d)
 	int r;
 
 	d->v = tvars_new();
+	d->coordinator = 1;
 	common_vars(c, d, lang);
 	for (size_t i = 0; i < c->nnets; i++) {
 		const struct netdata *nd = &c->nd[i];

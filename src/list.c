@@ -516,18 +516,23 @@ render_footer(struct req *r, const struct network *net, const char *listaddr,
  */
 static char *
 news_text(const struct config *cfg, const char *text, const char *files,
-    const char *author)
+    const char *author, int forwarded)
 {
 	int en = strcmp(cfg->language, "en") == 0;
+	struct buf b;
 
-	if (files == NULL)
-		return xstrdup(text);
-	if (en)
-		return xasprintf("%s%s[Attachments: %s. Not in your mailbox? "
-		    "Ask %s for them]", text, *text ? "\n\n" : "", files,
-		    author);
-	return xasprintf("%s%s[Bijlagen: %s. Niet in je mailbox? Vraag ze aan "
-	    "%s]", text, *text ? "\n\n" : "", files, author);
+	buf_init(&b, 0);
+	buf_adds(&b, text);
+	if (forwarded)
+		buf_addf(&b, "%s%s", *text ? "\n\n" : "", en ?
+		    "[A forwarded message: the members got it by mail]" :
+		    "[Een doorgestuurd bericht: de deelnemers kregen het per "
+		    "mail]");
+	if (files != NULL)
+		buf_addf(&b, en ? "%s[Attachments: %s. Not in your mailbox? "
+		    "Ask %s for them]" : "%s[Bijlagen: %s. Niet in je mailbox? "
+		    "Vraag ze aan %s]", b.len ? "\n\n" : "", files, author);
+	return buf_steal(&b);
 }
 
 static int
@@ -541,11 +546,12 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	struct sent_ctx ctx = { 0 };
 	struct member *mem;
 	char *listaddr, *footer = NULL, *data, *msgid = NULL, *subj, *news;
+	char *outside;
 	const char *leave = strcmp(cfg->language, "en") == 0 ? "leave" :
 	    "afmelden";
 	size_t n = 0, dlen, sent = 0;
 	int64_t news_id = 0, first = 0;
-	int rc = -1, g;
+	int rc = -1, g, fwd;
 
 	listaddr = list_address(cfg, net->slug);
 	footer = render_footer(r, net, listaddr, leave);
@@ -567,13 +573,20 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	 * in their digests (they got it already). */
 	subj = command_strip_subject(m->subject);
 	/* A forward's point is what it forwards, which the new text cuts at
-	 * the forwarded headers: the news keeps all of it.  Who reads it in
-	 * a digest or on the page gets no files: they are named. */
-	news = news_text(cfg, *m->text && !command_subject_is_forward(
-	    m->subject) ? m->text : m->full_text, m->attachments, r->sender);
-	rc = store_news_add(st, net->id, r->person_id, subj, news, r->now,
-	    &news_id);
+	 * the forwarded headers: the members' news keeps all of it.  Pages,
+	 * feeds and followers get the writer's own words: a forward is
+	 * where other people's mail comes in (a parent's, about a pupil).
+	 * Who reads it in a digest or on the page gets no files: they are
+	 * named. */
+	fwd = command_subject_is_forward(m->subject);
+	news = news_text(cfg, *m->text && !fwd ? m->text : m->full_text,
+	    m->attachments, r->sender, 0);
+	outside = fwd ? news_text(cfg, m->text, m->attachments, r->sender,
+	    1) : NULL;
+	rc = store_news_add(st, net->id, r->person_id, subj, news, outside,
+	    r->now, &news_id);
 	free(news);
+	free(outside);
 	free(subj);
 	if (rc == -1)
 		goto out;

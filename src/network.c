@@ -759,7 +759,7 @@ act_post(struct req *r)
 	} else if (*str_trim(body) == '\0')
 		rc = act_reply(r, "post-usage", v);
 	else if ((rc = store_news_add(r->app->st, n.id, r->person_id,
-	    r->msg->subject, str_trim(body), r->now, NULL)) == 0) {
+	    r->msg->subject, str_trim(body), NULL, r->now, NULL)) == 0) {
 		char *list = list_address(r->app->cfg, n.slug);
 
 		r->app->changed = 1;

@@ -561,7 +561,7 @@ news_title(const struct pub *p, const struct news_item *it,
 			t = str_trim(t + k);
 	}
 	if (*t == '\0') {
-		const char *b = it->body, *e;
+		const char *b = it->outside, *e;
 
 		for (;;) {
 			while (*b == '\n' || *b == '\r' || *b == ' ' ||
@@ -1121,7 +1121,7 @@ network_page(struct pub *p, const char *dir, const struct netview *v)
 			o_esc(&o, author_of(it), ESC_LINE);
 		}
 		o_add(&o, "</p>\n");
-		body = text_shorten(it->body, ITEM_MAX);
+		body = text_shorten(it->outside, ITEM_MAX);
 		o_paras(&o, body);
 		free(body);
 		o_add(&o, "</article>\n");
@@ -1246,7 +1246,7 @@ atom_feed(struct pub *p, const char *dir, const struct netview *v)
 			o_add(&o, "index.html");
 		o_addf(&o, "#news-%lld\"/>\n<content type=\"text\">",
 		    (long long)it->id);
-		body = text_shorten(it->body, ITEM_MAX);
+		body = text_shorten(it->outside, ITEM_MAX);
 		o_esc(&o, body, ESC_TEXT);
 		free(body);
 		o_add(&o, "</content>\n</entry>\n");

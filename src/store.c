@@ -198,6 +198,13 @@ static const char *const migrations[] = {
 	 * given up instead, for people to check.
 	 */
 	"ALTER TABLE outbox ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 8: what readers outside a network see of a news item (pages,
+	 * feeds, followers' and coordinators' digests), when it is not the
+	 * body: a forward's body keeps what it forwards for the members,
+	 * and that may be a parent's mail about a pupil.  NULL: the body.
+	 */
+	"ALTER TABLE news ADD COLUMN outside TEXT;",
 };
 _Static_assert(ARRAY_LEN(migrations) == STORE_SCHEMA_VERSION,
     "one migration per schema version");
@@ -405,8 +412,8 @@ static const char *const sql[S__COUNT] = {
 	    " VALUES (lower(?1), ?2, ?3) ON CONFLICT (email) DO NOTHING",
 	[S_MS_DELIVERY] = "UPDATE memberships SET delivery = ?3"
 	    " WHERE network_id = ?1 AND person_id = ?2",
-	[S_NEWS_ADD] = "INSERT INTO news (network_id, person_id, subject, body,"
-	    " created) VALUES (?1, nullif(?2, 0), ?3, ?4, ?5)",
+	[S_NEWS_ADD] = "INSERT INTO news (network_id, person_id, subject, body, outside,"
+	    " created) VALUES (?1, nullif(?2, 0), ?3, ?4, ?5, ?6)",
 #define MT_COLS "SELECT id, network_id, number, uid, start, end, location," \
 	" topic, status, sequence, created, updated, reminded FROM meetings"
 	[S_MT_ADD] = "INSERT INTO meetings (network_id, number, uid, start, end,"
@@ -493,7 +500,7 @@ static const char *const sql[S__COUNT] = {
 	    " ELSE created END FROM networks WHERE id = ?1",
 	[S_NEWS_SINCE] = "SELECT n.id, n.network_id, coalesce(n.person_id, 0),"
 	    " coalesce(p.email, ''), coalesce(p.name, ''), n.subject, n.body,"
-	    " n.created FROM news n LEFT JOIN people p ON p.id = n.person_id"
+	    " n.created, coalesce(n.outside, n.body) FROM news n LEFT JOIN people p ON p.id = n.person_id"
 	    " WHERE n.network_id = ?1 AND n.created >= ?2"
 	    " ORDER BY n.created, n.id",
 	[S_BOUNCING] = "SELECT id, email, name, bounce_reason, bounced_at"
@@ -512,7 +519,7 @@ static const char *const sql[S__COUNT] = {
 	/* publish additions */
 	[S_NEWS_LATEST] = "SELECT n.id, n.network_id, coalesce(n.person_id, 0),"
 	    " coalesce(p.email, ''), coalesce(p.name, ''), n.subject, n.body,"
-	    " n.created FROM news n LEFT JOIN people p ON p.id = n.person_id"
+	    " n.created, coalesce(n.outside, n.body) FROM news n LEFT JOIN people p ON p.id = n.person_id"
 	    " WHERE n.network_id = ?1 ORDER BY n.created DESC, n.id DESC"
 	    " LIMIT ?2",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -1784,11 +1791,13 @@ store_membership_delivery(struct store *st, int64_t network_id,
 
 int
 store_news_add(struct store *st, int64_t network_id, int64_t person_id,
-    const char *subject, const char *body, time_t now, int64_t *id)
+    const char *subject, const char *body, const char *outside, time_t now,
+    int64_t *id)
 {
 	sqlite3_stmt *s = prep(st, S_NEWS_ADD);
 
-	bind(s, "iitti", network_id, person_id, subject, body, (int64_t)now);
+	bind(s, "iittti", network_id, person_id, subject, body, outside,
+	    (int64_t)now);
 	if (exec_stmt(st, s, "news") == -1)
 		return -1;
 	if (id)
@@ -2650,6 +2659,7 @@ news_fill(sqlite3_stmt *s, void *row)
 	it->subject = col_str(s, 5);
 	it->body = col_str(s, 6);
 	it->created = sqlite3_column_int64(s, 7);
+	it->outside = col_str(s, 8);
 }
 
 /* News of a network from a statement bound to it. */
@@ -2684,6 +2694,7 @@ news_free(struct news_item *v, size_t n)
 		free(v[i].author_name);
 		free(v[i].subject);
 		free(v[i].body);
+		free(v[i].outside);
 	}
 	free(v);
 }

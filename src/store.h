@@ -17,7 +17,7 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* Open (creating the file), WAL, foreign keys on.  NULL + err on failure,
  * with errno EIO when the disk is full (try again later), EROFS when
@@ -200,8 +200,10 @@ char	*store_network_leads(struct store *, int64_t network_id);
 
 /* ---- news ---- */
 
+/* outside: what readers outside the network see, NULL for the body. */
 int	 store_news_add(struct store *, int64_t network_id, int64_t person_id,
-	    const char *subject, const char *body, time_t now, int64_t *id);
+	    const char *subject, const char *body, const char *outside,
+	    time_t now, int64_t *id);
 
 /* ---- meetings ---- */
 
@@ -417,6 +419,9 @@ struct news_item {
 	int64_t	 id, network_id, person_id;	/* person_id 0: unknown */
 	char	*author_email, *author_name;	/* "" when unknown */
 	char	*subject, *body;
+	char	*outside;	/* what readers outside the network see:
+				 * pages, feeds, followers (the body, but a
+				 * forward's own words only) */
 	time_t	 created;
 };
 /* News of one network created at or after since, oldest first (by the

@@ -701,6 +701,44 @@ def test_attachments_are_named_in_the_news(lists):
     assert names == ["tafels van 3.pdf", "Antwoorden groep 3 — versie 2.pdf"], names
 
 
+PARENT_FWD = ("Zie hieronder; wie heeft een idee?\n\nAlice\n\n"
+              "Van: Petra Ouder <ouder@other.test>\n"
+              "Verzonden: maandag 23 november 2026 10:00\n"
+              "Aan: alice@school.test\nOnderwerp: Sem en rekenen\n\n"
+              "Sem (groep 3) heeft dyslexie. Bel me op 06-12345678.\n")
+
+
+def test_a_forward_reaches_the_members_whole_and_the_intranet_without_it(
+        stack, tmp_path, run_leernet):
+    """A forwarded parent's mail about a pupil stood word for word on the
+    intranet page, in the Atom feed, in followers' digests and in the
+    coordinators'.  The members still get all of it (by mail, or in their
+    digest); everyone else gets the sender's own words and a note.  Found
+    by the privacy review (fifteenth session)."""
+    www = tmp_path / "www"
+    lst = new_lists(stack, tmp_path, run_leernet, publish_dir=str(www))
+    lst.member("carol", delivery="digest")
+    lst.stack.send("alice", LIST, subject="Doorst: Sem en rekenen", body=PARENT_FWD)
+    lst.once()
+    assert lst.outcomes() == ["list"]
+    [copy] = [m for m in lst.new("bob") if "Sem en rekenen" in m["Subject"]]
+    assert "dyslexie" in body_text(copy)
+    lst.run(lst.cfg, "publish")
+    page = (www / "rekenen" / "index.html").read_text()
+    feed = (www / "rekenen" / "feed.atom").read_text()
+    for text in (page, feed):
+        assert "wie heeft een idee?" in text
+        assert "dyslexie" not in text and "06-12345678" not in text
+        assert "de deelnemers kregen het per mail" in text
+    lst.run(lst.cfg, "digest", "--send")
+    lst.stack.wait_queue_empty()
+    [carols] = [m for m in lst.new("carol") if (m["List-Id"] or "").startswith("<digest.")]
+    assert "dyslexie" in body_text(carols)
+    [femmes] = [m for m in lst.new("femme") if (m["List-Id"] or "").startswith("<digest.")]
+    assert "wie heeft een idee?" in body_text(femmes)
+    assert "dyslexie" not in body_text(femmes)
+
+
 def test_a_forwarded_announcement_is_news_in_full(lists):
     """The news (digest, intranet page) of a forward keeps what was
     forwarded: the new text alone stops at the forwarded headers."""

@@ -2,7 +2,8 @@
 keeps the mail that waits, and does so in bounded memory however much mail
 text it holds (schema 3 copies every stored text into a table of its own;
 schema 4 adds an index; schema 5 the Subject of kept mail; schema 6 lets
-list copies share one text; schema 7 counts messages left in flight).
+list copies share one text; schema 7 counts messages left in flight; schema 8 keeps what readers
+outside a network see of a forwarded post).
 No mail server is needed: the database is built as version 2 had it.
 """
 
@@ -59,6 +60,7 @@ def version_2(db_path, rows: int):
                      "ALTER TABLE processed DROP COLUMN subject;"
                      "DROP INDEX outbox_shared; ALTER TABLE outbox DROP COLUMN data_id;"
                      "ALTER TABLE outbox DROP COLUMN inflight;"
+                     "ALTER TABLE news DROP COLUMN outside;"
                      "ALTER TABLE outbox ADD COLUMN data BLOB NOT NULL DEFAULT x'';")
     # Mail kept for a coordinator before schema 5: no Subject is known.
     db.execute("INSERT INTO processed (key, msgid, sender, outcome, handled)"
@@ -88,14 +90,14 @@ def test_init_migrates_a_large_outbox_in_bounded_memory_and_keeps_waiting_mail(t
     version_2(tmp_path / "leernet.db", rows)
 
     out, peak_kb = run_rss(tmp_path, "-c", str(cfg), "init")
-    assert "schema version 7 (was 2)" in out, out
+    assert "schema version 8 (was 2)" in out, out
     # Bounded: not growing with the texts it copies (it grew by more
     # than the texts' size when their temporary pages stayed in memory).
     assert peak_kb - base_kb < TEXT_MB * 1024 // 3, \
         f"init peaked at {peak_kb // 1024} MB, {base_kb // 1024} MB on an empty database"
 
     db = sqlite3.connect(tmp_path / "leernet.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (7,)
+    assert db.execute("PRAGMA user_version").fetchone() == (8,)
     # Schema 4: whether a person was sent a meeting's calendar is looked up
     # by index, not by reading every mail ever sent.
     plan = db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM sent WHERE kind = 'invite'"

@@ -400,10 +400,10 @@ test_news_members_meetings(void **state)
 	send(f, now - 7 * DAY, &ds);		/* last week's digest */
 	assert_int_equal(store_news_add(st, f->rekenen, f->alice,
 	    "bericht rekenen: Materiaal voor bijeenkomst 1",
-	    "Hallo allemaal,\n\nZie https://jl.nu/breuken\n\n\n", now - DAY,
+	    "Hallo allemaal,\n\nZie https://jl.nu/breuken\n\n\n", NULL, now - DAY,
 	    NULL), 0);
 	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "Agenda",
-	    "Punt 1\nPunt 2", now - 2 * DAY, NULL), 0);
+	    "Punt 1\nPunt 2", NULL, now - 2 * DAY, NULL), 0);
 	assert_int_equal(store_person_touch(st, "dirk@jl.nu", "Dirk", "nl",
 	    now - 3 * DAY, &(int64_t){ 0 }), 0);
 	{
@@ -493,7 +493,7 @@ test_bouncing_gets_none(void **state)
 
 	send(f, MON_0800 - 7 * DAY, &ds);
 	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "Nieuws", "x",
-	    MON_0800 - DAY, NULL), 0);
+	    NULL, MON_0800 - DAY, NULL), 0);
 	assert_int_equal(store_person_set_bouncing(st, "alice@jl.nu",
 	    "550 5.1.1 no such user", MON_0800 - DAY), 0);
 	all = preview(f, MON_0800, &ds);
@@ -506,7 +506,7 @@ test_bouncing_gets_none(void **state)
 	free(all);
 	send(f, MON_0800, &ds);
 	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "Meer", "y",
-	    MON_0800 + 60, NULL), 0);
+	    NULL, MON_0800 + 60, NULL), 0);
 	all = preview(f, MON_0800 + 120, &ds);
 	assert_lacks(all, "5.1.1");
 	assert_has(all, "Eerder gemeld en nog niet opgelost: 1 adres(sen)");
@@ -594,7 +594,7 @@ test_hook_for_list_mail(void **state)
 
 	send(f, MON_0800 - 7 * DAY, &ds);
 	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "Lijstmail",
-	    "x", MON_0800 - DAY, &news), 0);
+	    "x", NULL, MON_0800 - DAY, &news), 0);
 	/* Alice had it directly; Bob (digest delivery) did not. */
 	assert_int_equal(digest_mark_delivered(&f->app, f->alice, news,
 	    MON_0800 - DAY), 0);
@@ -618,7 +618,7 @@ test_hostile_text_stays_text(void **state)
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(store_news_add(st, f->rekenen, f->lead,
-	    "Nieuws\r\nBcc: victim@evil.example", big, MON_0800 - DAY, NULL), 0);
+	    "Nieuws\r\nBcc: victim@evil.example", big, NULL, MON_0800 - DAY, NULL), 0);
 	send(f, MON_0800, &ds);
 	assert_non_null(o = store_outbox_list(f->app.st, 1, &n));
 	for (size_t i = 0; i < n; i++)
@@ -665,7 +665,7 @@ test_long_news_is_cut(void **state)
 	/* A 2-byte character across the cut must not be split. */
 	memcpy(big + 1999, "\xc3\xab", 2);
 	assert_int_equal(store_news_add(f->app.st, f->rekenen, f->lead, "Lang",
-	    big, MON_0800 - DAY, NULL), 0);
+	    big, NULL, MON_0800 - DAY, NULL), 0);
 	all = preview(f, MON_0800, &ds);
 	assert_non_null(x = strstr(all, "\nxxxx"));
 	assert_int_equal(strspn(x + 1, "x"), 1999);
@@ -737,7 +737,7 @@ test_list_unsubscribe_never_surprises(void **state)
 	    ROLE_MEMBER, MS_ACTIVE, f->t0), 0);
 	send(f, MON_0800 - 7 * DAY, &ds);
 	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "Nieuws", "x",
-	    MON_0800 - DAY, NULL), 0);
+	    NULL, MON_0800 - DAY, NULL), 0);
 	/* A new network: for Erik a digest with nothing but its call. */
 	assert_int_equal(store_network_add(st, "natuur", "Natuur", "",
 	    NET_OPEN, 0, MON_0800 - DAY, &natuur), 0);
@@ -925,7 +925,7 @@ test_one_blank_line_between_blocks(void **state)
 	send(f, MON_0800 - 7 * DAY, &ds);
 	assert_int_equal(store_news_add(st, f->rekenen, f->lead, "",
 	    "\n\n  \nEerste alinea.\n\n\n\nTweede.\n \n\t\nDerde.\n\n",
-	    MON_0800 - DAY, NULL), 0);
+	    NULL, MON_0800 - DAY, NULL), 0);
 	assert_int_equal(store_meeting_get(st, f->rekenen, 1, &m), 0);
 	m.status = MT_CANCELLED;
 	m.sequence++;

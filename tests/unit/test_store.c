@@ -102,6 +102,7 @@ test_migrate_outbox_data(void **state)
 	    "ALTER TABLE processed DROP COLUMN subject;"
 	    "DROP INDEX outbox_shared; ALTER TABLE outbox DROP COLUMN data_id;"
 	    "ALTER TABLE outbox DROP COLUMN inflight;"
+	    "ALTER TABLE news DROP COLUMN outside;"
 	    "ALTER TABLE outbox ADD COLUMN data BLOB NOT NULL DEFAULT x'';"
 	    "INSERT INTO outbox (kind, env_from, rcpt, msgid, data, created,"
 	    " next_attempt) VALUES ('reply', 'lido@x', 'a@x', 'id@x',"
