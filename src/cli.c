@@ -526,16 +526,143 @@ print_networks_of(struct app *app, int64_t person_id)
 	return rc == -1 ? -1 : 0;
 }
 
+/*
+ * The one active lead of an open network cannot go: the network would be
+ * left without one.  Prints why for each; 1 some, 0 none, -1.
+ */
+static int
+only_lead_somewhere(struct app *app, const char *email, int64_t pid)
+{
+	struct network *nets;
+	enum role role;
+	enum mstate state;
+	size_t n, leads, members;
+	int rc = 0, found = 0;
+
+	if ((nets = store_networks(app->st, &n)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n && rc != -1; i++) {
+		if (nets[i].state != NET_OPEN ||
+		    (rc = store_membership(app->st, nets[i].id, pid, &role,
+		    &state)) != 0 || role != ROLE_LEAD || state != MS_ACTIVE)
+			continue;
+		if ((rc = store_network_counts(app->st, nets[i].id, &leads,
+		    &members)) == 0 && leads <= 1) {
+			fprintf(stderr, "leernet: %s is the only lead of %s: "
+			    "give it another lead first (a lead or coordinator "
+			    "mails 'trekker %s ADDRESS') or close it (leernet "
+			    "network close %s)\n", email, nets[i].slug,
+			    nets[i].slug, nets[i].slug);
+			found = 1;
+		}
+	}
+	networks_free(nets, n);
+	return rc == -1 ? -1 : found;
+}
+
+static void
+print_forgotten(const char *email, const struct forget_counts *c, int dry)
+{
+	printf("%s %s: %d membership%s, %d calendar answer%s, %d attendance "
+	    "record%s, %d news item%s, %d code%s, %d mail%s to them (queued, "
+	    "failed or sent) deleted; %d mail%s from them made anonymous "
+	    "(sender and Subject); %s\n", dry ? "would forget" : "forgot",
+	    email, c->memberships, c->memberships == 1 ? "" : "s", c->rsvps,
+	    c->rsvps == 1 ? "" : "s", c->attendance, c->attendance == 1 ? "" :
+	    "s", c->news, c->news == 1 ? "" : "s", c->tokens, c->tokens == 1 ?
+	    "" : "s", c->outbox, c->outbox == 1 ? "" : "s", c->processed,
+	    c->processed == 1 ? "" : "s", c->person ? "and the person record" :
+	    "no person record");
+	printf("not within leernet's reach: their mail in the mailbox (the "
+	    "inbox, leernet/done, leernet/failed), the system journal, and "
+	    "backups of the database\n");
+}
+
+/*
+ * The right to erasure (AVG art. 17): everything leernet holds of an
+ * address, deleted or made anonymous, in one transaction.  No mail goes
+ * out: the address is usually gone with its owner.
+ */
+static int
+person_forget(struct app *app, int argc, char **argv)
+{
+	static const char use[] = "leernet person forget [--dry-run] EMAIL";
+	struct person p = { 0 };
+	struct forget_counts c;
+	const char *addr = NULL;
+	char *email;
+	int dry = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0)
+			dry = 1;
+		else if (argv[i][0] == '-' || addr != NULL)
+			return cli_usage(use, "person forget: unexpected '%s'",
+			    argv[i]);
+		else
+			addr = argv[i];
+	}
+	if (addr == NULL)
+		return cli_usage(use, "person forget: give one EMAIL");
+	email = xstrdup(addr);
+	str_lower(email);
+	if (config_is_coordinator(app->cfg, email)) {
+		fprintf(stderr, "leernet: %s is a coordinator ([organization] "
+		    "coordinators): take it out of the configuration "
+		    "first\n", email);
+		free(email);
+		return EXIT_DATAERR;
+	}
+	if ((rc = store_person_get(app->st, email, &p)) == -1 ||
+	    (rc == 0 && (rc = only_lead_somewhere(app, email, p.id)) != 0)) {
+		person_clear(&p);
+		free(email);
+		return rc == 1 ? EXIT_DATAERR : EXIT_SOFTWARE;
+	}
+	if ((rc = store_begin(app->st)) == 0 &&
+	    (rc = store_person_forget(app->st, email, p.id, &c)) == 0 &&
+	    !dry)
+		rc = store_commit(app->st);
+	if (rc != 0 || dry)
+		store_rollback(app->st);
+	if (rc == 0) {
+		print_forgotten(email, &c, dry);
+		if (p.in_staff)
+			printf("note: %s is in the staff directory: a 'staff "
+			    "import' naming them adds them again (as staff, "
+			    "with nothing else)\n", email);
+		if (!dry) {
+			/* The pages drop their news; the log and free
+			 * pages drop what was deleted. */
+			store_wake_daemon(app->st);
+			if (store_checkpoint_truncate(app->st) == 1)
+				printf("note: the running daemon holds the "
+				    "database; what was deleted leaves its "
+				    "write-ahead log at its next checkpoint\n");
+			if (c.news > 0 && app->cfg->publish_dir)
+				printf("note: the intranet pages drop their "
+				    "news when the daemon republishes (now, "
+				    "if it runs) or with 'leernet publish'\n");
+		}
+	}
+	person_clear(&p);
+	free(email);
+	return rc == 0 ? 0 : EXIT_SOFTWARE;
+}
+
 int
 cli_person(struct app *app, int argc, char **argv)
 {
-	static const char use[] = "leernet person show EMAIL | reset EMAIL";
+	static const char use[] = "leernet person show EMAIL | reset EMAIL | "
+	    "forget [--dry-run] EMAIL";
 	struct person p = { 0 };
 	char seen[32], created[32], *email;
 	int rc;
 
 	if ((rc = cli_group_usage("person", use, argc, argv)) >= 0)
 		return rc;
+	if (strcmp(argv[0], "forget") == 0)
+		return person_forget(app, argc, argv);
 	if (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "reset") != 0)
 		return cli_usage(use, "unknown person command '%s'", argv[0]);
 	if (argc != 2)

@@ -48,7 +48,7 @@ static const char usage_text[] =
 "  meeting list SLUG [--csv]\n"
 "  staff import [--replace] FILE.csv\n"
 "  report hours [--network SLUG] [--year YYYY] [--csv]\n"
-"  person show EMAIL | reset EMAIL\n"
+"  person show EMAIL | reset EMAIL | forget [--dry-run] EMAIL\n"
 "  outbox list [--all] [--csv] | retry\n"
 "  digest [--send]\n"
 "  publish\n"

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -974,7 +975,11 @@ store_open(const char *path, char *err, size_t errlen)
 	    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
 	    /* A batch's savepoints keep their undo pages in memory, not
 	     * in a temporary file (one pwrite per page, 20 per message). */
-	    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
+	    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;"
+	    /* What is deleted (person forget, old mail texts) is
+	     * overwritten, not left in free pages; Debian's build has it
+	     * on, others may not. */
+	    "PRAGMA secure_delete = ON;",
 	    NULL, NULL, &msg) != SQLITE_OK) {
 		if ((sqlite3_extended_errcode(st->db) & 0xff) ==
 		    SQLITE_READONLY && access(path, W_OK) == -1)
@@ -1034,6 +1039,20 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		pthread_mutex_unlock(&c->mu);
 	}
 	return SQLITE_OK;
+}
+
+int
+store_checkpoint_truncate(struct store *st)
+{
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return 1;
+	db_error(st, "checkpoint");
+	return -1;
 }
 
 int
@@ -1527,6 +1546,160 @@ store_person_reset(struct store *st, const char *email)
 	if (exec_stmt(st, s, "reset person") == -1)
 		return -1;
 	return sqlite3_changes(st->db) ? 0 : 1;
+}
+
+/*
+ * One statement of a rare command (person forget): prepared, run and
+ * finalised here, ?1 the person's id (0: none) and ?2 the address.  Rows
+ * changed added to *n (may be NULL).  0, or -1 (logged).
+ */
+static int
+forget_step(struct store *st, const char *what, const char *q, int64_t pid,
+    const char *email, int *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		db_error(st, what);
+		return -1;
+	}
+	bind(s, "it", pid, email);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_error(st, what);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	if (n)
+		*n += sqlite3_changes(st->db);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/*
+ * A list post's copies share the text of one row (data_id).  Before the
+ * rows to email go, each text one of them holds for others passes to the
+ * first of those others: a copy left pointing at nothing would never be
+ * sent, nor fail.
+ */
+static int
+forget_shared_texts(struct store *st, const char *email)
+{
+	static const char q[] = "SELECT o.id, min(c.id) FROM outbox o"
+	    " JOIN outbox c ON c.data_id = o.id WHERE o.rcpt = ?2"
+	    " COLLATE NOCASE AND o.data_id IS NULL AND c.rcpt <> ?2"
+	    " COLLATE NOCASE GROUP BY o.id";
+	sqlite3_stmt *s;
+	int64_t (*pairs)[2] = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		db_error(st, "forget: shared texts");
+		return -1;
+	}
+	bind(s, "it", (int64_t)0, email);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			pairs = xreallocarray(pairs, cap, sizeof(*pairs));
+		}
+		pairs[n][0] = sqlite3_column_int64(s, 0);
+		pairs[n][1] = sqlite3_column_int64(s, 1);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		db_error(st, "forget: shared texts");
+	sqlite3_finalize(s);
+	rc = rc == SQLITE_DONE ? 0 : -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *q1 = sqlite3_mprintf("UPDATE outbox SET data_id = %lld"
+		    " WHERE data_id = %lld", (long long)pairs[i][1],
+		    (long long)pairs[i][0]);
+		char *q2 = sqlite3_mprintf("UPDATE outbox SET data_id = NULL"
+		    " WHERE id = %lld", (long long)pairs[i][1]);
+		char *q3 = sqlite3_mprintf("UPDATE outbox_data SET id = %lld"
+		    " WHERE id = %lld", (long long)pairs[i][1],
+		    (long long)pairs[i][0]);
+
+		if (forget_step(st, "forget: shared text", q1, 0, "", NULL) ||
+		    forget_step(st, "forget: shared text", q2, 0, "", NULL) ||
+		    forget_step(st, "forget: shared text", q3, 0, "", NULL))
+			rc = -1;
+		sqlite3_free(q1);
+		sqlite3_free(q2);
+		sqlite3_free(q3);
+	}
+	free(pairs);
+	return rc;
+}
+
+int
+store_person_forget(struct store *st, const char *email, int64_t pid,
+    struct forget_counts *c)
+{
+	/* Deleted where only the person is in it; made anonymous where the
+	 * row also stands for something else (a message handled once, a
+	 * thread, a network's history). */
+	static const struct {
+		const char	*what, *q;
+		int		 counted;	/* into the field at: */
+		size_t		 at;		/* its offset in forget_counts */
+	} steps[] = {
+#define FC(f)	1, offsetof(struct forget_counts, f)
+		{ "forget: outbox texts", "DELETE FROM outbox_data WHERE id IN"
+		    " (SELECT id FROM outbox WHERE rcpt = ?2 COLLATE NOCASE"
+		    " AND data_id IS NULL)", 0, 0 },
+		{ "forget: outbox", "DELETE FROM outbox WHERE rcpt = ?2"
+		    " COLLATE NOCASE", FC(outbox) },
+		{ "forget: handled mail", "UPDATE processed SET sender = '',"
+		    " subject = '' WHERE sender = ?2", FC(processed) },
+		{ "forget: memberships", "DELETE FROM memberships WHERE"
+		    " person_id = ?1", FC(memberships) },
+		{ "forget: answers", "DELETE FROM rsvps WHERE person_id = ?1",
+		    FC(rsvps) },
+		/* No reminder for a meeting whose list is now empty. */
+		{ "forget: reminders", "UPDATE meetings SET reminded = 1 WHERE"
+		    " id IN (SELECT meeting_id FROM attendance WHERE"
+		    " person_id = ?1)", 0, 0 },
+		{ "forget: attendance", "DELETE FROM attendance WHERE"
+		    " person_id = ?1", FC(attendance) },
+		{ "forget: news seen", "DELETE FROM digest_seen WHERE"
+		    " kind = 'news' AND item IN (SELECT id FROM news WHERE"
+		    " person_id = ?1)", 0, 0 },
+		{ "forget: news", "DELETE FROM news WHERE person_id = ?1",
+		    FC(news) },
+		{ "forget: digests", "DELETE FROM digest_seen WHERE"
+		    " person_id = ?1", 0, 0 },
+		{ "forget: codes", "DELETE FROM tokens WHERE person_id = ?1",
+		    FC(tokens) },
+		{ "forget: codes used", "UPDATE tokens SET used_by = '' WHERE"
+		    " used_by = ?2 COLLATE NOCASE", 0, 0 },
+		{ "forget: threads", "UPDATE sent SET person_id = NULL WHERE"
+		    " person_id = ?1", 0, 0 },
+		{ "forget: proposals", "UPDATE networks SET proposer_id = NULL"
+		    " WHERE proposer_id = ?1", 0, 0 },
+		{ "forget: decisions", "UPDATE networks SET decided_by = ''"
+		    " WHERE decided_by = ?2 COLLATE NOCASE", 0, 0 },
+		{ "forget: person", "DELETE FROM people WHERE id = ?1",
+		    FC(person) },
+#undef FC
+	};
+
+	memset(c, 0, sizeof(*c));
+	if (forget_shared_texts(st, email) == -1)
+		return -1;
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		int n = 0;
+
+		if (forget_step(st, steps[i].what, steps[i].q, pid, email,
+		    &n) == -1)
+			return -1;
+		if (steps[i].counted)
+			*(int *)((char *)c + steps[i].at) += n;
+	}
+	return 0;
 }
 
 int

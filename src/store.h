@@ -118,6 +118,25 @@ int	 store_person_ensure(struct store *, const char *email, const char *lang,
 int	 store_person_set_bouncing(struct store *, const char *email,
 	    const char *reason, time_t now);
 int	 store_person_reset(struct store *, const char *email);	/* 1: unknown */
+/* What store_person_forget removed or made anonymous. */
+struct forget_counts {
+	int	memberships, rsvps, attendance, news, tokens;
+	int	outbox;		/* mail to them, queued, failed or sent */
+	int	processed;	/* mail from them handled: sender and
+				 * Subject blanked, the exactly-once key kept */
+	int	person;		/* 1: the person row went */
+};
+/*
+ * Everything leernet holds of email (the person pid, 0 for an address
+ * with no person row): deleted, or made anonymous where a row stands for
+ * more than them.  Call inside a transaction.  0 or -1.
+ */
+int	 store_person_forget(struct store *, const char *email, int64_t pid,
+	    struct forget_counts *);
+/* Copy the write-ahead log into the database and empty it, so that what
+ * was deleted is gone from both files: 0, 1 another connection is
+ * reading (it is copied later), -1. */
+int	 store_checkpoint_truncate(struct store *);
 /* Staff directory upsert: 0 inserted, 2 updated. */
 int	 store_staff_upsert(struct store *, const char *email, const char *name,
 	    const char *school, const char *function, time_t now);

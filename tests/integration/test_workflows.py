@@ -1428,3 +1428,72 @@ def test_a_waiting_proposal_is_brought_up_in_every_coordinators_digest(stack, tm
         [d] = digests("femme")
         assert "Samen lezen (samen-lezen): voorstel van alice@school.test, wacht op " \
             "een besluit" in " ".join(text(d).split()), text(d)
+
+
+# --- erasure -----------------------------------------------------------------
+
+def test_person_forget_erases_a_person_and_keeps_the_rest_working(
+        stack, tmp_path, run_leernet):
+    """The right to erasure: nothing in leernet could do it, and by hand a
+    DELETE failed on foreign keys, or, done in order, left the other list
+    copies of a post pointing at a text that was gone: never sent, never
+    failed, the daemon spinning.  Found by the privacy review (fifteenth
+    session)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    join_all(story, ("alice", "aanmelden"), ("bob", "aanmelden"), ("carol", "aanmelden"))
+    story.mail("alice", "Werkbladen", "Zie de bijlage in de gang.\n", to="lido+rekenen")
+    story.once()
+    for w in ("bob", "carol", "lead"):
+        [copy] = [m for m in story.new(w) if "Werkbladen" in m["Subject"]]
+    db = sqlite3.connect(tmp_path / "leernet.db")
+    # The copies back in the queue, as when the SMTP server was away; bob
+    # co-lead, as `trekker` makes one.
+    with db:
+        db.execute("UPDATE outbox SET state = 'queued', next_attempt = 0 WHERE kind = 'list'")
+        db.execute("UPDATE memberships SET role = 'lead' WHERE person_id ="
+                   " (SELECT id FROM people WHERE email = 'bob@school.test')")
+    [(owner,)] = db.execute("SELECT rcpt FROM outbox WHERE kind = 'list'"
+                            " AND data_id IS NULL").fetchall()
+    leads = {"lead@school.test", "bob@school.test"}
+    others = {r for (r,) in db.execute(
+        "SELECT rcpt FROM outbox WHERE kind = 'list' AND rcpt <> ?", (owner,))}
+
+    dry = run_leernet(story.cfg, "person", "forget", "--dry-run", owner)
+    assert f"would forget {owner}: 1 membership," in dry.stdout, dry.stdout
+    assert "mail to them" in dry.stdout
+    assert db.execute("SELECT count(*) FROM people WHERE email = ?", (owner,)).fetchone() == (1,)
+
+    out = run_leernet(story.cfg, "person", "forget", owner.upper())
+    assert f"forgot {owner}: 1 membership," in out.stdout, out.stdout
+    assert "and the person record" in out.stdout
+    assert "leernet/done" in out.stdout          # what it cannot reach, named
+    out = run_leernet(story.cfg, "person", "forget", "alice@school.test")
+    assert "1 news item" in out.stdout, out.stdout
+    assert db.execute("SELECT count(*) FROM news").fetchone() == (0,)
+    for who in (owner, "alice@school.test"):
+        assert db.execute("SELECT count(*) FROM people WHERE email = ?", (who,)).fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM outbox WHERE rcpt = ?", (who,)).fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM processed WHERE sender = ?", (who,)).fetchone() == (0,)
+    assert run_leernet(story.cfg, "person", "show", owner, check=False).returncode == 65
+
+    # The other copies still go, text and all.
+    story.once()
+    assert {r: s for r, s in db.execute(
+        "SELECT rcpt, state FROM outbox WHERE kind = 'list'")} == {r: "sent" for r in others}
+    for w in others:
+        [copy] = [m for m in story.new(w.split("@")[0]) if "Werkbladen" in m["Subject"]]
+        assert "Zie de bijlage in de gang." in text(copy)
+    # What would leave a network without a lead, or the configuration
+    # naming someone gone, is refused.
+    if owner in leads:
+        [last] = leads - {owner}
+    else:
+        run_leernet(story.cfg, "person", "forget", "bob@school.test")
+        last = "lead@school.test"
+    out = run_leernet(story.cfg, "person", "forget", last, check=False)
+    assert out.returncode == 65
+    assert "the only lead of rekenen" in out.stderr and "trekker rekenen" in out.stderr
+    out = run_leernet(story.cfg, "person", "forget", "femme@school.test", check=False)
+    assert out.returncode == 65 and "is a coordinator" in out.stderr, out.stderr
+    out = run_leernet(story.cfg, "person", "forget", check=False)
+    assert out.returncode == 64
