@@ -633,21 +633,28 @@ approve(struct req *r, struct network *n, struct tvars *v)
 static int
 reject(struct req *r, struct network *n, struct tvars *v)
 {
-	char *body = NULL;
+	char *body = NULL, *whole = NULL;
 	const char *reason = r->cmd->args ? r->cmd->args : "";
 	int rc;
 
-	if (*reason == '\0' && r->cmd->body) {
-		/* The reason on the lines below: without the signature
+	if (r->cmd->body) {
+		/* The reason on the lines below, or going on there ("afwijzen
+		 * Dit past beter bij Rekenen.\nDaar zijn nog plekken."): the
+		 * proposer got the first line only.  Without the signature
 		 * the proposer does not need. */
 		body = xstrdup(r->cmd->body);
 		cut_signature(body);
-		reason = str_trim(body);
+		if (*reason == '\0')
+			reason = str_trim(body);
+		else if (!r->cmd->in_subject && *str_trim(body) != '\0')
+			reason = whole = xasprintf("%s\n%s", reason,
+			    str_trim(body));
 	}
 	tvars_set(v, "reason", reason);
 	rc = store_network_set_state(r->app->st, n->id, NET_REJECTED,
 	    r->sender, reason, r->now);
 	free(body);
+	free(whole);
 	if (rc == -1)
 		return -1;
 	n->state = NET_REJECTED;

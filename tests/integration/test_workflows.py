@@ -1369,6 +1369,35 @@ def test_a_rejection_reason_comes_without_the_coordinators_signature(stack, tmp_
     assert "06-12345678" not in said and "Coördinator LIDO" not in said, said
 
 
+def test_a_rejection_reason_on_two_lines_reaches_the_proposer_whole(stack, tmp_path,
+                                                                   run_leernet):
+    """"afwijzen Dit past beter bij Rekenen." and a second line under it:
+    the proposer got the first line only, and the coordinator's answer did
+    not say what was sent.  Found by the coordinators' school-year round
+    (fifteenth session)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    mail_femme, _ = _proposed(story)
+    story.reply("femme", mail_femme, "afwijzen Dit past beter bij Rekenen in groep 3.\n"
+                "Daar zijn nog plekken vrij, meld je daar aan.\n\n"
+                "Met vriendelijke groet,\nFemme de Vries\n06-12345678")
+    story.once()
+    said = " ".join(text(story.one("alice")).split())
+    assert "Dit past beter bij Rekenen in groep 3. Daar zijn nog plekken vrij" in said, said
+    assert "06-12345678" not in said
+    done = story.one("femme", "De reden die de voorsteller kreeg:",
+                     "Daar zijn nog plekken vrij, meld je daar aan.")
+    assert "06-12345678" not in text(done)
+
+
+def test_a_bare_rejection_tells_the_coordinator_no_reason_went(stack, tmp_path,
+                                                               run_leernet):
+    story = make_story(stack, tmp_path, run_leernet)
+    mail_femme, _ = _proposed(story)
+    story.reply("femme", mail_femme, "afwijzen")
+    story.once()
+    story.one("femme", "De voorsteller kreeg geen reden")
+
+
 def test_a_greeting_is_not_part_of_the_learning_question(stack, tmp_path, run_leernet):
     story = make_story(stack, tmp_path, run_leernet,
                        organization_announce="carol@school.test")
