@@ -331,7 +331,9 @@ clean_title(const char *s)
 			break;
 		out[n++] = *s;
 	}
-	while (n > 0 && out[n - 1] == ' ')
+	/* "nieuw netwerk Rekenen in groep 3." ends a sentence, not the
+	 * title: with its full stop it was a second network of that name. */
+	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '.'))
 		n--;
 	out[n] = '\0';
 	return out;
@@ -428,9 +430,12 @@ act_start(struct req *r)
 		 * name neither of them. */
 		act_set_network(v, &n);
 		tvars_set_bool(v, "open", n.state == NET_OPEN);
-	tvars_set_bool(v, "closed", n.state == NET_CLOSED);
-	tvars_set_bool(v, "proposed", n.state == NET_PROPOSED);
-	tvars_set_bool(v, "rejected", n.state == NET_REJECTED);
+		tvars_set_bool(v, "closed", n.state == NET_CLOSED);
+		tvars_set_bool(v, "proposed", n.state == NET_PROPOSED);
+		tvars_set_bool(v, "rejected", n.state == NET_REJECTED);
+		/* "Rekenen" against "Rekenen in groep 3" (short name
+		 * rekenen): say which name is taken. */
+		tvars_set_bool(v, "by_slug", strcasecmp(n.title, title) != 0);
 		network_clear(&n);
 		free(question);
 		free(title);

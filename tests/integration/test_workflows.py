@@ -1389,6 +1389,22 @@ def test_a_rejection_reason_on_two_lines_reaches_the_proposer_whole(stack, tmp_p
     assert "06-12345678" not in text(done)
 
 
+def test_a_title_ending_a_sentence_is_the_network_of_that_title(stack, tmp_path,
+                                                                run_leernet):
+    """"nieuw netwerk Rekenen in groep 3." (a full stop) was a second
+    network of that name; "nieuw netwerk Rekenen" was told the title
+    "Rekenen in groep 3" was taken, when its short name was.  Found by the
+    coordinators' school-year round (fifteenth session)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    story.mail("alice", "nieuw netwerk Rekenen in groep 3.", body="Hoe rekenen we?")
+    story.mail("bob", "nieuw netwerk Rekenen", body="Hoe rekenen we?")
+    story.once()
+    story.one("alice", 'met de titel "Rekenen in groep 3"', "aanmelden rekenen")
+    story.one("bob", 'met de korte naam "rekenen": "Rekenen in groep 3"')
+    assert sorted(story.networks()) == ["rekenen"]
+    story.nothing("femme")
+
+
 def test_a_bare_rejection_tells_the_coordinator_no_reason_went(stack, tmp_path,
                                                                run_leernet):
     story = make_story(stack, tmp_path, run_leernet)
