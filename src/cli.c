@@ -739,16 +739,23 @@ cli_outbox(struct app *app, int argc, char **argv)
 	if ((rc = cli_group_usage("outbox", use, argc, argv)) >= 0)
 		return rc;
 	if (strcmp(argv[0], "retry") == 0) {
-		int count;
+		int count, held;
 
 		if (argc != 1)
 			return cli_usage(use, "outbox retry: unexpected '%s'",
 			    argv[1]);
-		if (store_outbox_release(app->st, time(NULL), &count) == -1)
+		if (store_outbox_release(app->st, time(NULL), &count) == -1 ||
+		    store_outbox_held(app->st, &held) == -1)
 			return EXIT_SOFTWARE;
 		store_wake_daemon(app->st);
 		printf("%d message%s queued for delivery now\n", count,
 		    count == 1 ? "" : "s");
+		if (held > 0)
+			printf("%d message%s to addresses marked bouncing "
+			    "stay%s as %s: 'leernet person reset EMAIL' (once "
+			    "the address works) sends their meetings again\n",
+			    held, held == 1 ? "" : "s", held == 1 ? "s" : "",
+			    held == 1 ? "it is" : "they are");
 		return 0;
 	}
 	if (strcmp(argv[0], "list") != 0)

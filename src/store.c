@@ -231,7 +231,8 @@ enum stmt_id {
 	S_MT_REMINDED, S_MT_ALL, S_MT_FUTURE, S_MT_REMIND, S_RSVP_SET,
 	S_RSVP_RESET, S_RSVP_COUNTS, S_RSVP_ANSWERS, S_ATT_CLEAR, S_ATT_ADD, S_ATT_ANY, S_HOURS,
 	/* digest additions */
-	S_OB_NOTE, S_NET_CHANGED, S_NEWS_SINCE, S_BOUNCING, S_KEPT_SINCE,
+	S_OB_NOTE, S_OB_HELD, S_OB_DROP_CAL_TEXT, S_OB_DROP_CAL,
+	S_NET_CHANGED, S_NEWS_SINCE, S_BOUNCING, S_KEPT_SINCE,
 	S_DG_SEEN, S_DG_SEEN_ADD, S_DG_LAST_RUN, S_DG_RUN_ADD,
 	/* publish additions */
 	S_NEWS_LATEST,
@@ -390,8 +391,22 @@ static const char *const sql[S__COUNT] = {
 	/* ?2: +1 handed to the server, -1 it never got to this one */
 	[S_OB_INFLIGHT] = "UPDATE outbox SET inflight = max(inflight + ?2, 0)"
 	    " WHERE id = ?1",
+	/* Not to an address marked bouncing: its failed calendar mail is
+	 * sent again, as it stands, when the mark goes (meeting_catch_up);
+	 * released too, the person would get it twice. */
 	[S_OB_RELEASE] = "UPDATE outbox SET state = 'queued', next_attempt = ?1,"
-	    " inflight = 0 WHERE state != 'sent'",
+	    " inflight = 0 WHERE state != 'sent' AND NOT EXISTS (SELECT 1"
+	    " FROM people p WHERE p.email = outbox.rcpt AND p.bouncing = 1)",
+	[S_OB_HELD] = "SELECT count(*) FROM outbox WHERE state != 'sent' AND"
+	    " EXISTS (SELECT 1 FROM people p WHERE p.email = outbox.rcpt AND"
+	    " p.bouncing = 1)",
+	[S_OB_DROP_CAL_TEXT] = "DELETE FROM outbox_data WHERE id IN (SELECT o.id"
+	    " FROM outbox o JOIN people p ON p.email = o.rcpt WHERE p.id = ?1"
+	    " AND o.state = 'failed' AND o.kind = 'invite'"
+	    " AND o.data_id IS NULL)",
+	[S_OB_DROP_CAL] = "DELETE FROM outbox WHERE state = 'failed' AND"
+	    " kind = 'invite' AND rcpt = (SELECT email FROM people WHERE"
+	    " id = ?1) COLLATE NOCASE",
 	[S_OB_NEXT] = "SELECT min(next_attempt) FROM outbox"
 	    " WHERE state = 'queued'",
 	[S_OB_UNSTICK] = "UPDATE outbox SET next_attempt = ?1"
@@ -2759,6 +2774,36 @@ store_outbox_release(struct store *st, time_t now, int *n)
 
 	bind(s, "i", (int64_t)now);
 	return exec_count(st, s, "outbox release", n);
+}
+
+int
+store_outbox_held(struct store *st, int *n)
+{
+	sqlite3_stmt *s = prep(st, S_OB_HELD);
+	int r;
+
+	*n = 0;
+	if ((r = sqlite3_step(s)) == SQLITE_ROW)
+		*n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (r != SQLITE_ROW) {
+		db_error(st, "outbox held");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_outbox_drop_failed_calendar(struct store *st, int64_t person_id)
+{
+	sqlite3_stmt *s = prep(st, S_OB_DROP_CAL_TEXT);
+
+	bind(s, "i", person_id);
+	if (exec_stmt(st, s, "outbox drop") == -1)
+		return -1;
+	s = prep(st, S_OB_DROP_CAL);
+	bind(s, "i", person_id);
+	return exec_stmt(st, s, "outbox drop");
 }
 
 int

@@ -415,6 +415,11 @@ int	 store_outbox_failed(struct store *, int64_t id, const char *error,
 	    time_t now);
 /* Failed and backed-off rows: queued, due now; *n set to how many. */
 int	 store_outbox_release(struct store *, time_t now, int *n);
+/* Unsent mail store_outbox_release leaves: to addresses marked bouncing. */
+int	 store_outbox_held(struct store *, int *n);
+/* A person's failed invitations and cancellations: meeting_catch_up sends
+ * the calendar again as it stands. */
+int	 store_outbox_drop_failed_calendar(struct store *, int64_t person_id);
 /* Queued rows whose next attempt is after `latest` (later than any backoff
  * sets it: the clock was set back since) become due at now; *n: how many. */
 int	 store_outbox_unstick(struct store *, time_t now, time_t latest, int *n);

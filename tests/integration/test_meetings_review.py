@@ -299,3 +299,27 @@ def test_who_joined_after_a_cancellation_is_not_waited_for(meet):
     meet.join("carol", dave)                   # dave: from follower to member
     assert meet.counts(n1) == (0, 0, 0, 2)     # alice and the lead
     assert meet.counts(n2) == (0, 0, 0, 4)     # carol and dave were invited
+
+
+def test_reset_and_retry_send_a_bounced_invitation_once(meet):
+    """The coordinators' digest names both `outbox retry` and `person
+    reset`; doing both sent the same invitation twice, and a retry alone
+    sent it to an address still marked bouncing.  Found by the coordinators'
+    school-year round (fifteenth session)."""
+    meet.join("alice", "bob")
+    meet.stack.reject("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    with meet.db() as db:
+        assert db.execute("SELECT bouncing FROM people WHERE email = ?",
+                          (address("alice"),)).fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM outbox WHERE rcpt = ? AND state = 'failed'",
+                          (address("alice"),)).fetchone() == (1,)
+    out = meet.run(meet.cfg, "outbox", "retry").stdout
+    assert "1 message to addresses marked bouncing stays as it is" in out, out
+    meet.once()
+    meet.stack.unreject("alice")
+    meet.run(meet.cfg, "person", "reset", address("alice"))
+    meet.run(meet.cfg, "outbox", "retry")
+    meet.once()
+    got = [(i.uid, i.sequence) for i in meet.invites("alice")]
+    assert got == [(meet.uid(n), 0)], got
