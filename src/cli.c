@@ -457,11 +457,75 @@ cli_network(struct app *app, int argc, char **argv)
 	    argv[0]);
 }
 
+static int only_lead_somewhere(struct app *, const char *email,
+    int64_t pid, const struct network *only);
+
+/*
+ * A lead who left the foundation, a member HR asks to take off: what
+ * `afmelden` does, done by an admin (a departed lead kept getting the
+ * reminders, and nobody could remove them).
+ */
+static int
+member_remove(struct app *app, const char *slug, const char *addr)
+{
+	struct network n;
+	struct person p = { 0 };
+	enum role role;
+	enum mstate state;
+	char *email = xstrdup(addr);
+	int rc;
+
+	str_lower(email);
+	if (find_network_or_fail(app, slug, &n) != 0) {
+		free(email);
+		return EXIT_DATAERR;
+	}
+	if ((rc = store_person_get(app->st, email, &p)) == 0)
+		rc = store_membership(app->st, n.id, p.id, &role, &state);
+	if (rc == 0 && state == MS_LEFT)
+		rc = 1;
+	if (rc == 1)
+		printf("%s is not in %s; nothing to do\n", email, n.slug);
+	else if (rc == 0 &&
+	    (rc = only_lead_somewhere(app, email, p.id, &n)) == 1)
+		rc = 2;
+	else if (rc == 0) {
+		struct req r = { 0 };
+
+		r.app = app;
+		r.now = time(NULL);
+		r.sender = "leernet member remove";
+		r.sender_name = "";
+		if ((rc = store_begin(app->st)) == 0 &&
+		    (rc = store_membership_set(app->st, n.id, p.id,
+		    role == ROLE_FOLLOWER ? ROLE_FOLLOWER : ROLE_MEMBER,
+		    MS_LEFT, r.now)) == 0 &&
+		    (rc = meeting_uninvite_person(&r, &n, p.id)) == 0)
+			rc = store_commit(app->st);
+		if (rc != 0)
+			store_rollback(app->st);
+		else {
+			store_wake_daemon(app->st);
+			log_info("%s removed from %s by an admin", email,
+			    n.slug);
+			printf("%s removed from %s; their future meetings are "
+			    "cancelled for them (sent by the running daemon "
+			    "now, or with the next 'once')\n", email, n.slug);
+		}
+	}
+	person_clear(&p);
+	network_clear(&n);
+	free(email);
+	return rc == 0 || rc == 1 ? 0 : rc == 2 ? EXIT_DATAERR :
+	    EXIT_SOFTWARE;
+}
+
 int
 cli_member(struct app *app, int argc, char **argv)
 {
 	static const char *const hdr[] = { "email", "name", "role", "state" };
-	static const char use[] = "leernet member list SLUG [--csv]";
+	static const char use[] = "leernet member list SLUG [--csv] | "
+	    "remove SLUG EMAIL";
 	struct network n;
 	struct member *m;
 	struct table *t;
@@ -471,6 +535,12 @@ cli_member(struct app *app, int argc, char **argv)
 
 	if ((rc = cli_group_usage("member", use, argc, argv)) >= 0)
 		return rc;
+	if (strcmp(argv[0], "remove") == 0) {
+		if (argc != 3)
+			return cli_usage(use, "member remove: give the "
+			    "network's SLUG and one EMAIL");
+		return member_remove(app, argv[1], argv[2]);
+	}
 	if (strcmp(argv[0], "list") != 0)
 		return cli_usage(use, "unknown member command '%s'", argv[0]);
 	if ((rc = parse_csv_flag(argc, argv, &csv, &nargs, args, use)) != 0)
@@ -527,11 +597,13 @@ print_networks_of(struct app *app, int64_t person_id)
 }
 
 /*
- * The one active lead of an open network cannot go: the network would be
- * left without one.  Prints why for each; 1 some, 0 none, -1.
+ * The one active lead of an open network (of only, when not NULL) cannot
+ * go: the network would be left without one.  Prints why for each; 1
+ * some, 0 none, -1.
  */
 static int
-only_lead_somewhere(struct app *app, const char *email, int64_t pid)
+only_lead_somewhere(struct app *app, const char *email, int64_t pid,
+    const struct network *only)
 {
 	struct network *nets;
 	enum role role;
@@ -543,6 +615,7 @@ only_lead_somewhere(struct app *app, const char *email, int64_t pid)
 		return -1;
 	for (size_t i = 0; i < n && rc != -1; i++) {
 		if (nets[i].state != NET_OPEN ||
+		    (only != NULL && nets[i].id != only->id) ||
 		    (rc = store_membership(app->st, nets[i].id, pid, &role,
 		    &state)) != 0 || role != ROLE_LEAD || state != MS_ACTIVE)
 			continue;
@@ -614,7 +687,8 @@ person_forget(struct app *app, int argc, char **argv)
 		return EXIT_DATAERR;
 	}
 	if ((rc = store_person_get(app->st, email, &p)) == -1 ||
-	    (rc == 0 && (rc = only_lead_somewhere(app, email, p.id)) != 0)) {
+	    (rc == 0 && (rc = only_lead_somewhere(app, email, p.id,
+	    NULL)) != 0)) {
 		person_clear(&p);
 		free(email);
 		return rc == 1 ? EXIT_DATAERR : EXIT_SOFTWARE;

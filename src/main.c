@@ -44,7 +44,7 @@ static const char usage_text[] =
 "  check-config         validate the config and reach both servers\n"
 "  network add SLUG --title TITLE [--lead EMAIL]... [--question TEXT]\n"
 "  network list [--csv] | show SLUG | close SLUG\n"
-"  member list SLUG [--csv]\n"
+"  member list SLUG [--csv] | remove SLUG EMAIL\n"
 "  meeting list SLUG [--csv]\n"
 "  staff import [--replace] FILE.csv\n"
 "  report hours [--network SLUG] [--year YYYY] [--csv]\n"

@@ -323,3 +323,29 @@ def test_reset_and_retry_send_a_bounced_invitation_once(meet):
     meet.once()
     got = [(i.uid, i.sequence) for i in meet.invites("alice")]
     assert got == [(meet.uid(n), 0)], got
+
+
+def test_an_admin_removes_a_lead_who_left(meet):
+    """A lead who left the foundation stayed "lead active": reminders and
+    invitations kept coming, a coordinator's `afmelden` was "je bent geen
+    deelnemer", and the command line had no way.  Found by the
+    coordinators' school-year round (fifteenth session)."""
+    meet.join("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    for who in ("alice", "lead"):
+        meet.invites(who), meet.new(who)
+    out = meet.run(meet.cfg, "member", "remove", SLUG, "lead@school.test", check=False)
+    assert out.returncode == 65 and "the only lead of" in out.stderr, out.stderr
+    with meet.db() as db:       # a co-lead, as `trekker` makes one
+        db.execute("UPDATE memberships SET role = 'lead' WHERE person_id ="
+                   " (SELECT id FROM people WHERE email = ?)", (address("alice"),))
+    out = meet.run(meet.cfg, "member", "remove", SLUG, "LEAD@school.test")
+    assert f"lead@school.test removed from {SLUG}" in out.stdout, out.stdout
+    meet.once()
+    [cancel] = meet.invites("lead")
+    assert (cancel.method, cancel.uid) == ("CANCEL", meet.uid(n))
+    meet.nothing("alice")
+    rows = meet.run(meet.cfg, "member", "list", SLUG, "--csv").stdout.splitlines()
+    assert [r.split(",")[2:] for r in rows if r.startswith("lead@")] == [["member", "left"]], rows
+    again = meet.run(meet.cfg, "member", "remove", SLUG, "lead@school.test")
+    assert "is not in" in again.stdout
