@@ -793,19 +793,26 @@ int
 network_add_lead(struct req *r, const struct network *n, const char *email)
 {
 	struct tvars *v = act_vars(r);
+	enum role role;
+	enum mstate state;
 	int64_t pid;
-	int rc;
+	int rc, invited = 0;
 
 	act_set_network(v, n);
 	tvars_set(v, "lead", email);
 	if (store_person_ensure(r->app->st, email, r->app->cfg->language,
 	    r->now, &pid) == -1 ||
+	    (rc = store_membership(r->app->st, n->id, pid, &role,
+	    &state)) == -1 ||
 	    store_membership_set(r->app->st, n->id, pid, ROLE_LEAD, MS_ACTIVE,
 	    r->now) == -1) {
 		tvars_free(v);
 		return -1;
 	}
-	if (meeting_invite_person(r, n, pid) == -1) {
+	/* A member made lead has the meetings already: sent again, each
+	 * came twice. */
+	invited = rc == 0 && state == MS_ACTIVE && role != ROLE_FOLLOWER;
+	if (!invited && meeting_invite_person(r, n, pid) == -1) {
 		tvars_free(v);
 		return -1;
 	}

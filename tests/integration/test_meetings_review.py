@@ -349,3 +349,19 @@ def test_an_admin_removes_a_lead_who_left(meet):
     assert [r.split(",")[2:] for r in rows if r.startswith("lead@")] == [["member", "left"]], rows
     again = meet.run(meet.cfg, "member", "remove", SLUG, "lead@school.test")
     assert "is not in" in again.stdout
+
+
+def test_a_member_made_lead_is_not_invited_again(meet):
+    """`trekker rekenen alice@…` for a member: every future meeting's
+    invitation came a second time.  Found by the coordinators' school-year
+    round (fifteenth session)."""
+    meet.join("alice")
+    meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    assert len(meet.invites("alice")) == 1
+    meet.new("alice"), meet.new("lead")
+    meet.mail("lead", f"trekker {SLUG} alice@school.test")
+    meet.once()
+    assert meet.invites("alice") == []
+    meet.one("alice", "trekker")
+    rows = meet.run(meet.cfg, "member", "list", SLUG, "--csv").stdout.splitlines()
+    assert [r.split(",")[2:] for r in rows if r.startswith("alice@")] == [["lead", "active"]]
