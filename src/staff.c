@@ -43,6 +43,12 @@ static const struct alias {
 	{ "first name", COL_FIRST }, { "tussenvoegsel", COL_INFIX },
 	{ "tussenvoegsels", COL_INFIX }, { "achternaam", COL_LAST },
 	{ "last name", COL_LAST }, { "surname", COL_LAST },
+	/* AFAS, Youforce and the like. */
+	{ "voorvoegsel", COL_INFIX }, { "voorvoegsels", COL_INFIX },
+	{ "werk e-mailadres", COL_EMAIL }, { "e-mailadres werk", COL_EMAIL },
+	{ "zakelijk e-mailadres", COL_EMAIL }, { "e-mail werk", COL_EMAIL },
+	{ "organisatie-eenheid", COL_SCHOOL },
+	{ "organisatieeenheid", COL_SCHOOL },
 };
 
 static const char *const col_names[] = {

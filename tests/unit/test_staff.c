@@ -160,6 +160,11 @@ static const struct good_case {
 	{ "a header whose first column names an address is a header",
 	    "contact (x@school.test),email,name,school\n"
 	    "Jan,a@school.test,A,S\n", "a@school.test|A|S|@2\n" },
+	{ "AFAS's headers: Voorvoegsel, Werk e-mailadres, Organisatie-eenheid",
+	    "Werk e-mailadres;Voornaam;Voorvoegsel;Achternaam;"
+	    "Organisatie-eenheid\n"
+	    "piet@school.test;Piet;van;Dijk;De Klimop\n",
+	    "piet@school.test|Piet van Dijk|De Klimop|@2\n" },
 	{ "no header row, with function, semicolons",
 	    "\xef\xbb\xbf" "a@school.test;Ann;S;ib'er\r\nb@school.test;Bo;S;\r\n",
 	    "a@school.test|Ann|S|ib'er@1\nb@school.test|Bo|S|@2\n" },
