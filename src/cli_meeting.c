@@ -121,7 +121,7 @@ cli_report(struct app *app, int argc, char **argv)
 	const char *slug = NULL;
 	time_t from, to;
 	size_t count;
-	int ch, csv = 0, year, rc;
+	int ch, csv = 0, year, rc, year_given = 0;
 	char *end;
 
 	if ((rc = cli_group_usage("report", use, argc, argv)) >= 0)
@@ -140,12 +140,20 @@ cli_report(struct app *app, int argc, char **argv)
 			break;
 		case 'y':
 			year = (int)strtol(optarg, &end, 10);
+			/* "2026-27", as the report names the year */
+			if (*end == '-' && end[1] >= '0' && end[1] <= '9' &&
+			    end[2] >= '0' && end[2] <= '9' && end[3] == '\0' &&
+			    (end[1] - '0') * 10 + end[2] - '0' ==
+			    (year + 1) % 100)
+				end += 3;
 			if (*end != '\0' || year < 1970 || year > 9999) {
 				fprintf(stderr, "leernet: --year %s: expected "
 				    "the year the school year starts, e.g. "
-				    "--year 2026 for 2026-27\n", optarg);
+				    "--year 2026 (or 2026-27) for 2026-27\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
+			year_given = 1;
 			break;
 		case 'c':
 			csv = 1;
@@ -188,6 +196,12 @@ cli_report(struct app *app, int argc, char **argv)
 	if (!csv)
 		printf("school year %d-%02d\n", year, (year + 1) % 100);
 	table_print(t, stdout, csv);
+	/* On 5 August "this year" has only begun: the one just ended is
+	 * what a coordinator is after. */
+	if (count == 0 && !year_given)
+		fprintf(stderr, "leernet: no attendance recorded in school "
+		    "year %d-%02d yet; the year before: --year %d\n", year,
+		    (year + 1) % 100, year - 1);
 	table_free(t);
 	hours_free(rows, count);
 	network_clear(&n);

@@ -235,6 +235,16 @@ def test_a_network_closed_after_its_last_meeting_still_counts_its_hours(meet):
     meet.once()
     assert "niet open" not in answer(meet)
     assert [r["email"] for r in hours(meet, "2026")] == ["alice@school.test"]
+    # The year as the report names it; and on 5 August, "this year" is
+    # empty and says where the year just ended is.
+    assert [r["email"] for r in hours(meet, "2026-27")] == ["alice@school.test"]
+    meet.at = "2027-08-05 08:00:00"
+    out = meet.run(meet.cfg, "report", "hours")
+    assert "school year 2027-28" in out.stdout
+    assert "no attendance recorded in school year 2027-28 yet; the year before: " \
+        "--year 2026" in out.stderr, out.stderr
+    bad = meet.run(meet.cfg, "report", "hours", "--year", "2026-28", check=False)
+    assert bad.returncode == 64
 
 
 def test_a_closed_network_takes_no_new_meeting(meet):
