@@ -490,6 +490,14 @@ static const char *const closing_word[] = {
 static const char *const footers[] = {
 	"verzonden vanaf", "verstuurd vanaf", "verzonden met",
 	"sent from my", "get outlook for", "outlook voor",
+	/* A school's disclaimer under every mail, no closing above it. */
+	"dit bericht is vertrouwelijk", "dit e-mailbericht is",
+	"dit e-mailbericht en", "deze e-mail is vertrouwelijk",
+	"de informatie in dit bericht", "de informatie in dit e-mail",
+	"de informatie verzonden met dit", "aan dit bericht kunnen geen",
+	"disclaimer", "this message is confidential",
+	"this e-mail is confidential", "this email is confidential",
+	"the information contained in this", "the information in this e-mail",
 };
 
 int

@@ -374,6 +374,35 @@ skip_greeting(char *q)
 	return q;
 }
 
+/*
+ * Outlook's signature without a closing: "Bob Jansen" on a line of its
+ * own, then a function and a school.  Cut at a paragraph that starts
+ * with the writer's name, after one of words: the question went to the
+ * coordinators, the call and the intranet page with it.
+ */
+static void
+cut_at_name(char *q, const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	char *p = q;
+
+	if (n < 3)
+		return;
+	while ((p = strstr(p, "\n\n")) != NULL) {
+		char *line = p + 2, *e;
+
+		line += strspn(line, " \t\r\n");
+		e = line + strcspn(line, "\r\n");
+		while (e > line && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - line) == n && strncasecmp(line, name, n) == 0) {
+			*p = '\0';
+			return;
+		}
+		p += 2;
+	}
+}
+
 static void
 cut_signature(char *q)
 {
@@ -405,6 +434,7 @@ act_start(struct req *r)
 	free(bare);
 
 	cut_signature(question);
+	cut_at_name(question, r->sender_name);
 	q = str_trim(skip_greeting(question));
 	if (*title == '\0' || *q == '\0') {
 		tvars_set_bool(v, "no_title", *title == '\0');

@@ -1430,6 +1430,26 @@ def test_a_greeting_is_not_part_of_the_learning_question(stack, tmp_path, run_le
     assert "Beste LIDO" not in text(call)
 
 
+def test_an_outlook_signature_is_not_part_of_the_learning_question(stack, tmp_path,
+                                                                   run_leernet):
+    """Outlook's signature has no closing: the name, a function, a school
+    and a disclaimer went to the coordinators and the call as part of the
+    question.  Found by the coordinators' school-year round (fifteenth
+    session)."""
+    story = make_story(stack, tmp_path, run_leernet,
+                       organization_announce="carol@school.test")
+    story.mail("bob", "nieuw netwerk Rekenspel",
+               body="Hoe zetten we spel in bij rekenen?\n\nBob Jansen\n"
+                    "IB-er De Klimop\n\nDit bericht is vertrouwelijk en "
+                    "uitsluitend bestemd voor de geadresseerde.\n",
+               headers={"From": "Bob Jansen <bob@school.test>"})
+    story.once()
+    story.new("bob"), story.new("donna")
+    mod = story.one("femme", "Hoe zetten we spel in bij rekenen?", subject="^Voorstel")
+    for gone in ("IB-er De Klimop", "vertrouwelijk", "Bob Jansen\n"):
+        assert gone not in text(mod), text(mod)
+
+
 def test_a_title_proposed_again_after_a_rejection_is_one_proposal(stack, tmp_path,
                                                                  run_leernet):
     """After a rejection the title was proposed twice more as two networks

@@ -596,11 +596,15 @@ test_kv(void **state)
 			"Groetjes, Anna", "Best,", "Best wishes", "Thanks,",
 			"Kind regards, Jan", "gr.", "Met vriendelijke groet",
 			"Verstuurd vanaf mijn iPhone", "Outlook voor iOS",
+			"Dit bericht is vertrouwelijk en uitsluitend bestemd "
+			"voor de geadresseerde.", "DISCLAIMER: aan dit bericht",
+			"This e-mail is confidential and intended solely",
 		};
 		static const char *const no[] = {
 			"Groeten aan iedereen van het team", "Met", "Veel",
 			"Best of all the meetings", "Thanks for the meeting",
 			"locatie: Aula", "Groeten Piet", "Beste Piet,",
+			"Dit bericht is voor de leads", "This message is for",
 		};
 
 		for (size_t i = 0; i < ARRAY_LEN(yes); i++)
