@@ -825,11 +825,12 @@ cli_outbox(struct app *app, int argc, char **argv)
 		printf("%d message%s queued for delivery now\n", count,
 		    count == 1 ? "" : "s");
 		if (held > 0)
-			printf("%d message%s to addresses marked bouncing "
-			    "stay%s as %s: 'leernet person reset EMAIL' (once "
-			    "the address works) sends their meetings again\n",
-			    held, held == 1 ? "" : "s", held == 1 ? "s" : "",
-			    held == 1 ? "it is" : "they are");
+			printf("%d invitation%s to addresses marked "
+			    "bouncing stay%s as %s: 'leernet person reset "
+			    "EMAIL' (once the address works) sends their "
+			    "meetings again\n", held, held == 1 ? "" : "s",
+			    held == 1 ? "s" : "", held == 1 ? "it is" :
+			    "they are");
 		return 0;
 	}
 	if (strcmp(argv[0], "list") != 0)

@@ -131,6 +131,14 @@ read_file(const char *path, size_t *len, int *status)
 	return data;
 }
 
+static void
+leavers_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int
 import(struct app *app, int argc, char **argv)
 {
@@ -146,6 +154,8 @@ import(struct app *app, int argc, char **argv)
 	struct import im = { 0 };
 	size_t len, rawlen, good, bad;
 	char *data, *raw;
+	char **leavers = NULL;
+	size_t nleavers = 0;
 	int rc, status = 0, replace, left = 0, converted;
 
 	if ((rc = cli_group_usage("staff", use, argc, argv)) >= 0)
@@ -206,10 +216,13 @@ import(struct app *app, int argc, char **argv)
 		    "would stop being staff)\n", im.path);
 		return EXIT_DATAERR;
 	}
-	if (rc == 0 && replace && store_staff_replace_end(app->st, &left) == -1)
+	if (rc == 0 && replace && ((leavers = store_staff_leavers(app->st,
+	    &nleavers)) == NULL ||
+	    store_staff_replace_end(app->st, &left) == -1))
 		rc = -2;
 	if (rc == -2 || im.dberr || rc == -1 || store_commit(app->st) == -1) {
 		store_rollback(app->st);
+		leavers_free(leavers);
 		if (rc == -1)
 			return EXIT_DATAERR;
 		fprintf(stderr, "leernet: staff import: database error; nothing "
@@ -222,6 +235,17 @@ import(struct app *app, int argc, char **argv)
 	if (replace)
 		printf(", %d no longer staff", left);
 	printf("\n");
+	/* Leaving the foundation ends no membership: their mail keeps
+	 * coming until someone acts. */
+	for (size_t i = 0; i < nleavers; i++)
+		fprintf(stderr, "%s%s", i == 0 ? "leernet: note: no longer "
+		    "staff but still in networks (they get its mail until they "
+		    "leave; 'leernet member remove SLUG EMAIL' takes them out, "
+		    "'leernet person forget EMAIL' erases them): " : ", ",
+		    leavers[i]);
+	if (nleavers > 0)
+		fprintf(stderr, "\n");
+	leavers_free(leavers);
 	return bad > 0 ? EXIT_DATAERR : 0;
 }
 

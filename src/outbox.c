@@ -285,14 +285,26 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 	}
 }
 
+/* Days the sender of handled mail is kept at least: the rate limit (an
+ * hour), one refusal a day, the coordinators' weekly digest read it. */
+#define HANDLED_KEEP_MIN_DAYS	8
+
 int
 outbox_prune(struct app *app, time_t now)
 {
-	int n = 0;
+	int keep = app->cfg->keep_sent_days, n = 0, notes, senders;
 
-	if (store_outbox_prune(app->st, now -
-	    (time_t)app->cfg->keep_sent_days * 86400, &n) == -1)
+	if (store_outbox_prune(app->st, now - (time_t)keep * 86400,
+	    &n) == -1 ||
+	    store_privacy_prune(app->st, now - 86400, now -
+	    (time_t)(keep > HANDLED_KEEP_MIN_DAYS ? keep :
+	    HANDLED_KEEP_MIN_DAYS) * 86400, &notes, &senders) == -1)
 		return -1;
+	if (notes + senders > 0)
+		log_info("dropped %d note%s of calendar answers to meetings "
+		    "held, and the sender of %d message%s handled long ago",
+		    notes, notes == 1 ? "" : "s", senders, senders == 1 ?
+		    "" : "s");
 	if (n > 0)
 		log_info("outbox: dropped the text of %d message%s sent more "
 		    "than %d day%s ago ([database] keep_sent_days)", n,

@@ -391,15 +391,16 @@ static const char *const sql[S__COUNT] = {
 	/* ?2: +1 handed to the server, -1 it never got to this one */
 	[S_OB_INFLIGHT] = "UPDATE outbox SET inflight = max(inflight + ?2, 0)"
 	    " WHERE id = ?1",
-	/* Not to an address marked bouncing: its failed calendar mail is
-	 * sent again, as it stands, when the mark goes (meeting_catch_up);
+	/* Not an invitation to an address marked bouncing: the calendar
+	 * is sent again, as it stands, when the mark goes (meeting_catch_up);
 	 * released too, the person would get it twice. */
 	[S_OB_RELEASE] = "UPDATE outbox SET state = 'queued', next_attempt = ?1,"
-	    " inflight = 0 WHERE state != 'sent' AND NOT EXISTS (SELECT 1"
-	    " FROM people p WHERE p.email = outbox.rcpt AND p.bouncing = 1)",
-	[S_OB_HELD] = "SELECT count(*) FROM outbox WHERE state != 'sent' AND"
+	    " inflight = 0 WHERE state != 'sent' AND NOT (kind = 'invite' AND"
 	    " EXISTS (SELECT 1 FROM people p WHERE p.email = outbox.rcpt AND"
-	    " p.bouncing = 1)",
+	    " p.bouncing = 1))",
+	[S_OB_HELD] = "SELECT count(*) FROM outbox WHERE state != 'sent' AND"
+	    " kind = 'invite' AND EXISTS (SELECT 1 FROM people p WHERE"
+	    " p.email = outbox.rcpt AND p.bouncing = 1)",
 	[S_OB_DROP_CAL_TEXT] = "DELETE FROM outbox_data WHERE id IN (SELECT o.id"
 	    " FROM outbox o JOIN people p ON p.email = o.rcpt WHERE p.id = ?1"
 	    " AND o.state = 'failed' AND o.kind = 'invite'"
@@ -1742,9 +1743,83 @@ store_staff_upsert(struct store *st, const char *email, const char *name,
 }
 
 int
+store_privacy_prune(struct store *st, time_t meetings_before,
+    time_t handled_before, int *notes, int *senders)
+{
+	/* Notes are shown to leads for meetings to come only. */
+	static const char q_notes[] = "UPDATE rsvps SET comment = ''"
+	    " WHERE comment <> '' AND meeting_id IN"
+	    " (SELECT id FROM meetings WHERE end < ?1)";
+	/* The key stays: the message is still handled once. */
+	static const char q_senders[] = "UPDATE processed SET sender = '',"
+	    " subject = '' WHERE handled < ?1 AND (sender <> ''"
+	    " OR subject <> '')";
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	*notes = *senders = 0;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		if (sqlite3_prepare_v2(st->db, i ? q_senders : q_notes, -1, &s,
+		    NULL) != SQLITE_OK) {
+			db_error(st, "privacy prune");
+			return -1;
+		}
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)(i ? handled_before :
+		    meetings_before));
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			db_error(st, "privacy prune");
+			rc = -1;
+		} else
+			*(i ? senders : notes) = sqlite3_changes(st->db);
+		sqlite3_finalize(s);
+	}
+	return rc;
+}
+
+int
 store_staff_replace_begin(struct store *st)
 {
 	return exec_stmt(st, prep(st, S_STAFF_ASIDE), "staff replace");
+}
+
+char **
+store_staff_leavers(struct store *st, size_t *n)
+{
+	static const char q[] = "SELECT p.email || ' (' ||"
+	    " group_concat(w.slug, ', ') || ')' FROM people p"
+	    " JOIN memberships m ON m.person_id = p.id AND m.state = 'active'"
+	    " JOIN networks w ON w.id = m.network_id AND w.state = 'open'"
+	    " WHERE p.in_staff = 2 GROUP BY p.id ORDER BY p.email";
+	sqlite3_stmt *s;
+	char **v = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		db_error(st, "staff leavers");
+		return NULL;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n + 1 >= cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[(*n)++] = col_str(s, 0);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		db_error(st, "staff leavers");
+		for (size_t i = 0; i < *n; i++)
+			free(v[i]);
+		free(v);
+		*n = 0;
+		return NULL;
+	}
+	if (v == NULL)
+		v = xcalloc(1, sizeof(*v));
+	v[*n] = NULL;
+	return v;
 }
 
 int

@@ -147,6 +147,10 @@ int	 store_staff_upsert(struct store *, const char *email, const char *name,
  * store_staff_replace_end drops the rest (*n: how many left).
  */
 int	 store_staff_replace_begin(struct store *);
+/* Before store_staff_replace_end: those about to leave who are still in
+ * open networks, "email (slug, slug)", NULL-terminated; free each and the
+ * array.  NULL on error. */
+char	**store_staff_leavers(struct store *, size_t *n);
 int	 store_staff_replace_end(struct store *, int *n);
 
 /* ---- networks ---- */
@@ -414,8 +418,17 @@ int	 store_outbox_inflight(struct store *, int64_t id, int delta);
 int	 store_outbox_failed(struct store *, int64_t id, const char *error,
 	    time_t now);
 /* Failed and backed-off rows: queued, due now; *n set to how many. */
+/*
+ * What is no longer needed goes (storage limitation, AVG art. 5): notes
+ * typed with calendar answers to meetings that ended before
+ * meetings_before, and the sender and Subject of mail handled before
+ * handled_before.  *notes, *senders: rows changed.
+ */
+int	 store_privacy_prune(struct store *, time_t meetings_before,
+	    time_t handled_before, int *notes, int *senders);
 int	 store_outbox_release(struct store *, time_t now, int *n);
-/* Unsent mail store_outbox_release leaves: to addresses marked bouncing. */
+/* Unsent mail store_outbox_release leaves: invitations to addresses
+ * marked bouncing. */
 int	 store_outbox_held(struct store *, int *n);
 /* A person's failed invitations and cancellations: meeting_catch_up sends
  * the calendar again as it stands. */

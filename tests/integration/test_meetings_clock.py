@@ -258,3 +258,39 @@ def test_a_closed_network_takes_no_new_meeting(meet):
     meet.once()
     assert "afgesloten" in answer(meet)
     assert meet.meetings() == []
+
+
+def test_notes_and_senders_are_not_kept_for_ever(meet):
+    """Nothing was ever deleted: the notes typed with calendar answers
+    ("Ik ben ziek, burn-out") stayed after the meeting, where nobody is
+    shown them, and the sender and Subject of every mail handled stayed
+    for good.  Storage limitation (AVG); found by the privacy review
+    (fifteenth session)."""
+    meet.join("alice")
+    n = meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    with meet.db() as db:
+        db.execute("INSERT INTO rsvps (meeting_id, person_id, partstat, comment,"
+                   " updated) SELECT m.id, p.id, 'declined', 'Ik ben ziek', 0"
+                   " FROM meetings m, people p WHERE m.number = ? AND"
+                   " p.email = ?", (n, "alice@school.test"))
+    with meet.db() as db:
+        assert db.execute("SELECT count(*) FROM processed WHERE sender = ?",
+                          ("alice@school.test",)).fetchone()[0] > 0
+        handled = db.execute("SELECT count(*) FROM processed").fetchone()[0]
+    meet.at = "2027-05-14 18:00:00"            # the evening of the meeting
+    meet.mail("lead", f"status {SLUG}")
+    meet.once()
+    with meet.db() as db:
+        # the meeting is hours ago: its leads may still look
+        assert db.execute("SELECT comment FROM rsvps").fetchall() == [("Ik ben ziek",)]
+        # handled in November 2026, more than keep_sent_days (30) ago:
+        # the record stays (handled once), sender and Subject go
+        rows = db.execute("SELECT sender, subject FROM processed").fetchall()
+        assert len(rows) == handled + 1
+        assert [r for r in rows if r != ("", "")] == [("lead@school.test", "")], rows
+    meet.at = "2027-05-16 08:00:00"            # the day after
+    meet.once()
+    with meet.db() as db:
+        assert db.execute("SELECT comment FROM rsvps").fetchall() == [("",)]
+        assert db.execute("SELECT sender FROM processed WHERE sender <> ''"
+                          ).fetchall() == [("lead@school.test",)]

@@ -315,7 +315,7 @@ def test_reset_and_retry_send_a_bounced_invitation_once(meet):
         assert db.execute("SELECT count(*) FROM outbox WHERE rcpt = ? AND state = 'failed'",
                           (address("alice"),)).fetchone() == (1,)
     out = meet.run(meet.cfg, "outbox", "retry").stdout
-    assert "1 message to addresses marked bouncing stays as it is" in out, out
+    assert "1 invitation to addresses marked bouncing stays as it is" in out, out
     meet.once()
     meet.stack.unreject("alice")
     meet.run(meet.cfg, "person", "reset", address("alice"))

@@ -1152,7 +1152,10 @@ def test_someone_no_longer_staff_may_still_leave(stack, tmp_path, run_leernet):
     run_leernet(story.cfg, "staff", "import", str(staff))
     join_all(story, ("alice", "aanmelden"), ("bob", "aanmelden"))
     staff.write_text("email,name,school\nlead@school.test,Lea,A\n")
-    run_leernet(story.cfg, "staff", "import", "--replace", str(staff))
+    out = run_leernet(story.cfg, "staff", "import", "--replace", str(staff))
+    # Leaving the foundation ends no membership: the admin is told whom.
+    assert "no longer staff but still in networks" in out.stderr, out.stderr
+    assert "alice@school.test (rekenen), bob@school.test (rekenen)" in out.stderr
     # Confirmed by replying to the code, as anyone's leave.
     story.mail("alice", "afmelden rekenen")
     story.mail("bob", "leave rekenen")
