@@ -922,8 +922,26 @@ out:
 	return rc;
 }
 
-static void
-add_overview(struct ctx *c, struct dg *d, enum lang lang)
+/*
+ * pid's code for deciding a proposal, for the overview: a coordinator who
+ * deleted the moderation mail (or never had it) could not decide at all
+ * without a trusted Authentication-Results.
+ */
+static int
+set_code(struct ctx *c, struct tvars *v, int64_t pid, const struct network *n)
+{
+	char *code;
+	int rc = store_token_open(c->app->st, "moderate", pid, n->id, c->now,
+	    &code);
+
+	if (rc == 0)
+		tvars_set(v, "code", code);
+	free(code);
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+add_overview(struct ctx *c, struct dg *d, int64_t pid, enum lang lang)
 {
 	for (size_t i = 0; i < c->nnets; i++) {
 		const struct netdata *nd = &c->nd[i];
@@ -932,6 +950,9 @@ add_overview(struct ctx *c, struct dg *d, enum lang lang)
 		if (nd->n->state != NET_OPEN && nd->n->state != NET_PROPOSED)
 			continue;
 		v = tvars_add_item(d->v, "overview");
+		if (nd->n->state == NET_PROPOSED &&
+		    set_code(c, v, pid, nd->n) == -1)
+			return -1;
 		tvars_set(v, "title", nd->n->title);
 		tvars_set(v, "slug", nd->n->slug);
 		tvars_set_bool(v, "is_open", nd->n->state == NET_OPEN);
@@ -948,6 +969,7 @@ add_overview(struct ctx *c, struct dg *d, enum lang lang)
 		} else
 			tvars_set(v, "next", "");
 	}
+	return 0;
 }
 
 static int
@@ -988,7 +1010,8 @@ build_coordinator(struct ctx *c, const struct person *p, struct dg *d)
 	 * in case each coordinator left the moderation mail to the other. */
 	for (size_t i = 0; i < c->nnets; i++)
 		total += c->nd[i].n->state == NET_PROPOSED;
-	add_overview(c, d, lang);
+	if (add_overview(c, d, p->id, lang) == -1)
+		return -1;
 	return (int)total;
 }
 

@@ -666,11 +666,18 @@ approve(struct req *r, struct network *n, struct tvars *v)
 }
 
 static int
-reject(struct req *r, struct network *n, struct tvars *v)
+reject(struct req *r, struct network *n, struct tvars *v, const char *code)
 {
 	char *body = NULL, *whole = NULL;
 	const char *reason = r->cmd->args ? r->cmd->args : "";
+	size_t k = code ? strlen(code) : 0;
 	int rc;
+
+	/* "afwijzen CODE Te breed", as the coordinators' digest says: the
+	 * code is no part of the reason. */
+	if (k > 0 && strncasecmp(reason, code, k) == 0 &&
+	    (reason[k] == '\0' || reason[k] == ' ' || reason[k] == '\t'))
+		reason += k + strspn(reason + k, " \t");
 
 	if (r->cmd->body) {
 		/* The reason on the lines below, or going on there ("afwijzen
@@ -750,7 +757,7 @@ act_decide(struct req *r, const char *ctx_token)
 		token_clear(&t);
 		return rc;
 	}
-	rc = approving ? approve(r, &n, v) : reject(r, &n, v);
+	rc = approving ? approve(r, &n, v) : reject(r, &n, v, t.token);
 	if (rc == -1)
 		goto fail;
 	/* approve() answers by itself only when it refused (bad lead). */

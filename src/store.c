@@ -217,7 +217,7 @@ enum stmt_id {
 	S_NET_ADD, S_NET_BY_SLUG, S_NET_FIND, S_NET_BY_ID, S_NET_STATE, S_NET_ALL,
 	S_NET_PENDING,
 	S_MS_GET, S_MS_SET, S_MS_LIST, S_MS_COUNTS, S_MS_LEADS,
-	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_USE, S_TOKEN_SPEND,
+	S_TOKEN_ADD, S_TOKEN_GET, S_TOKEN_OPEN, S_TOKEN_USE, S_TOKEN_SPEND,
 	S_SENT_ADD, S_SENT_GET,
 	S_PROC_GET, S_PROC_ADD, S_PROC_SINCE, S_OUTCOME_SINCE, S_KIND_SINCE,
 	S_OB_ADD, S_OB_ADD_DATA, S_OB_DUE, S_OB_LIST, S_OB_LIST_ALL,
@@ -326,6 +326,9 @@ static const char *const sql[S__COUNT] = {
 	[S_TOKEN_GET] = "SELECT token, action, person_id,"
 	    " coalesce(network_id, 0), arg, created, expires, used, used_by"
 	    " FROM tokens WHERE token = ?1",
+	[S_TOKEN_OPEN] = "SELECT token FROM tokens WHERE action = ?1 AND"
+	    " person_id = ?2 AND network_id = ?3 AND used = 0 AND expires > ?4"
+	    " ORDER BY created DESC LIMIT 1",
 	[S_TOKEN_USE] = "UPDATE tokens SET used = ?2, used_by = ?3"
 	    " WHERE token = ?1 AND used = 0",
 	[S_TOKEN_SPEND] = "UPDATE tokens SET used = ?4, used_by = ?5"
@@ -2480,6 +2483,23 @@ store_token_add(struct store *st, const char *token, const char *action,
 	bind(s, "ttiitii", token, action, person_id, network_id,
 	    arg ? arg : "", (int64_t)now, (int64_t)expires);
 	return exec_stmt(st, s, "add token");
+}
+
+int
+store_token_open(struct store *st, const char *action, int64_t person_id,
+    int64_t network_id, time_t now, char **token)
+{
+	sqlite3_stmt *s = prep(st, S_TOKEN_OPEN);
+	int r;
+
+	*token = NULL;
+	bind(s, "tiii", action, person_id, network_id, (int64_t)now);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW)
+		*token = col_str(s, 0);
+	else if (r != SQLITE_DONE)
+		db_error(st, "token");
+	sqlite3_reset(s);
+	return r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
 }
 
 int

@@ -332,6 +332,10 @@ int	 store_token_add(struct store *, const char *token, const char *action,
 	    int64_t person_id, int64_t network_id, const char *arg, time_t now,
 	    time_t expires);
 int	 store_token_get(struct store *, const char *token, struct token *);
+/* The newest unused, unexpired code for action by person about network:
+ * 0 (*token, caller frees), 1 none, -1. */
+int	 store_token_open(struct store *, const char *action, int64_t person_id,
+	    int64_t network_id, time_t now, char **token);
 int	 store_token_use(struct store *, const char *token, const char *by,
 	    time_t now);
 /* Every unused token of the person for action in the network is used

@@ -1408,6 +1408,31 @@ def test_a_title_ending_a_sentence_is_the_network_of_that_title(stack, tmp_path,
     story.nothing("femme")
 
 
+def test_a_coordinator_decides_from_the_digest(stack, tmp_path, run_leernet):
+    """A coordinator who deleted the moderation mail could not decide: the
+    digest said "wacht op een besluit", and `afwijzen samen-lezen` without
+    a trusted Authentication-Results was "beantwoord de mail over dat
+    voorstel".  The digest now gives each coordinator their code.  Found by
+    the coordinators' school-year round (fifteenth session)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    _proposed(story)
+    run_leernet(story.cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    [digest] = [m for m in story.new("femme") if (m["List-Id"] or "").startswith("<digest.")]
+    body = text(digest)
+    m = re.search(r'"afwijzen (\w+) REDEN"', body)
+    assert m, body
+    story.mail("femme", f"afwijzen {m.group(1)} Past beter bij rekenen.")
+    story.once()
+    said = " ".join(text(story.one("alice")).split())
+    assert "Past beter bij rekenen." in said and m.group(1) not in said, said
+    story.one("femme", "is afgewezen")
+    assert story.networks()["samen-lezen"]["state"] == "rejected"
+    # Each coordinator has a code of their own.
+    [d] = [x for x in story.new("donna") if (x["List-Id"] or "").startswith("<digest.")]
+    assert m.group(1) not in text(d)
+
+
 def test_a_bare_rejection_tells_the_coordinator_no_reason_went(stack, tmp_path,
                                                                run_leernet):
     story = make_story(stack, tmp_path, run_leernet)
