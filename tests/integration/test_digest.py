@@ -264,8 +264,9 @@ def test_mail_kept_for_people_is_in_the_coordinators_overview(meet):
     stack.wait_queue_empty()
     [d] = digests(meet, "femme")
     c = text(d)
-    assert "Mail voor mensen\n================\n\nDeze mail staat in de inbox van " \
-           "lido@school.test" in c
+    assert "Mail voor mensen\n================\n\nleernet heeft deze mail niet " \
+           "beantwoord" in c
+    assert "Beantwoord ze zelf; ze staat in de inbox van lido@school.test" in " ".join(c.split())
     assert "Bezorgproblemen" not in c
     assert re.search(r"- van alice@school\.test, \S+ \d+ \w+ \d{4}: "
                      r"\"Vraagje over subsidie\"\n", c), c
