@@ -588,8 +588,11 @@ print_networks_of(struct app *app, int64_t person_id)
 		if ((rc = store_membership(app->st, nets[i].id, person_id,
 		    &role, &state)) != 0)
 			continue;
-		printf("%s%s (%s, %s)", shown++ ? ", " : "", nets[i].slug,
-		    role_name(role), mstate_name(state));
+		printf("%s%s (%s, %s%s%s)", shown++ ? ", " : "", nets[i].slug,
+		    role_name(role), mstate_name(state),
+		    nets[i].state == NET_OPEN ? "" : "; network ",
+		    nets[i].state == NET_OPEN ? "" :
+		    net_state_name(nets[i].state));
 	}
 	printf("%s\n", shown ? "" : "none");
 	networks_free(nets, n);

@@ -230,6 +230,8 @@ def test_a_network_closed_after_its_last_meeting_still_counts_its_hours(meet):
     assert any(s.startswith(f"presentie {SLUG} {n}") for s in got), list(got)
     [row] = meet.meetings()
     assert row["status"] == "planned", row     # held, not cancelled
+    shown = meet.run(meet.cfg, "person", "show", "lead@school.test").stdout
+    assert f"{SLUG} (lead, active; network closed)" in shown, shown
     meet.at = "2027-05-15 08:00:00"
     meet.mail("lead", f"presentie {SLUG} {n}", "alice@school.test\n")
     meet.once()
