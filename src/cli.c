@@ -339,9 +339,11 @@ network_show(struct app *app, int argc, char **argv)
 	fmt_time(created, sizeof(created), n.created);
 	printf("slug:     %s\ntitle:    %s\nstate:    %s\ncreated:  %s\n",
 	    n.slug, n.title, net_state_name(n.state), created);
+	/* The last change of state: a close overwrites the approval. */
 	if (*n.decided_by)
-		printf("decided:  by %s%s%s\n", n.decided_by,
-		    *n.reason ? ": " : "", n.reason);
+		printf("%s  by %s%s%s\n", n.state == NET_CLOSED ? "closed: " :
+		    n.state == NET_REJECTED ? "rejected:" : "decided:",
+		    n.decided_by, *n.reason ? ": " : "", n.reason);
 	if (*n.question)
 		printf("question: %s\n", n.question);
 	if ((m = store_members(app->st, n.id, &count)) != NULL) {
