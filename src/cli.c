@@ -639,21 +639,27 @@ only_lead_somewhere(struct app *app, const char *email, int64_t pid,
 }
 
 static void
-print_forgotten(const char *email, const struct forget_counts *c, int dry)
+print_forgotten(const struct config *cfg, const char *email,
+    const struct forget_counts *c, int dry)
 {
-	printf("%s %s: %d membership%s, %d calendar answer%s, %d attendance "
-	    "record%s, %d news item%s, %d code%s, %d mail%s to them (queued, "
-	    "failed or sent) deleted; %d mail%s from them made anonymous "
-	    "(sender and Subject); %s\n", dry ? "would forget" : "forgot",
-	    email, c->memberships, c->memberships == 1 ? "" : "s", c->rsvps,
-	    c->rsvps == 1 ? "" : "s", c->attendance, c->attendance == 1 ? "" :
-	    "s", c->news, c->news == 1 ? "" : "s", c->tokens, c->tokens == 1 ?
-	    "" : "s", c->outbox, c->outbox == 1 ? "" : "s", c->processed,
-	    c->processed == 1 ? "" : "s", c->person ? "and the person record" :
-	    "no person record");
+	if (c->memberships + c->rsvps + c->attendance + c->news + c->tokens +
+	    c->outbox + c->processed + c->person == 0)
+		printf("the database holds nothing of %s\n", email);
+	else
+		printf("%s %s: %d membership%s, %d calendar answer%s, %d "
+		    "attendance record%s, %d news item%s, %d code%s, %d mail%s "
+		    "to them (queued, failed or sent) deleted; %d mail%s from "
+		    "them made anonymous (sender and Subject); %s\n",
+		    dry ? "would forget" : "forgot", email, c->memberships,
+		    c->memberships == 1 ? "" : "s", c->rsvps, c->rsvps == 1 ?
+		    "" : "s", c->attendance, c->attendance == 1 ? "" : "s",
+		    c->news, c->news == 1 ? "" : "s", c->tokens, c->tokens ==
+		    1 ? "" : "s", c->outbox, c->outbox == 1 ? "" : "s",
+		    c->processed, c->processed == 1 ? "" : "s", c->person ?
+		    "and the person record" : "no person record");
 	printf("not within leernet's reach: their mail in the mailbox (the "
-	    "inbox, leernet/done, leernet/failed), the system journal, and "
-	    "backups of the database\n");
+	    "inbox, %s, %s), the system journal, and backups of the "
+	    "database\n", cfg->done_folder, cfg->failed_folder);
 }
 
 /*
@@ -705,7 +711,7 @@ person_forget(struct app *app, int argc, char **argv)
 	if (rc != 0 || dry)
 		store_rollback(app->st);
 	if (rc == 0) {
-		print_forgotten(email, &c, dry);
+		print_forgotten(app->cfg, email, &c, dry);
 		if (p.in_staff)
 			printf("note: %s is in the staff directory: a 'staff "
 			    "import' naming them adds them again (as staff, "
