@@ -22,6 +22,12 @@
 #include "title.h"
 #include "util.h"
 
+/* A request made on the command line: what the mail paths take, with the
+ * command as the sender the log and the network's history name. */
+#define CLI_REQ(app_, who) \
+	((struct req){ .app = (app_), .now = time(NULL), .sender = (who), \
+	    .sender_name = "" })
+
 int
 cli_wants_help(int argc, char **argv)
 {
@@ -412,12 +418,8 @@ network_close_cli(struct app *app, int argc, char **argv)
 	{
 		/* The same effect as a lead's "sluit": what is left of the
 		 * calendar is cancelled for everyone. */
-		struct req r = { 0 };
+		struct req r = CLI_REQ(app, "leernet network close");
 
-		r.app = app;
-		r.now = time(NULL);
-		r.sender = "leernet network close";
-		r.sender_name = "";
 		rc = store_begin(app->st);
 		if (rc == 0)
 			rc = store_network_set_state(app->st, n.id, NET_CLOSED,
@@ -492,12 +494,8 @@ member_remove(struct app *app, const char *slug, const char *addr)
 	    (rc = only_lead_somewhere(app, email, p.id, &n)) == 1)
 		rc = 2;
 	else if (rc == 0) {
-		struct req r = { 0 };
+		struct req r = CLI_REQ(app, "leernet member remove");
 
-		r.app = app;
-		r.now = time(NULL);
-		r.sender = "leernet member remove";
-		r.sender_name = "";
 		if ((rc = store_begin(app->st)) == 0 &&
 		    (rc = store_membership_set(app->st, n.id, p.id,
 		    role == ROLE_FOLLOWER ? ROLE_FOLLOWER : ROLE_MEMBER,
@@ -765,12 +763,8 @@ cli_person(struct app *app, int argc, char **argv)
 		if (rc == 0) {
 			/* What they missed while bouncing is sent with the
 			 * reset, in one transaction. */
-			struct req r = { 0 };
+			struct req r = CLI_REQ(app, "leernet person reset");
 
-			r.app = app;
-			r.now = time(NULL);
-			r.sender = "leernet person reset";
-			r.sender_name = "";
 			if ((rc = store_begin(app->st)) == 0 &&
 			    (rc = store_person_reset(app->st, email)) == 0 &&
 			    (rc = meeting_catch_up(&r, p.id)) == 0)
