@@ -725,12 +725,19 @@ action_withdraws(struct req *r)
 		return 1;
 	if (c->verb != VERB_NONE && c->verb != VERB_CONFIRM)
 		return 0;
-	if ((rc = find_context(r, &ctx)) != 0)
-		return rc == 1 ? 0 : -1;
-	rc = strcmp(ctx.kind, "confirm") == 0 && ctx.token && *ctx.token ?
-	    store_token_get(r->app->st, ctx.token, &t) : 1;
+	if ((rc = find_context(r, &ctx)) == -1)
+		return -1;
+	if (rc == 0 && strcmp(ctx.kind, "confirm") == 0 && ctx.token &&
+	    *ctx.token)
+		rc = store_token_get(r->app->st, ctx.token, &t);
+	else if (c->verb == VERB_CONFIRM)
+		/* "bevestig CODE" in a mail of its own */
+		rc = act_find_token(r, &t, 0);
+	else
+		rc = 1;
 	if (rc == 0)
-		rc = strcmp(t.action, "leave") == 0 ? 1 : 0;
+		rc = strcmp(t.action, "leave") == 0 &&
+		    t.person_id == r->person_id ? 1 : 0;
 	else if (rc == 1)
 		rc = 0;
 	token_clear(&t);

@@ -106,8 +106,9 @@ int	act_leave_from_invite(struct req *, int64_t network_id);
  * words say whether it is a yes. */
 int	act_confirm(struct req *, const char *ctx_token, int replied);
 /* One of our tokens among the words of the command line, the Subject or
- * the text: 0 found (*t filled, free with token_clear), 1 none, -1 error. */
-int	act_find_token(struct req *, struct token *);
+ * (quoted_too) the whole text, quotes and all: 0 found (*t filled, free
+ * with token_clear), 1 none, -1 error. */
+int	act_find_token(struct req *, struct token *, int quoted_too);
 int	act_call_join(struct req *, int64_t network_id);
 
 /* network.c */

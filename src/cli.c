@@ -641,20 +641,27 @@ print_forgotten(const struct config *cfg, const char *email,
     const struct forget_counts *c, int dry)
 {
 	if (c->memberships + c->rsvps + c->attendance + c->news + c->tokens +
-	    c->outbox + c->processed + c->person == 0)
+	    c->outbox + c->texts + c->processed + c->person + c->waiting == 0)
 		printf("the database holds nothing of %s\n", email);
 	else
 		printf("%s %s: %d membership%s, %d calendar answer%s, %d "
 		    "attendance record%s, %d news item%s, %d code%s, %d mail%s "
-		    "to them (queued, failed or sent) deleted; %d mail%s from "
-		    "them made anonymous (sender and Subject); %s\n",
+		    "to them (queued, failed or sent) and the text of %d sent "
+		    "to others naming them deleted; %d mail%s from them made "
+		    "anonymous (sender and Subject); %s\n",
 		    dry ? "would forget" : "forgot", email, c->memberships,
 		    c->memberships == 1 ? "" : "s", c->rsvps, c->rsvps == 1 ?
 		    "" : "s", c->attendance, c->attendance == 1 ? "" : "s",
 		    c->news, c->news == 1 ? "" : "s", c->tokens, c->tokens ==
 		    1 ? "" : "s", c->outbox, c->outbox == 1 ? "" : "s",
-		    c->processed, c->processed == 1 ? "" : "s", c->person ?
-		    "and the person record" : "no person record");
+		    c->texts, c->processed, c->processed == 1 ? "" : "s",
+		    c->person ? "and the person record" : "no person record");
+	if (c->waiting > 0)
+		printf("note: %d mail%s to others not sent yet name%s them "
+		    "(a list copy's Reply-To, an answer about them): %s sent "
+		    "as %s\n", c->waiting, c->waiting == 1 ? "" : "s",
+		    c->waiting == 1 ? "s" : "", c->waiting == 1 ? "it is" :
+		    "they are", c->waiting == 1 ? "it is" : "they are");
 	printf("not within leernet's reach: their mail in the mailbox (the "
 	    "inbox, %s, %s), the system journal, and backups of the "
 	    "database\n", cfg->done_folder, cfg->failed_folder);
@@ -722,10 +729,11 @@ person_forget(struct app *app, int argc, char **argv)
 				printf("note: the running daemon holds the "
 				    "database; what was deleted leaves its "
 				    "write-ahead log at its next checkpoint\n");
-			if (c.news > 0 && app->cfg->publish_dir)
-				printf("note: the intranet pages drop their "
-				    "news when the daemon republishes (now, "
-				    "if it runs) or with 'leernet publish'\n");
+			if ((c.news > 0 || c.memberships > 0) &&
+			    app->cfg->publish_dir)
+				printf("note: the intranet pages drop them "
+				    "when the daemon republishes (now, if it "
+				    "runs) or with 'leernet publish'\n");
 		}
 	}
 	person_clear(&p);

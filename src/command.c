@@ -490,14 +490,15 @@ static const char *const closing_word[] = {
 static const char *const footers[] = {
 	"verzonden vanaf", "verstuurd vanaf", "verzonden met",
 	"sent from my", "get outlook for", "outlook voor",
-	/* A school's disclaimer under every mail, no closing above it. */
-	"dit bericht is vertrouwelijk", "dit e-mailbericht is",
-	"dit e-mailbericht en", "deze e-mail is vertrouwelijk",
-	"de informatie in dit bericht", "de informatie in dit e-mail",
-	"de informatie verzonden met dit", "aan dit bericht kunnen geen",
-	"disclaimer", "this message is confidential",
-	"this e-mail is confidential", "this email is confidential",
-	"the information contained in this", "the information in this e-mail",
+	/* A school's disclaimer under every mail, no closing above it:
+	 * only openings no sentence of a request starts with. */
+	"dit bericht is vertrouwelijk", "dit e-mailbericht is vertrouwelijk",
+	"deze e-mail is vertrouwelijk", "dit bericht is uitsluitend bestemd",
+	"dit e-mailbericht is uitsluitend bestemd",
+	"aan dit bericht kunnen geen rechten", "disclaimer:",
+	"this message is confidential", "this e-mail is confidential",
+	"this email is confidential", "this e-mail is intended solely",
+	"this message is intended solely",
 };
 
 int
@@ -515,6 +516,10 @@ command_signature_line(const char *p, const char *e)
 		if (len >= strlen(footers[i]) &&
 		    strncasecmp(p, footers[i], strlen(footers[i])) == 0)
 			return 1;
+	/* "DISCLAIMER" as a heading of its own */
+	if (len >= 10 && strncasecmp(p, "disclaimer", 10) == 0 &&
+	    skip_space(p + 10, e) == e)
+		return 1;
 	/* Words of a closing, then the end or a comma ("Groet, Piet"):
 	 * "Groeten aan iedereen" is a sentence. */
 	while (p < e && nwords < 5) {

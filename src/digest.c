@@ -924,15 +924,15 @@ out:
 
 /*
  * pid's code for deciding a proposal, for the overview: a coordinator who
- * deleted the moderation mail (or never had it) could not decide at all
- * without a trusted Authentication-Results.
+ * deleted the moderation mail could not decide at all without a trusted
+ * Authentication-Results.  (One added to the configuration after the
+ * proposal has none: they name the network, with proof.)
  */
 static int
 set_code(struct ctx *c, struct tvars *v, int64_t pid, const struct network *n)
 {
 	char *code;
-	int rc = store_token_open(c->app->st, "moderate", pid, n->id, c->now,
-	    &code);
+	int rc = store_token_open(c->app->st, "moderate", pid, n->id, &code);
 
 	if (rc == 0)
 		tvars_set(v, "code", code);

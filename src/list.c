@@ -516,18 +516,20 @@ render_footer(struct req *r, const struct network *net, const char *listaddr,
  */
 static char *
 news_text(const struct config *cfg, const char *text, const char *files,
-    const char *author, int forwarded)
+    const char *author, int other)
 {
 	int en = strcmp(cfg->language, "en") == 0;
 	struct buf b;
 
 	buf_init(&b, 0);
 	buf_adds(&b, text);
-	if (forwarded)
-		buf_addf(&b, "%s%s", *text ? "\n\n" : "", en ?
+	/* other: 1 a forward, 2 a text that is all quote */
+	if (other)
+		buf_addf(&b, "%s%s", *text ? "\n\n" : "", other == 1 ? (en ?
 		    "[A forwarded message: the members got it by mail]" :
 		    "[Een doorgestuurd bericht: de deelnemers kregen het per "
-		    "mail]");
+		    "mail]") : en ? "[The members got this message by mail]" :
+		    "[De deelnemers kregen dit bericht per mail]");
 	if (files != NULL)
 		buf_addf(&b, en ? "%s[Attachments: %s. Not in your mailbox? "
 		    "Ask %s for them]" : "%s[Bijlagen: %s. Niet in je mailbox? "
@@ -579,10 +581,12 @@ distribute(struct req *r, const struct network *net, const char *raw,
 	 * Who reads it in a digest or on the page gets no files: they are
 	 * named. */
 	fwd = command_subject_is_forward(m->subject);
+	/* Without a new word of its own (a forward whose Subject says
+	 * nothing of it), the whole text is other people's too. */
 	news = news_text(cfg, *m->text && !fwd ? m->text : m->full_text,
 	    m->attachments, r->sender, 0);
-	outside = fwd ? news_text(cfg, m->text, m->attachments, r->sender,
-	    1) : NULL;
+	outside = fwd || !*m->text ? news_text(cfg, m->text, m->attachments,
+	    r->sender, fwd ? 1 : 2) : NULL;
 	rc = store_news_add(st, net->id, r->person_id, subj, news, outside,
 	    r->now, &news_id);
 	free(news);

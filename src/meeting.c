@@ -205,7 +205,8 @@ meeting_catch_up(struct req *r, int64_t person_id)
 
 	/* What failed to reach them is superseded by what follows: sent
 	 * too, by `outbox retry`, it came twice. */
-	if (store_outbox_drop_failed_calendar(r->app->st, person_id) == -1 ||
+	if (store_outbox_drop_failed_calendar(r->app->st, person_id,
+	    r->now) == -1 ||
 	    (nets = store_networks(r->app->st, &nnets)) == NULL)
 		return -1;
 	for (size_t i = 0; i < nnets && rc == 0; i++) {

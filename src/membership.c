@@ -398,14 +398,14 @@ find_token_in(struct req *r, const char *text, struct token *t, int *tries)
 }
 
 int
-act_find_token(struct req *r, struct token *t)
+act_find_token(struct req *r, struct token *t, int quoted_too)
 {
 	int rc, tries = 0;
 
 	rc = find_token_in(r, r->cmd->args ? r->cmd->args : "", t, &tries);
 	if (rc == 1)
 		rc = find_token_in(r, r->msg->subject, t, &tries);
-	if (rc == 1)
+	if (rc == 1 && quoted_too)
 		rc = find_token_in(r, r->msg->full_text, t, &tries);
 	return rc;
 }
@@ -434,7 +434,7 @@ act_confirm(struct req *r, const char *ctx_token, int replied)
 	if (ctx_token && *ctx_token)
 		rc = store_token_get(r->app->st, ctx_token, &t);
 	if (rc == 1)
-		rc = act_find_token(r, &t);
+		rc = act_find_token(r, &t, 1);
 	if (rc == -1)
 		return -1;
 

@@ -331,11 +331,23 @@ clean_title(const char *s)
 			break;
 		out[n++] = *s;
 	}
-	/* "nieuw netwerk Rekenen in groep 3." ends a sentence, not the
-	 * title: with its full stop it was a second network of that name. */
-	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '.'))
+	while (n > 0 && out[n - 1] == ' ')
 		n--;
 	out[n] = '\0';
+	/* "nieuw netwerk Rekenen in groep 3." ends a sentence, not the
+	 * title: with its full stop it was a second network of that name.
+	 * "A.I.", "etc." and "..." keep theirs. */
+	if (n > 1 && out[n - 1] == '.') {
+		char *w = strrchr(out, ' ');
+
+		w = w ? w + 1 : out;
+		if (memchr(w, '.', (size_t)(out + n - 1 - w)) == NULL &&
+		    strcasecmp(w, "etc.") != 0 && strcasecmp(w, "enz.") != 0) {
+			out[--n] = '\0';
+			while (n > 0 && out[n - 1] == ' ')
+				out[--n] = '\0';
+		}
+	}
 	return out;
 }
 
@@ -676,8 +688,8 @@ reject(struct req *r, struct network *n, struct tvars *v, const char *code)
 	/* "afwijzen CODE Te breed", as the coordinators' digest says: the
 	 * code is no part of the reason. */
 	if (k > 0 && strncasecmp(reason, code, k) == 0 &&
-	    (reason[k] == '\0' || reason[k] == ' ' || reason[k] == '\t'))
-		reason += k + strspn(reason + k, " \t");
+	    (reason[k] == '\0' || strchr(" \t,:;.", reason[k]) != NULL))
+		reason += k + strspn(reason + k, " \t,:;.");
 
 	if (r->cmd->body) {
 		/* The reason on the lines below, or going on there ("afwijzen
@@ -723,10 +735,12 @@ act_decide(struct req *r, const char *ctx_token)
 			return reply_v(r, "decide-usage", v);
 		}
 		rc = store_network_by_id(r->app->st, t.network_id, &n);
-	} else if ((rc = act_find_token(r, &t)) == 0 &&
+	} else if ((rc = act_find_token(r, &t, 0)) == 0 &&
 	    strcmp(t.action, "moderate") == 0 && t.person_id == r->person_id)
 		/* A reply whose client dropped In-Reply-To: the code in the
-		 * Subject is as good a proof. */
+		 * Subject is as good a proof; or the code the coordinators'
+		 * digest gives, written with the command.  Not one in the
+		 * quote: a reply to the digest quotes every proposal's. */
 		rc = store_network_by_id(r->app->st, t.network_id, &n);
 	else if (rc == -1)
 		goto fail;

@@ -286,8 +286,9 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 }
 
 /* Days the sender of handled mail is kept at least: the rate limit (an
- * hour), one refusal a day, the coordinators' weekly digest read it. */
-#define HANDLED_KEEP_MIN_DAYS	8
+ * hour), one refusal a day, and the coordinators' digest (which looks 31
+ * days back, after a gap) read it. */
+#define HANDLED_KEEP_MIN_DAYS	32
 
 int
 outbox_prune(struct app *app, time_t now)

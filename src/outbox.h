@@ -30,8 +30,8 @@ int	outbox_deliver(struct app *, struct smtp **, time_t now,
 /*
  * Drop the text of mail sent more than [database] keep_sent_days ago: it
  * is personal data nobody reads again, and it is most of the database.
- * So too the sender and Subject of mail handled that long ago (8 days at
- * least), and the notes of calendar answers to meetings held.  0, or -1
+ * So too the sender and Subject of mail handled that long ago (32 days
+ * at least), and the notes of calendar answers to meetings held.  0, or -1
  * on a database error (logged).
  */
 int	outbox_prune(struct app *, time_t now);

@@ -326,8 +326,11 @@ static const char *const sql[S__COUNT] = {
 	[S_TOKEN_GET] = "SELECT token, action, person_id,"
 	    " coalesce(network_id, 0), arg, created, expires, used, used_by"
 	    " FROM tokens WHERE token = ?1",
+	/* Not by expiry: a moderation code decides as long as the
+	 * proposal waits (act_decide), and the oldest proposals are the
+	 * ones most in need of one. */
 	[S_TOKEN_OPEN] = "SELECT token FROM tokens WHERE action = ?1 AND"
-	    " person_id = ?2 AND network_id = ?3 AND used = 0 AND expires > ?4"
+	    " person_id = ?2 AND network_id = ?3 AND used = 0"
 	    " ORDER BY created DESC LIMIT 1",
 	[S_TOKEN_USE] = "UPDATE tokens SET used = ?2, used_by = ?3"
 	    " WHERE token = ?1 AND used = 0",
@@ -404,13 +407,20 @@ static const char *const sql[S__COUNT] = {
 	[S_OB_HELD] = "SELECT count(*) FROM outbox WHERE state != 'sent' AND"
 	    " kind = 'invite' AND EXISTS (SELECT 1 FROM people p WHERE"
 	    " p.email = outbox.rcpt AND p.bouncing = 1)",
-	[S_OB_DROP_CAL_TEXT] = "DELETE FROM outbox_data WHERE id IN (SELECT o.id"
-	    " FROM outbox o JOIN people p ON p.email = o.rcpt WHERE p.id = ?1"
-	    " AND o.state = 'failed' AND o.kind = 'invite'"
-	    " AND o.data_id IS NULL)",
-	[S_OB_DROP_CAL] = "DELETE FROM outbox WHERE state = 'failed' AND"
-	    " kind = 'invite' AND rcpt = (SELECT email FROM people WHERE"
-	    " id = ?1) COLLATE NOCASE",
+	/* Only what meeting_catch_up sends again: meetings to come of
+	 * open networks they are an active member of.  A cancellation in a
+	 * network closed or left since stays, for a retry. */
+#define OB_RESENT " id IN (SELECT o.id FROM outbox o JOIN sent s ON" \
+	    " s.msgid = o.msgid AND s.person_id = ?1 JOIN meetings m ON" \
+	    " m.id = s.meeting_id AND m.end > ?2 JOIN networks n ON" \
+	    " n.id = m.network_id AND n.state = 'open' JOIN memberships ms ON" \
+	    " ms.network_id = n.id AND ms.person_id = ?1 AND" \
+	    " ms.state = 'active' AND ms.role <> 'follower'" \
+	    " WHERE o.state = 'failed' AND o.kind = 'invite'" \
+	    " AND o.data_id IS NULL)"
+	[S_OB_DROP_CAL_TEXT] = "DELETE FROM outbox_data WHERE" OB_RESENT,
+	[S_OB_DROP_CAL] = "DELETE FROM outbox WHERE" OB_RESENT,
+#undef OB_RESENT
 	[S_OB_NEXT] = "SELECT min(next_attempt) FROM outbox"
 	    " WHERE state = 'queued'",
 	[S_OB_UNSTICK] = "UPDATE outbox SET next_attempt = ?1"
@@ -1633,25 +1643,57 @@ forget_shared_texts(struct store *st, const char *email)
 	sqlite3_finalize(s);
 	rc = rc == SQLITE_DONE ? 0 : -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *q1 = sqlite3_mprintf("UPDATE outbox SET data_id = %lld"
-		    " WHERE data_id = %lld", (long long)pairs[i][1],
-		    (long long)pairs[i][0]);
-		char *q2 = sqlite3_mprintf("UPDATE outbox SET data_id = NULL"
-		    " WHERE id = %lld", (long long)pairs[i][1]);
-		char *q3 = sqlite3_mprintf("UPDATE outbox_data SET id = %lld"
-		    " WHERE id = %lld", (long long)pairs[i][1],
-		    (long long)pairs[i][0]);
+		static const char *const moves[] = {
+			"UPDATE outbox SET data_id = ?1 WHERE data_id = ?2",
+			"UPDATE outbox SET data_id = NULL WHERE id = ?1",
+			"UPDATE outbox_data SET id = ?1 WHERE id = ?2",
+		};
 
-		if (forget_step(st, "forget: shared text", q1, 0, "", NULL) ||
-		    forget_step(st, "forget: shared text", q2, 0, "", NULL) ||
-		    forget_step(st, "forget: shared text", q3, 0, "", NULL))
-			rc = -1;
-		sqlite3_free(q1);
-		sqlite3_free(q2);
-		sqlite3_free(q3);
+		for (size_t k = 0; k < ARRAY_LEN(moves) && rc == 0; k++) {
+			if (sqlite3_prepare_v2(st->db, moves[k], -1, &s,
+			    NULL) != SQLITE_OK) {
+				db_error(st, "forget: shared text");
+				rc = -1;
+				break;
+			}
+			sqlite3_bind_int64(s, 1, pairs[i][1]);
+			if (k != 1)
+				sqlite3_bind_int64(s, 2, pairs[i][0]);
+			if (sqlite3_step(s) != SQLITE_DONE) {
+				db_error(st, "forget: shared text");
+				rc = -1;
+			}
+			sqlite3_finalize(s);
+		}
 	}
 	free(pairs);
 	return rc;
+}
+
+/* Mail to others, not sent yet, whose text names email: it goes as it
+ * is, and the admin is told. */
+static int
+forget_waiting(struct store *st, const char *email, int *n)
+{
+	static const char q[] = "SELECT count(*) FROM outbox o JOIN"
+	    " outbox_data d ON d.id = coalesce(o.data_id, o.id)"
+	    " WHERE o.state <> 'sent' AND o.rcpt <> ?1 COLLATE NOCASE"
+	    " AND instr(lower(CAST(d.data AS TEXT)), lower(?1)) > 0";
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		db_error(st, "forget: waiting mail");
+		return -1;
+	}
+	bind(s, "t", email);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*n = sqlite3_column_int(s, 0);
+	else
+		db_error(st, "forget: waiting mail");
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int
@@ -1670,6 +1712,15 @@ store_person_forget(struct store *st, const char *email, int64_t pid,
 		{ "forget: outbox texts", "DELETE FROM outbox_data WHERE id IN"
 		    " (SELECT id FROM outbox WHERE rcpt = ?2 COLLATE NOCASE"
 		    " AND data_id IS NULL)", 0, 0 },
+		/* Mail sent to others that names them (a list copy's
+		 * Reply-To, an answer about them): its text, as the prune
+		 * drops it later; mail still to be sent keeps it. */
+		{ "forget: texts naming them", "DELETE FROM outbox_data WHERE"
+		    " id IN (SELECT o.id FROM outbox o WHERE o.state = 'sent'"
+		    " AND o.data_id IS NULL AND NOT EXISTS (SELECT 1 FROM outbox"
+		    " x WHERE x.data_id = o.id AND x.state <> 'sent'))"
+		    " AND instr(lower(CAST(data AS TEXT)), lower(?2)) > 0",
+		    FC(texts) },
 		{ "forget: outbox", "DELETE FROM outbox WHERE rcpt = ?2"
 		    " COLLATE NOCASE", FC(outbox) },
 		{ "forget: handled mail", "UPDATE processed SET sender = '',"
@@ -1691,8 +1742,10 @@ store_person_forget(struct store *st, const char *email, int64_t pid,
 		    FC(news) },
 		{ "forget: digests", "DELETE FROM digest_seen WHERE"
 		    " person_id = ?1", 0, 0 },
-		{ "forget: codes", "DELETE FROM tokens WHERE person_id = ?1",
-		    FC(tokens) },
+		/* Theirs, and others' naming them: a pending `trekker`
+		 * code answered "ja" made them lead again. */
+		{ "forget: codes", "DELETE FROM tokens WHERE person_id = ?1"
+		    " OR instr(lower(arg), lower(?2)) > 0", FC(tokens) },
 		{ "forget: codes used", "UPDATE tokens SET used_by = '' WHERE"
 		    " used_by = ?2 COLLATE NOCASE", 0, 0 },
 		{ "forget: threads", "UPDATE sent SET person_id = NULL WHERE"
@@ -1708,6 +1761,8 @@ store_person_forget(struct store *st, const char *email, int64_t pid,
 
 	memset(c, 0, sizeof(*c));
 	if (forget_shared_texts(st, email) == -1)
+		return -1;
+	if (forget_waiting(st, email, &c->waiting) == -1)
 		return -1;
 	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
 		int n = 0;
@@ -2487,13 +2542,13 @@ store_token_add(struct store *st, const char *token, const char *action,
 
 int
 store_token_open(struct store *st, const char *action, int64_t person_id,
-    int64_t network_id, time_t now, char **token)
+    int64_t network_id, char **token)
 {
 	sqlite3_stmt *s = prep(st, S_TOKEN_OPEN);
 	int r;
 
 	*token = NULL;
-	bind(s, "tiii", action, person_id, network_id, (int64_t)now);
+	bind(s, "tii", action, person_id, network_id);
 	if ((r = sqlite3_step(s)) == SQLITE_ROW)
 		*token = col_str(s, 0);
 	else if (r != SQLITE_DONE)
@@ -2889,15 +2944,16 @@ store_outbox_held(struct store *st, int *n)
 }
 
 int
-store_outbox_drop_failed_calendar(struct store *st, int64_t person_id)
+store_outbox_drop_failed_calendar(struct store *st, int64_t person_id,
+    time_t now)
 {
 	sqlite3_stmt *s = prep(st, S_OB_DROP_CAL_TEXT);
 
-	bind(s, "i", person_id);
+	bind(s, "ii", person_id, (int64_t)now);
 	if (exec_stmt(st, s, "outbox drop") == -1)
 		return -1;
 	s = prep(st, S_OB_DROP_CAL);
-	bind(s, "i", person_id);
+	bind(s, "ii", person_id, (int64_t)now);
 	return exec_stmt(st, s, "outbox drop");
 }
 

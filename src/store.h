@@ -122,6 +122,9 @@ int	 store_person_reset(struct store *, const char *email);	/* 1: unknown */
 struct forget_counts {
 	int	memberships, rsvps, attendance, news, tokens;
 	int	outbox;		/* mail to them, queued, failed or sent */
+	int	texts;		/* texts of mail sent to others naming them */
+	int	waiting;	/* mail to others not sent yet that names
+				 * them: left as it is */
 	int	processed;	/* mail from them handled: sender and
 				 * Subject blanked, the exactly-once key kept */
 	int	person;		/* 1: the person row went */
@@ -332,10 +335,10 @@ int	 store_token_add(struct store *, const char *token, const char *action,
 	    int64_t person_id, int64_t network_id, const char *arg, time_t now,
 	    time_t expires);
 int	 store_token_get(struct store *, const char *token, struct token *);
-/* The newest unused, unexpired code for action by person about network:
- * 0 (*token, caller frees), 1 none, -1. */
+/* The newest unused code for action by person about network: 0 (*token,
+ * caller frees), 1 none, -1. */
 int	 store_token_open(struct store *, const char *action, int64_t person_id,
-	    int64_t network_id, time_t now, char **token);
+	    int64_t network_id, char **token);
 int	 store_token_use(struct store *, const char *token, const char *by,
 	    time_t now);
 /* Every unused token of the person for action in the network is used
@@ -434,9 +437,11 @@ int	 store_outbox_release(struct store *, time_t now, int *n);
 /* Unsent mail store_outbox_release leaves: invitations to addresses
  * marked bouncing. */
 int	 store_outbox_held(struct store *, int *n);
-/* A person's failed invitations and cancellations: meeting_catch_up sends
- * the calendar again as it stands. */
-int	 store_outbox_drop_failed_calendar(struct store *, int64_t person_id);
+/* A person's failed invitations and cancellations for the meetings
+ * meeting_catch_up sends again as they stand (to come, in open networks
+ * they are an active member of). */
+int	 store_outbox_drop_failed_calendar(struct store *, int64_t person_id,
+	    time_t now);
 /* Queued rows whose next attempt is after `latest` (later than any backoff
  * sets it: the clock was set back since) become due at now; *n: how many. */
 int	 store_outbox_unstick(struct store *, time_t now, time_t latest, int *n);

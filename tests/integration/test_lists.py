@@ -739,6 +739,24 @@ def test_a_forward_reaches_the_members_whole_and_the_intranet_without_it(
     assert "dyslexie" not in body_text(femmes)
 
 
+def test_a_forward_without_its_prefix_stays_off_the_intranet_too(
+        stack, tmp_path, run_leernet):
+    """The same parent's mail forwarded under a Subject of the sender's
+    own ("Sem en rekenen"), without a word above it: no Fwd: to go by, and
+    the page showed it whole.  Found by the code review (fifteenth
+    session)."""
+    www = tmp_path / "www"
+    lst = new_lists(stack, tmp_path, run_leernet, publish_dir=str(www))
+    body = PARENT_FWD.split("Alice\n\n", 1)[1]
+    lst.stack.send("alice", LIST, subject="Sem en rekenen", body=body)
+    lst.once()
+    [copy] = [m for m in lst.new("bob") if "Sem en rekenen" in m["Subject"]]
+    assert "dyslexie" in body_text(copy)
+    lst.run(lst.cfg, "publish")
+    page = (www / "rekenen" / "index.html").read_text()
+    assert "dyslexie" not in page and "De deelnemers kregen dit bericht per mail" in page
+
+
 def test_a_forwarded_announcement_is_news_in_full(lists):
     """The news (digest, intranet page) of a forward keeps what was
     forwarded: the new text alone stops at the forwarded headers."""

@@ -1173,6 +1173,18 @@ def test_someone_no_longer_staff_may_still_leave(stack, tmp_path, run_leernet):
     story.mail("bob", "aanmelden rekenen")
     story.once()
     story.one("bob", "staat niet in de personeelslijst")
+    # "bevestig CODE" in a mail of its own, as the confirmation offers.
+    staff.write_text("email,name,school\nlead@school.test,Lea,A\ncarol@school.test,C,A\n")
+    run_leernet(story.cfg, "staff", "import", "--replace", str(staff))
+    join_all(story, ("carol", "aanmelden"))
+    staff.write_text("email,name,school\nlead@school.test,Lea,A\n")
+    run_leernet(story.cfg, "staff", "import", "--replace", str(staff))
+    story.mail("carol", "afmelden rekenen")
+    story.once()
+    code = re.search(r"code (\w+)", story.one("carol")["Subject"]).group(1)
+    story.mail("carol", f"bevestig {code}")
+    story.once()
+    story.one("carol", subject="^Afgemeld")
 
 
 def test_staff_import_replace_drops_whoever_the_new_directory_leaves_out(
@@ -1433,6 +1445,26 @@ def test_a_coordinator_decides_from_the_digest(stack, tmp_path, run_leernet):
     assert m.group(1) not in text(d)
 
 
+def test_a_reply_to_the_digest_decides_nothing_by_the_codes_it_quotes(
+        stack, tmp_path, run_leernet):
+    """The digest holds a code per waiting proposal; a reply quoting it
+    rejected the first proposal whose code was found in the quote, not the
+    one named.  Found by the code review (fifteenth session)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    _proposed(story, who="alice", title="Anders rekenen")
+    _proposed(story, who="bob", title="Samen lezen")
+    run_leernet(story.cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    [digest] = [m for m in story.new("femme") if (m["List-Id"] or "").startswith("<digest.")]
+    story.reply("femme", digest, "afwijzen samen-lezen Past niet.")
+    story.once()
+    nets = story.networks()
+    assert nets["anders-rekenen"]["state"] == "proposed"
+    assert nets["samen-lezen"]["state"] == "proposed"
+    story.nothing("alice", "bob")
+    story.one("femme", "beantwoord je de mail over dat voorstel")   # how to decide
+
+
 def test_a_bare_rejection_tells_the_coordinator_no_reason_went(stack, tmp_path,
                                                                run_leernet):
     story = make_story(stack, tmp_path, run_leernet)
@@ -1590,3 +1622,33 @@ def test_person_forget_erases_a_person_and_keeps_the_rest_working(
     assert out.returncode == 65 and "is a coordinator" in out.stderr, out.stderr
     out = run_leernet(story.cfg, "person", "forget", check=False)
     assert out.returncode == 64
+
+
+def test_person_forget_leaves_no_code_or_text_naming_them(stack, tmp_path, run_leernet):
+    """After `person forget bob`, a lead's pending `trekker rekenen bob@…`
+    code stayed: answered "ja", it made bob an active lead again; and the
+    texts of mail sent to others naming him (a list copy's Reply-To)
+    stayed in the database.  Found by the code review (fifteenth
+    session)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    join_all(story, ("bob", "aanmelden"), ("carol", "aanmelden"))
+    story.mail("bob", "Werkbladen", "Zie de gang.\n", to="lido+rekenen")
+    story.mail("lead", "trekker rekenen bob@school.test")
+    story.once()
+    [confirm] = [m for m in story.new("lead")
+                 if m["Subject"].startswith("Bevestig: bob@school.test trekker")]
+    story.new("carol")
+    out = run_leernet(story.cfg, "person", "forget", "bob@school.test")
+    assert "2 codes" in out.stdout and "the text of 2 sent to others" in out.stdout, out.stdout
+    db = sqlite3.connect(tmp_path / "leernet.db")
+    for table, col in (("tokens", "arg"), ("outbox_data", "CAST(data AS TEXT)"),
+                       ("processed", "sender"), ("networks", "decided_by"),
+                       ("outbox", "rcpt"), ("people", "email")):
+        assert db.execute(f"SELECT count(*) FROM {table} WHERE"
+                          f" instr(lower({col}), 'bob@school.test') > 0").fetchone() == (0,), table
+    # The lead's yes to the code finds no code: bob is not made again.
+    story.reply("lead", confirm, "ja")
+    story.once()
+    story.one("lead", "geen geldige bevestigingscode")
+    assert db.execute("SELECT count(*) FROM people WHERE email = 'bob@school.test'"
+                      ).fetchone() == (0,)

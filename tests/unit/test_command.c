@@ -599,12 +599,19 @@ test_kv(void **state)
 			"Dit bericht is vertrouwelijk en uitsluitend bestemd "
 			"voor de geadresseerde.", "DISCLAIMER: aan dit bericht",
 			"This e-mail is confidential and intended solely",
+			"Disclaimer", "Aan dit bericht kunnen geen rechten "
+			"worden ontleend.",
 		};
 		static const char *const no[] = {
 			"Groeten aan iedereen van het team", "Met", "Veel",
 			"Best of all the meetings", "Thanks for the meeting",
 			"locatie: Aula", "Groeten Piet", "Beste Piet,",
 			"Dit bericht is voor de leads", "This message is for",
+			/* found by review: real first lines */
+			"Dit e-mailbericht is een voorstel",
+			"De informatie in dit bericht komt uit de raad",
+			"Disclaimer ik ben geen expert", "Disclaimers zijn lastig",
+			"The information in this e-mail comes from",
 		};
 
 		for (size_t i = 0; i < ARRAY_LEN(yes); i++)
