@@ -389,8 +389,9 @@ skip_greeting(char *q)
 /*
  * Outlook's signature without a closing: "Bob Jansen" on a line of its
  * own, then a function and a school.  Cut at a paragraph that starts
- * with the writer's name, after one of words: the question went to the
- * coordinators, the call and the intranet page with it.
+ * with the writer's name, after a paragraph of their own words: the
+ * question went to the coordinators, the call and the intranet page with
+ * it.
  */
 static void
 cut_at_name(char *q, const char *name)
