@@ -465,6 +465,30 @@ static int only_lead_somewhere(struct app *, const char *email,
     int64_t pid, const struct network *only);
 
 /*
+ * An address as an admin pastes it ("Bob de Vries <bob@school.nl>" too),
+ * lower-cased, or NULL after saying what is wrong (exit 65).
+ */
+static char *
+address_arg(const char *what, const char *arg)
+{
+	const char *lt = strchr(arg, '<'), *gt;
+	char *a;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	else
+		a = xstrdup(arg);
+	str_lower(a);
+	if (!config_address_valid(a)) {
+		fprintf(stderr, "leernet: %s: '%s' is not a mail address; write "
+		    "it as bob@school.nl\n", what, arg);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/*
  * A lead who left the foundation, a member HR asks to take off: what
  * `afmelden` does, done by an admin (a departed lead kept getting the
  * reminders, and nobody could remove them).
@@ -476,10 +500,11 @@ member_remove(struct app *app, const char *slug, const char *addr)
 	struct person p = { 0 };
 	enum role role;
 	enum mstate state;
-	char *email = xstrdup(addr);
+	char *email = address_arg("member remove", addr);
 	int rc;
 
-	str_lower(email);
+	if (email == NULL)
+		return EXIT_DATAERR;
 	if (find_network_or_fail(app, slug, &n) != 0) {
 		free(email);
 		return EXIT_DATAERR;
@@ -693,8 +718,8 @@ person_forget(struct app *app, int argc, char **argv)
 	}
 	if (addr == NULL)
 		return cli_usage(use, "person forget: give one EMAIL");
-	email = xstrdup(addr);
-	str_lower(email);
+	if ((email = address_arg("person forget", addr)) == NULL)
+		return EXIT_DATAERR;
 	if (config_is_coordinator(app->cfg, email)) {
 		fprintf(stderr, "leernet: %s is a coordinator ([organization] "
 		    "coordinators): take it out of the configuration "

@@ -710,6 +710,35 @@ def test_person_reset_when_not_bouncing(cfg, tmp_path, run_leernet):
     assert proc.stdout.startswith("lead@school.test: bouncing cleared;")
 
 
+@pytest.mark.parametrize("args, code, said", [
+    (("member", "remove", "rekenen"), 64, "give the network's SLUG and one EMAIL"),
+    (("member", "remove", "rekenen", "a@school.test", "b@school.test"), 64,
+     "give the network's SLUG and one EMAIL"),
+    (("member", "remove", "rekenen", "bob at school"), 65,
+     "member remove: 'bob at school' is not a mail address; write it as bob@school.nl"),
+    (("member", "remove", "nergens", "bob@school.test"), 65, "nergens"),
+    (("person", "forget"), 64, "person forget: give one EMAIL"),
+    (("person", "forget", "--force", "bob@school.test"), 64, "unexpected '--force'"),
+    (("person", "forget", "a@school.test", "b@school.test"), 64, "unexpected 'b@school.test'"),
+    (("person", "forget", "bob@"), 65, "person forget: 'bob@' is not a mail address"),
+    (("person", "forget", "\"><script>@x"), 65, "is not a mail address"),
+])
+def test_member_remove_and_person_forget_say_what_is_wrong(cfg, run_leernet, args,
+                                                            code, said):
+    """The new commands of the fifteenth session, given wrong input: one
+    line that says what, and the database unchanged."""
+    proc = run_leernet(cfg, *args, check=False)
+    assert proc.returncode == code, proc
+    assert said in proc.stderr, proc.stderr
+    assert run_leernet(cfg, "member", "list", "rekenen").stdout.count("lead@school.test") == 1
+
+
+def test_an_address_pasted_from_a_mail_is_taken(cfg, run_leernet):
+    out = run_leernet(cfg, "person", "forget", "--dry-run", "Lea de Trekker <LEAD@school.test>",
+                      check=False)
+    assert out.returncode == 65 and "the only lead of rekenen" in out.stderr, out
+
+
 class Sandbox:
     """A directory everyone may enter (the checkout may sit where nobody
     cannot: /root), holding a copy of the binary and the templates, for
