@@ -521,11 +521,16 @@ member_remove(struct app *app, const char *slug, const char *addr)
 	else if (rc == 0) {
 		struct req r = CLI_REQ(app, "leernet member remove");
 
+		/* A join still to be confirmed is called off (its code
+		 * spent); only who was invited gets the cancellations. */
 		if ((rc = store_begin(app->st)) == 0 &&
 		    (rc = store_membership_set(app->st, n.id, p.id,
 		    role == ROLE_FOLLOWER ? ROLE_FOLLOWER : ROLE_MEMBER,
 		    MS_LEFT, r.now)) == 0 &&
-		    (rc = meeting_uninvite_person(&r, &n, p.id)) == 0)
+		    (rc = store_tokens_spend(app->st, p.id, n.id, "join",
+		    "withdrawn:leernet member remove", r.now)) == 0 &&
+		    (role == ROLE_FOLLOWER || state != MS_ACTIVE ||
+		    (rc = meeting_uninvite_person(&r, &n, p.id)) == 0))
 			rc = store_commit(app->st);
 		if (rc != 0)
 			store_rollback(app->st);
@@ -661,6 +666,26 @@ only_lead_somewhere(struct app *app, const char *email, int64_t pid,
 	return rc == -1 ? -1 : found;
 }
 
+/* A proposal of theirs still waiting stays, without a proposer: say so,
+ * and what deciding it then takes.  0, or -1. */
+static int
+proposals_of(struct app *app, int64_t pid)
+{
+	struct network *nets;
+	size_t n;
+
+	if ((nets = store_networks(app->st, &n)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (nets[i].state == NET_PROPOSED && nets[i].proposer_id == pid)
+			printf("note: their proposal \"%s\" (%s) still waits for "
+			    "the coordinators, without a proposer from now on: "
+			    "approving it takes a line 'trekker: ADDRESS'\n",
+			    nets[i].title, nets[i].slug);
+	networks_free(nets, n);
+	return 0;
+}
+
 static void
 print_forgotten(const struct config *cfg, const char *email,
     const struct forget_counts *c, int dry)
@@ -733,6 +758,11 @@ person_forget(struct app *app, int argc, char **argv)
 		person_clear(&p);
 		free(email);
 		return rc == 1 ? EXIT_DATAERR : EXIT_SOFTWARE;
+	}
+	if (rc == 0 && (rc = proposals_of(app, p.id)) == -1) {
+		person_clear(&p);
+		free(email);
+		return EXIT_SOFTWARE;
 	}
 	if ((rc = store_begin(app->st)) == 0 &&
 	    (rc = store_person_forget(app->st, email, p.id, &c)) == 0 &&

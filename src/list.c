@@ -537,6 +537,41 @@ news_text(const struct config *cfg, const char *text, const char *files,
 	return buf_steal(&b);
 }
 
+int
+list_news_backfill(struct app *app, size_t *n)
+{
+	struct news_item *v;
+	size_t count;
+	int rc = 0;
+
+	*n = 0;
+	if ((v = store_news_bare(app->st, &count)) == NULL)
+		return -1;
+	if (store_begin(app->st) == -1) {
+		news_free(v, count);
+		return -1;
+	}
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		char *own = message_new_text(v[i].body), *outside;
+
+		/* A list post's body was its new text unless it forwarded
+		 * (or had no words of its own): then it holds more. */
+		if (strcmp(str_trim(own), str_trim(v[i].body)) != 0) {
+			outside = news_text(app->cfg, str_trim(own), NULL, "",
+			    *str_trim(own) ? 1 : 2);
+			rc = store_news_set_outside(app->st, v[i].id, outside);
+			free(outside);
+			(*n)++;
+		}
+		free(own);
+	}
+	news_free(v, count);
+	if (rc == 0 && store_commit(app->st) == 0)
+		return 0;
+	store_rollback(app->st);
+	return -1;
+}
+
 static int
 distribute(struct req *r, const struct network *net, const char *raw,
     size_t len)

@@ -12,6 +12,7 @@
 
 #include "footer.h"
 
+struct app;
 struct config;
 struct message;
 struct req;
@@ -42,6 +43,12 @@ size_t	 list_thread(struct store *, const struct config *,
 
 /* "lido+slug@example.org" for the configured coordinator; caller frees. */
 char	*list_address(const struct config *, const char *slug);
+/*
+ * At init: news stored before schema 8 (no outside text yet) whose body
+ * holds forwarded or quoted mail gets one (the writer's words), so that
+ * the pages stop showing it whole.  *n: how many.  0 or -1.
+ */
+int	 list_news_backfill(struct app *, size_t *n);
 
 /*
  * A person's mail (classified MAIL_PERSON) to the list SLUG, inside the

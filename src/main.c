@@ -21,6 +21,7 @@
 #include "digest.h"
 #include "handle.h"
 #include "ical.h"
+#include "list.h"
 #include "log.h"
 #include "outbox.h"
 #include "publish.h"
@@ -198,6 +199,22 @@ cmd_init(struct app *app, int argc, char **argv)
 	else
 		printf("database %s: schema version %d (was %d)\n",
 		    app->cfg->db_path, STORE_SCHEMA_VERSION, from);
+	/* Every init: cheap, and a run cut short is finished by the next. */
+	{
+		size_t n;
+
+		if (list_news_backfill(app, &n) == -1) {
+			fprintf(stderr, "leernet: %s: the news from before "
+			    "schema 8 could not be looked at; run 'leernet "
+			    "init' again\n", app->cfg->db_path);
+			return EXIT_SOFTWARE;
+		}
+		if (n > 0)
+			printf("%zu news item%s held forwarded or quoted mail: "
+			    "the intranet pages, feeds and followers now get "
+			    "the writer's own words of %s\n", n, n == 1 ? "" :
+			    "s", n == 1 ? "it" : "them");
+	}
 	return 0;
 }
 

@@ -579,6 +579,8 @@ meeting_gone(struct req *r, const struct network *n, const struct meeting *m)
 	set_meeting_vars(r->app, v, m, r->lang);
 	tvars_set_bool(v, "cancelled", 1);
 	tvars_set_bool(v, "past", m->status == MT_PLANNED && m->end <= r->now);
+	/* no "plan a new one" for a closed network */
+	tvars_set_bool(v, "open", n->state == NET_OPEN);
 	return reply_v(r, "meeting-unknown", v);
 }
 

@@ -421,6 +421,12 @@ cut_signature(char *q)
 {
 	char *line = strchr(q, '\n');
 
+	/* "afwijzen Past niet.\nGroet, Femme": the body starts with it */
+	if (command_signature_line(q, q + strcspn(q, "\r\n"))) {
+		*q = '\0';
+		return;
+	}
+
 	while (line != NULL) {
 		char *p = ++line;
 
@@ -644,6 +650,9 @@ approve(struct req *r, struct network *n, struct tvars *v)
 		tvars_set(v, "lead", lead ? lead : named ? named : "");
 		tvars_set_bool(v, "not_staff", lead != NULL &&
 		    config_domain_allowed(r->app->cfg, lead));
+		/* forgotten (person forget) with nobody named */
+		tvars_set_bool(v, "no_proposer", lead == NULL && named == NULL &&
+		    proposer.email == NULL);
 		rc = act_reply(r, "approve-bad-lead", v);
 		free(lead);
 		person_clear(&proposer);
@@ -772,6 +781,8 @@ act_decide(struct req *r, const char *ctx_token)
 		token_clear(&t);
 		return rc;
 	}
+	/* "De voorsteller is ingelicht" only if someone can be. */
+	tvars_set_bool(v, "proposer_known", n.proposer_id != 0);
 	rc = approving ? approve(r, &n, v) : reject(r, &n, v, t.token);
 	if (rc == -1)
 		goto fail;

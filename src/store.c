@@ -235,7 +235,7 @@ enum stmt_id {
 	S_NET_CHANGED, S_NEWS_SINCE, S_BOUNCING, S_KEPT_SINCE,
 	S_DG_SEEN, S_DG_SEEN_ADD, S_DG_LAST_RUN, S_DG_RUN_ADD,
 	/* publish additions */
-	S_NEWS_LATEST,
+	S_NEWS_LATEST, S_NEWS_BARE, S_NEWS_OUTSIDE,
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S__COUNT
@@ -552,6 +552,11 @@ static const char *const sql[S__COUNT] = {
 	    " n.created, coalesce(n.outside, n.body) FROM news n LEFT JOIN people p ON p.id = n.person_id"
 	    " WHERE n.network_id = ?1 ORDER BY n.created DESC, n.id DESC"
 	    " LIMIT ?2",
+	/* news from before schema 8, for init to look at once */
+	[S_NEWS_BARE] = "SELECT n.id, n.network_id, coalesce(n.person_id, 0),"
+	    " '', '', n.subject, n.body, n.created, n.body FROM news n"
+	    " WHERE n.outside IS NULL ORDER BY n.id",
+	[S_NEWS_OUTSIDE] = "UPDATE news SET outside = ?2 WHERE id = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -3053,6 +3058,21 @@ store_news_since(struct store *st, int64_t network_id, time_t since,
 
 	bind(s, "ii", network_id, (int64_t)since);
 	return news_rows(st, s, "news", n);
+}
+
+struct news_item *
+store_news_bare(struct store *st, size_t *n)
+{
+	return news_rows(st, prep(st, S_NEWS_BARE), "news", n);
+}
+
+int
+store_news_set_outside(struct store *st, int64_t id, const char *outside)
+{
+	sqlite3_stmt *s = prep(st, S_NEWS_OUTSIDE);
+
+	bind(s, "it", id, outside);
+	return exec_stmt(st, s, "news");
 }
 
 void

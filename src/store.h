@@ -475,6 +475,10 @@ struct news_item {
 struct news_item *store_news_since(struct store *, int64_t network_id,
 	    time_t since, size_t *n);
 void	 news_free(struct news_item *, size_t n);
+/* News whose outside text was never set (stored before schema 8). */
+struct news_item *store_news_bare(struct store *, size_t *n);
+int	 store_news_set_outside(struct store *, int64_t id,
+	    const char *outside);
 
 struct bounce_row {
 	int64_t	 person_id;

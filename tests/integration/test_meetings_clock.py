@@ -251,15 +251,21 @@ def test_a_network_closed_after_its_last_meeting_still_counts_its_hours(meet):
 
 def test_a_closed_network_takes_no_new_meeting(meet):
     """The guard of the test above: only attendance is taken once closed;
-    `bijeenkomst` is still refused."""
+    `bijeenkomst` is still refused, and the answer about a meeting the
+    close cancelled does not say to plan a new one."""
+    n = meet.plan("21-05-2027", "15:00-17:00", "Lokaal 3")
     meet.at = "2027-05-14 17:00:00"
     meet.mail("lead", f"sluit {SLUG}")
     meet.once()
     meet.new("lead")
+    meet.mail("lead", f"presentie {SLUG} {n}", "alice@school.test\n")
+    meet.once()
+    said = answer(meet)
+    assert "geannuleerd" in said and "Een nieuwe bijeenkomst" not in said, said
     meet.mail("lead", f"bijeenkomst {SLUG}", "datum: 21-05-2027\ntijd: 15:00-17:00\n")
     meet.once()
     assert "afgesloten" in answer(meet)
-    assert meet.meetings() == []
+    assert [m["status"] for m in meet.meetings()] == ["cancelled"]
 
 
 def test_notes_and_senders_are_not_kept_for_ever(meet):

@@ -365,3 +365,31 @@ def test_a_member_made_lead_is_not_invited_again(meet):
     meet.one("alice", "trekker")
     rows = meet.run(meet.cfg, "member", "list", SLUG, "--csv").stdout.splitlines()
     assert [r.split(",")[2:] for r in rows if r.startswith("alice@")] == [["lead", "active"]]
+
+
+def test_member_remove_calls_off_a_pending_join_and_cancels_only_invitations(meet):
+    """`member remove` of someone whose join waited for its confirmation:
+    their later "ja" made them a member after all; and a follower, or that
+    pending member, got a cancellation for a meeting never sent to them.
+    Found by the upgrade round (fifteenth session)."""
+    meet.plan("14-05-2027", "15:00-17:00", "Lokaal 3")
+    meet.new("lead")
+    meet.mail("alice", f"aanmelden {SLUG}", trusted=False)     # a code to confirm
+    meet.mail("carol", f"volg {SLUG}")
+    meet.once()
+    got = meet.new("alice")
+    confirms = [m for m in got if m["Subject"].startswith("Bevestig")]
+    assert len(confirms) == 1, [m["Subject"] for m in got]
+    confirm = confirms[0]
+    meet.new("carol")
+    for who in ("alice", "carol"):
+        out = meet.run(meet.cfg, "member", "remove", SLUG, f"{who}@school.test")
+        assert "removed" in out.stdout, out.stdout
+    meet.once()
+    meet.nothing("alice", "carol")
+    meet.reply("alice", confirm, "ja")
+    meet.once()
+    assert meet.invites("alice") == []
+    rows = meet.run(meet.cfg, "member", "list", SLUG, "--csv").stdout
+    assert [r.split(",")[2:] for r in rows.splitlines() if r.startswith(("alice", "carol"))] \
+        == [["member", "left"], ["follower", "left"]], rows

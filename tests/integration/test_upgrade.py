@@ -77,6 +77,17 @@ def version_2(db_path, rows: int):
                    " next_attempt) VALUES ('reply', 'lido@school.test',"
                    " 'waiting@school.test', '<w@school.test>', ?, 100, 100)",
                    (b"Subject: still queued\r\n\r\nhello\r\n",))
+    # News of a network: a forward stored whole (a parent's mail about a
+    # pupil) and a post of the writer's own words.
+    db.execute("INSERT INTO networks (slug, title, state, created) VALUES"
+               " ('rekenen', 'Rekenen', 'open', 100)")
+    db.executemany("INSERT INTO news (network_id, subject, body, created)"
+                   " VALUES (1, ?, ?, 100)", [
+                       ("Sem en rekenen", "Zie hieronder.\n\nVan: Petra Ouder "
+                        "<ouder@other.test>\nVerzonden: maandag 23 november 2026 "
+                        "10:00\nAan: alice@school.test\nOnderwerp: Sem\n\n"
+                        "Sem heeft dyslexie.\n"),
+                       ("Werkbladen", "Ze liggen in de gang.")])
     db.execute("PRAGMA user_version = 2")
     db.commit()
     db.close()
@@ -110,6 +121,13 @@ def test_init_migrates_a_large_outbox_in_bounded_memory_and_keeps_waiting_mail(t
     assert text.startswith(b"Subject: still queued")
     assert db.execute("SELECT sender, subject FROM processed").fetchall() == \
         [("kim@school.test", "")]
+    # Schema 8: the forward stored before it no longer stands whole on the
+    # pages (found by the upgrade round, fifteenth session).
+    assert "1 news item held forwarded or quoted mail" in out, out
+    assert db.execute("SELECT subject, outside FROM news ORDER BY id").fetchall() == [
+        ("Sem en rekenen", "Zie hieronder.\n\n[Een doorgestuurd bericht: de deelnemers "
+                           "kregen het per mail]"),
+        ("Werkbladen", None)]
     db.close()
     # The waiting reply is still listed, text and all, for `outbox list`.
     listed = subprocess.run([str(leernet_bin()), "-c", str(cfg), "outbox", "list", "--csv"],

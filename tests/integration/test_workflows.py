@@ -1624,6 +1624,25 @@ def test_person_forget_erases_a_person_and_keeps_the_rest_working(
     assert out.returncode == 64
 
 
+def test_a_proposal_whose_proposer_was_forgotten(stack, tmp_path, run_leernet):
+    """`person forget` of someone whose proposal waits said nothing of it;
+    "goedkeuren" was then refused with '"" kan geen trekker worden', and a
+    rejection said "De voorsteller is ingelicht" with nobody told.  Found
+    by the upgrade round (fifteenth session)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    mail_femme, mail_donna = _proposed(story, who="alice", title="Samen lezen")
+    out = run_leernet(story.cfg, "person", "forget", "alice@school.test")
+    assert 'their proposal "Samen lezen" (samen-lezen) still waits' in out.stdout, out.stdout
+    story.reply("femme", mail_femme, "goedkeuren")
+    story.once()
+    said = story.one("femme", "niet meer bij leernet bekend", "noem een trekker")
+    assert '""' not in text(said)
+    story.reply("donna", mail_donna, "afwijzen Past niet.\nGroet, Donna")
+    story.once()
+    done = text(story.one("donna", '"Samen lezen" is afgewezen.'))
+    assert "ingelicht" not in done and "Groet, Donna" not in done, done
+
+
 def test_person_forget_leaves_no_code_or_text_naming_them(stack, tmp_path, run_leernet):
     """After `person forget bob`, a lead's pending `trekker rekenen bob@…`
     code stayed: answered "ja", it made bob an active lead again; and the
