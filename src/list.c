@@ -555,10 +555,13 @@ list_news_backfill(struct app *app, size_t *n)
 		char *own = message_new_text(v[i].body), *outside;
 
 		/* A list post's body was its new text unless it forwarded
-		 * (or had no words of its own): then it holds more. */
+		 * (or had no words of its own): then it holds more.  What
+		 * was cut is not known now (a forward, a quote, a `bericht`
+		 * post's signature): the note says only what is true of
+		 * all. */
 		if (strcmp(str_trim(own), str_trim(v[i].body)) != 0) {
 			outside = news_text(app->cfg, str_trim(own), NULL, "",
-			    *str_trim(own) ? 1 : 2);
+			    2);
 			rc = store_news_set_outside(app->st, v[i].id, outside);
 			free(outside);
 			(*n)++;

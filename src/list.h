@@ -44,9 +44,9 @@ size_t	 list_thread(struct store *, const struct config *,
 /* "lido+slug@example.org" for the configured coordinator; caller frees. */
 char	*list_address(const struct config *, const char *slug);
 /*
- * At init: news stored before schema 8 (no outside text yet) whose body
- * holds forwarded or quoted mail gets one (the writer's words), so that
- * the pages stop showing it whole.  *n: how many.  0 or -1.
+ * At the step to schema 8: news stored before it whose body holds more
+ * than the writer's new words (a forward, a quote) gets its outside text,
+ * so that the pages stop showing it whole.  *n: how many.  0 or -1.
  */
 int	 list_news_backfill(struct app *, size_t *n);
 

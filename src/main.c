@@ -199,14 +199,16 @@ cmd_init(struct app *app, int argc, char **argv)
 	else
 		printf("database %s: schema version %d (was %d)\n",
 		    app->cfg->db_path, STORE_SCHEMA_VERSION, from);
-	/* Every init: cheap, and a run cut short is finished by the next. */
-	{
+	/* Once, with the step to schema 8: news stored after it has its
+	 * outside text where it needs one. */
+	if (from > 0 && from < 8) {
 		size_t n;
 
 		if (list_news_backfill(app, &n) == -1) {
-			fprintf(stderr, "leernet: %s: the news from before "
-			    "schema 8 could not be looked at; run 'leernet "
-			    "init' again\n", app->cfg->db_path);
+			fprintf(stderr, "leernet: %s: the news stored before "
+			    "schema 8 could not be looked at (see above): "
+			    "forwarded mail among it still shows whole on the "
+			    "intranet pages\n", app->cfg->db_path);
 			return EXIT_SOFTWARE;
 		}
 		if (n > 0)

@@ -552,7 +552,7 @@ static const char *const sql[S__COUNT] = {
 	    " n.created, coalesce(n.outside, n.body) FROM news n LEFT JOIN people p ON p.id = n.person_id"
 	    " WHERE n.network_id = ?1 ORDER BY n.created DESC, n.id DESC"
 	    " LIMIT ?2",
-	/* news from before schema 8, for init to look at once */
+	/* news without an outside text: from before schema 8, at the step */
 	[S_NEWS_BARE] = "SELECT n.id, n.network_id, coalesce(n.person_id, 0),"
 	    " '', '', n.subject, n.body, n.created, n.body FROM news n"
 	    " WHERE n.outside IS NULL ORDER BY n.id",

@@ -125,8 +125,7 @@ def test_init_migrates_a_large_outbox_in_bounded_memory_and_keeps_waiting_mail(t
     # pages (found by the upgrade round, fifteenth session).
     assert "1 news item held forwarded or quoted mail" in out, out
     assert db.execute("SELECT subject, outside FROM news ORDER BY id").fetchall() == [
-        ("Sem en rekenen", "Zie hieronder.\n\n[Een doorgestuurd bericht: de deelnemers "
-                           "kregen het per mail]"),
+        ("Sem en rekenen", "Zie hieronder.\n\n[De deelnemers kregen dit bericht per mail]"),
         ("Werkbladen", None)]
     db.close()
     # The waiting reply is still listed, text and all, for `outbox list`.
