@@ -368,7 +368,9 @@ def test_postfix_killed_mid_run_loses_nothing_and_resends_only_unconfirmed(stack
     assert dict(waiting).keys() <= {0, 1}, waiting
     assert dict(waiting).get(1, 0) <= 3, waiting
 
-    sent_before = {r for (r,) in conn.execute("SELECT rcpt FROM outbox WHERE state = 'sent'")}
+    sent_at_before = dict(conn.execute(
+        "SELECT rcpt, sent_at FROM outbox WHERE state = 'sent'").fetchall())
+    sent_before = set(sent_at_before)
     cut_after_data = {r for (r,) in conn.execute(
         "SELECT rcpt FROM outbox WHERE state = 'queued' AND last_error LIKE 'end of data:%'")}
 
@@ -383,7 +385,17 @@ def test_postfix_killed_mid_run_loses_nothing_and_resends_only_unconfirmed(stack
     # message whose 250 never reached us; only a message cut off after its
     # data may come twice.
     twice = {r for r, n in got.items() if n > 1}
-    assert twice <= cut_after_data and max(got.values()) <= 2, twice
+    assert max(got.values()) <= 2, twice
+    # leernet sent nothing again that it had recorded as sent ...
+    again = {r for r, t in conn.execute("SELECT rcpt, sent_at FROM outbox")
+             if r in sent_at_before and t != sent_at_before[r]}
+    assert again == set(), again
+    # ... so a message twice in the log is one cut off after its data, or
+    # (seen once in a clean-clone CI run, fifteenth session) one that
+    # Postfix's own delivery agent, killed with it, delivered and then
+    # delivered again from its queue after the restart.
+    assert twice - cut_after_data <= sent_before and \
+        len(twice - cut_after_data) <= 3, (twice, cut_after_data)
     # Nothing lost.  What Postfix delivered while it was being stopped may
     # be missing from its own log (its log daemon goes first): only such a
     # message may be absent from the log, never one sent after the restart.
