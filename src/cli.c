@@ -17,6 +17,7 @@
 #include "dates.h"
 #include "log.h"
 #include "slug.h"
+#include "staff.h"
 #include "store.h"
 #include "table.h"
 #include "title.h"
@@ -471,20 +472,11 @@ static int only_lead_somewhere(struct app *, const char *email,
 static char *
 address_arg(const char *what, const char *arg)
 {
-	const char *lt = strchr(arg, '<'), *gt;
-	char *a;
+	char *a = staff_address_of(arg);
 
-	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
-		a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
-	else
-		a = xstrdup(arg);
-	str_lower(a);
-	if (!config_address_valid(a)) {
+	if (a == NULL)
 		fprintf(stderr, "leernet: %s: '%s' is not a mail address; write "
 		    "it as bob@school.nl\n", what, arg);
-		free(a);
-		return NULL;
-	}
 	return a;
 }
 

@@ -576,31 +576,6 @@ tell_outcome(struct req *r, const struct network *n, const char *tmpl,
 	return rc;
 }
 
-/* "Name <a@b>", "a@b" → "a@b", lower-cased; NULL when it is no address.
- * Caller frees. */
-static char *
-address_of(const char *s)
-{
-	const char *lt = strchr(s, '<'), *gt;
-	char *a, *t;
-
-	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
-		a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
-	else
-		a = xstrdup(s);
-	t = str_trim(a);
-	memmove(a, t, strlen(t) + 1);
-	/* "… wordt piet@school.nl." ends a sentence */
-	for (size_t n = strlen(a); n > 0 && strchr(".,;:!?)", a[n - 1]); n--)
-		a[n - 1] = '\0';
-	str_lower(a);
-	if (!staff_email_valid(a)) {
-		free(a);
-		return NULL;
-	}
-	return a;
-}
-
 /* May this address lead a network?  1 yes, 0 no, -1 error. */
 static int
 may_lead(struct req *r, const char *email)
@@ -638,7 +613,7 @@ approve(struct req *r, struct network *n, struct tvars *v)
 	    &proposer) == -1)
 		return -1;
 	if (named != NULL && *named != '\0')
-		lead = address_of(named);
+		lead = staff_address_of(named);
 	else if (proposer.email != NULL)
 		lead = xstrdup(proposer.email);
 	if (lead == NULL || (rc = may_lead(r, lead)) != 1) {
@@ -919,7 +894,7 @@ act_lead(struct req *r)
 	v = act_vars(r);
 	act_set_network(v, &n);
 	word = r->cmd->argc >= 2 ? r->cmd->argv[r->cmd->argc - 1] : NULL;
-	if (word != NULL && (email = address_of(word)) != NULL) {
+	if (word != NULL && (email = staff_address_of(word)) != NULL) {
 		tvars_set(v, "lead", email);
 		/* The confirmation's {{#lead}} section is a flag: the
 		 * address goes under its own name there. */

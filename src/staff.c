@@ -828,3 +828,26 @@ staff_to_utf8(const char *data, size_t len, size_t *outlen, int *converted)
 	*converted = 1;
 	return out;
 }
+
+char *
+staff_address_of(const char *s)
+{
+	const char *lt = strchr(s, '<'), *gt;
+	char *a, *t;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	else
+		a = xstrdup(s);
+	t = str_trim(a);
+	memmove(a, t, strlen(t) + 1);
+	/* "… wordt piet@school.nl." ends a sentence */
+	for (size_t n = strlen(a); n > 0 && strchr(".,;:!?)", a[n - 1]); n--)
+		a[n - 1] = '\0';
+	str_lower(a);
+	if (!staff_email_valid(a)) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}

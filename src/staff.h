@@ -64,5 +64,8 @@ char	*staff_to_utf8(const char *data, size_t len, size_t *outlen,
 
 /* A plausible mail address (local@domain.tld, ASCII, no spaces)? */
 int	staff_email_valid(const char *);
+/* "Name <a@b>", "a@b", "a@b." (a sentence's end) → "a@b", lower-cased;
+ * NULL when it is no address.  Caller frees. */
+char	*staff_address_of(const char *);
 
 #endif
