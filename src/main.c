@@ -361,6 +361,13 @@ template_problem(void *arg, const char *line)
 	fprintf(stderr, "templates: %s\n", line);
 }
 
+static void
+template_note(void *arg, const char *line)
+{
+	(void)arg;
+	printf("templates: note: %s\n", line);
+}
+
 /*
  * Every template parses and uses only names leernet sets: an edit that
  * went wrong is found here rather than by the first teacher who needs it.
@@ -382,10 +389,11 @@ check_templates(const char *dir)
 			    "templates)\n", dir, n, n == 1 ? "" : "s");
 		return EXIT_CONFIG;
 	}
-	if (template_names_checked(dir))
+	if (template_names_checked(dir)) {
 		printf("templates %s: OK (names checked against %s)\n", dir,
 		    shipped);
-	else
+		(void)template_notes(dir, template_note, NULL);
+	} else
 		printf("templates %s: OK (names not checked: no shipped "
 		    "templates besides these in %s)\n", dir, shipped);
 	return 0;

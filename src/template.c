@@ -1474,6 +1474,80 @@ template_check(const char *dir, template_report_fn *report, void *arg)
 	return n;
 }
 
+/* The section names of one file, each once, in the order of their last
+ * use; NULL when it does not parse (template_check reports that). */
+static struct strlist *
+file_sections(const struct tfile *f)
+{
+	struct uses u = { 0 };
+	struct strlist *l = NULL;
+	char err[256];
+
+	if (file_uses(f->data, f->len, f->html, &u, err, sizeof(err)) == 0)
+		for (size_t i = u.n; i-- > 0;) {
+			char *name;
+
+			if (!u.v[i].sect)
+				continue;
+			name = xstrndup(u.v[i].s, u.v[i].len);
+			if (!strlist_has(l, name))
+				strlist_add(&l, name);
+			free(name);
+		}
+	free(u.v);
+	return l;
+}
+
+int
+template_notes(const char *dir, template_report_fn *report, void *arg)
+{
+	struct tfile *list = NULL, *shipped = NULL;
+	int n = 0;
+
+	if (!template_names_checked(dir))
+		return 0;
+	(void)read_dir(dir, &list, NULL, NULL);
+	(void)read_dir(template_shipped_dir(), &shipped, NULL, NULL);
+	for (const struct tfile *f = list; f; f = f->next) {
+		const struct tfile *s;
+		struct strlist *mine, *theirs, *l;
+		struct buf line;
+
+		for (s = shipped; s; s = s->next)
+			if (s->html == f->html && strcmp(s->lang, f->lang) == 0 &&
+			    strcmp(s->name, f->name) == 0)
+				break;
+		if (s == NULL)
+			continue;
+		mine = file_sections(f);
+		theirs = file_sections(s);
+		buf_init(&line, 0);
+		for (l = theirs; l; l = l->next)
+			if (!strlist_has(mine, l->s))
+				buf_addf(&line, "%s{{#%s}}", line.len ? ", " : "",
+				    l->s);
+		if (line.len > 0) {
+			char *text = buf_steal(&line);
+			char *msg = xasprintf("%s: the shipped copy %s has %s, "
+			    "this one not: a case it writes for is left out "
+			    "(copy the part from there if that was not meant)",
+			    f->path, s->path, text);
+
+			if (report)
+				report(arg, msg);
+			n++;
+			free(msg);
+			free(text);
+		} else
+			buf_free(&line);
+		strlist_free(mine);
+		strlist_free(theirs);
+	}
+	tfiles_free(list);
+	tfiles_free(shipped);
+	return n;
+}
+
 int
 template_dir_readable(const char *dir, char *err, size_t errlen)
 {

@@ -113,6 +113,17 @@ int		 template_check(const char *dir, template_report_fn *report,
  * (then "..."): 0, or -1. */
 int		 template_check_dir(const char *dir, char *err, size_t errlen);
 /*
+ * Notes, not problems: each DIR/LANG/NAME.{txt,html} that lacks a section
+ * ({{#x}} or {{^x}}) its shipped counterpart has, one line per file, e.g.
+ * "DIR/nl/close-done.txt: the shipped copy SHIPPED/nl/close-done.txt has
+ * {{#unrecorded}}, this one not: ...".  An administrator's copy made
+ * before an upgrade misses the cases a release added, silently.  Nothing
+ * when names are not checked (template_names_checked).  Returns the
+ * number of notes.
+ */
+int		 template_notes(const char *dir, template_report_fn *report,
+		    void *arg);
+/*
  * Can the mail texts be read at all?  For once, run and digest at start:
  * without them every message would fail in turn and stay in the inbox.
  * At least one DIR/nl/NAME.txt must open (nl is every text's fallback).

@@ -72,6 +72,34 @@ def test_the_shipped_texts_pass_and_a_fixed_copy_passes_again(
     assert "templates" not in check.stderr, check.stderr
 
 
+def test_a_copy_from_before_an_upgrade_passes_with_a_note_per_missing_case(
+        stack, tmp_path, run_leernet):
+    """An admin's copy made before a release added a case (close-done's list
+    of held meetings without attendance) is no error: leernet writes what
+    the copy says.  But check-config names what it leaves out, so the
+    upgrade does not lose the case silently."""
+    mine = tmp_path / "mijn-teksten"
+    shutil.copytree(REPO / "templates", mine)
+    close_done = mine / "nl" / "close-done.txt"
+    text = close_done.read_text()
+    start = text.index("{{#unrecorded}}")
+    end = text.index("{{/unrecorded}}") + len("{{/unrecorded}}")
+    close_done.write_text(text[:start] + text[end:])
+    config = stack.config(tmp_path, paths_templates=str(mine))
+    run_leernet(config, "init")
+
+    check = run_leernet(config, "check-config", check=False, env=SHIPPED)
+    assert check.returncode == 0, check.stdout + check.stderr
+    notes = [line for line in check.stdout.splitlines()
+             if line.startswith("templates: note: ")]
+    assert notes == [
+        f"templates: note: {close_done}: the shipped copy "
+        f"{REPO}/templates/nl/close-done.txt has {{{{#unrecorded}}}}, "
+        "{{#held}}, this one not: a case it writes for is left out "
+        "(copy the part from there if that was not meant)"], check.stdout
+    assert "configuration OK" in check.stdout
+
+
 def test_a_reload_with_a_broken_text_keeps_the_running_texts(stack, tmp_path, leernet):
     """SIGHUP after a slip: the daemon says what is wrong and goes on with
     the texts it had, edited ones included; fixed, the next reload takes
