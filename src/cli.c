@@ -130,6 +130,11 @@ check_title(struct app *app, const char *title)
 	return rc;
 }
 
+static char	*address_arg(const char *what, const char *arg);
+static int	 network_add_leads(struct app *, const char *slug,
+		    const char *title, const char *question,
+		    char *const *leads, size_t nleads);
+
 static int
 network_add(struct app *app, int argc, char **argv)
 {
@@ -140,10 +145,8 @@ network_add(struct app *app, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *title = NULL, *question = "", *slug;
-	char *leads[32];
-	size_t nleads = 0;
-	int64_t id;
-	time_t now = time(NULL);
+	char *leads[32], *owned[32];
+	size_t nleads = 0, nowned = 0;
 	int ch, rc;
 
 	optind = 0;	/* GNU: re-initialise after main's getopt */
@@ -186,36 +189,41 @@ network_add(struct app *app, int argc, char **argv)
 		    "rekenen-groep-3\n", slug);
 		return EXIT_DATAERR;
 	}
+	rc = 0;
 	for (size_t i = 0; i < nleads; i++) {
-		char *lt = strchr(leads[i], '<'), *gt;
 		struct person p = { 0 };
 		int in_staff;
+		char *a;
 
 		/* "Bob de Vries <bob@school.nl>", pasted from a mail. */
-		if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
-			*gt = '\0';
-			memmove(leads[i], lt + 1, strlen(lt + 1) + 1);
+		if ((a = address_arg("--lead", leads[i])) == NULL ||
+		    !config_address_valid(a)) {
+			if (a != NULL)
+				fprintf(stderr, "leernet: --lead %s: not a mail "
+				    "address; write it as bob@school.nl\n", a);
+			free(a);
+			rc = EXIT_DATAERR;
+			break;
 		}
-		str_lower(leads[i]);
-		if (!config_address_valid(leads[i])) {
-			fprintf(stderr, "leernet: --lead %s: not a mail address; "
-			    "write it as bob@school.nl\n", leads[i]);
-			return EXIT_DATAERR;
-		}
+		leads[i] = owned[nowned++] = a;
 		if (!config_domain_allowed(app->cfg, leads[i])) {
 			fprintf(stderr, "leernet: --lead %s: not in the allowed "
 			    "domains ([organization] domains in %s)\n",
 			    leads[i], app->cfg->file);
-			return EXIT_DATAERR;
+			rc = EXIT_DATAERR;
+			break;
 		}
 		/* With staff_only every command from a lead outside the
 		 * directory is refused (a coordinator's is not): said, not
 		 * refused, as the directory may well be imported next. */
 		if (app->cfg->staff_only &&
 		    !config_is_coordinator(app->cfg, leads[i])) {
-			if ((rc = store_person_get(app->st, leads[i], &p)) == -1)
-				return EXIT_SOFTWARE;
+			if ((rc = store_person_get(app->st, leads[i], &p)) == -1) {
+				rc = EXIT_SOFTWARE;
+				break;
+			}
 			in_staff = rc == 0 && p.in_staff;
+			rc = 0;
 			person_clear(&p);
 			if (!in_staff)
 				fprintf(stderr, "leernet: warning: --lead %s is "
@@ -226,6 +234,23 @@ network_add(struct app *app, int argc, char **argv)
 				    app->cfg->file);
 		}
 	}
+	if (rc == 0)
+		rc = network_add_leads(app, slug, title, question, leads,
+		    nleads);
+	while (nowned > 0)
+		free(owned[--nowned]);
+	return rc;
+}
+
+/* network add's transaction: the network and its leads, or nothing. */
+static int
+network_add_leads(struct app *app, const char *slug, const char *title,
+    const char *question, char *const *leads, size_t nleads)
+{
+	time_t now = time(NULL);
+	int64_t id;
+	int rc;
+
 	if (store_begin(app->st) == -1)
 		return EXIT_SOFTWARE;
 	rc = store_network_add(app->st, slug, title, question, NET_OPEN, 0,
@@ -805,8 +830,9 @@ cli_person(struct app *app, int argc, char **argv)
 		return cli_usage(use, "unknown person command '%s'", argv[0]);
 	if (argc != 2)
 		return cli_usage(use, "person %s: give one EMAIL", argv[0]);
-	email = xstrdup(argv[1]);
-	str_lower(email);
+	if ((email = address_arg(strcmp(argv[0], "show") == 0 ?
+	    "person show" : "person reset", argv[1])) == NULL)
+		return EXIT_DATAERR;
 	if (strcmp(argv[0], "reset") == 0) {
 		if ((rc = store_person_get(app->st, email, &p)) == 0 &&
 		    !p.bouncing) {

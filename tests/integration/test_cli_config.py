@@ -710,6 +710,20 @@ def test_person_reset_when_not_bouncing(cfg, tmp_path, run_leernet):
     assert proc.stdout.startswith("lead@school.test: bouncing cleared;")
 
 
+def test_person_commands_take_an_address_as_pasted_from_a_mail(cfg, run_leernet):
+    """An admin copies the sender from Outlook: "Lead <Lead@School.test>".
+    Taken as the address, as member remove and network add do; something
+    that is no address is said to be one, not "unknown person"."""
+    show = run_leernet(cfg, "person", "show", "Lead <Lead@School.test>")
+    assert "lead@school.test" in show.stdout, show.stdout + show.stderr
+    proc = run_leernet(cfg, "person", "reset", "'Lead' <lead@school.test>.")
+    assert proc.stdout == "lead@school.test was not bouncing; nothing to reset\n"
+    proc = run_leernet(cfg, "person", "show", "lead at school", check=False)
+    assert proc.returncode == 65
+    assert ("person show: 'lead at school' is not a mail address; write it as "
+            "bob@school.nl") in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("args, code, said", [
     (("member", "remove", "rekenen"), 64, "give the network's SLUG and one EMAIL"),
     (("member", "remove", "rekenen", "a@school.test", "b@school.test"), 64,
@@ -934,6 +948,11 @@ def test_network_add_checks_its_leads(stack, tmp_path, run_leernet):
     run_leernet(cfg, "network", "add", "x", "--title", "X", "--lead",
                 "Bob de Vries <Bob@School.test>")
     out = run_leernet(cfg, "member", "list", "x", "--csv").stdout
+    assert "bob@school.test,Bob de Vries,lead,active" in out, out
+    # Copied from a sentence: the full stop is no part of the address.
+    run_leernet(cfg, "network", "add", "w", "--title", "W", "--lead",
+                " bob@school.test.")
+    out = run_leernet(cfg, "member", "list", "w", "--csv").stdout
     assert "bob@school.test,Bob de Vries,lead,active" in out, out
     # A coordinator acts as lead of any network, staff directory or not.
     run_leernet(cfg, "network", "add", "y", "--title", "Y", "--lead",
