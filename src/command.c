@@ -916,6 +916,78 @@ static const char *const greeting_words[] = {
 	"hello", "hey", "dear",
 };
 
+/* Does s start with word w (case-insensitively), followed by a non-letter?
+ * Its length, or 0. */
+static size_t
+starts_word(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+	unsigned char c;
+
+	if (n == 0 || strncasecmp(s, w, n) != 0)
+		return 0;
+	c = (unsigned char)s[n];
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80)
+		return 0;
+	return n;
+}
+
+char *
+command_post_headline(const char *subject, const char *slug,
+    const char *title)
+{
+	const char *s = subject;
+	size_t k = 0;
+	char *t;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (size_t i = 0; k == 0 && i < ARRAY_LEN(keywords); i++)
+		if (keywords[i].verb == VERB_POST)
+			k = starts_word(s, keywords[i].word);
+	if (k > 0) {
+		const char *w = s + k;
+		size_t m, mt;
+
+		while (*w == ' ' || *w == '\t')
+			w++;
+		/* The longer of the two: slug "rekenen", title "Rekenen
+		 * in groep 3"; title "AI", slug "ai-in-de-klas". */
+		m = starts_word(w, slug);
+		if ((mt = starts_word(w, title)) > m)
+			m = mt;
+		if (m > 0) {
+			s = w + m;
+			/* "bericht rekenen: x", "bericht rekenen - x" */
+			while (*s == ' ' || *s == '\t' || *s == ':' || *s == '-')
+				s++;
+			if (strncmp(s, "\u2013 ", 4) == 0)
+				s += 4;
+		}
+	}
+	/* One line, whatever the mail's Subject held. */
+	t = xstrdup(s);
+	for (char *q = t, *w = t;; q++) {
+		if (*q == '\r' || *q == '\n' || *q == '\t') {
+			if (w == t || w[-1] != ' ')
+				*w++ = ' ';
+		} else if ((*w++ = *q) == '\0')
+			break;
+	}
+	return t;
+}
+
+int
+command_greeting_word(const char *w, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_LEN(greeting_words); i++)
+		if (strlen(greeting_words[i]) == len &&
+		    strncasecmp(w, greeting_words[i], len) == 0)
+			return 1;
+	return 0;
+}
+
 int
 command_has_phrase(const char *p, const char *e, const char *phrase)
 {

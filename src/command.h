@@ -101,6 +101,17 @@ int		 command_has_phrase(const char *p, const char *e,
  */
 int		 command_signature_line(const char *p, const char *e);
 
+/*
+ * The headline of a news item from its mail's Subject: what follows
+ * "bericht SLUG" / "post TITLE" and a ':' or dash after it ("bericht
+ * rekenen: Materiaal" gives "Materiaal", "bericht rekenen" ""), or the
+ * whole Subject when it does not start so; on one line.  Caller frees.
+ */
+char		*command_post_headline(const char *subject, const char *slug,
+		    const char *title);
+/* Is [w, w+len) a greeting word ("hoi", "beste", "dear")? */
+int		 command_greeting_word(const char *w, size_t len);
+
 /* Guess the language of free text (for replies without a keyword). */
 enum lang	 command_guess_lang(const char *text, enum lang dflt);
 

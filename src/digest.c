@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "app.h"
+#include "command.h"
 #include "compose.h"
 #include "config.h"
 #include "dates.h"
@@ -355,68 +356,6 @@ news_body(const char *text)
 	return r;
 }
 
-/* Does s start with word w (case-insensitively), followed by a non-letter? */
-static size_t
-starts_word(const char *s, const char *w)
-{
-	size_t n = strlen(w);
-	unsigned char c;
-
-	if (n == 0 || strncasecmp(s, w, n) != 0)
-		return 0;
-	c = (unsigned char)s[n];
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c >= 0x80)
-		return 0;
-	return n;
-}
-
-/*
- * The headline of a news item.  A `post` stores the subject of its mail,
- * which starts with the command ("bericht rekenen: Materiaal"): shown is
- * what follows it, or nothing.  Caller frees.
- */
-static char *
-news_title(const char *subject, const struct network *n)
-{
-	static const char *const verbs[] = { "bericht", "post" };
-	const char *s = subject;
-	size_t k = 0;
-	char *t;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	for (size_t i = 0; k == 0 && i < ARRAY_LEN(verbs); i++)
-		k = starts_word(s, verbs[i]);
-	if (k > 0) {
-		const char *w = s + k;
-		size_t m;
-
-		while (*w == ' ' || *w == '\t')
-			w++;
-		if ((m = starts_word(w, n->slug)) == 0)
-			m = starts_word(w, n->title);
-		if (m > 0) {
-			s = w + m;
-			/* "bericht rekenen: x", "bericht rekenen - x" */
-			while (*s == ' ' || *s == '\t' || *s == ':' || *s == '-')
-				s++;
-			if (strncmp(s, "\u2013 ", 4) == 0)
-				s += 4;
-		}
-	}
-	/* One line, whatever the mail's Subject held. */
-	t = xstrdup(s);
-	for (char *q = t, *w = t;; q++) {
-		if (*q == '\r' || *q == '\n' || *q == '\t') {
-			if (w == t || w[-1] != ' ')
-				*w++ = ' ';
-		} else if ((*w++ = *q) == '\0')
-			break;
-	}
-	return t;
-}
-
 static void
 set_person_name(struct tvars *v, const char *name, const char *email)
 {
@@ -563,7 +502,8 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 		char *body = news_body(role == ROLE_FOLLOWER || d->coordinator ?
 		    x->outside : x->body);
 
-		char *title = news_title(x->subject, n);
+		char *title = command_post_headline(x->subject, n->slug,
+		    n->title);
 
 		tvars_set(e, "subject", title);
 		rule = rule_for(title, '-');

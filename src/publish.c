@@ -519,8 +519,6 @@ view_clear(struct netview *v)
 static int
 greeting_line(const char *b, const char *e)
 {
-	static const char *const words[] = { "hoi", "hallo", "beste", "dag",
-	    "goedemorgen", "goedemiddag", "hi", "hello", "hey", "dear" };
 	size_t n = (size_t)(e - b), w = 0;
 
 	while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
@@ -531,9 +529,8 @@ greeting_line(const char *b, const char *e)
 		return 1;
 	while (w < n && isalpha((unsigned char)b[w]))
 		w++;
-	for (size_t i = 0; i < ARRAY_LEN(words); i++)
-		if (strlen(words[i]) == w && strncasecmp(b, words[i], w) == 0)
-			return b[n - 1] == '!' || w == n;
+	if (command_greeting_word(b, w))
+		return b[n - 1] == '!' || w == n;
 	return 0;
 }
 
@@ -547,19 +544,9 @@ static char *
 news_title(const struct pub *p, const struct news_item *it,
     const struct network *n)
 {
-	char *s = xstrdup(it->subject), *t = str_trim(s), *r;
-	size_t k;
+	char *s = command_post_headline(it->subject, n->slug, n->title);
+	char *t = str_trim(s), *r;
 
-	for (k = 0; t[k] && t[k] != ' ' && t[k] != '\t'; k++)
-		;
-	if ((k == 4 && strncasecmp(t, "post", 4) == 0) ||
-	    (k == 7 && strncasecmp(t, "bericht", 7) == 0)) {
-		t = str_trim(t + k);
-		k = strlen(n->slug);
-		if (strncasecmp(t, n->slug, k) == 0 &&
-		    (t[k] == '\0' || t[k] == ' ' || t[k] == '\t'))
-			t = str_trim(t + k);
-	}
 	if (*t == '\0') {
 		const char *b = it->outside, *e;
 

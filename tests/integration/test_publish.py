@@ -617,6 +617,34 @@ def test_news_of_megabytes_still_makes_a_page(stack, run_leernet, tmp_path):
     assert len(feed.findall("{http://www.w3.org/2005/Atom}entry")) == 4
 
 
+def test_a_posts_headline_is_what_follows_the_command_on_page_feed_and_digest(
+        stack, run_leernet, tmp_path):
+    """"bericht rekenen: Materiaal" stood on the page and in the feed as
+    "rekenen: Materiaal" (the page's reader knew "bericht rekenen" followed
+    by a space only); the digest read it right.  One reader now for both;
+    a Subject that merely starts with the word ("Bericht over de
+    studiedag" to the list) is no command and keeps its first word."""
+    from meetings_kit import Meet
+    pub = tmp_path / "www"
+    cfg = stack.config(tmp_path, organization_trusted_authserv_id="mx.school.test",
+                       publish_dir=str(pub))
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", "Rekenen in groep 3",
+                "--lead", address("lead"))
+    meet = Meet(stack, run_leernet, cfg)
+    for subject in ("bericht rekenen: Materiaal voor blok 3",
+                    "Bericht Rekenen in groep 3 - Terugblik",
+                    "post rekenen \u2013 Slides"):
+        meet.mail("lead", subject, "Zie de gedeelde map.")
+        meet.once()
+    run_leernet(cfg, "publish")
+    feed = ET.parse(pub / "rekenen" / "feed.atom").getroot()
+    titles = [e.findtext(ATOM + "title") for e in feed.iter(ATOM + "entry")]
+    assert sorted(titles) == ["Materiaal voor blok 3", "Slides", "Terugblik"], titles
+    page = (pub / "rekenen" / "index.html").read_text()
+    assert "rekenen: Materiaal" not in page and "- Terugblik" not in page, page
+
+
 def test_the_page_shows_meetings_held_and_cancelled(stack, run_leernet, tmp_path):
     """Once its meetings were over the page said "nothing planned yet": a
     page that reads as if the network never met.  A cancelled meeting is

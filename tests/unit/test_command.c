@@ -950,6 +950,45 @@ test_doubts(void **state)
 	}
 }
 
+/* A news item's headline, as the page, the feed and the digest show it. */
+static void
+test_post_headline(void **state)
+{
+	static const struct {
+		const char *subject, *slug, *title, *want;
+	} c[] = {
+		{ "bericht rekenen: Materiaal", "rekenen", "Rekenen", "Materiaal" },
+		{ "Bericht Rekenen in groep 3 - Terugblik", "rekenen",
+		  "Rekenen in groep 3", "Terugblik" },
+		{ "post ai-in-de-klas \u2013 Slides", "ai-in-de-klas", "AI",
+		  "Slides" },
+		{ "  bericht rekenen", "rekenen", "Rekenen", "" },
+		{ "bericht rekenen:", "rekenen", "Rekenen", "" },
+		/* Not the command: the whole Subject. */
+		{ "Bericht over de studiedag", "rekenen", "Rekenen",
+		  "Bericht over de studiedag" },
+		{ "Post-it notes", "rekenen", "Rekenen", "Post-it notes" },
+		{ "berichten rekenen: x", "rekenen", "Rekenen",
+		  "berichten rekenen: x" },
+		{ "bericht rekenenmachine", "rekenen", "Rekenen",
+		  "bericht rekenenmachine" },
+		/* One line. */
+		{ "bericht rekenen: a\r\n\tb", "rekenen", "Rekenen", "a b" },
+		{ "", "rekenen", "Rekenen", "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char *got = command_post_headline(c[i].subject, c[i].slug,
+		    c[i].title);
+
+		if (strcmp(got, c[i].want) != 0)
+			fail_msg("'%s': '%s', want '%s'", c[i].subject, got,
+			    c[i].want);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
@@ -966,6 +1005,7 @@ main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_doubts),
 		cmocka_unit_test(test_words_of_both),
+		cmocka_unit_test(test_post_headline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
