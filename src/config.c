@@ -574,6 +574,12 @@ handler(void *user, const char *section, const char *key, const char *v)
 			if (parse_int(v, 5, 86400, &c->poll_interval) == -1)
 				fail(l, section, key, "expected seconds between 5 "
 				    "and 86400, got '%s'", v);
+		} else if (strcmp(key, "keep_done_days") == 0) {
+			if (parse_int(v, 0, KEEP_SENT_DAYS_MAX,
+			    &c->keep_done_days) == -1)
+				fail(l, section, key, "expected a number of "
+				    "days from 0 (keep for ever) to %d, got '%s'",
+				    KEEP_SENT_DAYS_MAX, v);
 		} else if (strcmp(key, "done_folder") == 0)
 			set_str(&c->done_folder, v);
 		else if (strcmp(key, "failed_folder") == 0)

@@ -31,7 +31,8 @@ enum digest_kind { DIGEST_OFF, DIGEST_DAILY, DIGEST_WEEKLY };
 
 /* [smtp] sessions: the most sessions sending at once. */
 #define SMTP_SESSIONS_MAX	16
-/* [database] keep_sent_days: ten years at the most. */
+/* [database] keep_sent_days, [mailbox] keep_done_days: ten years at the
+ * most. */
 #define KEEP_SENT_DAYS_MAX	3650
 
 struct config {
@@ -51,6 +52,8 @@ struct config {
 
 	char		*db_path;
 	int		 keep_sent_days; /* text of sent mail, then dropped */
+	int		 keep_done_days; /* handled mail in the done folder;
+					  * 0: kept for ever */
 
 	char		*org_name;
 	char	       **domains;	/* lower-case, NULL-terminated */

@@ -285,6 +285,14 @@ daemon_run(struct app *app)
 		publish_if_due(app, time(NULL), &publish_next);
 		if (mono_s() >= prune_at) {
 			outbox_prune(app, time(NULL));
+			if (src && handle_expire_done(app, src, time(NULL)) ==
+			    -1) {
+				log_warnx("mailbox: reconnecting after the "
+				    "done folder's clean-up failed");
+				source_close(src);
+				src = NULL;
+				reconnect_at = mono_s() + backoff;
+			}
 			prune_at = mono_s() + PRUNE_PERIOD;
 		}
 		watchdog_tick();

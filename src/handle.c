@@ -1024,3 +1024,22 @@ handle_pending(struct app *app, struct source *src, size_t *handled)
 	pthread_mutex_destroy(&f.mu);
 	return rc;
 }
+
+int
+handle_expire_done(struct app *app, struct source *src, time_t now)
+{
+	int days = app->cfg->keep_done_days;
+	size_t removed;
+
+	if (days <= 0)
+		return 0;
+	if (source_expire_done(src, now - (time_t)days * 86400, &removed) ==
+	    -1)
+		return -1;
+	if (removed > 0)
+		log_info("mailbox: %zu handled message%s that arrived more "
+		    "than %d day%s ago removed from %s ([mailbox] "
+		    "keep_done_days)", removed, removed == 1 ? "" : "s", days,
+		    days == 1 ? "" : "s", app->cfg->done_folder);
+	return 0;
+}

@@ -34,6 +34,13 @@ enum disposition handle_message(struct app *, const char *raw, size_t len,
  * logged; the mail stays in the inbox, the source is fine).
  */
 int		 handle_pending(struct app *, struct source *, size_t *handled);
+/*
+ * [mailbox] keep_done_days: drop handled mail that arrived longer ago
+ * than that from the done folder (logged with how many).  Nothing when it
+ * is 0.  Call it between handle_pending calls.  0, or -1 when the
+ * mailbox connection was lost (close and reopen it).
+ */
+int		 handle_expire_done(struct app *, struct source *, time_t now);
 
 /* Set by the signal handler: finish the message in hand and stop. */
 extern atomic_int handle_stop;

@@ -1331,6 +1331,96 @@ imap_failed(void *h, const struct source_msg *msgs, size_t n)
 	return move_msgs(s, msgs, n, s->failed_box);
 }
 
+/*
+ * UID SEARCH BEFORE day (the arrival date, INTERNALDATE, which a MOVE
+ * keeps) in the selected folder, then \Deleted and (UID) EXPUNGE in sets.
+ * Without UIDPLUS the EXPUNGE also takes other \Deleted mail, which in
+ * leernet's own done folder is only its own.  0 or -1 (logged).
+ */
+static int
+expunge_before(struct imap_source *s, const struct tm *day, size_t *removed)
+{
+	struct mailimap_search_key *key;
+	struct mailimap_date *d;
+	clist *result = NULL;
+	uint32_t *uids;
+	size_t n = 0, done = 0;
+	int r;
+
+	if ((d = mailimap_date_new(day->tm_mday, day->tm_mon + 1,
+	    day->tm_year + 1900)) == NULL ||
+	    (key = mailimap_search_key_new_before(d)) == NULL)
+		fatalx("mailimap_search_key: out of memory");
+	r = mailimap_uid_search(s->im, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (result != NULL)
+			mailimap_search_result_free(result);
+		return op_fail(s, r, "UID SEARCH BEFORE");
+	}
+	uids = xreallocarray(NULL, result ? clist_count(result) + 1 : 1,
+	    sizeof(*uids));
+	for (clistiter *it = result ? clist_begin(result) : NULL; it;
+	    it = clist_next(it))
+		if (*(uint32_t *)clist_content(it) != 0)
+			uids[n++] = *(uint32_t *)clist_content(it);
+	if (result != NULL)
+		mailimap_search_result_free(result);
+	n = uniq_u32(uids, n);
+	while (done < n) {
+		size_t used;
+		struct mailimap_set *set = uid_set(uids + done, n - done,
+		    &used);
+
+		if ((r = store_flag(s, set, mailimap_flag_new_deleted(), 1)) ==
+		    MAILIMAP_NO_ERROR)
+			r = s->can_uidplus ? mailimap_uid_expunge(s->im, set) :
+			    mailimap_expunge(s->im);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR) {
+			free(uids);
+			return op_fail(s, r, "UID STORE \\Deleted, EXPUNGE");
+		}
+		done += used;
+	}
+	free(uids);
+	*removed = n;
+	return 0;
+}
+
+int
+imap_expire_done(void *h, time_t before, size_t *removed)
+{
+	struct imap_source *s = h;
+	char err[512];
+	struct tm day;
+	int temporary, r, ret;
+
+	*removed = 0;
+	if (s->state != IMAP_S_SELECTED)
+		return -1;
+	localtime_r(&before, &day);
+	imap_state_set(s, IMAP_S_SELECTING);
+	if ((r = mailimap_select(s->im, s->done_box)) != MAILIMAP_NO_ERROR)
+		ret = op_fail(s, r, "SELECT done folder");
+	else if (s->im->imap_selection_info == NULL ||
+	    s->im->imap_selection_info->sel_perm != MAILIMAP_MAILBOX_READWRITE)
+		ret = op_fail_why(s, MAILIMAP_NO_ERROR, "SELECT done folder",
+		    "read-only");
+	else
+		ret = expunge_before(s, &day, removed);
+	if (s->state == IMAP_S_LOST)
+		return -1;
+	/* Back to the inbox, whatever happened in the other folder. */
+	if (select_inbox(s, &temporary, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		lose(s);
+		return -1;
+	}
+	s->pending = 1;
+	return ret;
+}
+
 static void
 skip_add(struct imap_source *s, const uint32_t *uids, size_t n)
 {

@@ -8,6 +8,7 @@
 #define LEERNET_IMAP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "source.h"
 
@@ -22,6 +23,7 @@ int		 imap_done(void *, const struct source_msg *, size_t n);
 int		 imap_failed(void *, const struct source_msg *, size_t n);
 int		 imap_human(void *, const struct source_msg *, size_t n);
 enum source_wait imap_wait(void *, int timeout_ms);
+int		 imap_expire_done(void *, time_t before, size_t *removed);
 const char	*imap_name(const void *);
 
 /*

@@ -787,6 +787,45 @@ move_msgs(struct maildir_source *md, const struct source_msg *msgs,
 }
 
 int
+maildir_expire_done(void *h, time_t before, size_t *removed)
+{
+	struct maildir_source *md = h;
+	int ret = 0;
+
+	*removed = 0;
+	for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+		char *dir = xasprintf("%s/%s", md->done_dir, subdirs[i]);
+		struct dirent *de;
+		DIR *d;
+
+		if ((d = opendir(dir)) == NULL) {
+			log_warn("%s", dir);
+			free(dir);
+			ret = -1;
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			struct stat st;
+
+			if (de->d_name[0] == '.' ||
+			    fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == -1 ||
+			    !S_ISREG(st.st_mode) || st.st_mtime >= before)
+				continue;
+			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+				(*removed)++;
+			else if (errno != ENOENT) {
+				log_warn("%s/%s", dir, de->d_name);
+				ret = -1;
+			}
+		}
+		closedir(d);
+		free(dir);
+	}
+	return ret;
+}
+
+int
 maildir_done(void *h, const struct source_msg *msgs, size_t n)
 {
 	struct maildir_source *md = h;

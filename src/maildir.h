@@ -14,6 +14,7 @@
 #define LEERNET_MAILDIR_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "source.h"
 
@@ -28,6 +29,7 @@ int		 maildir_done(void *, const struct source_msg *, size_t n);
 int		 maildir_failed(void *, const struct source_msg *, size_t n);
 int		 maildir_human(void *, const struct source_msg *, size_t n);
 enum source_wait maildir_wait(void *, int timeout_ms);
+int		 maildir_expire_done(void *, time_t before, size_t *removed);
 const char	*maildir_name(const void *);
 
 /*

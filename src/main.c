@@ -290,6 +290,10 @@ cmd_once(struct app *app, int argc, char **argv)
 			fprintf(stderr, "leernet: database %s: mail could not be "
 			    "stored (see above); it stays in the inbox\n",
 			    app->cfg->db_path);
+		if (r == 0 && handle_expire_done(app, src, time(NULL)) == -1)
+			fprintf(stderr, "leernet: mailbox %s: the done folder "
+			    "could not be cleaned up (see above); tried again "
+			    "next time\n", source_name(src));
 		if (r != 0)
 			rc = EXIT_TEMPFAIL;
 		source_close(src);

@@ -28,15 +28,17 @@ struct source_ops {
 	int		 (*human)(void *, const struct source_msg *, size_t);
 	enum source_wait (*wait)(void *, int);
 	const char	*(*name)(const void *);
+	int		 (*expire_done)(void *, time_t, size_t *);
 };
 
 static const struct source_ops backends[] = {
 	{ "imap", imap_open, imap_close, imap_fetch, imap_done, imap_failed,
-	    imap_human, imap_wait, imap_name },
+	    imap_human, imap_wait, imap_name, imap_expire_done },
 	{ "imaps", imap_open, imap_close, imap_fetch, imap_done, imap_failed,
-	    imap_human, imap_wait, imap_name },
+	    imap_human, imap_wait, imap_name, imap_expire_done },
 	{ "maildir", maildir_open, maildir_close, maildir_fetch, maildir_done,
-	    maildir_failed, maildir_human, maildir_wait, maildir_name },
+	    maildir_failed, maildir_human, maildir_wait, maildir_name,
+	    maildir_expire_done },
 };
 
 struct source {
@@ -128,6 +130,12 @@ int
 source_human(struct source *src, const struct source_msg *m, size_t n)
 {
 	return n == 0 ? 0 : src->ops->human(src->be, m, n);
+}
+
+int
+source_expire_done(struct source *src, time_t before, size_t *removed)
+{
+	return src->ops->expire_done(src->be, before, removed);
 }
 
 enum source_wait

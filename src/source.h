@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct config;
 
@@ -66,6 +67,17 @@ int		 source_failed(struct source *, const struct source_msg *, size_t n);
 /* Leave in the inbox, unread, with keyword leernet-human.  0 or -1. */
 int		 source_human(struct source *, const struct source_msg *, size_t n);
 
+/*
+ * Remove from the done folder the mail that arrived before `before`
+ * ([mailbox] keep_done_days): IMAP by its arrival day (SEARCH BEFORE, the
+ * INTERNALDATE a move keeps), a Maildir by the file's time.  Only the done
+ * folder: what failed stays for people to look at.  Call it between
+ * batches, never with a batch fetched and not yet moved (IMAP selects the
+ * done folder for it, then the inbox again).  0 with *removed, or -1: the
+ * reason is logged; for IMAP the connection may be gone (reopen it).
+ */
+int		 source_expire_done(struct source *, time_t before,
+		    size_t *removed);
 /*
  * Wait up to timeout_ms for new mail (IMAP IDLE, or a sleep when the server
  * lacks IDLE or idle = no; Maildir: inotify or a sleep).  Returns early with
