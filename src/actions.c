@@ -683,7 +683,7 @@ act_run_confirmed(struct req *r, const char *action, int64_t network_id,
 	else if (strcmp(action, "lead") == 0)
 		rc = network_add_lead(r, &n, arg);
 	else if (strcmp(action, "close") == 0)
-		rc = network_close(r, &n);
+		rc = network_close(r, &n, arg ? arg : "");
 	else if (strncmp(action, "meeting-", 8) == 0)
 		rc = meeting_confirmed(r, &n, action, arg);
 	else {

@@ -121,7 +121,9 @@ int	act_lead(struct req *);
 int	act_status(struct req *);
 int	act_close(struct req *);
 int	network_add_lead(struct req *, const struct network *, const char *email);
-int	network_close(struct req *, const struct network *);
+/* reason: the lead's words after the name ("sluit rekenen: klaar voor dit
+ * jaar"), "" for none; kept with the network for its final digest. */
+int	network_close(struct req *, const struct network *, const char *reason);
 
 /* meeting.c */
 int	act_meeting(struct req *);

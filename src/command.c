@@ -933,11 +933,34 @@ starts_word(const char *s, const char *w)
 	return n;
 }
 
+const char *
+command_after_name(const char *s, const char *slug, const char *title)
+{
+	size_t m, mt;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	/* The longer of the two: slug "rekenen", title "Rekenen in groep
+	 * 3"; title "AI", slug "ai-in-de-klas". */
+	m = starts_word(s, slug);
+	if ((mt = starts_word(s, title)) > m)
+		m = mt;
+	if (m == 0)
+		return NULL;
+	s += m;
+	/* "bericht rekenen: x", "bericht rekenen - x" */
+	while (*s == ' ' || *s == '\t' || *s == ':' || *s == '-' || *s == ',')
+		s++;
+	if (strncmp(s, "\u2013 ", 4) == 0)
+		s += 4;
+	return s;
+}
+
 char *
 command_post_headline(const char *subject, const char *slug,
     const char *title)
 {
-	const char *s = subject;
+	const char *s = subject, *rest;
 	size_t k = 0;
 	char *t;
 
@@ -946,26 +969,8 @@ command_post_headline(const char *subject, const char *slug,
 	for (size_t i = 0; k == 0 && i < ARRAY_LEN(keywords); i++)
 		if (keywords[i].verb == VERB_POST)
 			k = starts_word(s, keywords[i].word);
-	if (k > 0) {
-		const char *w = s + k;
-		size_t m, mt;
-
-		while (*w == ' ' || *w == '\t')
-			w++;
-		/* The longer of the two: slug "rekenen", title "Rekenen
-		 * in groep 3"; title "AI", slug "ai-in-de-klas". */
-		m = starts_word(w, slug);
-		if ((mt = starts_word(w, title)) > m)
-			m = mt;
-		if (m > 0) {
-			s = w + m;
-			/* "bericht rekenen: x", "bericht rekenen - x" */
-			while (*s == ' ' || *s == '\t' || *s == ':' || *s == '-')
-				s++;
-			if (strncmp(s, "\u2013 ", 4) == 0)
-				s += 4;
-		}
-	}
+	if (k > 0 && (rest = command_after_name(s + k, slug, title)) != NULL)
+		s = rest;
 	/* One line, whatever the mail's Subject held. */
 	t = xstrdup(s);
 	for (char *q = t, *w = t;; q++) {

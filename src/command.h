@@ -109,6 +109,15 @@ int		 command_signature_line(const char *p, const char *e);
  */
 char		*command_post_headline(const char *subject, const char *slug,
 		    const char *title);
+/*
+ * What follows a network's name at the start of s (slug or title, the
+ * longer that matches as whole words, blanks before it), without the ':',
+ * ',' or dash after it: "rekenen: klaar voor dit jaar" gives "klaar voor
+ * dit jaar".  A pointer into s, or NULL when s does not start with the
+ * name.
+ */
+const char	*command_after_name(const char *s, const char *slug,
+		    const char *title);
 /* Is [w, w+len) a greeting word ("hoi", "beste", "dear")? */
 int		 command_greeting_word(const char *w, size_t len);
 

@@ -491,8 +491,12 @@ add_network(struct ctx *c, struct dg *d, const struct netdata *nd,
 	tvars_set(v, "leads", nd->leads ? nd->leads : "");
 	tvars_set_bool(v, "is_follower", role == ROLE_FOLLOWER);
 	tvars_set_bool(v, "closed", closed);
-	if (closed)
+	if (closed) {
 		dg_seen(d, "closed", n->id, 0);
+		/* The lead's words with "sluit": their goodbye. */
+		if (n->reason != NULL && *n->reason != '\0')
+			tvars_set(v, "close_reason", n->reason);
+	}
 	tvars_set_bool(v, "has_news", nn > 0);
 	for (size_t k = 0; k < nn; k++) {
 		const struct news_item *x = &nd->news[in[k]];

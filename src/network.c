@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "actions.h"
+#include "command.h"
 #include "config.h"
 #include "dates.h"
 #include "list.h"
@@ -29,6 +30,7 @@
  * use and bound to one coordinator, and the first decision wins. */
 #define MODERATE_TTL	(30 * 24 * 3600)
 #define STATUS_MEETINGS	5		/* next meetings shown by status */
+#define CLOSE_REASON_MAX 500		/* bytes of a lead's closing words */
 
 static int
 reply_v(struct req *r, const char *tmpl, struct tvars *v)
@@ -1022,14 +1024,18 @@ unrecorded_vars(struct req *r, const struct network *n, struct tvars *v)
 }
 
 int
-network_close(struct req *r, const struct network *n)
+network_close(struct req *r, const struct network *n, const char *reason)
 {
 	struct tvars *v = act_vars(r);
 	int rc;
 
 	act_set_network(v, n);
+	/* The answer says where the words go: without digests, nowhere
+	 * anyone reads them. */
+	if (r->app->cfg->digest != DIGEST_OFF)
+		tvars_set(v, "reason", reason);
 	if (store_network_set_state(r->app->st, n->id, NET_CLOSED, r->sender,
-	    "", r->now) == -1) {
+	    reason, r->now) == -1) {
 		tvars_free(v);
 		return -1;
 	}
@@ -1044,21 +1050,42 @@ network_close(struct req *r, const struct network *n)
 	return rc;
 }
 
+/*
+ * The lead's words after the network's name on the command line, for
+ * the members' last digest ("sluit rekenen: klaar voor dit jaar, dank
+ * allemaal!"); only that line, not the mail's body with its greeting
+ * and signature.  Caller frees; "" when there are none.
+ */
+static char *
+close_reason(const struct req *r, const struct network *n)
+{
+	const char *args = r->cmd->args ? r->cmd->args : "", *rest;
+	char *s;
+
+	if ((rest = command_after_name(args, n->slug, n->title)) == NULL)
+		rest = "";
+	s = text_shorten(rest, CLOSE_REASON_MAX);
+	return s;
+}
+
 int
 act_close(struct req *r)
 {
 	struct network n;
 	struct tvars *v;
+	char *reason;
 	int rc;
 
 	if ((rc = act_network_arg(r, &n, 1)) != 0)
 		return rc == 1 ? 0 : -1;
 	v = act_vars(r);
 	act_set_network(v, &n);
+	reason = close_reason(r, &n);
 	if (!act_is_lead(r, &n))
 		rc = act_reply(r, "not-lead", v);
-	else if ((rc = act_need_proof(r, "close", n.id, "", v)) == 1)
-		rc = network_close(r, &n);
+	else if ((rc = act_need_proof(r, "close", n.id, reason, v)) == 1)
+		rc = network_close(r, &n, reason);
+	free(reason);
 	tvars_free(v);
 	network_clear(&n);
 	return rc == -1 ? -1 : 0;

@@ -388,3 +388,52 @@ def test_digest_usage(stack, tmp_path, run_leernet):
     bad = run_leernet(cfg, "digest", "--now", check=False)
     assert bad.returncode == 64 and "usage: leernet digest [--send]" in bad.stderr
     assert "no digest due" in run_leernet(cfg, "digest").stdout
+
+
+def test_a_leads_closing_words_reach_the_members_last_digest(stack, tmp_path, run_leernet):
+    """"sluit rekenen: klaar voor dit jaar, dank allemaal!" closed the
+    network, and the words after its name reached nobody.  They are kept
+    with the network and stand in the last digest of its members and in
+    the coordinators' overview; the lead's answer says so.  The mail's body
+    (greeting, signature) is no part of them."""
+    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV,
+                       digest_schedule="weekly mon 07:00")
+    run_leernet(cfg, "init")
+    run_leernet(cfg, "network", "add", "rekenen", "--title", "Rekenen in groep 3",
+                "--lead", "lead@school.test")
+    meet = Meet(stack, run_leernet, cfg)
+    meet.join("alice")
+    meet.mail("lead", "sluit Rekenen in groep 3: klaar voor dit jaar, dank allemaal!",
+              "Hoi Lido,\n\nZie onderwerp.\n\nGroet, Lea")
+    meet.once()
+    done = meet.one("lead", "is afgesloten", subject="^Afgesloten: Rekenen in groep 3")
+    assert ('De deelnemers lezen in hun laatste samenvatting wat je erbij schreef:\n'
+            '"klaar voor dit jaar, dank allemaal!"') in text(done)
+    for who in ("alice", "femme"):
+        meet.new(who)
+
+    run_leernet(cfg, "digest", "--send")
+    stack.wait_queue_empty()
+    [d] = digests(meet, "alice")
+    body = text(d)
+    assert "Dit leernetwerk is afgesloten." in body
+    assert 'De trekker schreef erbij: "klaar voor dit jaar, dank allemaal!"' in body
+    assert "Zie onderwerp" not in body and "Groet, Lea" not in body
+    [overview] = digests(meet, "femme")
+    assert ('De trekker schreef erbij:\n"klaar voor dit jaar, dank allemaal!"'
+            in text(overview)), text(overview)
+    assert "klaar voor dit jaar" in html(d)
+
+
+def test_a_close_without_words_says_none(meet):
+    meet.join("alice")
+    meet.mail("lead", "sluit rekenen")
+    meet.once()
+    done = meet.one("lead", "is afgesloten")
+    assert "schreef" not in text(done)
+    meet.new("alice")
+    meet.run(meet.cfg, "digest", "--send")
+    meet.stack.wait_queue_empty()
+    [d] = digests(meet, "alice")
+    assert "Dit leernetwerk is afgesloten." in text(d)
+    assert "De trekker schreef" not in text(d)

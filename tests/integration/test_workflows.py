@@ -834,7 +834,7 @@ def test_lead_adds_a_co_lead_after_confirmation(story):
 
 def test_close_needs_confirmation_then_the_network_is_closed(story):
     join_all(story, ("alice", "aanmelden"))
-    story.mail("lead", "sluit rekenen")
+    story.mail("lead", "sluit rekenen - tot volgend jaar")
     story.mail("donna", "aanmelden rekenen")      # she will confirm too late
     story.once()
     confirm = story.one("lead", "af te sluiten", subject="^Bevestig: Rekenen in groep 3 sluiten")
@@ -845,6 +845,10 @@ def test_close_needs_confirmation_then_the_network_is_closed(story):
     story.once()
     story.one("lead", "is afgesloten", subject="^Afgesloten: Rekenen in groep 3")
     assert story.networks()["rekenen"]["state"] == "closed"
+    # The words with the close survive the confirmation, for the last digest.
+    [(reason,)] = story.db().execute(
+        "SELECT reason FROM networks WHERE slug = 'rekenen'").fetchall()
+    assert reason == "tot volgend jaar"
 
     # Commands for a closed network, in both languages.
     story.mail("bob", "aanmelden rekenen")
