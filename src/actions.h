@@ -124,6 +124,11 @@ int	network_add_lead(struct req *, const struct network *, const char *email);
 /* reason: the lead's words after the name ("sluit rekenen: klaar voor dit
  * jaar"), "" for none; kept with the network for its final digest. */
 int	network_close(struct req *, const struct network *, const char *reason);
+/* `network add --tell`: each lead is told they lead n (as when a proposal
+ * is approved: lead-added), and the call goes to [organization] announce
+ * naming lead_names.  0 or -1. */
+int	network_welcome(struct req *, const struct network *,
+	    const int64_t *leads, size_t nleads, const char *lead_names);
 
 /* meeting.c */
 int	act_meeting(struct req *);

@@ -65,6 +65,7 @@ cli_group_usage(const char *group, const char *use, int argc, char **argv)
 
 static const char network_usage[] =
     "leernet network add SLUG --title TITLE [--lead EMAIL]... [--question TEXT]\n"
+    "           [--tell]\n"
     "       leernet network list [--csv]\n"
     "       leernet network show SLUG\n"
     "       leernet network close SLUG";
@@ -133,7 +134,7 @@ check_title(struct app *app, const char *title)
 static char	*address_arg(const char *what, const char *arg);
 static int	 network_add_leads(struct app *, const char *slug,
 		    const char *title, const char *question,
-		    char *const *leads, size_t nleads);
+		    char *const *leads, size_t nleads, int tell);
 
 static int
 network_add(struct app *app, int argc, char **argv)
@@ -142,12 +143,13 @@ network_add(struct app *app, int argc, char **argv)
 		{ "title", required_argument, NULL, 't' },
 		{ "lead", required_argument, NULL, 'l' },
 		{ "question", required_argument, NULL, 'q' },
+		{ "tell", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *title = NULL, *question = "", *slug;
 	char *leads[32], *owned[32];
 	size_t nleads = 0, nowned = 0;
-	int ch, rc;
+	int ch, rc, tell = 0;
 
 	optind = 0;	/* GNU: re-initialise after main's getopt */
 	opterr = 0;
@@ -158,6 +160,9 @@ network_add(struct app *app, int argc, char **argv)
 			break;
 		case 'q':
 			question = optarg;
+			break;
+		case 'T':
+			tell = 1;
 			break;
 		case 'l':
 			if (nleads == ARRAY_LEN(leads))
@@ -180,6 +185,9 @@ network_add(struct app *app, int argc, char **argv)
 	if (title == NULL)
 		return cli_usage(network_usage, "network add: --title is "
 		    "missing, e.g. --title \"Rekenen in groep 3\"");
+	if (tell && nleads == 0)
+		return cli_usage(network_usage, "network add: --tell tells the "
+		    "leads: name them with --lead EMAIL");
 	slug = argv[optind];
 	if ((rc = check_title(app, title)) != 0)
 		return rc;
@@ -236,19 +244,22 @@ network_add(struct app *app, int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = network_add_leads(app, slug, title, question, leads,
-		    nleads);
+		    nleads, tell);
 	while (nowned > 0)
 		free(owned[--nowned]);
 	return rc;
 }
 
-/* network add's transaction: the network and its leads, or nothing. */
+/* network add's transaction: the network and its leads (told with
+ * --tell), or nothing. */
 static int
 network_add_leads(struct app *app, const char *slug, const char *title,
-    const char *question, char *const *leads, size_t nleads)
+    const char *question, char *const *leads, size_t nleads, int tell)
 {
-	time_t now = time(NULL);
-	int64_t id;
+	struct req r = CLI_REQ(app, "leernet network add");
+	time_t now = r.now;
+	int64_t id, ids[32];
+	struct buf names;
 	int rc;
 
 	if (store_begin(app->st) == -1)
@@ -260,20 +271,35 @@ network_add_leads(struct app *app, const char *slug, const char *title,
 		fprintf(stderr, "leernet: network '%s' exists already\n", slug);
 		return EXIT_DATAERR;
 	}
+	buf_init(&names, 0);
 	for (size_t i = 0; rc == 0 && i < nleads; i++) {
-		int64_t pid;
-
 		if ((rc = store_person_ensure(app->st, leads[i],
-		    app->cfg->language, now, &pid)) == 0)
-			rc = store_membership_set(app->st, id, pid, ROLE_LEAD,
-			    MS_ACTIVE, now);
+		    app->cfg->language, now, &ids[i])) == 0)
+			rc = store_membership_set(app->st, id, ids[i],
+			    ROLE_LEAD, MS_ACTIVE, now);
+		buf_addf(&names, "%s%s", i ? ", " : "", leads[i]);
 	}
+	if (rc == 0 && tell) {
+		struct network n;
+
+		if ((rc = store_network_by_id(app->st, id, &n)) == 0) {
+			rc = network_welcome(&r, &n, ids, nleads,
+			    names.len ? names.data : "");
+			network_clear(&n);
+		}
+	}
+	buf_free(&names);
 	if (rc != 0 || store_commit(app->st) == -1) {
 		store_rollback(app->st);
 		return EXIT_SOFTWARE;
 	}
 	store_wake_daemon(app->st);
 	printf("network %s added: %s\n", slug, title);
+	if (tell)
+		printf("told: %zu lead%s%s (sent by the running daemon now, "
+		    "or with the next 'once')\n", nleads, nleads == 1 ? "" : "s",
+		    app->cfg->announce && *app->cfg->announce ?
+		    ", and the call to [organization] announce" : "");
 	return 0;
 }
 

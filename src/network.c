@@ -578,6 +578,22 @@ tell_outcome(struct req *r, const struct network *n, const char *tmpl,
 	return rc;
 }
 
+int
+network_welcome(struct req *r, const struct network *n,
+    const int64_t *leads, size_t nleads, const char *lead_names)
+{
+	struct tvars *v = act_vars(r);
+	int rc = 0;
+
+	act_set_network(v, n);
+	for (size_t i = 0; rc == 0 && i < nleads; i++)
+		rc = tell_outcome(r, n, "lead-added", leads[i], v);
+	if (rc == 0 && nleads > 0)
+		rc = send_call(r, n, lead_names);
+	tvars_free(v);
+	return rc;
+}
+
 /* May this address lead a network?  1 yes, 0 no, -1 error. */
 static int
 may_lead(struct req *r, const char *email)

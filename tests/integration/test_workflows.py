@@ -621,6 +621,42 @@ def test_status_shows_members_meetings_rsvps_and_hours(stack, tmp_path, run_leer
 
 # --- proposal, moderation, call ----------------------------------------------
 
+def test_network_add_tell_welcomes_the_leads_and_sends_the_call(stack, tmp_path,
+                                                                run_leernet):
+    """An admin opens the year's networks from the command line.  Without
+    --tell nothing is sent (as always); with it, each lead hears what an
+    approved proposal's lead hears, and the call goes to announce, whose
+    single-word answer joins."""
+    story = make_story(stack, tmp_path, run_leernet,
+                       organization_announce="carol@school.test")
+    story.once()
+    story.nothing("lead", "carol")
+    question = "Hoe maken we rekenen zichtbaar in de klas?"
+    out = run_leernet(story.cfg, "network", "add", "zichtbaar", "--title",
+                      "Zichtbaar rekenen", "--question", question, "--lead",
+                      "Lea <lead@school.test>", "--lead", "bob@school.test", "--tell")
+    assert out.stdout.splitlines() == [
+        "network zichtbaar added: Zichtbaar rekenen",
+        "told: 2 leads, and the call to [organization] announce (sent by the "
+        "running daemon now, or with the next 'once')"], out.stdout
+    story.once()
+    for who in ("lead", "bob"):
+        story.one(who, 'Je bent nu trekker van het leernetwerk "Zichtbaar rekenen"',
+                  "bijeenkomst zichtbaar", subject="^Je bent trekker van Zichtbaar rekenen")
+    call = story.one("carol", "Zichtbaar rekenen", question,
+                     "lead@school.test, bob@school.test",
+                     subject="^Nieuw leernetwerk: Zichtbaar rekenen")
+    story.reply("carol", call, "aanmelden")
+    story.once()
+    story.one("carol", subject="^Bevestig: aanmelden voor Zichtbaar rekenen")
+
+    bad = run_leernet(story.cfg, "network", "add", "leeg", "--title", "Leeg",
+                      "--tell", check=False)
+    assert bad.returncode == 64
+    assert "--tell tells the leads: name them with --lead EMAIL" in bad.stderr
+    assert "leeg" not in story.networks()
+
+
 def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
     story = make_story(stack, tmp_path, run_leernet,
                        organization_announce="carol@school.test")
