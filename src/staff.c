@@ -813,6 +813,13 @@ staff_to_utf8(const char *data, size_t len, size_t *outlen, int *converted)
 		*outlen = len;
 		return out;
 	}
+	/* A UTF-8 BOM before Windows-1252 text (a header saved by one tool,
+	 * the rows by Excel): the BOM is no text, and read as Windows-1252
+	 * it would become "ï»¿" in front of the first column's name. */
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+		in += 3;
+		inleft -= 3;
+	}
 	if ((cd = iconv_open("UTF-8", "WINDOWS-1252")) == (iconv_t)-1)
 		return NULL;
 	/* One byte of Windows-1252 is at most three of UTF-8. */

@@ -541,6 +541,19 @@ test_windows_1252(void **state)
 	assert_false(converted);
 	assert_int_equal(len, 6);
 	free(out);
+	/* A UTF-8 BOM before Windows-1252 text is dropped, not read as
+	 * "ï»¿" glued to the first column's name. */
+	{
+		static const char bom_cp[] = "\xef\xbb\xbf" "e-mail;naam\r\n"
+		    "zoe@school.test;Zo\xeb\r\n";
+
+		out = staff_to_utf8(bom_cp, sizeof(bom_cp) - 1, &len,
+		    &converted);
+		assert_non_null(out);
+		assert_true(converted);
+		assert_string_equal(out, "e-mail;naam\r\nzoe@school.test;Zoë\r\n");
+		free(out);
+	}
 	/* 0x81 is no character in Windows-1252 either. */
 	assert_null(staff_to_utf8("a;\x81\xe9", 4, &len, &converted));
 }
