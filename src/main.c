@@ -139,11 +139,15 @@ app_open(struct app *app, const char *file, enum db_need need)
 		/* Before the service's first start systemd has not made its
 		 * StateDirectory yet: say so rather than "cannot open". */
 		if (stat(dir, &st) == -1 && errno == ENOENT)
+			/* systemd makes only the unit's StateDirectory=. */
 			fprintf(stderr, "leernet: %s: the directory %s does not "
 			    "exist ([database] path in %s): create it for the "
-			    "service user (install -d -o leernet -g leernet %s) "
-			    "or start the service once (systemd makes it)\n",
-			    app->cfg->db_path, dir, app->cfg->file, dir);
+			    "service user (install -d -o leernet -g leernet %s)"
+			    "%s\n", app->cfg->db_path, dir, app->cfg->file, dir,
+			    strcmp(dir, "/var/lib/leernet") == 0 ? " or start "
+			    "the service once (systemd makes it)" : ", or check "
+			    "the path: the service may write only "
+			    "/var/lib/leernet and its ReadWritePaths=");
 		else if (disk)		/* full: not the config */
 			fprintf(stderr, "leernet: %s\n", err);
 		else
@@ -428,8 +432,19 @@ check_publish_dir(const char *dir)
 		    "option, or the unit's ReadWritePaths= leaves it out)\n",
 		    d);
 		rc = EXIT_CANTCREAT;
-	} else if (dir_writable(d, strcmp(d, dir) == 0 ? "[publish] dir" :
+	} else if (strcmp(d, dir) != 0 && dir_writable(d,
 	    "the parent of [publish] dir", err, sizeof(err)) == -1) {
+		char me[32], grp[32];
+
+		/* /var/www is not leernet's to own: make the directory. */
+		user_name(geteuid(), me, sizeof(me));
+		group_name(getegid(), grp, sizeof(grp));
+		fprintf(stderr, "publish: %s: user %s cannot make [publish] dir "
+		    "%s there (%s belongs to %s): make it for the service user "
+		    "first (install -d -o %s -g %s %s)\n", d, me, dir, d,
+		    user_name(sb.st_uid, err, sizeof(err)), me, grp, dir);
+		rc = EXIT_CANTCREAT;
+	} else if (dir_writable(d, "[publish] dir", err, sizeof(err)) == -1) {
 		fprintf(stderr, "publish: %s\n", err);
 		rc = EXIT_CANTCREAT;
 	} else

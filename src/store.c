@@ -914,9 +914,9 @@ not_writable(const char *path, char *err, size_t errlen)
 	user_name(geteuid(), me, sizeof(me));
 	user_name(sb.st_uid, own, sizeof(own));
 	snprintf(err, errlen, "%s: cannot be written by user %s (it belongs "
-	    "to %s, mode %03o): run leernet as its owner (sudo -u %s), or "
-	    "give it to the user the service runs as (chown)", path, me, own,
-	    (unsigned)(sb.st_mode & 0777), own);
+	    "to %s, mode %03o): %s", path, me, own,
+	    (unsigned)(sb.st_mode & 0777), ownership_advice(sb.st_uid, path,
+	    me, own));
 }
 
 /*
@@ -931,9 +931,19 @@ int
 store_usable(const char *path, char *err, size_t errlen)
 {
 	static const char *const ext[] = { "", "-wal", "-shm" };
-	char *dir = xstrdup(path), *slash, file[PATH_MAX];
+	char *dir, *slash, file[PATH_MAX];
+	struct stat sb;
 	int rc;
 
+	/* "path = /var/lib/leernet": the directory, not the file. */
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory; [database] path "
+		    "names the database file, e.g. %s%sleernet.db", path, path,
+		    path[strlen(path) - 1] == '/' ? "" : "/");
+		errno = EISDIR;
+		return -1;
+	}
+	dir = xstrdup(path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	else

@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -414,6 +416,18 @@ user_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+group_name(gid_t gid, char *buf, size_t len)
+{
+	struct group *gr = getgrgid(gid);
+
+	if (gr != NULL)
+		snprintf(buf, len, "%s", gr->gr_name);
+	else
+		snprintf(buf, len, "%u", (unsigned)gid);
+	return buf;
+}
+
 int
 dir_writable(const char *dir, const char *what, char *err, size_t errlen)
 {
@@ -426,10 +440,43 @@ dir_writable(const char *dir, const char *what, char *err, size_t errlen)
 	user_name(geteuid(), me, sizeof(me));
 	user_name(sb.st_uid, own, sizeof(own));
 	snprintf(err, errlen, "%s: %s cannot be written by user %s (it belongs "
-	    "to %s, mode %03o): give it to the user the service runs as "
-	    "(chown), or run leernet as its owner (sudo -u %s)", dir, what, me,
-	    own, (unsigned)(sb.st_mode & 0777), own);
+	    "to %s, mode %03o): %s", dir, what, me, own,
+	    (unsigned)(sb.st_mode & 0777), ownership_advice(sb.st_uid, dir,
+	    me, own));
 	return -1;
+}
+
+/*
+ * What to do about a file or directory of another user: give it to the
+ * user the service runs as (the one asking, when run as README says);
+ * running leernet as its owner is advice only when that owner is not
+ * root: leernet is never meant to run as root.
+ */
+const char *
+ownership_advice(uid_t owner, const char *path, const char *me,
+    const char *own)
+{
+	static char buf[2 * PATH_MAX + 256];
+	char grp[32];
+	struct stat sb;
+
+	/* /var/lib/leernet made by root's mkdir, or /var/lib itself. */
+	if (owner == 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		snprintf(buf, sizeof(buf), "give it to the user the service "
+		    "runs as if it is leernet's alone (chown %s %s), else make "
+		    "one that is (install -d -o %s -g %s %s%sleernet) and name "
+		    "it in the configuration", me, path, me,
+		    group_name(getegid(), grp, sizeof(grp)), path,
+		    path[strlen(path) - 1] == '/' ? "" : "/");
+	else if (owner == 0)
+		snprintf(buf, sizeof(buf), "give it to the user the service "
+		    "runs as (chown %s %s)", geteuid() == 0 ? "leernet" : me,
+		    path);
+	else
+		snprintf(buf, sizeof(buf), "give it to the user the service "
+		    "runs as (chown %s %s), or run leernet as its owner "
+		    "(sudo -u %s)", me, path, own);
+	return buf;
 }
 
 /*

@@ -109,6 +109,9 @@ int64_t		 mono_ms(void);
 time_t		 mono_s(void);
 /* "root", or the number when the user has no name; in buf. */
 const char	*user_name(uid_t uid, char *buf, size_t len);
+const char	*group_name(gid_t gid, char *buf, size_t len);
+const char	*ownership_advice(uid_t owner, const char *path,
+		    const char *me, const char *own);
 /*
  * Can this process make files in dir?  -1 + err naming dir (as `what`),
  * its owner and mode and what to do, when its rights say no; 0 otherwise

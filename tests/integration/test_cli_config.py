@@ -812,8 +812,12 @@ def test_files_made_by_root_do_not_lock_out_the_service(stack, run_leernet, sand
     os.chown(lock, 0, 0)
     proc = sandbox.as_nobody(config, "digest", "--send")
     assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    # Never "run leernet as its owner (sudo -u root)": the service is
+    # not meant to run as root; the fix is the chown, spelled out.
     assert (f"{lock}: cannot be written by user nobody (it belongs to root, mode 600): "
-            "run leernet as its owner") in proc.stderr, proc.stderr
+            f"give it to the user the service runs as (chown nobody {lock})") \
+        in proc.stderr, proc.stderr
+    assert "sudo -u root" not in proc.stderr, proc.stderr
 
 
 def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack, sandbox):
@@ -841,9 +845,9 @@ def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack, san
             proc = sandbox.as_nobody(config, *args)
             assert proc.returncode == EX_CONFIG, (args, proc.stdout + proc.stderr)
             assert (f"{state / 'leernet.db'}: cannot be written by user nobody "
-                    f"(it belongs to root, mode {mode:o}): run leernet as its owner "
-                    "(sudo -u root), or give it to the user the service runs as "
-                    "(chown)") in proc.stderr, (args, proc.stderr)
+                    f"(it belongs to root, mode {mode:o}): give it to the user the "
+                    f"service runs as (chown nobody {state / 'leernet.db'})"
+                    ) in proc.stderr, (args, proc.stderr)
     os.chown(state / "leernet.db", 65534, 65534)
     assert sandbox.as_nobody(config, "digest").returncode == 0
 
@@ -856,11 +860,33 @@ def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack, san
     config.chmod(0o644)
     proc = sandbox.as_nobody(config, "check-config")
     assert proc.returncode == 73, proc.stdout + proc.stderr
-    assert (f"publish: {www}: the parent of [publish] dir cannot be written by "
-            "user nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
+    # Not "chown" the parent (/var/www is not leernet's): make the dir.
+    assert (f"publish: {www}: user nobody cannot make [publish] dir {www / 'lido'} "
+            f"there ({www} belongs to root): make it for the service user first "
+            f"(install -d -o nobody -g nogroup {www / 'lido'})") in proc.stderr, proc.stderr
     os.chown(www, 65534, 65534)
     proc = sandbox.as_nobody(config, "check-config")
     assert f"publish {www / 'lido'}: OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_database_path_that_is_a_directory_or_nowhere_is_named(stack, tmp_path, run_leernet):
+    """`path = /var/lib/leernet` (the directory) was "/var/lib: the
+    database's directory cannot be written …"; a directory that does not
+    exist was told "start the service once (systemd makes it)", which
+    systemd does only for its StateDirectory=."""
+    state = tmp_path / "state"
+    state.mkdir()
+    config = stack.config(tmp_path, database_path=state)
+    for args in (("init",), ("check-config",)):
+        proc = run_leernet(config, *args, check=False)
+        assert proc.returncode == EX_CONFIG, (args, proc.stdout + proc.stderr)
+        assert (f"{state}: is a directory; [database] path names the database file, "
+                f"e.g. {state}/leernet.db") in proc.stderr, (args, proc.stderr)
+    config = stack.config(tmp_path, database_path=tmp_path / "nowhere" / "leernet.db")
+    proc = run_leernet(config, "init", check=False)
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert f"the directory {tmp_path / 'nowhere'} does not exist" in proc.stderr, proc.stderr
+    assert "systemd makes it" not in proc.stderr, proc.stderr
 
 
 def test_a_file_size_limit_is_an_error_not_a_silent_death(stack, tmp_path):
