@@ -425,7 +425,13 @@ server_key(struct loader *l, struct server_conf *s, const char *key,
 			s->tls = TLS_NONE;
 		else
 			fail(l, s->section, key,
-			    "expected required or none, got '%s'", v);
+			    "expected required or none, got '%s'%s", v,
+			    str_eq_ci(v, "starttls") || str_eq_ci(v, "ssl") ||
+			    str_eq_ci(v, "tls") || str_eq_ci(v, "yes") ?
+			    " (TLS from the start or STARTTLS is chosen by the "
+			    "url: imaps:// and smtps:// start with TLS, imap:// "
+			    "and smtp:// use STARTTLS; tls = required is right for both)"
+			    : "");
 	} else
 		return 0;
 	return 1;
@@ -539,11 +545,97 @@ url_escape_8bit(const char *v)
 	return buf_steal(&b);
 }
 
+/* Every key, per section, for "did you mean" (keep in step with handler). */
+static const struct {
+	const char *section;
+	const char *keys;
+} known_keys[] = {
+	{ "mailbox", "url user password password_file password_command auth "
+	    "tls ca_file idle poll_interval done_folder failed_folder" },
+	{ "smtp", "url user password password_file password_command auth tls "
+	    "ca_file from sessions" },
+	{ "database", "path keep_sent_days" },
+	{ "organization", "name domains coordinators timezone language "
+	    "announce hours_per_network trusted_authserv_id staff_only "
+	    "max_requests_per_hour" },
+	{ "digest", "schedule" },
+	{ "lists", "max_size need_proof" },
+	{ "publish", "dir base_url" },
+	{ "paths", "templates" },
+};
+
+/* Levenshtein distance of two short words, capped at 9. */
+static size_t
+key_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t d[40][40];
+
+	if (la >= 40 || lb >= 40)
+		return 9;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = d[i - 1][j - 1] +
+			    (tolower((unsigned char)a[i - 1]) !=
+			    tolower((unsigned char)b[j - 1]));
+			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+
+			d[i][j] = sub < del ? (sub < ins ? sub : ins) :
+			    (del < ins ? del : ins);
+		}
+	return d[la][lb];
+}
+
+/*
+ * " (did you mean 'poll_interval'?)", " (it belongs in [smtp])", or the
+ * section's keys: "unknown key" alone left the admin to guess.
+ */
+static void
+suggest_key(const char *section, const char *key, char *out, size_t len)
+{
+	const char *best = NULL, *mine = NULL;
+	size_t best_d = 3, best_len = 0, klen = strlen(key);
+
+	*out = '\0';
+	for (size_t i = 0; i < ARRAY_LEN(known_keys); i++) {
+		const char *p = known_keys[i].keys;
+		int here = strcmp(known_keys[i].section, section) == 0;
+
+		if (here)
+			mine = p;
+		while (*p) {
+			size_t n = strcspn(p, " "), d;
+
+			if (n == klen && strncmp(p, key, n) == 0 && !here) {
+				snprintf(out, len, " (it belongs in [%s])",
+				    known_keys[i].section);
+				return;
+			}
+			d = key_distance(key, klen, p, n);
+			if (here && d < best_d) {
+				best = p;
+				best_len = n;
+				best_d = d;
+			}
+			p += n + (p[n] == ' ');
+		}
+	}
+	if (best != NULL)
+		snprintf(out, len, " (did you mean '%.*s'?)", (int)best_len,
+		    best);
+	else if (mine != NULL)
+		snprintf(out, len, " ([%s] knows: %s)", section, mine);
+}
+
 static int
 handler(void *user, const char *section, const char *key, const char *v)
 {
 	struct loader *l = user;
 	struct config *c = l->c;
+	char hint[512];
 	int n;
 
 	if (l->failed)
@@ -712,7 +804,8 @@ handler(void *user, const char *section, const char *key, const char *v)
 	}
 	return 1;
 unknown:
-	fail(l, section, key, "unknown key");
+	suggest_key(section, key, hint, sizeof(hint));
+	fail(l, section, key, "unknown key%s", hint);
 	return 1;
 }
 

@@ -177,7 +177,14 @@ static const struct bad bads[] = {
 	{ "max_size = 5M", "max_size = 5M\nneed_proof = misschien", "[lists] need_proof: expected yes or no, got 'misschien'" },
 	{ "schedule = weekly ma 07:30", "schedule = weekly ma 25:00", "[digest] schedule" },
 	{ "schedule = weekly ma 07:30", "schedule = monthly", "[digest] schedule" },
-	{ "hours_per_network = 30", "hourz_per_network = 30", "[organization] hourz_per_network: unknown key" },
+	{ "hours_per_network = 30", "hourz_per_network = 30", "[organization] hourz_per_network: unknown key (did you mean 'hours_per_network'?)" },
+	/* a typo is named with the key meant; a key of another section
+	 * with where it goes; anything else with the section's keys */
+	{ "poll_interval = 90", "pol_interval = 90", "[mailbox] pol_interval: unknown key (did you mean 'poll_interval'?)" },
+	{ "idle = no", "idle = no\nfrom = lido@jl.nu", "[mailbox] from: unknown key (it belongs in [smtp])" },
+	{ "max_size = 5M", "max_size = 5M\nkleur = blauw", "[lists] kleur: unknown key ([lists] knows: max_size need_proof)" },
+	/* "starttls" is the url's business */
+	{ "idle = no", "idle = no\ntls = starttls", "[mailbox] tls: expected required or none, got 'starttls' (TLS from the start or STARTTLS is chosen by the url" },
 	/* checked once the file is read, pointed at the key's line */
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = pop3://x", ":2: [mailbox] url: unsupported scheme 'pop3'" },
 	{ "url = imaps://outlook.office365.com/INBOX ; the inbox", "url = outlook.office365.com", "[mailbox] url: expected imap://" },
