@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -343,6 +344,24 @@ connect_failure(const char *host, char *why, size_t len)
 		freeaddrinfo(res);
 }
 
+/* Exchange Online: outlook.office365.com and its relatives. */
+static int
+microsoft_host(const char *host)
+{
+	static const char *const sfx[] = { "office365.com", "outlook.com",
+	    "office.com" };
+	size_t n = strlen(host);
+
+	for (size_t i = 0; i < ARRAY_LEN(sfx); i++) {
+		size_t m = strlen(sfx[i]);
+
+		if (n >= m && strcasecmp(host + n - m, sfx[i]) == 0 &&
+		    (n == m || host[n - m - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 connect_server(struct imap_source *s, const struct server_conf *mb,
     int *temporary, char *err, size_t errlen)
@@ -371,12 +390,17 @@ connect_server(struct imap_source *s, const struct server_conf *mb,
 			describe(s, r, why, sizeof(why));
 		/* Another protocol, or TLS where there is none: the URL is
 		 * likely wrong, not the server away. */
+		/* imap:// to a port that waits for a TLS hello (993):
+		 * neither side speaks, and the greeting times out. */
 		snprintf(err, errlen, "%s: cannot connect: %s%s", s->where, why,
 		    r == MAILIMAP_ERROR_SSL ? " (imaps:// needs a port that "
 		    "speaks TLS from the start, usually 993; port 143 is "
 		    "imap:// with tls = required)" : r == MAILIMAP_ERROR_PARSE ?
 		    " (is this an IMAP port? imaps:// is usually 993, "
-		    "imap:// 143)" : "");
+		    "imap:// 143)" : r == MAILIMAP_ERROR_STREAM && !implicit ?
+		    " (no IMAP greeting: a port that speaks TLS from the "
+		    "start, usually 993, needs imaps://; imap:// is usually "
+		    "143)" : "");
 		return -1;
 	}
 	preauth = r == MAILIMAP_NO_ERROR_AUTHENTICATED;
@@ -536,11 +560,16 @@ authenticate(struct imap_source *s, const struct server_conf *mb,
 			    "token", s->where, why);
 			continue;
 		}
-		snprintf(err, errlen, "%s: login failed for %s: %s%s", s->where,
+		snprintf(err, errlen, "%s: login failed for %s: %s%s%s", s->where,
 		    mb->user ? mb->user : "", why, mb->auth == AUTH_XOAUTH2 ?
 		    " (auth = xoauth2: the access token was refused; check "
 		    "that [mailbox] password_command or password_file gives "
-		    "a current one for this user)" : config_secret_hint(mb));
+		    "a current one for this user)" : microsoft_host(s->host) ?
+		    " (Exchange Online takes no password over IMAP: auth = "
+		    "xoauth2 with a password_command that prints an OAuth2 "
+		    "token; see docs/outgoing-mail.md)" : " (check [mailbox] "
+		    "user and password)", mb->auth == AUTH_XOAUTH2 ? "" :
+		    config_secret_hint(mb));
 		return -1;
 	}
  caps:

@@ -418,12 +418,28 @@ def test_a_port_of_another_protocol_is_named_as_the_likely_cause(stack, tmp_path
         (dict(mailbox_url=imap, smtp_url=f"smtps://127.0.0.1:{stack.smtp_port}",
               smtp_tls="required", smtp_ca_file=stack.ca_file),
          "smtps:// needs a port that speaks TLS from the start"),
+        # imap:// (STARTTLS) at the TLS port: both wait, the greeting
+        # times out; it said only "connection lost or timed out".
+        (dict(mailbox_url=f"imap://127.0.0.1:{stack.imaps_port}/INBOX",
+              mailbox_tls="required", mailbox_ca_file=stack.ca_file),
+         "no IMAP greeting: a port that speaks TLS from the start, usually 993, "
+         "needs imaps://"),
     ]
     for over, hint in cases:
         config = stack.config(tmp_path, **over)
         proc = leernet(run_leernet, config, "check-config", timeout=90)
         assert proc.returncode != 0, (over, proc.stdout)
         assert hint in proc.stderr, (over, proc.stderr)
+
+
+def test_a_refused_mailbox_login_names_what_to_check(stack, tmp_path, run_leernet):
+    """The SMTP side said "(check [smtp] user and password)"; the mailbox
+    said only the server's "Authentication failed."."""
+    config = stack.config(tmp_path, mailbox_password="wrong")
+    proc = leernet(run_leernet, config, "check-config", timeout=90)
+    assert proc.returncode == 78, proc.stdout + proc.stderr
+    assert "login failed for lido@school.test: " in proc.stderr, proc.stderr
+    assert "(check [mailbox] user and password)" in proc.stderr, proc.stderr
 
 
 def test_relative_paths_are_next_to_the_config_file(stack, tmp_path, run_leernet):
