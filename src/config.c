@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -1095,6 +1096,46 @@ check_folders(struct loader *l)
 		    "leernet/failed", c->failed_folder);
 }
 
+/*
+ * "Permission denied" for the config: whose the file (or the directory
+ * that cannot be entered) is, and the chgrp README's Install does, so
+ * that the service user and check-config can read it.
+ */
+static void
+unreadable_why(const char *file, char *why, size_t len)
+{
+	char me[32], own[32], grp[32], *walk = xstrdup(file), *slash;
+	char *dir = NULL;
+	struct stat sb;
+
+	user_name(geteuid(), me, sizeof(me));
+	group_name(getegid(), grp, sizeof(grp));
+	/* The topmost directory that cannot be entered, else the file. */
+	while ((slash = strrchr(walk, '/')) != NULL && slash != walk) {
+		*slash = '\0';
+		if (access(walk, X_OK) == -1 && errno == EACCES) {
+			free(dir);
+			dir = xstrdup(walk);
+		}
+	}
+	free(walk);
+	if (dir != NULL && stat(dir, &sb) == 0) {
+		user_name(sb.st_uid, own, sizeof(own));
+		snprintf(why, len, "Permission denied (user %s may not enter "
+		    "%s: it belongs to %s, mode %03o; chgrp %s %s && chmod "
+		    "0750 %s)", me, dir, own, (unsigned)(sb.st_mode & 0777),
+		    grp, dir, dir);
+	} else if (dir == NULL && stat(file, &sb) == 0) {
+		user_name(sb.st_uid, own, sizeof(own));
+		snprintf(why, len, "Permission denied (user %s may not read "
+		    "it: it belongs to %s, mode %03o; chgrp %s %s && chmod 0640 "
+		    "%s)", me, own, (unsigned)(sb.st_mode & 0777), grp, file,
+		    file);
+	} else
+		snprintf(why, len, "%s", strerror(EACCES));
+	free(dir);
+}
+
 struct config *
 config_load(const char *file, char *err, size_t errlen)
 {
@@ -1111,9 +1152,15 @@ config_load(const char *file, char *err, size_t errlen)
 	l.errlen = errlen;
 	if ((l.fp = fopen(file, "r")) == NULL ||
 	    fstat(fileno(l.fp), &sb) == -1 || S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "%s: cannot open: %s", file,
-		    l.fp ? "is a directory (give the file, e.g. "
-		    "-c /etc/leernet/leernet.conf)" : strerror(errno));
+		char why[PATH_MAX + 256];
+
+		if (l.fp == NULL && errno == EACCES)
+			unreadable_why(file, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", l.fp ? "is a "
+			    "directory (give the file, e.g. -c "
+			    "/etc/leernet/leernet.conf)" : strerror(errno));
+		snprintf(err, errlen, "%s: cannot open: %s", file, why);
 		if (l.fp)
 			fclose(l.fp);
 		config_free(c);

@@ -836,6 +836,26 @@ def test_files_made_by_root_do_not_lock_out_the_service(stack, run_leernet, sand
     assert "sudo -u root" not in proc.stderr, proc.stderr
 
 
+def test_a_config_the_service_user_cannot_read_is_named_with_its_owner(stack, sandbox):
+    """README's Install gives the file and /etc/leernet to group leernet;
+    an admin who skipped a chgrp got "cannot open: Permission denied",
+    without whose it is or what to run."""
+    etc = sandbox.base / "etc"
+    etc.mkdir(mode=0o750)
+    config = stack.config(etc, paths_templates=sandbox.templates)
+    config.chmod(0o600)
+    proc = sandbox.as_nobody(config, "check-config")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert (f"{config}: cannot open: Permission denied (user nobody may not enter "
+            f"{etc}: it belongs to root, mode 750; chgrp nogroup {etc} && chmod 0750 "
+            f"{etc})") in proc.stderr, proc.stderr
+    os.chown(etc, 0, 65534)
+    proc = sandbox.as_nobody(config, "check-config")
+    assert (f"{config}: cannot open: Permission denied (user nobody may not read it: "
+            f"it belongs to root, mode 600; chgrp nogroup {config} && chmod 0640 "
+            f"{config})") in proc.stderr, proc.stderr
+
+
 def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack, sandbox):
     """check-config said "configuration OK" for a state directory the
     service cannot write (init then failed), and a database made by root
