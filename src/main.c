@@ -500,9 +500,18 @@ cmd_check_config(struct app *app, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
+	/* "check-config 2>&1 | tee": OK lines and problems in the order
+	 * they happened, or "NOT OK (see above)" comes before the rest. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("%s: syntax and values OK; checking the database, templates "
 	    "and servers\n", app->cfg->file);
 	warn_readable_password(app->cfg);
+	if (app->cfg->coordinators == NULL || app->cfg->coordinators[0] == NULL)
+		printf("note: [organization] coordinators is not set: a "
+		    "proposal for a new network reaches nobody and cannot be "
+		    "approved, and nobody gets the coordinators' digest of the "
+		    "mail kept for people. Set it to the coordinators' "
+		    "addresses\n");
 	if (app->cfg->trusted_authserv_id == NULL)
 		/* The default, and a choice; but one an admin should know. */
 		printf("note: [organization] trusted_authserv_id is not set: "

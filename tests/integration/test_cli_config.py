@@ -432,6 +432,27 @@ def test_a_port_of_another_protocol_is_named_as_the_likely_cause(stack, tmp_path
         assert hint in proc.stderr, (over, proc.stderr)
 
 
+def test_check_config_without_coordinators_and_through_a_pipe(stack, tmp_path):
+    """No coordinators was "configuration OK" without a word, while every
+    proposal went to nobody; and `check-config 2>&1 | tee` printed
+    "configuration NOT OK (see above)" above the OK lines (stdout was
+    block-buffered in a pipe, stderr not)."""
+    binary = os.environ.get("LEERNET_BIN") or str(REPO / "build" / "leernet")
+    # Port 1: nothing listens there, the check cannot end OK.
+    config = stack.config(tmp_path, organization_coordinators=None,
+                          smtp_url="smtp://127.0.0.1:1")
+    proc = subprocess.run([binary, "-c", str(config), "check-config"], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=90)
+    lines = proc.stdout.splitlines()
+    assert proc.returncode != 0, lines
+    assert any(x.startswith("note: [organization] coordinators is not set: a proposal "
+                            "for a new network reaches nobody") for x in lines), lines
+    first = [i for i, x in enumerate(lines) if "syntax and values OK" in x]
+    last = [i for i, x in enumerate(lines) if "not checked to the end" in x
+            or "configuration NOT OK" in x]
+    assert first and last and first[0] < last[0] == len(lines) - 1, lines
+
+
 def test_a_refused_mailbox_login_names_what_to_check(stack, tmp_path, run_leernet):
     """The SMTP side said "(check [smtp] user and password)"; the mailbox
     said only the server's "Authentication failed."."""
