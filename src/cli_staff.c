@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,18 @@ read_file(const char *path, size_t *len, int *status)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &sb) == -1) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		char who[PATH_MAX + 128], where[PATH_MAX], me[32], grp[32];
+
+		/* The export in root's home, read by sudo -u leernet. */
+		if (errno == EACCES && path_unreadable(path, who, sizeof(who),
+		    where, sizeof(where)) != -1)
+			fprintf(stderr, "%s: Permission denied (%s): put the "
+			    "file where user %s may read it (install -m 0640 "
+			    "-g %s %s /var/lib/leernet/)\n", path, who,
+			    user_name(geteuid(), me, sizeof(me)),
+			    group_name(getegid(), grp, sizeof(grp)), path);
+		else
+			fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		*status = EXIT_NOINPUT;

@@ -1102,38 +1102,18 @@ check_folders(struct loader *l)
  * that the service user and check-config can read it.
  */
 static void
-unreadable_why(const char *file, char *why, size_t len)
+config_unreadable(const char *file, char *why, size_t len)
 {
-	char me[32], own[32], grp[32], *walk = xstrdup(file), *slash;
-	char *dir = NULL;
-	struct stat sb;
+	char who[PATH_MAX + 128], grp[32], where[PATH_MAX];
+	int r = path_unreadable(file, who, sizeof(who), where, sizeof(where));
 
-	user_name(geteuid(), me, sizeof(me));
 	group_name(getegid(), grp, sizeof(grp));
-	/* The topmost directory that cannot be entered, else the file. */
-	while ((slash = strrchr(walk, '/')) != NULL && slash != walk) {
-		*slash = '\0';
-		if (access(walk, X_OK) == -1 && errno == EACCES) {
-			free(dir);
-			dir = xstrdup(walk);
-		}
-	}
-	free(walk);
-	if (dir != NULL && stat(dir, &sb) == 0) {
-		user_name(sb.st_uid, own, sizeof(own));
-		snprintf(why, len, "Permission denied (user %s may not enter "
-		    "%s: it belongs to %s, mode %03o; chgrp %s %s && chmod "
-		    "0750 %s)", me, dir, own, (unsigned)(sb.st_mode & 0777),
-		    grp, dir, dir);
-	} else if (dir == NULL && stat(file, &sb) == 0) {
-		user_name(sb.st_uid, own, sizeof(own));
-		snprintf(why, len, "Permission denied (user %s may not read "
-		    "it: it belongs to %s, mode %03o; chgrp %s %s && chmod 0640 "
-		    "%s)", me, own, (unsigned)(sb.st_mode & 0777), grp, file,
-		    file);
-	} else
+	if (r == -1)
 		snprintf(why, len, "%s", strerror(EACCES));
-	free(dir);
+	else
+		snprintf(why, len, "Permission denied (%s; chgrp %s %s && "
+		    "chmod %s %s)", who, grp, where, r == 1 ? "0750" : "0640",
+		    where);
 }
 
 struct config *
@@ -1152,10 +1132,10 @@ config_load(const char *file, char *err, size_t errlen)
 	l.errlen = errlen;
 	if ((l.fp = fopen(file, "r")) == NULL ||
 	    fstat(fileno(l.fp), &sb) == -1 || S_ISDIR(sb.st_mode)) {
-		char why[PATH_MAX + 256];
+		char why[3 * PATH_MAX + 512];
 
 		if (l.fp == NULL && errno == EACCES)
-			unreadable_why(file, why, sizeof(why));
+			config_unreadable(file, why, sizeof(why));
 		else
 			snprintf(why, sizeof(why), "%s", l.fp ? "is a "
 			    "directory (give the file, e.g. -c "

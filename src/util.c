@@ -428,6 +428,53 @@ group_name(gid_t gid, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Why this user may not read path (open said EACCES): "user leernet may
+ * not enter /root: it belongs to root, mode 700" (1, the directory in
+ * where) or "user leernet may not read it: it belongs to root, mode 600"
+ * (0, the file's absolute path in where); -1 when it cannot be told.
+ */
+int
+path_unreadable(const char *path, char *who, size_t wholen, char *where,
+    size_t wherelen)
+{
+	char me[32], own[32], *walk, *slash, *dir = NULL, cwd[PATH_MAX];
+	struct stat sb;
+	int r = -1;
+
+	/* getcwd(2) needs no rights on the directory: /root is named. */
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+		walk = xmalloc(strlen(cwd) + strlen(path) + 2);
+		sprintf(walk, "%s/%s", cwd, path);
+	} else
+		walk = xstrdup(path);
+	snprintf(where, wherelen, "%s", walk);
+	user_name(geteuid(), me, sizeof(me));
+	/* The topmost directory that cannot be entered, else the file. */
+	while ((slash = strrchr(walk, '/')) != NULL && slash != walk) {
+		*slash = '\0';
+		if (access(walk, X_OK) == -1 && errno == EACCES) {
+			free(dir);
+			dir = xstrdup(walk);
+		}
+	}
+	if (dir != NULL && stat(dir, &sb) == 0) {
+		snprintf(who, wholen, "user %s may not enter %s: it belongs to "
+		    "%s, mode %03o", me, dir, user_name(sb.st_uid, own,
+		    sizeof(own)), (unsigned)(sb.st_mode & 0777));
+		snprintf(where, wherelen, "%s", dir);
+		r = 1;
+	} else if (dir == NULL && stat(where, &sb) == 0) {
+		snprintf(who, wholen, "user %s may not read it: it belongs to "
+		    "%s, mode %03o", me, user_name(sb.st_uid, own,
+		    sizeof(own)), (unsigned)(sb.st_mode & 0777));
+		r = 0;
+	}
+	free(walk);
+	free(dir);
+	return r;
+}
+
 int
 dir_writable(const char *dir, const char *what, char *err, size_t errlen)
 {

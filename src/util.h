@@ -110,6 +110,8 @@ time_t		 mono_s(void);
 /* "root", or the number when the user has no name; in buf. */
 const char	*user_name(uid_t uid, char *buf, size_t len);
 const char	*group_name(gid_t gid, char *buf, size_t len);
+int		 path_unreadable(const char *path, char *who, size_t wholen,
+		    char *where, size_t wherelen);
 const char	*ownership_advice(uid_t owner, const char *path,
 		    const char *me, const char *own);
 /*

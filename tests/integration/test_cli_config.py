@@ -877,6 +877,25 @@ def test_a_config_the_service_user_cannot_read_is_named_with_its_owner(stack, sa
             f"{config})") in proc.stderr, proc.stderr
 
 
+def test_a_staff_file_the_service_user_cannot_read_says_where_to_put_it(stack, sandbox):
+    """The HR export in root's home, `sudo -u leernet leernet staff import
+    staff.csv`: it said "staff.csv: Permission denied", nothing more."""
+    base = sandbox.base
+    config = stack.config(base, paths_templates=sandbox.templates)
+    config.chmod(0o644)
+    os.chown(base, 65534, 65534)
+    assert sandbox.as_nobody(config, "init").returncode == 0
+    home = base / "home"
+    home.mkdir(mode=0o700)
+    csv = home / "staff.csv"
+    csv.write_text("email,name,school\nalice@school.test,Alice,De Regenboog\n")
+    proc = sandbox.as_nobody(config, "staff", "import", str(csv))
+    assert proc.returncode == 66, proc.stdout + proc.stderr
+    assert (f"{csv}: Permission denied (user nobody may not enter {home}: it belongs "
+            f"to root, mode 700): put the file where user nobody may read it "
+            f"(install -m 0640 -g nogroup {csv} /var/lib/leernet/)") in proc.stderr, proc.stderr
+
+
 def test_a_database_or_directory_made_by_root_is_named_with_its_owner(stack, sandbox):
     """check-config said "configuration OK" for a state directory the
     service cannot write (init then failed), and a database made by root
