@@ -740,6 +740,37 @@ keywords_allowed(const struct mailimap_selection_info *si)
 	return 0;
 }
 
+/* "INBOX, Archief, leernet.done": the top-level folders, for an error. */
+static void
+top_folders(struct imap_source *s, char *out, size_t len)
+{
+	clist *list = NULL;
+	size_t n = 0;
+
+	*out = '\0';
+	if (mailimap_list(s->im, "", "%", &list) != MAILIMAP_NO_ERROR) {
+		if (list != NULL)
+			mailimap_list_result_free(list);
+		return;
+	}
+	for (clistiter *it = list ? clist_begin(list) : NULL; it;
+	    it = clist_next(it)) {
+		struct mailimap_mailbox_list *mbl = clist_content(it);
+		size_t used = strlen(out);
+
+		if (mbl->mb_name == NULL || used + 8 >= len)
+			continue;
+		if (n++ == 12) {
+			snprintf(out + used, len - used, ", …");
+			break;
+		}
+		snprintf(out + used, len - used, "%s%s", used ? ", " : "",
+		    mbl->mb_name);
+	}
+	if (list != NULL)
+		mailimap_list_result_free(list);
+}
+
 static int
 select_inbox(struct imap_source *s, int *temporary, char *err,
     size_t errlen)
@@ -750,10 +781,17 @@ select_inbox(struct imap_source *s, int *temporary, char *err,
 
 	imap_state_set(s, IMAP_S_SELECTING);
 	if ((r = mailimap_select(s->im, s->inbox)) != MAILIMAP_NO_ERROR) {
+		char names[256] = "";
+
 		*temporary = conn_error(r);
 		describe(s, r, why, sizeof(why));
-		snprintf(err, errlen, "%s: SELECT %s: %s", s->where, s->inbox,
-		    why);
+		/* "url = imaps://…/Postvak IN": name what is there. */
+		if (!*temporary)
+			top_folders(s, names, sizeof(names));
+		snprintf(err, errlen, "%s: SELECT %s: %s%s%s%s", s->where,
+		    s->inbox, why, *names ? " (check the folder in [mailbox] "
+		    "url; the top folders here: " : "", names, *names ? ")" :
+		    "");
 		return -1;
 	}
 	si = s->im->imap_selection_info;

@@ -453,6 +453,17 @@ def test_check_config_without_coordinators_and_through_a_pipe(stack, tmp_path):
     assert first and last and first[0] < last[0] == len(lines) - 1, lines
 
 
+def test_a_wrong_inbox_folder_names_the_folders_there(stack, tmp_path, run_leernet):
+    """`url = imaps://…/Postvak IN` (Outlook's Dutch name for the inbox)
+    said only the server's "Mailbox doesn't exist"."""
+    config = stack.config(tmp_path, mailbox_url=f"imap://127.0.0.1:{stack.imap_port}/Postvak IN")
+    proc = leernet(run_leernet, config, "check-config", timeout=90)
+    assert proc.returncode == 78, proc.stdout + proc.stderr
+    line = [x for x in proc.stderr.splitlines() if "SELECT Postvak IN" in x]
+    assert line and ("(check the folder in [mailbox] url; the top folders here: "
+                     in line[0]) and "INBOX" in line[0].split("top folders here:")[1], proc.stderr
+
+
 def test_a_refused_mailbox_login_names_what_to_check(stack, tmp_path, run_leernet):
     """The SMTP side said "(check [smtp] user and password)"; the mailbox
     said only the server's "Authentication failed."."""
