@@ -552,7 +552,8 @@ static const struct {
 	const char *keys;
 } known_keys[] = {
 	{ "mailbox", "url user password password_file password_command auth "
-	    "tls ca_file idle poll_interval done_folder failed_folder" },
+	    "tls ca_file idle poll_interval done_folder failed_folder "
+	    "keep_done_days" },
 	{ "smtp", "url user password password_file password_command auth tls "
 	    "ca_file from sessions" },
 	{ "database", "path keep_sent_days" },

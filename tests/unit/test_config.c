@@ -183,6 +183,8 @@ static const struct bad bads[] = {
 	{ "poll_interval = 90", "pol_interval = 90", "[mailbox] pol_interval: unknown key (did you mean 'poll_interval'?)" },
 	{ "idle = no", "idle = no\nfrom = lido@jl.nu", "[mailbox] from: unknown key (it belongs in [smtp])" },
 	{ "max_size = 5M", "max_size = 5M\nkleur = blauw", "[lists] kleur: unknown key ([lists] knows: max_size need_proof)" },
+	{ "max_size = 5M", "max_size = 5M\nkeep_done_days = 90", "[lists] keep_done_days: unknown key (it belongs in [mailbox])" },
+	{ "poll_interval = 90", "poll_interval = 90\nkeep_done_days = -1", "[mailbox] keep_done_days: expected a number of days from 0 (keep for ever) to 3650, got '-1'" },
 	/* "starttls" is the url's business */
 	{ "idle = no", "idle = no\ntls = starttls", "[mailbox] tls: expected required or none, got 'starttls' (TLS from the start or STARTTLS is chosen by the url" },
 	/* checked once the file is read, pointed at the key's line */
