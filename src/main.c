@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -512,6 +513,17 @@ cmd_check_config(struct app *app, int argc, char **argv)
 		    "approved, and nobody gets the coordinators' digest of the "
 		    "mail kept for people. Set it to the coordinators' "
 		    "addresses\n");
+	/* Answers to leernet's mail go to From: a mailbox other than the
+	 * one it reads loses them, unless mail to From lands there too (a
+	 * service account reading a shared mailbox is such a case). */
+	if (app->cfg->mailbox.user != NULL && app->cfg->from_addr != NULL &&
+	    strchr(app->cfg->mailbox.user, '@') != NULL &&
+	    strcasecmp(app->cfg->mailbox.user, app->cfg->from_addr) != 0)
+		printf("note: [smtp] from is %s, [mailbox] user %s: replies to "
+		    "leernet's mail (confirmations, calendar answers) go to %s; "
+		    "unless that mail lands in the mailbox leernet reads, make "
+		    "the two the same address\n", app->cfg->from_addr,
+		    app->cfg->mailbox.user, app->cfg->from_addr);
 	if (app->cfg->trusted_authserv_id == NULL)
 		/* The default, and a choice; but one an admin should know. */
 		printf("note: [organization] trusted_authserv_id is not set: "

@@ -1241,7 +1241,13 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			return -1;
 		}
 		free(set);
-		log_info("database %s: schema version %d", st->path, v + 1);
+		/* Each step of an upgrade is news; of a new file, noise. */
+		if (from > 0)
+			log_info("database %s: schema version %d", st->path,
+			    v + 1);
+		else
+			log_debug("database %s: schema version %d", st->path,
+			    v + 1);
 	}
 	sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 	return from;

@@ -453,6 +453,23 @@ def test_check_config_without_coordinators_and_through_a_pipe(stack, tmp_path):
     assert first and last and first[0] < last[0] == len(lines) - 1, lines
 
 
+def test_check_config_notes_a_from_address_that_is_not_the_mailbox_read(
+        stack, tmp_path, run_leernet):
+    """[smtp] from = lido@other.test while leernet reads lido@school.test:
+    every reply to a confirmation lands where leernet never looks.  A note,
+    not an error (a service account may read a shared mailbox)."""
+    config = stack.config(tmp_path,
+                          smtp_from="LIDO leernetwerken <lido@other.test>")
+    run_leernet(config, "init")
+    proc = run_leernet(config, "check-config", check=False)
+    assert ("note: [smtp] from is lido@other.test, [mailbox] user "
+            "lido@school.test: replies to leernet's mail (confirmations, "
+            "calendar answers) go to lido@other.test") in proc.stdout, proc.stdout
+    same = stack.config(tmp_path, name="same.conf")
+    proc = run_leernet(same, "check-config", check=False)
+    assert "note: [smtp] from" not in proc.stdout, proc.stdout
+
+
 def test_a_wrong_inbox_folder_names_the_folders_there(stack, tmp_path, run_leernet):
     """`url = imaps://…/Postvak IN` (Outlook's Dutch name for the inbox)
     said only the server's "Mailbox doesn't exist"."""
