@@ -230,7 +230,10 @@ daemon_run(struct app *app)
 				    RECONNECT_MAX : backoff * 2;
 				sd_notifyf(0, "STATUS=mailbox unreachable: %s", err);
 			} else {
-				backoff = RECONNECT_MIN;
+				/* backoff is reset only once mail could be
+				 * handled: a server that lets us in but
+				 * refuses each move (a full mailbox) would
+				 * otherwise be logged into every second. */
 				log_info("watching %s", source_name(src));
 				sd_notifyf(0, "STATUS=watching %s",
 				    source_name(src));
@@ -244,11 +247,17 @@ daemon_run(struct app *app)
 			int r = handle_pending(app, src, &handled);
 
 			if (r == -1) {
-				log_warnx("mailbox connection lost; "
-				    "reconnecting");
+				/* The connection lost, or a command the
+				 * server refused (a MOVE into a mailbox over
+				 * its quota): said above, in its words. */
+				log_warnx("mailbox: a command failed (see "
+				    "above); the mail stays in the inbox; "
+				    "reconnecting in %lds", (long)backoff);
 				source_close(src);
 				src = NULL;
 				reconnect_at = mono_s() + backoff;
+				backoff = backoff * 2 > RECONNECT_MAX ?
+				    RECONNECT_MAX : backoff * 2;
 			} else if (r == -2) {
 				/* A full disk or a read-only database: the
 				 * mailbox is fine, and a retry every second
@@ -260,8 +269,10 @@ daemon_run(struct app *app)
 				store_backoff = store_backoff * 2 >
 				    RECONNECT_MAX ? RECONNECT_MAX :
 				    store_backoff * 2;
-			} else
+			} else {
 				store_backoff = RECONNECT_MIN;
+				backoff = RECONNECT_MIN;
+			}
 		}
 		if (quit)
 			break;

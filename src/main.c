@@ -288,8 +288,9 @@ cmd_once(struct app *app, int argc, char **argv)
 		int r = handle_pending(app, src, &handled);
 
 		if (r == -1)
-			fprintf(stderr, "leernet: mailbox %s: connection lost; "
-			    "what was handled is committed, the rest waits\n",
+			fprintf(stderr, "leernet: mailbox %s: a command "
+			    "failed (see above); what was handled is "
+			    "committed, the rest waits\n",
 			    source_name(src));
 		else if (r == -2)
 			fprintf(stderr, "leernet: database %s: mail could not be "

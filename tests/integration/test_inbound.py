@@ -980,6 +980,43 @@ def test_a_database_that_cannot_be_written_backs_off(stack, tmp_path):
         proc.wait(20)
 
 
+def test_a_move_the_server_refuses_backs_off(stack, leernet, tmp_path):
+    """A coordinator mailbox over its quota (or a mail server with a full
+    disk) answers NO to the MOVE into leernet/done; the session is fine.
+    The daemon logged "mailbox connection lost", logged in again at once,
+    fetched the whole inbox again ("handled before" for each message) and
+    failed the same move, every second for as long as it lasted.  Now it
+    says a command failed and waits 1, 2, 4 ... s; once the move works the
+    inbox drains, each request answered once.  (Here the done folder is
+    made unwritable for Dovecot.)"""
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "-v", "run")
+    wait_idle(daemon)
+    [box] = [p for p in stack.maildir_root.rglob(".leernet.done") if "lido" in str(p)]
+    dirs = [box, box / "tmp", box / "new", box / "cur"]
+    for d in dirs:
+        os.chmod(d, 0o555)
+    try:
+        stack.mark_logs()
+        mark = len(daemon.log())
+        ids = submit(stack, [request(f"carol+m{n}", "aanmelden rekenen") for n in range(3)])
+        daemon.wait_log(r"reconnecting in 4s", timeout=30)
+        time.sleep(4)
+        log = daemon.log()[mark:]
+        logins = len(re.findall(r"Login: user=<lido", stack.dovecot_log()))
+        assert logins <= 5, f"{logins} logins: a reconnect loop\n{log[-3000:]}"
+        assert "UID MOVE" in log and "a command failed (see above)" in log, log[-3000:]
+        assert "connection lost" not in log, log[-3000:]
+    finally:
+        for d in dirs:
+            os.chmod(d, 0o700)
+    for msgid in ids:
+        wait_answer(stack, "carol", msgid, timeout=10)
+    stack.wait_empty("lido", timeout=40)
+    assert len(stack.inbox("lido", "leernet/done")) == 3
+    assert len(answers(stack, "carol")) == 3
+
+
 def test_a_server_that_greets_with_bye_is_away_for_now(stack, tmp_path, run_leernet):
     """Dovecot shutting down as leernet connects greets "* BYE": away for
     now (75), said in its words.  libetpan leaks that greeting
