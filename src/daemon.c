@@ -339,6 +339,7 @@ daemon_run(struct app *app)
 	}
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping");
+	outbox_note_at_exit(app);
 	if (src)
 		source_close(src);
 	if (smtp)

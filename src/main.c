@@ -318,6 +318,7 @@ cmd_once(struct app *app, int argc, char **argv)
 		    "delivered now; it is kept and retried\n");
 		rc = rc ? rc : EXIT_TEMPFAIL;
 	}
+	outbox_note_at_exit(app);
 	if (smtp)
 		smtp_free(smtp);
 	if (outbox_prune(app, time(NULL)) == -1)
@@ -657,6 +658,7 @@ cmd_digest(struct app *app, int argc, char **argv)
 		    "delivered now; it is kept and retried\n");
 		rc = EXIT_TEMPFAIL;
 	}
+	outbox_note_at_exit(app);
 	if (smtp)
 		smtp_free(smtp);
 	return rc;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "config.h"
@@ -127,6 +128,70 @@ give_up_uncertain(struct app *app, const struct ob_row *o, time_t now,
 }
 
 /*
+ * 250s whose mark could not be committed: the database locked by another
+ * writer past the busy timeout (an admin's sqlite3, a long command), or a
+ * full disk.  The row stays in flight in the database; without this it was
+ * sent again as soon as the database could be written.  They are noted
+ * before anything else is sent; a kill before that is the crash the
+ * in-flight count covers (sent again at most once).
+ */
+struct unnoted {
+	int64_t	id;
+	time_t	t;
+};
+static struct unnoted *unnoted;
+static size_t nunnoted;
+
+static void
+keep_unnoted(const struct ob_row *o, time_t t)
+{
+	unnoted = xreallocarray(unnoted, nunnoted + 1, sizeof(*unnoted));
+	unnoted[nunnoted].id = o->id;
+	unnoted[nunnoted].t = t;
+	nunnoted++;
+	log_warnx("%s to %s: the server accepted it, but the database could "
+	    "not note that now; noted as soon as it can be, and not sent "
+	    "again", o->kind, o->rcpt);
+}
+
+int
+outbox_note_unnoted(struct app *app)
+{
+	size_t n = nunnoted;
+
+	while (nunnoted > 0) {
+		const struct unnoted *u = &unnoted[nunnoted - 1];
+
+		if (store_outbox_sent(app->st, u->id, u->t) == -1)
+			return -1;
+		nunnoted--;
+	}
+	if (n > 0)
+		log_info("outbox: noted %zu message%s sent that the server had "
+		    "accepted while the database could not be written", n,
+		    n == 1 ? "" : "s");
+	free(unnoted);
+	unnoted = NULL;
+	return 0;
+}
+
+void
+outbox_note_at_exit(struct app *app)
+{
+	for (int i = 0; nunnoted > 0 && i < 3; i++) {
+		if (i > 0)
+			sleep(2);
+		if (outbox_note_unnoted(app) == 0)
+			return;
+	}
+	if (nunnoted > 0)
+		log_warnx("outbox: %zu message%s the server accepted could not "
+		    "be noted as sent (the database cannot be written); the "
+		    "next run sends %s again", nunnoted, nunnoted == 1 ? "" :
+		    "s", nunnoted == 1 ? "it" : "them");
+}
+
+/*
  * Send one batch of due rows, in their order, up to smtp_lanes() at once.
  * Whatever stops the batch (a session failure, a database error,
  * SIGTERM) stops new submissions only: the messages in flight are waited
@@ -146,6 +211,8 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 	size_t next = 0, waiting = 0, ngo;
 	int busy = 0, lanes = smtp_lanes(smtp), dberr = 0, open = 0;
 	struct ob_row **go = xcalloc((size_t)lanes, sizeof(*go));
+	const struct ob_row *pend = NULL;	/* its 250 noted, not committed */
+	time_t pend_t = 0;
 	void *tag;
 
 	for (;;) {
@@ -173,8 +240,11 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 			store_rollback(app->st);
 			dberr = 1;
 			ngo = 0;
+			if (pend != NULL)
+				keep_unnoted(pend, pend_t);
 		}
 		open = 0;
+		pend = NULL;
 		for (size_t k = 0; k < ngo; k++) {
 			log_set_msgid(go[k]->msgid);
 			smtp_submit(smtp, go[k]->env_from, go[k]->rcpt,
@@ -209,8 +279,16 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 			    ((struct ob_row *)tag)->id, -1) == -1)
 				dberr = 1;
 		} else {
-			if (record(app, tag, &res, stats) == -1)
+			time_t t = time(NULL);
+
+			if (record(app, tag, &res, stats) == -1) {
 				dberr = 1;
+				if (res.status == SMTP_SENT)
+					keep_unnoted(tag, t);
+			} else if (res.status == SMTP_SENT && open) {
+				pend = tag;
+				pend_t = t;
+			}
 			/* The server refuses this host or sender: the next
 			 * rows would meet the same answer, so they wait. */
 			if (res.status == SMTP_TEMPFAIL && res.config_fault &&
@@ -221,6 +299,8 @@ send_batch(struct app *app, struct smtp *smtp, struct ob_row *rows, size_t n,
 	if (open && store_commit(app->st) == -1) {
 		store_rollback(app->st);
 		dberr = 1;
+		if (pend != NULL)
+			keep_unnoted(pend, pend_t);
 	}
 	log_set_msgid(NULL);
 	free(go);
@@ -245,6 +325,9 @@ outbox_deliver(struct app *app, struct smtp **smtp, time_t now,
 	int n_unstuck;
 
 	memset(stats, 0, sizeof(*stats));
+	/* What the server took must be noted before anything goes. */
+	if (outbox_note_unnoted(app) == -1)
+		return -1;
 	/*
 	 * A retry is set at most BACKOFF_MAX (and its jitter) ahead.  One
 	 * further ahead was set by a clock that ran fast and was set back

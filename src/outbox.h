@@ -28,6 +28,16 @@ int	outbox_deliver(struct app *, struct smtp **, time_t now,
 	    struct outbox_stats *);
 
 /*
+ * Note as sent what a server accepted while the database could not be
+ * written (outbox_deliver does so first).  0 when nothing waits any more,
+ * -1 when the database still cannot be written.  They are sent again
+ * if leernet stops before they are noted.
+ */
+int	outbox_note_unnoted(struct app *);
+/* Before leernet ends: tries a few times, else says what will repeat. */
+void	outbox_note_at_exit(struct app *);
+
+/*
  * Drop the text of mail sent more than [database] keep_sent_days ago: it
  * is personal data nobody reads again, and it is most of the database.
  * So too the sender and Subject of mail handled that long ago (32 days

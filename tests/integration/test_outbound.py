@@ -9,6 +9,7 @@ software reads as intended."""
 from __future__ import annotations
 
 import email.policy
+import os
 import email.utils
 import re
 import signal
@@ -736,3 +737,48 @@ def test_a_server_gone_after_the_data_is_not_reported_as_354(stack, tmp_path, ru
         assert "354" not in row["last_error"], row
     finally:
         close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a file system")
+def test_a_full_disk_while_sending_sends_nothing_twice(stack, leernet, run_leernet, tmp_path):
+    """The database's file system fills up while the daemon sends a
+    fan-out: the 250s of the messages in flight could not be noted, the
+    rows stayed in flight, and each of those went again once the disk had
+    room (three copies of three messages, one per session).  Now the
+    daemon keeps those 250s and notes them before anything else goes."""
+    base = tmp_path / "dbfs"
+    base.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(base)], check=True)
+    try:
+        config = stack.config(base)
+        run_leernet(config, "init")
+        rcpts = [f"full{n}@discard.test" for n in range(600)]
+        queue_burst(config, rcpts)
+        stack.mark_logs()
+        daemon = leernet.start(config, "run", log_path=tmp_path / "run.log")
+        _wait_sent(config, 100, daemon.proc)
+        with open(base / "fill", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        daemon.wait_log(r"disk is full", timeout=30)
+        time.sleep(3)
+        (base / "fill").unlink()
+        _wait_sent(config, 600, daemon.proc, timeout=120)
+        got = _settled_discards(stack, 600)
+        assert daemon.alive()
+        daemon.signal(signal.SIGTERM)
+        assert daemon.stop() == 0
+        assert states(config) == Counter(sent=600)
+        assert {r for r, n in got.items() if n > 1} == set()
+        assert "sent that the server had accepted" in daemon.log()
+        assert set(rcpts) == set(got)
+    finally:
+        for d in leernet.daemons:
+            if d.alive():
+                d.proc.kill()
+                d.proc.wait()
+        subprocess.run(["umount", "-l", str(base)])
