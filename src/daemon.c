@@ -187,7 +187,7 @@ daemon_run(struct app *app)
 	time_t store_at = 0, store_backoff = RECONNECT_MIN;
 	time_t publish_next = 0;	/* publish additions: 0 = at start */
 	time_t prune_at = 0;		/* old mail text: hourly, from start */
-	int ready = 0;
+	int ready = 0, rc = 0;
 	struct digest_timer *digests = digest_timer_new(app, time(NULL));
 
 	install_signals();
@@ -208,6 +208,16 @@ daemon_run(struct app *app)
 		char err[1024];
 		int temporary;
 
+		/* Before anything is handled into it: a file removed or
+		 * replaced under us takes what we write with it. */
+		if (store_replaced(app->st)) {
+			log_warnx("database %s was removed or replaced while "
+			    "leernet ran: stopping before anything more goes "
+			    "into the old file (exit 75; systemd starts it "
+			    "again on the file there now)", app->cfg->db_path);
+			rc = EXIT_TEMPFAIL;
+			break;
+		}
 		if (reload) {
 			reload = 0;
 			do_reload(app, &src, &smtp);
@@ -345,5 +355,5 @@ daemon_run(struct app *app)
 	if (smtp)
 		smtp_free(smtp);
 	digest_timer_free(digests);
-	return 0;
+	return rc;
 }

@@ -589,6 +589,8 @@ struct ckpt {
 struct store {
 	sqlite3		*db;
 	char		*path;
+	dev_t		 dev;		/* the file opened, for store_replaced */
+	ino_t		 ino;
 	int		 lockfd;
 	int		 batch;		/* in store_batch_begin's transaction */
 	int		 batch_lost;	/* ... and SQLite rolled it all back */
@@ -1036,6 +1038,14 @@ store_open(const char *path, char *err, size_t errlen)
 		store_close(st);
 		errno = disk;
 		return NULL;
+	}
+	{
+		struct stat sb;
+
+		if (stat(path, &sb) == 0) {
+			st->dev = sb.st_dev;
+			st->ino = sb.st_ino;
+		}
 	}
 	return st;
 }
@@ -3286,4 +3296,16 @@ store_rsvp_sequence(struct store *st, int64_t meeting_id, int64_t person_id,
 {
 	return one_int(st, "SELECT sequence FROM rsvps WHERE meeting_id = ?1"
 	    " AND person_id = ?2", meeting_id, person_id, sequence, "rsvp");
+}
+
+int
+store_replaced(const struct store *st)
+{
+	struct stat sb;
+
+	if (st->ino == 0)
+		return 0;
+	if (stat(st->path, &sb) == -1)
+		return errno == ENOENT;
+	return sb.st_dev != st->dev || sb.st_ino != st->ino;
 }

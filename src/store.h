@@ -27,6 +27,12 @@ struct store	*store_open(const char *path, char *err, size_t errlen);
  * by hand, say)?  0, or -1 + err naming the owner and what to do. */
 int		 store_usable(const char *path, char *err, size_t errlen);
 void		 store_close(struct store *);
+/*
+ * Is the file at the database's path gone, or another one than was
+ * opened (an admin's rm and init beside a running daemon)?  What is
+ * written goes into the old file then, and is lost with it.
+ */
+int		 store_replaced(const struct store *);
 /* Create or migrate the schema; idempotent.  Returns the version the
  * file had before (0: new), or -1 (errno as store_open's). */
 int		 store_migrate(struct store *, char *err, size_t errlen);

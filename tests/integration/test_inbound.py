@@ -1033,3 +1033,36 @@ def test_a_server_that_greets_with_bye_is_away_for_now(stack, tmp_path, run_leer
     assert proc.returncode == 75, proc.stderr
     assert "the server ended the session: BYE Server shutting down." in proc.stderr
     assert "LeakSanitizer" not in proc.stderr, proc.stderr
+
+
+def test_a_database_removed_under_the_daemon_stops_it_before_mail_is_lost(
+        stack, leernet, run_leernet, tmp_path):
+    """An admin's `rm leernet.db` and `init` beside a running daemon: it
+    went on writing into the removed file, moved every request to the done
+    folder, and the new database never heard of them.  Now it stops (75,
+    which systemd restarts) before it handles anything more, and the mail
+    waits in the inbox for the daemon on the new file."""
+    config = prepare(stack, tmp_path)
+    daemon = leernet.start(config, "run")
+    daemon.wait_log(r"watching ", timeout=20)
+    for ext in ("", "-wal", "-shm"):
+        (tmp_path / f"leernet.db{ext}").unlink(missing_ok=True)
+    run_leernet(config, "init")
+    run_leernet(config, "network", "add", "taal", "--title", "Taal")
+    join = request("alice", "aanmelden taal")
+    stack.send("alice", "lido", raw=join.as_bytes())
+    deadline = time.monotonic() + 30
+    while daemon.alive():
+        assert time.monotonic() < deadline, daemon.log()
+        time.sleep(0.1)
+    assert daemon.stop() == 75, daemon.log()
+    assert re.search(r"database \S+leernet.db was removed or replaced while "
+                     r"leernet ran: stopping", daemon.log()), daemon.log()
+    # Not handled into the old file: it waits in the inbox.
+    waiting = stack.wait_for("lido", 1, timeout=20)
+    assert [m["Message-ID"] for m in waiting] == [join["Message-ID"]]
+
+    # Started again (as systemd does), it answers from the new database.
+    again = leernet.start(config, "run")
+    wait_answer(stack, "alice", join["Message-ID"], timeout=20)
+    assert again.stop() == 0
