@@ -314,8 +314,9 @@ cmd_once(struct app *app, int argc, char **argv)
 	}
 	/* Deliver what is queued even when the mailbox is away. */
 	if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
-		fprintf(stderr, "leernet: smtp: the outbox could not be "
-		    "delivered now; it is kept and retried\n");
+		fprintf(stderr, "leernet: outbox: not all could be "
+		    "delivered now (the server or the database, see above); "
+		    "what waits is kept and retried\n");
 		rc = rc ? rc : EXIT_TEMPFAIL;
 	}
 	outbox_note_at_exit(app);
@@ -654,8 +655,9 @@ cmd_digest(struct app *app, int argc, char **argv)
 	printf("%zu digest%s queued with %zu item%s\n", ds.recipients,
 	    ds.recipients == 1 ? "" : "s", ds.items, ds.items == 1 ? "" : "s");
 	if (outbox_deliver(app, &smtp, time(NULL), &os) == -1) {
-		fprintf(stderr, "leernet: smtp: the outbox could not be "
-		    "delivered now; it is kept and retried\n");
+		fprintf(stderr, "leernet: outbox: not all could be "
+		    "delivered now (the server or the database, see above); "
+		    "what waits is kept and retried\n");
 		rc = EXIT_TEMPFAIL;
 	}
 	outbox_note_at_exit(app);
