@@ -1201,10 +1201,11 @@ spoken_clock_at(const struct toks *ts, size_t *ip, int after, int *minutes,
 	return 1;
 }
 
-/* after: the start, when this is the end of a range; else -1. */
+/* after: the start, when this is the end of a range; else -1.
+ * *pm (when not NULL): 1 when the clock carried "pm", else 0. */
 static int
 parse_clock_at(const struct toks *ts, size_t *ip, int after, int *minutes,
-    const char *str, struct dt_error *err)
+    int *pm, const char *str, struct dt_error *err)
 {
 	static const char *const hour_words[] = { "u", "h", "uur", NULL };
 	size_t i = *ip;
@@ -1212,6 +1213,8 @@ parse_clock_at(const struct toks *ts, size_t *ip, int after, int *minutes,
 	int ampm = 0;		/* 1 am, 2 pm */
 	int r;
 
+	if (pm != NULL)
+		*pm = 0;
 	if ((r = spoken_clock_at(ts, ip, after, minutes, str, err)) != 0)
 		return r == 1 ? 0 : -1;
 	if (!is_num(ts, i) || ts->t[i].ndig > 2)
@@ -1248,6 +1251,8 @@ parse_clock_at(const struct toks *ts, size_t *ip, int after, int *minutes,
 		if (h < 1 || h > 12 || mi > 59)
 			return fail(err, DT_ENOSUCHTIME, str);
 		h = h % 12 + (ampm == 2 ? 12 : 0);
+		if (pm != NULL)
+			*pm = ampm == 2;
 	} else if (h > 23 || mi > 59)
 		return fail(err, DT_ENOSUCHTIME, str);
 	*minutes = (int)(h * 60 + mi);
@@ -1266,7 +1271,8 @@ parse_time_at(const struct toks *ts, size_t i, struct dt_clock *c,
 	static const char *const to[] = {
 		"tot", "to", "until", "till", "til", NULL
 	};
-	int between = 0;
+	int between = 0, start_plain, start_pm, end_pm;
+	size_t first = i;
 
 	if (is_sep(ts, i, ","))
 		i++;
@@ -1278,13 +1284,25 @@ parse_time_at(const struct toks *ts, size_t i, struct dt_clock *c,
 	if (i >= ts->n)
 		return fail(err, DT_ENOTIME, str);
 	c->end = -1;
-	if (parse_clock_at(ts, &i, -1, &c->start, str, err) == -1)
+	first = i;
+	if (parse_clock_at(ts, &i, -1, &c->start, &start_pm, str, err) == -1)
 		return -1;
+	/* A bare hour ("3", "3:30"), not "15:00", "03:00", "3am", "15u". */
+	start_plain = i > first && is_num(ts, first) && is_num(ts, i - 1) &&
+	    ts->t[first].num < 12 && ts->t[first].ndig == 1 + (ts->t[first].num
+	    >= 10) && c->start < 12 * 60;
 	if (is_sep(ts, i, "-") || word_in(ts, i, to) ||
 	    (between && (is_word(ts, i, "en") || is_word(ts, i, "and")))) {
 		i++;
-		if (parse_clock_at(ts, &i, c->start, &c->end, str, err) == -1)
+		if (parse_clock_at(ts, &i, c->start, &c->end, &end_pm, str,
+		    err) == -1)
 			return -1;
+		/* "3-5pm", "3:30 to 5 pm": in English the end's pm is the
+		 * start's too, when that keeps the start first ("11-1pm" is
+		 * 11:00-13:00). */
+		if (start_plain && !start_pm && end_pm &&
+		    c->start + 12 * 60 < c->end)
+			c->start += 12 * 60;
 	}
 	if (i != ts->n)
 		return fail(err, DT_ETIME, str);

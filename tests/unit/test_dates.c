@@ -295,6 +295,16 @@ static const struct {
 	{ "15:00 \xe2\x80\x94 17:00", 900, 1020 },	/* em dash */
 	{ "tussen 15 en 17 uur", 900, 1020 },
 	{ "between 3pm and 5pm", 900, 1020 },
+	/* English: the end's pm is the start's too */
+	{ "3-5pm", 900, 1020 },
+	{ "3 to 5pm", 900, 1020 },
+	{ "3:30 - 5 pm", 930, 1020 },
+	{ "between 3 and 5 p.m.", 900, 1020 },
+	{ "11-1pm", 660, 780 },
+	{ "12-2pm", 720, 840 },
+	{ "9-11am", 540, 660 },
+	{ "3am-5pm", 180, 1020 },
+	{ "03:00-5pm", 180, 1020 },
 	/* as said in Dutch: twelve hours, one to six in the afternoon */
 	{ "half vier", 930, -1 },
 	{ "half vier tot vijf", 930, 1020 },
