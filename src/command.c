@@ -892,6 +892,12 @@ static const char *const doubt_phrases[] = {
 	"didn't ask", "did not ask", "didn't request", "did not request",
 	"not sent by me", "wasn't me", "not me", "what is this",
 	"who sent this",
+	/* "Who is this? I never asked for this." */
+	"never asked", "never requested", "never signed up", "never sent",
+	"didn't sign up", "did not sign up", "haven't asked",
+	"have not asked", "who is this", "what's this", "not from me",
+	"nooit gevraagd", "nooit aangevraagd", "nooit gestuurd",
+	"nooit aangemeld",
 };
 
 /* Its first line only: an out-of-office without its headers, or a word

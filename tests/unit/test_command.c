@@ -927,6 +927,10 @@ test_doubts(void **state)
 		{ "Ik ben afwezig tot maandag.", 0, 1 },
 		{ "I am out of the office until Monday.", 0, 1 },
 		{ "Huh, who sent this", 0, 1 },
+		{ "Who is this? I never asked for this.", 0, 1 },
+		{ "What's this? I didn't sign up for anything", 0, 1 },
+		{ "Dit heb ik nooit gevraagd.", 0, 1 },
+		{ "Yes please! Never too late to learn.", 0, 0 },
 		{ "This is not the signature you're looking for.", 1, 0 },
 		{ "> Wat is dit?\nja", 1, 0 },
 		/* the review: a signature or a disclaimer is not the answer */
