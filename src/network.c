@@ -389,8 +389,8 @@ skip_greeting(char *q)
 }
 
 /*
- * Outlook's signature without a closing: "Bob Jansen" on a line of its
- * own, then a function and a school.  Cut at a paragraph that starts
+ * Outlook's signature without a closing: "Bob Jansen" (or "Bob") on a
+ * line of its own, then a function and a school.  Cut at a paragraph that starts
  * with the writer's name, after a paragraph of their own words: the
  * question went to the coordinators, the call and the intranet page with
  * it.
@@ -399,18 +399,24 @@ static void
 cut_at_name(char *q, const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
+	/* Or the first name alone: "Lucy" under the question of Lucy Smith. */
+	size_t first = name ? strcspn(name, " \t") : 0;
 	char *p = q;
 
 	if (n < 3)
 		return;
 	while ((p = strstr(p, "\n\n")) != NULL) {
 		char *line = p + 2, *e;
+		size_t len;
 
 		line += strspn(line, " \t\r\n");
 		e = line + strcspn(line, "\r\n");
 		while (e > line && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
-		if ((size_t)(e - line) == n && strncasecmp(line, name, n) == 0) {
+		len = (size_t)(e - line);
+		if ((len == n && strncasecmp(line, name, n) == 0) ||
+		    (first >= 3 && first < n && len == first &&
+		    strncasecmp(line, name, first) == 0)) {
 			*p = '\0';
 			return;
 		}

@@ -1550,6 +1550,21 @@ def test_an_outlook_signature_is_not_part_of_the_learning_question(stack, tmp_pa
         assert gone not in text(mod), text(mod)
 
 
+def test_a_first_name_under_the_question_is_no_part_of_it(stack, tmp_path, run_leernet):
+    """"How do we get children to read together?" and, after a blank line,
+    "Lucy": her first name stood in the question of the call, the welcome
+    and the moderation mail (found by the English round)."""
+    story = make_story(stack, tmp_path, run_leernet)
+    story.mail("bob", "nieuw netwerk Samen lezen in groep 5",
+               body="How do we get children to read together?\n\nLucy\n",
+               headers={"From": "Lucy Smith <bob@school.test>"})
+    story.once()
+    story.new("bob"), story.new("donna")
+    mod = story.one("femme", "How do we get children to read together?",
+                    subject="^Voorstel")
+    assert "Lucy\n" not in text(mod).split("read together?", 1)[1], text(mod)
+
+
 def test_a_title_proposed_again_after_a_rejection_is_one_proposal(stack, tmp_path,
                                                                  run_leernet):
     """After a rejection the title was proposed twice more as two networks
