@@ -1107,10 +1107,20 @@ config_unreadable(const char *file, char *why, size_t len)
 {
 	char who[PATH_MAX + 128], grp[32], where[PATH_MAX];
 	int r = path_unreadable(file, who, sizeof(who), where, sizeof(where));
+	struct stat sb;
 
 	group_name(getegid(), grp, sizeof(grp));
 	if (r == -1)
 		snprintf(why, len, "%s", strerror(EACCES));
+	else if (stat(where, &sb) == 0 && sb.st_gid != 0 &&
+	    sb.st_gid != getegid() && (sb.st_mode & (r == 1 ? 010 : 040)))
+		/* root:leernet 0640 read by an admin without sudo -u: the
+		 * group is the service's, and a chgrp to ours would take
+		 * the file from it. */
+		snprintf(why, len, "Permission denied (%s, group %s, which "
+		    "may %s it: run leernet as the service user, a member of "
+		    "that group, e.g. sudo -u %s)", who, group_name(sb.st_gid,
+		    grp, sizeof(grp)), r == 1 ? "enter" : "read", grp);
 	else
 		snprintf(why, len, "Permission denied (%s; chgrp %s %s && "
 		    "chmod %s %s)", who, grp, where, r == 1 ? "0750" : "0640",

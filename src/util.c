@@ -520,9 +520,13 @@ ownership_advice(uid_t owner, const char *path, const char *me,
 		    "runs as (chown %s %s)", geteuid() == 0 ? "leernet" : me,
 		    path);
 	else
-		snprintf(buf, sizeof(buf), "give it to the user the service "
-		    "runs as (chown %s %s), or run leernet as its owner "
-		    "(sudo -u %s)", me, path, own);
+		/* Another user's (leernet's, made by the service): that is
+		 * most likely the user the service runs as, and the one
+		 * asking an admin who forgot sudo -u.  "chown ME" would take
+		 * it from the service. */
+		snprintf(buf, sizeof(buf), "run leernet as its owner, the "
+		    "user the service runs as (sudo -u %s); chown it to %s "
+		    "only if the service runs as %s", own, me, me);
 	return buf;
 }
 

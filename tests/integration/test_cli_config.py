@@ -1140,3 +1140,35 @@ def test_a_database_directory_that_cannot_be_written_is_named(stack, sandbox):
     assert proc.returncode == 78, proc.stderr
     assert (f"{base / 'db'}: the database's directory cannot be written by user "
             "nobody (it belongs to root, mode 755)") in proc.stderr, proc.stderr
+
+
+def test_an_admin_without_sudo_is_not_told_to_take_the_files_from_the_service(
+        stack, sandbox):
+    """The service's files are another user's (here daemon:daemon stands in
+    for leernet:leernet) and an admin runs leernet as themselves (nobody
+    here), forgetting `sudo -u leernet`.  The advice named the admin as the
+    service user: "chgrp nogroup leernet.conf" and "chown nobody" the
+    database's directory, each of which takes the file from the service
+    and stops it at its next start."""
+    base = sandbox.base
+    state = base / "state"
+    state.mkdir(mode=0o750)
+    config = stack.config(base, database_path=state / "leernet.db",
+                          paths_templates=sandbox.templates)
+    sandbox.as_root(config, "init", check=True)
+    for f in (state, state / "leernet.db"):
+        os.chown(f, 1, 1)
+    os.chown(config, 0, 1)
+    config.chmod(0o640)
+    proc = sandbox.as_nobody(config, "network", "list")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert "chgrp nogroup" not in proc.stderr, proc.stderr
+    assert ("group daemon, which may read it: run leernet as the service "
+            "user, a member of that group, e.g. sudo -u daemon") in proc.stderr, proc.stderr
+
+    config.chmod(0o644)
+    proc = sandbox.as_nobody(config, "network", "list")
+    assert proc.returncode == EX_CONFIG, proc.stdout + proc.stderr
+    assert f"chown nobody {state})" not in proc.stderr, proc.stderr
+    assert ("run leernet as its owner, the user the service runs as "
+            "(sudo -u daemon)") in proc.stderr, proc.stderr
