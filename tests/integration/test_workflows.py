@@ -657,6 +657,21 @@ def test_network_add_tell_welcomes_the_leads_and_sends_the_call(stack, tmp_path,
     assert "leeg" not in story.networks()
 
 
+def test_network_add_tell_without_a_question_has_no_empty_heading(stack, tmp_path,
+                                                                run_leernet):
+    """--question is optional in `network add`, and the call to all of
+    [organization] announce said "De leervraag:" over an empty line."""
+    story = make_story(stack, tmp_path, run_leernet,
+                       organization_announce="carol@school.test")
+    story.once()
+    run_leernet(story.cfg, "network", "add", "zonder", "--title", "Zonder vraag",
+                "--lead", "lead@school.test", "--tell")
+    story.once()
+    story.one("lead", subject="^Je bent trekker van Zonder vraag")
+    call = story.one("carol", "Zonder vraag", subject="^Nieuw leernetwerk: Zonder vraag")
+    assert "leervraag" not in text(call), text(call)
+
+
 def test_proposal_approval_call_and_join(stack, tmp_path, run_leernet):
     story = make_story(stack, tmp_path, run_leernet,
                        organization_announce="carol@school.test")
