@@ -148,7 +148,7 @@ network_add(struct app *app, int argc, char **argv)
 	};
 	const char *title = NULL, *question = "", *slug;
 	char *leads[32], *owned[32];
-	size_t nleads = 0, nowned = 0;
+	size_t nleads = 0, nowned = 0, nuniq = 0;
 	int ch, rc, tell = 0;
 
 	optind = 0;	/* GNU: re-initialise after main's getopt */
@@ -200,7 +200,7 @@ network_add(struct app *app, int argc, char **argv)
 	rc = 0;
 	for (size_t i = 0; i < nleads; i++) {
 		struct person p = { 0 };
-		int in_staff;
+		int in_staff, twice = 0;
 		char *a;
 
 		/* "Bob de Vries <bob@school.nl>", pasted from a mail. */
@@ -213,20 +213,25 @@ network_add(struct app *app, int argc, char **argv)
 			rc = EXIT_DATAERR;
 			break;
 		}
-		leads[i] = owned[nowned++] = a;
-		if (!config_domain_allowed(app->cfg, leads[i])) {
+		owned[nowned++] = a;
+		/* "--lead bob@x --lead 'Bob <bob@x>'": one lead, told once. */
+		for (size_t j = 0; j < nuniq && !twice; j++)
+			twice = strcmp(leads[j], a) == 0;
+		if (twice)
+			continue;
+		leads[nuniq++] = a;
+		if (!config_domain_allowed(app->cfg, a)) {
 			fprintf(stderr, "leernet: --lead %s: not in the allowed "
-			    "domains ([organization] domains in %s)\n",
-			    leads[i], app->cfg->file);
+			    "domains ([organization] domains in %s)\n", a,
+			    app->cfg->file);
 			rc = EXIT_DATAERR;
 			break;
 		}
 		/* With staff_only every command from a lead outside the
 		 * directory is refused (a coordinator's is not): said, not
 		 * refused, as the directory may well be imported next. */
-		if (app->cfg->staff_only &&
-		    !config_is_coordinator(app->cfg, leads[i])) {
-			if ((rc = store_person_get(app->st, leads[i], &p)) == -1) {
+		if (app->cfg->staff_only && !config_is_coordinator(app->cfg, a)) {
+			if ((rc = store_person_get(app->st, a, &p)) == -1) {
 				rc = EXIT_SOFTWARE;
 				break;
 			}
@@ -238,13 +243,13 @@ network_add(struct app *app, int argc, char **argv)
 				    "not in the staff directory, and %s has "
 				    "staff_only = yes: until it is (leernet "
 				    "staff import FILE.csv), leernet answers "
-				    "no mail from this lead\n", leads[i],
+				    "no mail from this lead\n", a,
 				    app->cfg->file);
 		}
 	}
 	if (rc == 0)
 		rc = network_add_leads(app, slug, title, question, leads,
-		    nleads, tell);
+		    nuniq, tell);
 	while (nowned > 0)
 		free(owned[--nowned]);
 	return rc;

@@ -97,9 +97,10 @@ read_file(const char *path, size_t *len, int *status)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &sb) == -1) {
 		char who[PATH_MAX + 128], where[PATH_MAX], me[32], grp[32];
+		int e = errno;
 
 		/* The export in root's home, read by sudo -u leernet. */
-		if (errno == EACCES && path_unreadable(path, who, sizeof(who),
+		if (e == EACCES && path_unreadable(path, who, sizeof(who),
 		    where, sizeof(where)) != -1)
 			fprintf(stderr, "%s: Permission denied (%s): put the "
 			    "file where user %s may read it (install -m 0640 "
@@ -107,7 +108,7 @@ read_file(const char *path, size_t *len, int *status)
 			    user_name(geteuid(), me, sizeof(me)),
 			    group_name(getegid(), grp, sizeof(grp)), path);
 		else
-			fprintf(stderr, "%s: %s\n", path, strerror(errno));
+			fprintf(stderr, "%s: %s\n", path, strerror(e));
 		if (fd != -1)
 			close(fd);
 		*status = EXIT_NOINPUT;

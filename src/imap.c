@@ -397,7 +397,7 @@ connect_server(struct imap_source *s, const struct server_conf *mb,
 		    "speaks TLS from the start, usually 993; port 143 is "
 		    "imap:// with tls = required)" : r == MAILIMAP_ERROR_PARSE ?
 		    " (is this an IMAP port? imaps:// is usually 993, "
-		    "imap:// 143)" : r == MAILIMAP_ERROR_STREAM && !implicit ?
+		    "imap:// 143)" : r == MAILIMAP_ERROR_STREAM && !implicit && s->port != 143 ?
 		    " (no IMAP greeting: a port that speaks TLS from the "
 		    "start, usually 993, needs imaps://; imap:// is usually "
 		    "143)" : "");
@@ -777,7 +777,7 @@ select_inbox(struct imap_source *s, int *temporary, char *err,
 {
 	struct mailimap_selection_info *si;
 	char why[256];
-	int r;
+	int r, first;
 
 	imap_state_set(s, IMAP_S_SELECTING);
 	if ((r = mailimap_select(s->im, s->inbox)) != MAILIMAP_NO_ERROR) {
@@ -800,9 +800,13 @@ select_inbox(struct imap_source *s, int *temporary, char *err,
 		    s->inbox);
 		return -1;
 	}
+	/* Said once per connection: the hourly clean-up of the done folder
+	 * selects the inbox again, and a refusal found at run time
+	 * (imap_human) stays. */
+	first = s->uidvalidity == 0;
 	s->uidvalidity = si->sel_uidvalidity;
-	s->keywords_ok = keywords_allowed(si);
-	if (!s->keywords_ok)
+	s->keywords_ok = keywords_allowed(si) && (first || s->keywords_ok);
+	if (!s->keywords_ok && first)
 		log_warnx("%s: the server does not keep the keyword "
 		    KEYWORD_HUMAN " in %s: mail for people is left unread "
 		    "but will be read again after a reconnect", s->where,

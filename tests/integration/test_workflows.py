@@ -634,7 +634,8 @@ def test_network_add_tell_welcomes_the_leads_and_sends_the_call(stack, tmp_path,
     question = "Hoe maken we rekenen zichtbaar in de klas?"
     out = run_leernet(story.cfg, "network", "add", "zichtbaar", "--title",
                       "Zichtbaar rekenen", "--question", question, "--lead",
-                      "Lea <lead@school.test>", "--lead", "bob@school.test", "--tell")
+                      "Lea <lead@school.test>", "--lead", "bob@school.test",
+                      "--lead", "LEAD@school.test", "--tell")   # Lea twice: told once
     assert out.stdout.splitlines() == [
         "network zichtbaar added: Zichtbaar rekenen",
         "told: 2 leads, and the call to [organization] announce (sent by the "
