@@ -967,16 +967,49 @@ uid_set(const uint32_t *uids, size_t n, size_t *used)
 	return set;
 }
 
+/*
+ * UID SEARCH key (freed here) in the selected folder: the UIDs, sorted
+ * and unique, that skip (may be NULL) does not leave out.  0, or -1
+ * (logged as what).
+ */
+static int
+uid_search(struct imap_source *s, struct mailimap_search_key *key,
+    const char *what, int (*skip)(const struct imap_source *, uint32_t),
+    uint32_t **uidsp, size_t *np)
+{
+	clist *result = NULL;
+	uint32_t *uids;
+	size_t n = 0;
+	int r;
+
+	r = mailimap_uid_search(s->im, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (result != NULL)
+			mailimap_search_result_free(result);
+		return op_fail(s, r, what);
+	}
+	uids = xreallocarray(NULL, result ? clist_count(result) + 1 : 1,
+	    sizeof(*uids));
+	for (clistiter *it = result ? clist_begin(result) : NULL; it;
+	    it = clist_next(it)) {
+		uint32_t uid = *(uint32_t *)clist_content(it);
+
+		if (uid != 0 && (skip == NULL || !skip(s, uid)))
+			uids[n++] = uid;
+	}
+	if (result != NULL)
+		mailimap_search_result_free(result);
+	*np = uniq_u32(uids, n);
+	*uidsp = uids;
+	return 0;
+}
+
 /* Messages pending: not \Deleted, not marked for people.  UIDs sorted. */
 static int
 search_pending(struct imap_source *s, uint32_t **uidsp, size_t *np)
 {
 	struct mailimap_search_key *key, *undeleted;
-	clist *result = NULL;
-	clistiter *it;
-	uint32_t *uids;
-	size_t n = 0;
-	int r;
 
 	if ((key = mailimap_search_key_new_multiple_empty()) == NULL ||
 	    (undeleted = mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED,
@@ -989,27 +1022,7 @@ search_pending(struct imap_source *s, uint32_t **uidsp, size_t *np)
 	    mailimap_search_key_new_unkeyword(xstrdup(KEYWORD_HUMAN))) !=
 	    MAILIMAP_NO_ERROR)
 		fatalx("mailimap_search_key: out of memory");
-	r = mailimap_uid_search(s->im, NULL, key, &result);
-	mailimap_search_key_free(key);
-	if (r != MAILIMAP_NO_ERROR) {
-		if (result != NULL)
-			mailimap_search_result_free(result);
-		return op_fail(s, r, "UID SEARCH");
-	}
-	uids = xreallocarray(NULL, result ? clist_count(result) + 1 : 1,
-	    sizeof(*uids));
-	for (it = result ? clist_begin(result) : NULL; it;
-	    it = clist_next(it)) {
-		uint32_t uid = *(uint32_t *)clist_content(it);
-
-		if (uid != 0 && !is_skipped(s, uid))
-			uids[n++] = uid;
-	}
-	if (result != NULL)
-		mailimap_search_result_free(result);
-	*np = uniq_u32(uids, n);
-	*uidsp = uids;
-	return 0;
+	return uid_search(s, key, "UID SEARCH", is_skipped, uidsp, np);
 }
 
 /* Copy the bodies in list into the batch slots of the uids asked for. */
@@ -1413,31 +1426,16 @@ expunge_before(struct imap_source *s, const struct tm *day, size_t *removed)
 {
 	struct mailimap_search_key *key;
 	struct mailimap_date *d;
-	clist *result = NULL;
 	uint32_t *uids;
-	size_t n = 0, done = 0;
+	size_t n, done = 0;
 	int r;
 
 	if ((d = mailimap_date_new(day->tm_mday, day->tm_mon + 1,
 	    day->tm_year + 1900)) == NULL ||
 	    (key = mailimap_search_key_new_before(d)) == NULL)
 		fatalx("mailimap_search_key: out of memory");
-	r = mailimap_uid_search(s->im, NULL, key, &result);
-	mailimap_search_key_free(key);
-	if (r != MAILIMAP_NO_ERROR) {
-		if (result != NULL)
-			mailimap_search_result_free(result);
-		return op_fail(s, r, "UID SEARCH BEFORE");
-	}
-	uids = xreallocarray(NULL, result ? clist_count(result) + 1 : 1,
-	    sizeof(*uids));
-	for (clistiter *it = result ? clist_begin(result) : NULL; it;
-	    it = clist_next(it))
-		if (*(uint32_t *)clist_content(it) != 0)
-			uids[n++] = *(uint32_t *)clist_content(it);
-	if (result != NULL)
-		mailimap_search_result_free(result);
-	n = uniq_u32(uids, n);
+	if (uid_search(s, key, "UID SEARCH BEFORE", NULL, &uids, &n) == -1)
+		return -1;
 	while (done < n) {
 		size_t used;
 		struct mailimap_set *set = uid_set(uids + done, n - done,
