@@ -443,10 +443,9 @@ path_unreadable(const char *path, char *who, size_t wholen, char *where,
 	int r = -1;
 
 	/* getcwd(2) needs no rights on the directory: /root is named. */
-	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
-		walk = xmalloc(strlen(cwd) + strlen(path) + 2);
-		sprintf(walk, "%s/%s", cwd, path);
-	} else
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		walk = xasprintf("%s/%s", cwd, path);
+	else
 		walk = xstrdup(path);
 	snprintf(where, wherelen, "%s", walk);
 	user_name(geteuid(), me, sizeof(me));
