@@ -564,6 +564,36 @@ sentence(const char *p, const char *e)
 	return e > p && strchr(".?!", e[-1]) != NULL;
 }
 
+static int
+kv_seen(const struct kv *kv, size_t n, const char *key, const char *value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0 && str_eq_ci(kv[i].value, value))
+			return 1;
+	return 0;
+}
+
+/* A later line of a key already read, with another value ("datum:" in
+ * each block of a mail that plans a term): kept, so that such a mail is
+ * not read as its first meeting with the others silently dropped. */
+static void
+kv_dup(struct request *req, const char *key, const char *v, const char *e)
+{
+	char *value = copy_trimmed(v, e, KV_VALUE_MAX);
+
+	if (*value == '\0' || req->ndup >= KV_MAX ||
+	    kv_seen(req->kv, req->nkv, key, value) ||
+	    kv_seen(req->dup, req->ndup, key, value)) {
+		free(value);
+		return;
+	}
+	if (req->dup == NULL)
+		req->dup = xcalloc(KV_MAX, sizeof(*req->dup));
+	req->dup[req->ndup].key = xstrdup(key);
+	req->dup[req->ndup].value = value;
+	req->ndup++;
+}
+
 static void
 parse_kv(struct request *req, const char *text)
 {
@@ -606,8 +636,10 @@ parse_kv(struct request *req, const char *text)
 			gap = 0;
 			continue;
 		}
-		if (kv_has(req, key))
+		if (kv_has(req, key)) {
+			kv_dup(req, key, v, e);
 			continue;
+		}
 		req->kv[req->nkv].key = xstrdup(key);
 		req->kv[req->nkv].value = copy_trimmed(v, e, KV_VALUE_MAX);
 		req->nkv++;
@@ -814,6 +846,11 @@ request_free(struct request *req)
 		free(req->kv[i].value);
 	}
 	free(req->kv);
+	for (i = 0; i < req->ndup; i++) {
+		free(req->dup[i].key);
+		free(req->dup[i].value);
+	}
+	free(req->dup);
 	memset(req, 0, sizeof(*req));
 }
 
@@ -835,6 +872,62 @@ request_kv(const struct request *req, ...)
 		va_end(ap);
 	}
 	return NULL;
+}
+
+/* Does key name one of the aliases of ap (NULL-terminated)? */
+static int
+alias_of(const char *key, va_list ap)
+{
+	const char *alias;
+
+	while ((alias = va_arg(ap, const char *)) != NULL)
+		if (str_eq_ci(key, alias))
+			return 1;
+	return 0;
+}
+
+/* The i-th "key: value" line of req: kv in body order, then dup. */
+static const struct kv *
+kv_at(const struct request *req, size_t i)
+{
+	return i < req->nkv ? &req->kv[i] : &req->dup[i - req->nkv];
+}
+
+char *
+request_kv_more(const struct request *req, ...)
+{
+	va_list ap;
+	char *out = NULL, *t;
+	size_t i, k, n = req->nkv + req->ndup, first = n;
+
+	/* "datum:" twice, or "datum:" and "date:": lines of one kind. */
+	for (i = 0; i < n; i++) {
+		const struct kv *kv = kv_at(req, i);
+		int mine, seen = 0;
+
+		va_start(ap, req);
+		mine = alias_of(kv->key, ap);
+		va_end(ap);
+		if (!mine)
+			continue;
+		if (first == n) {
+			first = i;
+			continue;
+		}
+		for (k = 0; k < i && !seen; k++) {
+			va_start(ap, req);
+			seen = alias_of(kv_at(req, k)->key, ap) &&
+			    str_eq_ci(kv_at(req, k)->value, kv->value);
+			va_end(ap);
+		}
+		if (seen)
+			continue;
+		t = out ? xasprintf("%s, %s", out, kv->value) :
+		    xstrdup(kv->value);
+		free(out);
+		out = t;
+	}
+	return out;
 }
 
 enum lang

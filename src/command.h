@@ -38,6 +38,9 @@ struct request {
 					 * text (when in the Subject) */
 	struct kv	*kv;		/* "key: value" lines of the body */
 	size_t		 nkv;
+	struct kv	*dup;		/* later lines of a key in kv with
+					 * another value ("datum:" twice) */
+	size_t		 ndup;
 };
 
 /*
@@ -79,6 +82,11 @@ const char	*lang_code(enum lang);		/* "nl" or "en" */
 
 /* The value of body key (any of the given aliases, NULL-terminated), or NULL. */
 const char	*request_kv(const struct request *, ...) __attribute__((sentinel));
+/* The values of the later lines naming one of the aliases, when they
+ * differ from the first ("datum: 25-03-2027" and "datum: 15-04-2027"),
+ * joined by ", "; NULL when there are none.  Caller frees. */
+char		*request_kv_more(const struct request *, ...)
+		    __attribute__((sentinel));
 
 /* Does the first non-empty, non-quoted line of text start with a no
  * ("nee", "niet", "no", ...)?  A reply to a confirmation that says no

@@ -433,6 +433,36 @@ same_slot(struct req *r, const struct network *n, time_t start)
 	return rc == -1 ? -1 : 1;
 }
 
+/*
+ * "bijeenkomst SLUG" with a datum: line per meeting (a lead planning the
+ * term in one mail): only the first was planned and the others silently
+ * dropped, the answer saying "Gepland" as if all was well.  One mail
+ * plans one meeting (what is confirmed is what was shown): plan none and
+ * say how to write it.
+ */
+static int
+several_dates(struct req *r, const struct network *n, const char *first,
+    const char *more)
+{
+	struct tvars *v = act_vars(r);
+	char *msg;
+	int rc;
+
+	msg = r->lang == LANG_EN ? xasprintf("This mail gives more than one "
+	    "date (%s, %s). One mail plans one meeting, so I planned none of "
+	    "them: send a mail \"meeting %s\" for each meeting, with one "
+	    "date: line (and time: and location:).", first, more, n->slug) :
+	    xasprintf("Deze mail noemt meer dan één datum (%s, %s). Eén mail "
+	    "plant één bijeenkomst, dus ik heb er geen gepland: stuur voor elke "
+	    "bijeenkomst een eigen mail \"bijeenkomst %s\" met één datum:-regel "
+	    "(en tijd: en locatie:).", first, more, n->slug);
+	act_set_network(v, n);
+	tvars_set(v, "message", msg);
+	rc = reply_v(r, "date-error", v);
+	free(msg);
+	return rc == -1 ? -1 : 1;
+}
+
 static char *
 plan_arg(time_t start, time_t end, const char *location, const char *topic)
 {
@@ -516,6 +546,13 @@ act_meeting(struct req *r)
 		act_set_network(v, &n);
 		network_clear(&n);
 		return reply_v(r, "meeting-usage", v);
+	}
+	if ((arg = request_kv_more(r->cmd, "datum", "date", "dag", "day",
+	    NULL)) != NULL) {
+		rc = several_dates(r, &n, date, arg);
+		free(arg);
+		network_clear(&n);
+		return rc == -1 ? -1 : 0;
 	}
 	if (dt_plan(r->app->zone, date, time_, NULL, r->now, &span, &e) == -1 ||
 	    dt_check_daytime(&span, &e) == -1) {

@@ -541,3 +541,41 @@ def test_meeting_list_and_status(meet):
     en = " ".join(text(meet.one("bob", subject="^Status: ")).split())
     assert (f"{n1}. Thursday 14 January 2027, 15:00–17:00, Lokaal 3 coming: 1, "
             "maybe: 0, not coming: 1, no answer yet: 1") in en
+
+
+
+def test_one_mail_plans_one_meeting(meet):
+    """A lead planning the term in one mail (a datum:/tijd:/locatie: block
+    per meeting) got the first planned, "Gepland: bijeenkomst 1", and the
+    other dates silently dropped.  Found by the lead's term round (calendar
+    model, test_meetings_calendar_model.py).  Now nothing is planned and
+    the answer says why; the same date twice is still one meeting."""
+    meet.join("alice")
+    meet.mail("lead", f"bijeenkomst {SLUG}",
+              "Hoi,\n\nDe bijeenkomsten voor dit halfjaar:\n\n"
+              "datum: 25-03-2027\ntijd: 15:00-17:00\nlocatie: De Regenboog\n\n"
+              "datum: 15-04-2027\ntijd: 15:00-17:00\nlocatie: De Regenboog\n\n"
+              "datum: 20-05-2027\ntijd: 15:30-17:30\nlocatie: Het Kompas\n\n"
+              "Groet,\nLotte\n")
+    meet.once()
+    assert meet.meetings() == []
+    meet.one("lead", "Deze mail noemt meer dan één datum (25-03-2027, "
+             "15-04-2027, 20-05-2027). Eén mail plant één bijeenkomst, dus ik "
+             "heb er geen gepland: stuur voor elke bijeenkomst een eigen mail "
+             f'"bijeenkomst {SLUG}" met één datum:-regel (en tijd: en '
+             "locatie:).", "Er is niets veranderd.", subject="^Re: ")
+    meet.nothing("alice")
+
+    meet.mail("lead", f"bijeenkomst {SLUG}",
+              "datum: 14-05-2027\ntijd: 15:00-17:00\nlocatie: Lokaal 3\n\n"
+              "Nogmaals: datum: 14-05-2027\nDatum: 14-05-2027\n")
+    meet.once()
+    assert len(meet.meetings()) == 1
+    meet.one("lead", subject="^Gepland: ")
+    meet.mail("lead", f"meeting {SLUG}",
+              "date: 21-05-2027\ntime: 15:00-17:00\ndatum: 28-05-2027\n")
+    meet.once()
+    assert len(meet.meetings()) == 1
+    meet.one("lead", "This mail gives more than one date (21-05-2027, "
+             "28-05-2027). One mail plans one meeting, so I planned none")
+    assert [i.sequence for i in meet.invites("alice")] == [0]

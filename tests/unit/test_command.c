@@ -483,6 +483,7 @@ static void
 test_kv(void **state)
 {
 	struct request r;
+	char *t;
 
 	(void)state;
 	/* A reply read in context: no keyword, details filled. */
@@ -517,6 +518,11 @@ test_kv(void **state)
 	assert_string_equal(r.kv[1].value, "Breuken");
 	assert_string_equal(r.kv[2].key, "lead");
 	assert_null(request_kv(&r, "https", NULL));
+	/* ...and the later ones are kept, for "one mail, one meeting". */
+	t = request_kv_more(&r, "datum", "date", NULL);
+	assert_string_equal(t, "3-3-2027");
+	free(t);
+	assert_null(request_kv_more(&r, "onderwerp", NULL));
 	request_free(&r);
 
 	/* Aliases: the line that comes first in the body wins. */
@@ -525,6 +531,10 @@ test_kv(void **state)
 	assert_string_equal(request_kv(&r, "datum", "date", NULL), "4-4-2027");
 	assert_string_equal(request_kv(&r, "date", "datum", NULL), "4-4-2027");
 	assert_string_equal(request_kv(&r, "datum", NULL), "5-5-2027");
+	t = request_kv_more(&r, "datum", "date", NULL);
+	assert_string_equal(t, "5-5-2027");
+	free(t);
+	assert_null(request_kv_more(&r, "datum", NULL));
 	request_free(&r);
 
 	/* A signature without "-- " ends the details: its "Locatie:" is
