@@ -194,7 +194,9 @@ meeting_invite_person(struct req *r, const struct network *n,
  * (send_calendar skips them).  Once their mail works again, every future
  * meeting of their networks is sent as it stands: the same UID and
  * SEQUENCE update what their calendar holds in place, and what they missed
- * (a new meeting, a move, a cancellation) arrives.
+ * (a new meeting, a move, a cancellation) arrives.  That includes networks
+ * closed meanwhile: they were skipped, and the closing's cancellations
+ * never came, so the meetings stayed in the calendar as planned.
  */
 int
 meeting_catch_up(struct req *r, int64_t person_id)
@@ -215,7 +217,9 @@ meeting_catch_up(struct req *r, int64_t person_id)
 		enum mstate state;
 		size_t count;
 
-		if (nets[i].state != NET_OPEN)
+		/* A closed network's meetings were cancelled while they
+		 * bounced: those cancellations are what they missed most. */
+		if (nets[i].state != NET_OPEN && nets[i].state != NET_CLOSED)
 			continue;
 		if ((rc = store_membership(r->app->st, nets[i].id, person_id,
 		    &role, &state)) != 0) {
@@ -238,7 +242,9 @@ meeting_catch_up(struct req *r, int64_t person_id)
 			else if ((rc = store_meeting_sent_to(r->app->st,
 			    ms[k].id, person_id)) == 1)
 				rc = send_calendar(r, &nets[i], &ms[k],
-				    person_id, CAL_CANCELLED, ms[k].sequence, 0);
+				    person_id, nets[i].state == NET_CLOSED ?
+				    CAL_CLOSED : CAL_CANCELLED, ms[k].sequence,
+				    0);
 		}
 		meetings_free(ms, count);
 	}

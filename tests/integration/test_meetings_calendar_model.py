@@ -195,3 +195,44 @@ def test_a_term_of_a_network(meet):
     assert all(w.startswith("[bob reset] bob: ") for w in cals.wording), \
         "\n".join(cals.wording)
 
+
+
+@pytest.mark.parametrize("back", ["reset", "writes"])
+def test_a_member_back_after_the_network_closed(meet, back):
+    """Bob's mailbox refused mail while the lead moved a meeting and closed
+    the network.  When his address worked again (a coordinator's `person
+    reset`, or his own mail) the catch-up skipped networks no longer open:
+    the cancellations of the close never came, and his calendar kept both
+    meetings as planned, the first at its old time.  Found by the lead's
+    term round (calendar model)."""
+    cals = Calendars(meet, ("lead", "alice", "bob"))
+    meet.join("alice", "bob")
+    n1 = meet.plan("15-04-2027", "15:00-17:00", "De Regenboog")
+    meet.plan("20-05-2027", "15:00-17:00", "De Regenboog")
+    cals.step("planned")
+    meet.stack.reject("bob")
+    meet.mail("lead", f"verplaats {SLUG} {n1}", "tijd: 16:00-18:00\n")
+    meet.once()
+    cals.step("bob bounces")
+    assert cals.members()[address("bob")]["state"] == "bouncing"
+    meet.mail("lead", f"sluit {SLUG}")
+    meet.once()
+    cals.step("closed")
+    meet.stack.unreject("bob")
+    if back == "reset":
+        meet.run(meet.cfg, "person", "reset", address("bob"))
+    else:
+        meet.mail("bob", "hulp")
+    meet.once()
+    got = cals.step("bob back")["bob"]
+    assert [r["status"] for r in meet.meetings()] == ["cancelled"] * 2
+    # The cancellations he missed, saying why.
+    assert sorted(g[:2] for g in got) == [("CANCEL", 1), ("CANCEL", 2)], got
+    assert all(g[3].startswith("Vervalt: ") for g in got), got
+    for m in meet.stack.inbox("bob"):
+        if has_calendar(m) and m["Subject"].startswith("Vervalt: "):
+            assert "is afgesloten" in text(m), text(m)
+    assert cals.cals["bob"].live() == {}, {
+        u: (e.start, e.sequence) for u, e in cals.cals["bob"].live().items()}
+    assert cals.problems == [], "\n".join(cals.problems)
+    assert cals.wording == [], "\n".join(cals.wording)
