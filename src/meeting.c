@@ -53,16 +53,20 @@ lang_of(const char *code)
 /* What a calendar mail is, and for a cancellation why: the text differs
  * ("gaat niet door" / "gaat voor jou niet door" / the network closed). */
 enum cal_kind { CAL_REQUEST = 0, CAL_CANCELLED, CAL_LEFT, CAL_CLOSED };
+/* Why it is sent: a plan or change, someone joining, or a catch-up after
+ * their address bounced (what they missed, as it stands now). */
+enum cal_why { WHY_CHANGE = 0, WHY_JOIN, WHY_CATCH_UP };
 
 /*
  * One invitation (REQUEST) or cancellation (CANCEL) for one person, at
  * the given SEQUENCE.  Bouncing addresses get nothing (SPEC §4).  Someone
  * joining (again) is invited, whatever the SEQUENCE: no "changed" for a
- * meeting they never had, or had cancelled for them when they left.
+ * meeting they never had, or had cancelled for them when they left.  A
+ * catch-up says so, not "changed": what they missed may be no change.
  */
 static int
 send_calendar(struct req *r, const struct network *n, const struct meeting *m,
-    int64_t person_id, enum cal_kind cancel, int sequence, int joining)
+    int64_t person_id, enum cal_kind cancel, int sequence, enum cal_why why)
 {
 	struct app *app = r->app;
 	struct person p = { 0 };
@@ -82,7 +86,7 @@ send_calendar(struct req *r, const struct network *n, const struct meeting *m,
 	}
 	/* "Changed" only for who had a version of it (a member whose
 	 * address bounced for a while may have missed a few). */
-	if (!cancel && !joining && sequence > 0 && (update =
+	if (!cancel && why == WHY_CHANGE && sequence > 0 && (update =
 	    store_meeting_sent_to(app->st, m->id, person_id)) == -1) {
 		person_clear(&p);
 		return -1;
@@ -116,6 +120,7 @@ send_calendar(struct req *r, const struct network *n, const struct meeting *m,
 	set_meeting_vars(app, v, m, lang_of(p.lang));
 	tvars_setf(v, "sequence", "%d", sequence);
 	tvars_set_bool(v, "update", update);
+	tvars_set_bool(v, "catch_up", why == WHY_CATCH_UP);
 	tvars_set_bool(v, "left", cancel == CAL_LEFT);
 	tvars_set_bool(v, "closed", cancel == CAL_CLOSED);
 	rp.tmpl = cancel ? "invite-cancel" : "invite";
@@ -151,7 +156,7 @@ send_to_all(struct req *r, const struct network *n, const struct meeting *m,
 	for (size_t i = 0; i < count && rc == 0; i++)
 		if (mem[i].state == MS_ACTIVE && mem[i].role != ROLE_FOLLOWER)
 			rc = send_calendar(r, n, m, mem[i].person_id, cancel,
-			    m->sequence, 0);
+			    m->sequence, WHY_CHANGE);
 	members_free(mem, count);
 	return rc;
 }
@@ -183,7 +188,7 @@ meeting_invite_person(struct req *r, const struct network *n,
 		}
 		if (rc == 0)
 			rc = send_calendar(r, n, &ms[i], person_id, CAL_REQUEST,
-			    ms[i].sequence, 1);
+			    ms[i].sequence, WHY_JOIN);
 	}
 	meetings_free(ms, count);
 	return rc;
@@ -236,15 +241,23 @@ meeting_catch_up(struct req *r, int64_t person_id)
 		for (size_t k = 0; k < count && rc == 0; k++) {
 			if (ms[k].end <= r->now)
 				continue;
+			/* Delivered since its last change: they hold it as it
+			 * stands, and mail about it would say nothing new. */
+			if ((rc = store_calendar_delivered_since(r->app->st,
+			    ms[k].id, person_id, ms[k].updated)) != 0) {
+				rc = rc == 1 ? 0 : -1;
+				continue;
+			}
 			if (ms[k].status == MT_PLANNED)
 				rc = send_calendar(r, &nets[i], &ms[k],
-				    person_id, CAL_REQUEST, ms[k].sequence, 0);
+				    person_id, CAL_REQUEST, ms[k].sequence,
+				    WHY_CATCH_UP);
 			else if ((rc = store_meeting_sent_to(r->app->st,
 			    ms[k].id, person_id)) == 1)
 				rc = send_calendar(r, &nets[i], &ms[k],
 				    person_id, nets[i].state == NET_CLOSED ?
 				    CAL_CLOSED : CAL_CANCELLED, ms[k].sequence,
-				    0);
+				    WHY_CATCH_UP);
 		}
 		meetings_free(ms, count);
 	}
@@ -274,7 +287,7 @@ meeting_uninvite_person(struct req *r, const struct network *n,
 		if ((rc = store_meeting_update(r->app->st, &ms[i],
 		    r->now)) == 0)
 			rc = send_calendar(r, n, &ms[i], person_id, CAL_LEFT,
-			    ms[i].sequence, 0);
+			    ms[i].sequence, WHY_CHANGE);
 	}
 	meetings_free(ms, count);
 	return rc;

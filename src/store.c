@@ -3291,6 +3291,34 @@ store_meeting_sent_to(struct store *st, int64_t meeting_id,
 }
 
 int
+store_calendar_delivered_since(struct store *st, int64_t meeting_id,
+    int64_t person_id, time_t since)
+{
+	sqlite3_stmt *s;
+	int r, n = 0;
+
+	/* The outbox rows of this person's calendar mail since then (an
+	 * index range on rcpt, kind, created), and of those the ones the
+	 * server took that name this meeting. */
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM outbox o"
+	    " JOIN sent s ON s.msgid = o.msgid"
+	    " WHERE o.rcpt = (SELECT email FROM people WHERE id = ?2)"
+	    " AND o.kind = 'invite' AND o.created >= ?3 AND o.state = 'sent'"
+	    " AND s.meeting_id = ?1 AND s.person_id = ?2", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		db_error(st, "calendars delivered");
+		return -1;
+	}
+	bind(s, "iii", meeting_id, person_id, (int64_t)since);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	else
+		db_error(st, "calendars delivered");
+	sqlite3_finalize(s);
+	return r != SQLITE_ROW ? -1 : n > 0;
+}
+
+int
 store_rsvp_sequence(struct store *st, int64_t meeting_id, int64_t person_id,
     int *sequence)
 {

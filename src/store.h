@@ -529,6 +529,10 @@ struct news_item *store_news_latest(struct store *, int64_t network_id,
 
 /* Was this person ever sent a calendar (invitation or cancellation) for
  * the meeting?  1 yes, 0 no, -1 error. */
+/* Did the server take calendar mail about this meeting for this person,
+ * written at or after since (the meeting's last change)?  1, 0, -1. */
+int	 store_calendar_delivered_since(struct store *, int64_t meeting_id,
+	    int64_t person_id, time_t since);
 int	 store_meeting_sent_to(struct store *, int64_t meeting_id,
 	    int64_t person_id);
 /* The SEQUENCE of the person's recorded answer: 0 found, 1 none, -1. */

@@ -149,6 +149,11 @@ class Calendars:
         live_before = held is not None and held.status != "CANCELLED"
         if inv.method == "REQUEST":
             changed = subj.startswith("Gewijzigd:")
+            # After a bounce: the meeting as it stands, a change or not,
+            # and said to be that.
+            catch_up = subj.startswith("Bijgewerkt:")
+            if catch_up and "Mail aan jou kwam een tijd niet aan" not in body:
+                self.wording.append(f"{tag}: 'Bijgewerkt' without saying why")
             if changed and not live_before:
                 self.wording.append(
                     f"{tag}: says 'Gewijzigd' but this calendar held no "
@@ -159,7 +164,7 @@ class Calendars:
                 self.wording.append(
                     f"{tag}: says 'Gewijzigd' but nothing changed for this "
                     "calendar (same time and place)")
-            if not changed and live_before and held.key() != (
+            if not changed and not catch_up and live_before and held.key() != (
                     "CONFIRMED", ev["DTSTART"].dt, ev["DTEND"].dt,
                     str(ev.get("LOCATION", ""))):
                 self.wording.append(
