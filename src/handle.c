@@ -293,6 +293,14 @@ handle_bounce(struct app *app, const struct message *m, time_t now,
 			log_info("%s is bouncing (%s)", p.email, d->status);
 			rc = store_person_set_bouncing(app->st, p.email, why,
 			    now);
+			/* The server took it, the mailbox did not: what a
+			 * catch-up counts as delivered must not count it. */
+			if (rc == 0)
+				rc = store_outbox_returned(app->st,
+				    m->returned_id, p.email, why);
+			if (rc == 0 && strcmp(p.email, named) != 0)
+				rc = store_outbox_returned(app->st,
+				    m->returned_id, named, why);
 		} else if (p.bouncing) {
 			/* The mark and its reason stand as they are. */
 			log_info("%s is bouncing already; a report that returns "

@@ -3299,11 +3299,19 @@ store_calendar_delivered_since(struct store *st, int64_t meeting_id,
 
 	/* The outbox rows of this person's calendar mail since then (an
 	 * index range on rcpt, kind, created), and of those the ones the
-	 * server took that name this meeting. */
+	 * server took that name this meeting.  Not one a delivery report
+	 * returned (last_error, store_outbox_returned): the server took it,
+	 * the mailbox did not.  The clock counts seconds: a row of the very
+	 * second of the change counts only when the address was marked
+	 * bouncing after it (else the row may be of an earlier change in
+	 * that second, and the change itself skipped them). */
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM outbox o"
 	    " JOIN sent s ON s.msgid = o.msgid"
+	    " JOIN people p ON p.id = ?2 AND o.rcpt = p.email"
 	    " WHERE o.rcpt = (SELECT email FROM people WHERE id = ?2)"
 	    " AND o.kind = 'invite' AND o.created >= ?3 AND o.state = 'sent'"
+	    " AND o.last_error = ''"
+	    " AND (o.created > ?3 OR p.bounced_at > ?3)"
 	    " AND s.meeting_id = ?1 AND s.person_id = ?2", -1, &s, NULL) !=
 	    SQLITE_OK) {
 		db_error(st, "calendars delivered");
@@ -3316,6 +3324,28 @@ store_calendar_delivered_since(struct store *st, int64_t meeting_id,
 		db_error(st, "calendars delivered");
 	sqlite3_finalize(s);
 	return r != SQLITE_ROW ? -1 : n > 0;
+}
+
+int
+store_outbox_returned(struct store *st, const char *msgid, const char *rcpt,
+    const char *why)
+{
+	sqlite3_stmt *s;
+	char *note;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "UPDATE outbox SET last_error = ?3"
+	    " WHERE rcpt = ?1 AND msgid = ?2 AND state = 'sent'"
+	    " AND kind <> 'list'", -1, &s, NULL) != SQLITE_OK) {
+		db_error(st, "outbox returned");
+		return -1;
+	}
+	note = xasprintf("returned by a delivery report: %s", why);
+	bind(s, "ttt", rcpt, msgid, note);
+	rc = exec_stmt(st, s, "outbox returned");
+	sqlite3_finalize(s);
+	free(note);
+	return rc;
 }
 
 int

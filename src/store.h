@@ -533,6 +533,10 @@ struct news_item *store_news_latest(struct store *, int64_t network_id,
  * written at or after since (the meeting's last change)?  1, 0, -1. */
 int	 store_calendar_delivered_since(struct store *, int64_t meeting_id,
 	    int64_t person_id, time_t since);
+/* A delivery report returned the message: its row (state 'sent', the
+ * server took it) is noted as never arrived.  0, -1. */
+int	 store_outbox_returned(struct store *, const char *msgid,
+	    const char *rcpt, const char *why);
 int	 store_meeting_sent_to(struct store *, int64_t meeting_id,
 	    int64_t person_id);
 /* The SEQUENCE of the person's recorded answer: 0 found, 1 none, -1. */
