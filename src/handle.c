@@ -457,7 +457,7 @@ handle_person(struct app *app, struct req *r)
 	}
 	r->proof = sender_proven(app, m, r->sender);
 	/* Writing again clears `bouncing`; what was sent meanwhile is
-	 * caught up after the request. */
+	 * caught up before the request is acted on. */
 	if (store_person_touch_as(app->st, &p, r->sender, name_to_keep(r),
 	    cmd->verb != VERB_NONE ? lang_code(r->lang) : NULL, r->now,
 	    &r->person_id) == -1) {
@@ -479,9 +479,14 @@ handle_person(struct app *app, struct req *r)
 	 * display name ("Hof, A.M. van 't") or none at all. */
 	if (p.in_staff && p.name && *p.name)
 		r->sender_name = p.name;
+	/* What they missed before what they ask: after it, the catch-up
+	 * found the request's own calendar mail still queued, not "sent",
+	 * and sent it a second time as missed (a lead back from bouncing
+	 * who plans a meeting got it twice, "Mail aan jou kwam een tijd
+	 * niet aan" on the second). */
+	if (p.bouncing && (rc = meeting_catch_up(r, r->person_id)) != 0)
+		goto out;
 	rc = action_handle(r);
-	if (rc == 0 && p.bouncing)
-		rc = meeting_catch_up(r, r->person_id);
 out:
 	person_clear(&p);
 	request_free(cmd);

@@ -88,3 +88,24 @@ def test_a_change_in_the_same_second_is_not_skipped(meet):
     assert [(i.method, i.sequence) for i in got] == [("REQUEST", 1)], \
         "Bob's calendar keeps 15:00, the move never came"
 
+
+def test_a_bouncing_lead_who_plans_gets_the_meeting_once(meet):
+    """A lead whose address bounced writes 'bijeenkomst': writing clears
+    the mark, the plan invites everyone (the lead too), and then the
+    catch-up finds the lead's fresh invitation still queued (not 'sent')
+    and sends it again, saying 'Mail aan jou kwam een tijd niet aan'."""
+    meet.join("alice")
+    n0 = meet.plan("15-04-2027", "15:00-17:00", "De Regenboog")
+    meet.invites("lead")
+    meet.run(meet.cfg, "person", "show", address("lead"))
+    with meet.db() as db:
+        db.execute("UPDATE people SET bouncing = 1, bounce_reason = 'test',"
+                   " bounced_at = strftime('%s', 'now') + 1"
+                   " WHERE email = ?", (address("lead"),))
+    # Meeting 1 reached the lead before the bounce (its row is 'sent'),
+    # so only the new one is theirs to get, once.
+    n = meet.plan("20-05-2027", "15:00-17:00", "De Regenboog")
+    got = meet.invites("lead")
+    assert [(i.method, i.uid) for i in got] == [("REQUEST", meet.uid(n))], \
+        [(i.method, i.uid, i.msg["Subject"]) for i in got]
+    assert n0 != n
