@@ -314,6 +314,24 @@ def thunderbird_reply(frm, ics, subject) -> bytes:
 # --- the story of one test ---------------------------------------------------
 
 class Meet:
+    @classmethod
+    def network(cls, stack, tmp_path, run, users=(), slug=SLUG, title=TITLE,
+                reset=True):
+        """A fresh database with one network (led by lead@), sender
+        proof trusted, and `users` added to the stack; mailboxes emptied
+        first unless reset=False."""
+        have = set(stack.users())
+        for u in users:
+            if address(u) not in have:
+                stack.add_user(u)
+        if reset:
+            stack.reset()
+        cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
+        run(cfg, "init")
+        run(cfg, "network", "add", slug, "--title", title,
+            "--lead", "lead@school.test")
+        return cls(stack, run, cfg)
+
     def __init__(self, stack, run, cfg):
         self.stack = stack
         self._run = run

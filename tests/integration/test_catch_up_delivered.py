@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mailstack import address
-from meetings_kit import SLUG, TITLE, AUTHSERV, Invite, Meet, has_calendar
+from meetings_kit import SLUG, Meet
 
 DSN = Path(__file__).resolve().parents[1] / "fixtures" / "mail" / \
     "dsn_postfix_551.eml"
@@ -19,12 +19,7 @@ DSN = Path(__file__).resolve().parents[1] / "fixtures" / "mail" / \
 
 @pytest.fixture
 def meet(stack, tmp_path, run_leernet):
-    stack.reset()
-    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
-    run_leernet(cfg, "init")
-    run_leernet(cfg, "network", "add", SLUG, "--title", TITLE,
-                "--lead", "lead@school.test")
-    return Meet(stack, run_leernet, cfg)
+    return Meet.network(stack, tmp_path, run_leernet)
 
 
 def bouncing(meet, who) -> bool:

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from meetings_kit import AUTHSERV, Meet
+from meetings_kit import Meet
 
 TITLE = "Maths in the early years"
 
 
 @pytest.fixture
 def meet(stack, tmp_path, run_leernet):
-    stack.add_users("sam", "priya", "lucy")
-    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
-    run_leernet(cfg, "init")
-    run_leernet(cfg, "network", "add", "maths", "--title", TITLE,
-                "--lead", "lead@school.test")
-    return Meet(stack, run_leernet, cfg)
+    return Meet.network(stack, tmp_path, run_leernet,
+                        users=("sam", "priya", "lucy"), slug="maths",
+                        title=TITLE, reset=False)
 
 
 def test_a_time_written_3_to_5pm_is_the_afternoon(meet):

@@ -16,7 +16,7 @@ import pytest
 from calendar_model import Calendars
 from mail_clients import gmail, outlook_ios
 from mailstack import address
-from meetings_kit import (AUTHSERV, SLUG, TITLE, Invite, Meet, has_calendar,
+from meetings_kit import (SLUG, Invite, Meet, has_calendar,
                           text)
 
 NEW_USERS = ("colead", "dirk", "eva")
@@ -33,16 +33,7 @@ TERM = [  # date, time, location
 
 @pytest.fixture
 def meet(stack, tmp_path, run_leernet):
-    have = set(stack.users())
-    for u in NEW_USERS:
-        if address(u) not in have:
-            stack.add_user(u)
-    stack.reset()
-    cfg = stack.config(tmp_path, organization_trusted_authserv_id=AUTHSERV)
-    run_leernet(cfg, "init")
-    run_leernet(cfg, "network", "add", SLUG, "--title", TITLE,
-                "--lead", "lead@school.test")
-    return Meet(stack, run_leernet, cfg)
+    return Meet.network(stack, tmp_path, run_leernet, users=NEW_USERS)
 
 
 def answers(meet, who):
