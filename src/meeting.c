@@ -457,29 +457,68 @@ same_slot(struct req *r, const struct network *n, time_t start)
  * term in one mail): only the first was planned and the others silently
  * dropped, the answer saying "Gepland" as if all was well.  One mail
  * plans one meeting (what is confirmed is what was shown): plan none and
- * say how to write it.
+ * say how to write it.  The same for two tijd: lines under one date, and
+ * for a move (number > 0) with two of either: which one was meant?
  */
 static int
-several_dates(struct req *r, const struct network *n, const char *first,
-    const char *more)
+several_values(struct req *r, const struct network *n, int is_time,
+    const char *first, const char *more, int number)
 {
 	struct tvars *v = act_vars(r);
+	const char *what = r->lang == LANG_EN ? (is_time ? "time" : "date") :
+	    (is_time ? "tijd" : "datum");
 	char *msg;
 	int rc;
 
-	msg = r->lang == LANG_EN ? xasprintf("This mail gives more than one "
-	    "date (%s, %s). One mail plans one meeting, so I planned none of "
-	    "them: send a mail \"meeting %s\" for each meeting, with one "
-	    "date: line (and time: and location:).", first, more, n->slug) :
-	    xasprintf("Deze mail noemt meer dan één datum (%s, %s). Eén mail "
-	    "plant één bijeenkomst, dus ik heb er geen gepland: stuur voor elke "
-	    "bijeenkomst een eigen mail \"bijeenkomst %s\" met één datum:-regel "
-	    "(en tijd: en locatie:).", first, more, n->slug);
+	if (number > 0)
+		msg = r->lang == LANG_EN ? xasprintf("This mail gives more than "
+		    "one %s (%s, %s), so I did not move meeting %d: send "
+		    "\"move %s %d\" with one date: and one time: line.", what,
+		    first, more, number, n->slug, number) :
+		    xasprintf("Deze mail noemt meer dan één %s (%s, %s), dus ik "
+		    "heb bijeenkomst %d niet verplaatst: stuur \"verplaats %s "
+		    "%d\" met één datum:- en één tijd:-regel.", what, first,
+		    more, number, n->slug, number);
+	else
+		msg = r->lang == LANG_EN ? xasprintf("This mail gives more than "
+		    "one %s (%s, %s). One mail plans one meeting, so I planned "
+		    "none of them: send a mail \"meeting %s\" for each meeting, "
+		    "with one date: line (and time: and location:).", what,
+		    first, more, n->slug) :
+		    xasprintf("Deze mail noemt meer dan één %s (%s, %s). Eén "
+		    "mail plant één bijeenkomst, dus ik heb er geen gepland: "
+		    "stuur voor elke bijeenkomst een eigen mail \"bijeenkomst "
+		    "%s\" met één datum:-regel (en tijd: en locatie:).", what,
+		    first, more, n->slug);
 	act_set_network(v, n);
 	tvars_set(v, "message", msg);
 	rc = reply_v(r, "date-error", v);
 	free(msg);
 	return rc == -1 ? -1 : 1;
+}
+
+/* Two datum: (or tijd:) lines with different values: said, and 1; 0 when
+ * there is one of each; -1 on error. */
+static int
+one_date_and_time(struct req *r, const struct network *n, const char *date,
+    const char *time_, int number)
+{
+	char *more;
+	int rc;
+
+	if (date != NULL && (more = request_kv_more(r->cmd, "datum", "date",
+	    "dag", "day", NULL)) != NULL) {
+		rc = several_values(r, n, 0, date, more, number);
+		free(more);
+		return rc;
+	}
+	if (time_ != NULL && (more = request_kv_more(r->cmd, "tijd", "time",
+	    NULL)) != NULL) {
+		rc = several_values(r, n, 1, time_, more, number);
+		free(more);
+		return rc;
+	}
+	return 0;
 }
 
 static char *
@@ -566,10 +605,7 @@ act_meeting(struct req *r)
 		network_clear(&n);
 		return reply_v(r, "meeting-usage", v);
 	}
-	if ((arg = request_kv_more(r->cmd, "datum", "date", "dag", "day",
-	    NULL)) != NULL) {
-		rc = several_dates(r, &n, date, arg);
-		free(arg);
+	if ((rc = one_date_and_time(r, &n, date, time_, 0)) != 0) {
 		network_clear(&n);
 		return rc == -1 ? -1 : 0;
 	}
@@ -758,6 +794,8 @@ move_meeting(struct req *r, struct network *n, struct meeting *m)
 		tvars_setf(v, "number", "%d", m->number);
 		return reply_v(r, "move-usage", v);
 	}
+	if ((rc = one_date_and_time(r, n, date, time_, m->number)) != 0)
+		return rc == -1 ? -1 : 0;
 	dt_span_set(r->app->zone, m->start, m->end, &old);
 	if (date == NULL && time_ == NULL)
 		span = old;

@@ -579,3 +579,22 @@ def test_one_mail_plans_one_meeting(meet):
     meet.one("lead", "This mail gives more than one date (21-05-2027, "
              "28-05-2027). One mail plans one meeting, so I planned none")
     assert [i.sequence for i in meet.invites("alice")] == [0]
+
+    # One date with two times: which was meant?  Nor for a move.
+    meet.mail("lead", f"bijeenkomst {SLUG}",
+              "datum: 11-06-2027\ntijd: 15:00-17:00\n\n"
+              "datum: 11-06-2027\ntijd: 19:00-21:00\n")
+    meet.once()
+    assert len(meet.meetings()) == 1
+    meet.one("lead", "Deze mail noemt meer dan één tijd (15:00-17:00, "
+             "19:00-21:00). Eén mail plant één bijeenkomst")
+    meet.mail("lead", f"verplaats {SLUG} 1",
+              "datum: 18-05-2027\ntijd: 15:00-17:00\n"
+              "of anders\ndatum: 19-05-2027\n")
+    meet.once()
+    [m] = meet.meetings()
+    assert m["start"].startswith("2027-05-14T15:00"), m
+    meet.one("lead", "Deze mail noemt meer dan één datum (18-05-2027, "
+             "19-05-2027), dus ik heb bijeenkomst 1 niet verplaatst: stuur "
+             f'"verplaats {SLUG} 1" met één datum:- en één tijd:-regel.')
+    assert [i.sequence for i in meet.invites("alice")] == []
