@@ -177,6 +177,21 @@ do_reload(struct app *app, struct source **src, struct smtp **smtp)
 	log_info("configuration and templates reloaded from %s", n->file);
 }
 
+/*
+ * After a command the server refused or a lost connection: close the
+ * session and try again after *backoff, doubling it; it is reset only once
+ * mail could be handled (a server that lets us in but refuses each move
+ * would otherwise be logged into every second).
+ */
+static void
+drop_source(struct source **src, time_t *reconnect_at, time_t *backoff)
+{
+	source_close(*src);
+	*src = NULL;
+	*reconnect_at = mono_s() + *backoff;
+	*backoff = *backoff * 2 > RECONNECT_MAX ? RECONNECT_MAX : *backoff * 2;
+}
+
 int
 daemon_run(struct app *app)
 {
@@ -240,10 +255,7 @@ daemon_run(struct app *app)
 				    RECONNECT_MAX : backoff * 2;
 				sd_notifyf(0, "STATUS=mailbox unreachable: %s", err);
 			} else {
-				/* backoff is reset only once mail could be
-				 * handled: a server that lets us in but
-				 * refuses each move (a full mailbox) would
-				 * otherwise be logged into every second. */
+				/* backoff stays: see drop_source */
 				log_info("watching %s", source_name(src));
 				sd_notifyf(0, "STATUS=watching %s",
 				    source_name(src));
@@ -263,11 +275,7 @@ daemon_run(struct app *app)
 				log_warnx("mailbox: a command failed (see "
 				    "above); the mail stays in the inbox; "
 				    "reconnecting in %lds", (long)backoff);
-				source_close(src);
-				src = NULL;
-				reconnect_at = mono_s() + backoff;
-				backoff = backoff * 2 > RECONNECT_MAX ?
-				    RECONNECT_MAX : backoff * 2;
+				drop_source(&src, &reconnect_at, &backoff);
 			} else if (r == -2) {
 				/* A full disk or a read-only database: the
 				 * mailbox is fine, and a retry every second
@@ -310,9 +318,7 @@ daemon_run(struct app *app)
 			    -1) {
 				log_warnx("mailbox: reconnecting after the "
 				    "done folder's clean-up failed");
-				source_close(src);
-				src = NULL;
-				reconnect_at = mono_s() + backoff;
+				drop_source(&src, &reconnect_at, &backoff);
 			}
 			prune_at = mono_s() + PRUNE_PERIOD;
 		}

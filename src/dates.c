@@ -1272,7 +1272,7 @@ parse_time_at(const struct toks *ts, size_t i, struct dt_clock *c,
 		"tot", "to", "until", "till", "til", NULL
 	};
 	int between = 0, start_plain, start_pm, end_pm;
-	size_t first = i;
+	size_t first;
 
 	if (is_sep(ts, i, ","))
 		i++;

@@ -1082,12 +1082,10 @@ static char *
 close_reason(const struct req *r, const struct network *n)
 {
 	const char *args = r->cmd->args ? r->cmd->args : "", *rest;
-	char *s;
 
 	if ((rest = command_after_name(args, n->slug, n->title)) == NULL)
 		rest = "";
-	s = text_shorten(rest, CLOSE_REASON_MAX);
-	return s;
+	return text_shorten(rest, CLOSE_REASON_MAX);
 }
 
 int

@@ -3305,10 +3305,10 @@ store_calendar_delivered_since(struct store *st, int64_t meeting_id,
 	 * second of the change counts only when the address was marked
 	 * bouncing after it (else the row may be of an earlier change in
 	 * that second, and the change itself skipped them). */
-	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM outbox o"
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM people p"
+	    " JOIN outbox o ON o.rcpt = p.email"
 	    " JOIN sent s ON s.msgid = o.msgid"
-	    " JOIN people p ON p.id = ?2 AND o.rcpt = p.email"
-	    " WHERE o.rcpt = (SELECT email FROM people WHERE id = ?2)"
+	    " WHERE p.id = ?2"
 	    " AND o.kind = 'invite' AND o.created >= ?3 AND o.state = 'sent'"
 	    " AND o.last_error = ''"
 	    " AND (o.created > ?3 OR p.bounced_at > ?3)"
