@@ -3304,14 +3304,19 @@ store_calendar_delivered_since(struct store *st, int64_t meeting_id,
 	 * the mailbox did not.  The clock counts seconds: a row of the very
 	 * second of the change counts only when the address was marked
 	 * bouncing after it (else the row may be of an earlier change in
-	 * that second, and the change itself skipped them). */
+	 * that second, and the change itself skipped them) and it is the
+	 * last calendar mail made for them about the meeting (else a later
+	 * one, the change's own, failed: its outbox row is dropped by the
+	 * catch-up, its sent row stays). */
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM people p"
 	    " JOIN outbox o ON o.rcpt = p.email"
 	    " JOIN sent s ON s.msgid = o.msgid"
 	    " WHERE p.id = ?2"
 	    " AND o.kind = 'invite' AND o.created >= ?3 AND o.state = 'sent'"
 	    " AND o.last_error = ''"
-	    " AND (o.created > ?3 OR p.bounced_at > ?3)"
+	    " AND (o.created > ?3 OR (p.bounced_at > ?3 AND s.rowid ="
+	    "  (SELECT max(rowid) FROM sent WHERE meeting_id = ?1"
+	    "   AND person_id = ?2 AND kind = 'invite')))"
 	    " AND s.meeting_id = ?1 AND s.person_id = ?2", -1, &s, NULL) !=
 	    SQLITE_OK) {
 		db_error(st, "calendars delivered");
